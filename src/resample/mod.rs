@@ -1,0 +1,1 @@
+//! Resampling between meshes and the latent grid (to be written).
