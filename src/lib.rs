@@ -5,8 +5,12 @@
 //! (mesh <-> grid).
 
 pub mod error;
+pub mod bundle;
 pub mod grid;
 pub mod mesh;
+pub mod noise;
 pub mod resample;
+pub mod runtime;
+pub mod sampler;
 
 pub use error::{Error, ErrorKind, Result};

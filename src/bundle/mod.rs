@@ -1,0 +1,377 @@
+//! Opening and validating a bundle: a directory with `manifest.json` and ONNX graphs.
+//!
+//! [`Bundle::open`] checks everything that can be checked without ONNX Runtime: the manifest's
+//! syntax, version and internal consistency, the graph files (exist, stay inside the bundle,
+//! match their sha256) and the declared signatures against what the manifest implies.
+//! [`check_outlets`] then compares the declared signatures with the graph files themselves.
+
+pub mod manifest;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::err;
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+pub use manifest::*;
+
+/// The graphs a bundle can hold, in pipeline order.
+pub const GRAPH_NAMES: [&str; 5] = ["lift", "encoder", "velocity", "decoder", "query"];
+
+/// A validated bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Bundle {
+    /// Read and validate `dir/manifest.json` and the graph files it names.
+    pub fn open(dir: &Path) -> Result<Bundle> {
+        let manifest_path = dir.join("manifest.json");
+        if !dir.is_dir() {
+            return Err(err!(Manifest, "bundle directory '{}' does not exist", dir.display())
+                .with_hint("pass the directory that holds manifest.json (e.g. --bundle onnx/bundles/ns2d-vorticity)"));
+        }
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+            err!(Manifest, "cannot read '{}': {e}", manifest_path.display()).with_hint("a bundle directory must contain manifest.json")
+        })?;
+        let manifest = parse_manifest(&text, &manifest_path)?;
+        let bundle = Bundle { dir: dir.to_path_buf(), manifest };
+        bundle.validate()?;
+        Ok(bundle)
+    }
+
+    /// Path of graph `name` (validated to exist inside the bundle).
+    pub fn graph_path(&self, name: &str) -> Option<PathBuf> {
+        self.manifest.graphs.get(name).map(|g| self.dir.join(&g.file))
+    }
+
+    fn validate(&self) -> Result<()> {
+        let m = &self.manifest;
+        let at = |what: String| Error::new(crate::ErrorKind::Manifest, format!("{}: {what}", self.dir.join("manifest.json").display()));
+        validate_header(m).map_err(at)?;
+        validate_fields(m).map_err(at)?;
+        validate_grid(m).map_err(at)?;
+        validate_time(m).map_err(at)?;
+        validate_parameters(m).map_err(at)?;
+        validate_signatures(m).map_err(at)?;
+        for (name, spec) in &m.graphs {
+            self.validate_graph_file(name, spec)?;
+        }
+        Ok(())
+    }
+
+    fn validate_graph_file(&self, name: &str, spec: &GraphSpec) -> Result<()> {
+        let rel = Path::new(&spec.file);
+        let escapes = rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir));
+        let path = self.dir.join(rel);
+        let inside = !escapes
+            && match (path.canonicalize(), self.dir.canonicalize()) {
+                (Ok(p), Ok(d)) => p.starts_with(d),
+                _ => true, // a missing file is reported below
+            };
+        if !inside {
+            return Err(err!(BundleGraph, "graph '{name}' file '{}' lies outside the bundle directory '{}'", spec.file, self.dir.display())
+                .with_hint("graph files must be given relative to the bundle directory, without '..'"));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| {
+            err!(BundleGraph, "graph '{name}': cannot read '{}': {e}", path.display()).with_hint("the bundle is incomplete; copy it again or re-export it")
+        })?;
+        let digest = hex(&Sha256::digest(&bytes));
+        if !digest.eq_ignore_ascii_case(&spec.sha256) {
+            return Err(err!(BundleGraph, "graph '{name}' ('{}') has sha256 {digest}, but the manifest records {}", path.display(), spec.sha256)
+                .with_hint("the graph file was modified or corrupted; re-export the bundle"));
+        }
+        Ok(())
+    }
+
+    /// The latent grid; `fit` is the input's bounding box, used when the manifest's bbox is null.
+    pub fn grid(&self, fit: Option<([f64; 3], [f64; 3])>) -> Result<Grid> {
+        let g = &self.manifest.latent_grid;
+        let (lo, hi) = match (&g.bbox, fit) {
+            (Some(b), _) => (b.min.clone(), b.max.clone()),
+            (None, Some((lo, hi))) => (lo[..g.dim].to_vec(), hi[..g.dim].to_vec()),
+            (None, None) => return Err(err!(Usage, "the bundle's latent grid is fitted to the input, but no input points were given")),
+        };
+        Grid::new(&g.shape, &lo, &hi, &g.periodic)
+            .map_err(|e| err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis"))
+    }
+}
+
+fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
+    // Read the version first so that a newer format gets a version error, not a field error.
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| err!(Manifest, "'{}' is not valid JSON: {e}", path.display()).with_hint("fix the syntax or re-export the bundle"))?;
+    match (value.get("format").and_then(|v| v.as_str()), value.get("format_version").and_then(|v| v.as_u64())) {
+        (Some(FORMAT), Some(v)) if v == u64::from(FORMAT_VERSION) => {}
+        (Some(FORMAT), Some(v)) => {
+            return Err(err!(Manifest, "'{}' has format_version {v}; this echo-onnx reads version {FORMAT_VERSION}", path.display())
+                .with_hint("use an echo-onnx release that reads this version, or re-export the bundle"))
+        }
+        _ => {
+            return Err(err!(Manifest, "'{}' is not an ECHO bundle manifest (needs \"format\": \"{FORMAT}\" and \"format_version\")", path.display()))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| err!(Manifest, "'{}': {e}", path.display()).with_hint("see docs/bundle-format.md for the manifest keys"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}
+
+type Check = std::result::Result<(), String>;
+
+fn validate_header(m: &Manifest) -> Check {
+    if m.name.trim().is_empty() {
+        return Err("\"name\" is empty".into());
+    }
+    if !m.provenance.is_object() {
+        return Err("\"provenance\" must be an object (dataset, training stages, metrics)".into());
+    }
+    if m.sampler.steps == 0 {
+        return Err("sampler.steps must be at least 1".into());
+    }
+    Ok(())
+}
+
+fn validate_fields(m: &Manifest) -> Check {
+    if m.fields.is_empty() {
+        return Err("\"fields\" is empty; a bundle predicts at least one field".into());
+    }
+    let dim = m.latent_grid.dim;
+    for (i, f) in m.fields.iter().enumerate() {
+        if m.fields[..i].iter().any(|g| g.name == f.name) {
+            return Err(format!("field '{}' is listed twice", f.name));
+        }
+        if f.components != 1 && f.components != dim {
+            return Err(format!("field '{}' has {} components; expected 1 or {dim} (the grid dimension)", f.name, f.components));
+        }
+        if f.mean.len() != f.components || f.std.len() != f.components {
+            return Err(format!("field '{}': mean and std need {} entries each", f.name, f.components));
+        }
+        if f.mean.iter().any(|v| !v.is_finite()) || f.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(format!("field '{}': mean must be finite and std finite and > 0", f.name));
+        }
+    }
+    Ok(())
+}
+
+fn validate_grid(m: &Manifest) -> Check {
+    let g = &m.latent_grid;
+    if !(g.dim == 2 || g.dim == 3) {
+        return Err(format!("latent_grid.dim is {}; must be 2 or 3", g.dim));
+    }
+    if g.shape.len() != g.dim || g.periodic.len() != g.dim || m.latent.shape.len() != g.dim {
+        return Err(format!("latent_grid.shape, latent_grid.periodic and latent.shape need {} entries each", g.dim));
+    }
+    if g.shape.iter().any(|&n| n < 2) || m.latent.shape.iter().any(|&n| n < 1) || m.latent.channels == 0 {
+        return Err("latent_grid.shape entries must be >= 2, latent.shape entries and latent.channels >= 1".into());
+    }
+    match &g.bbox {
+        Some(b) if b.min.len() != g.dim || b.max.len() != g.dim || (0..g.dim).any(|a| !(b.min[a] < b.max[a])) => {
+            return Err(format!("latent_grid.bbox needs {} finite min < max entries", g.dim))
+        }
+        None if g.periodic.iter().any(|&p| p) => return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into()),
+        _ => {}
+    }
+    if !(m.lift.radius.is_finite() && m.lift.radius > 0.0) || m.lift.neighbours == 0 {
+        return Err("lift.radius must be > 0 and lift.neighbours >= 1".into());
+    }
+    if m.query.stencil < 2 || m.query.stencil % 2 != 0 {
+        return Err(format!("query.stencil is {}; it must be even and >= 2", m.query.stencil));
+    }
+    Ok(())
+}
+
+fn validate_time(m: &Manifest) -> Check {
+    let t = &m.time;
+    if t.frames == 0 || !(t.dt.is_finite() && t.dt > 0.0) {
+        return Err("time.frames must be >= 1 and time.dt > 0".into());
+    }
+    if t.context_frames == 0 || t.context_frames >= t.frames {
+        return Err(format!("time.context_frames is {}; it must be between 1 and frames - 1 = {}", t.context_frames, t.frames.saturating_sub(1)));
+    }
+    let flat: Vec<usize> = t.slots.iter().flatten().copied().collect();
+    if t.slots.iter().any(|s| s.is_empty()) || flat != (0..t.frames).collect::<Vec<_>>() {
+        return Err(format!("time.slots {:?} must list frames 0..{} in order, each once, no slot empty", t.slots, t.frames));
+    }
+    Ok(())
+}
+
+fn validate_parameters(m: &Manifest) -> Check {
+    for (i, p) in m.parameters.iter().enumerate() {
+        if m.parameters[..i].iter().any(|q| q.name == p.name) {
+            return Err(format!("parameter '{}' is listed twice", p.name));
+        }
+        if !(p.min.is_finite() && p.max.is_finite() && p.min < p.max && p.min <= p.default && p.default <= p.max) {
+            return Err(format!("parameter '{}': needs finite min < max and min <= default <= max", p.name));
+        }
+    }
+    Ok(())
+}
+
+/// Sizes the pipeline derives from the manifest.
+impl Manifest {
+    /// Sum of the fields' components (C).
+    pub fn channels(&self) -> usize {
+        self.fields.iter().map(|f| f.components).sum()
+    }
+
+    /// Lift features per grid node (F): the lift graph's output width, or C for a kernel lift.
+    pub fn lift_features(&self) -> usize {
+        match self.lift.kind {
+            LiftKind::Kernel => self.channels(),
+            LiftKind::Learned => self.fixed_dim("lift", false, "features", 1).unwrap_or(0),
+        }
+    }
+
+    /// Encoder input channels (E = F, plus one with the coverage channel).
+    pub fn encoder_channels(&self) -> usize {
+        self.lift_features() + usize::from(self.latent_grid.coverage_channel)
+    }
+
+    /// Decoder output channels (G).
+    pub fn decoder_channels(&self) -> usize {
+        self.fixed_dim("decoder", false, "frames", 1).unwrap_or(0)
+    }
+
+    fn fixed_dim(&self, graph: &str, input: bool, tensor: &str, axis: usize) -> Option<usize> {
+        let g = self.graphs.get(graph)?;
+        let list = if input { &g.inputs } else { &g.outputs };
+        match list.iter().find(|t| t.name == tensor)?.shape.get(axis)? {
+            Dim::Fixed(n) if *n > 0 => Some(*n as usize),
+            _ => None,
+        }
+    }
+}
+
+/// Expected axis: `Some(n)` a fixed size, `None` any (dynamic).
+type Expect = Vec<Option<i64>>;
+
+/// The signature every graph must have, derived from the manifest (docs/bundle-format.md).
+pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, (Vec<(&'static str, Expect)>, Vec<(&'static str, Expect)>)> {
+    let dim = m.latent_grid.dim;
+    let c = m.channels() as i64;
+    let rev = |shape: &[usize]| shape.iter().rev().map(|&n| Some(n as i64)).collect::<Vec<_>>();
+    let grid = rev(&m.latent_grid.shape);
+    let latent_sp = rev(&m.latent.shape);
+    let (t, s, z) = (m.time.frames as i64, m.time.slots.len() as i64, m.latent.channels as i64);
+    let cat = |head: Vec<Option<i64>>, tail: &[Option<i64>]| [head, tail.to_vec()].concat();
+    let latent = cat(vec![None, Some(z), Some(s)], &latent_sp);
+    let f = m.lift_features() as i64;
+    let g = m.decoder_channels() as i64;
+    let e = m.encoder_channels() as i64;
+    let d = dim as i64;
+    let mut sig = BTreeMap::new();
+    if m.lift.kind == LiftKind::Learned {
+        sig.insert("lift", (
+            vec![("values", vec![None, None, Some(c)]), ("offsets", vec![None, None, Some(d)]), ("mask", vec![None, None])],
+            vec![("features", vec![None, Some(f)])],
+        ));
+    }
+    sig.insert("encoder", (vec![("frames", cat(vec![None, Some(e), Some(t)], &grid))], vec![("latent", latent.clone())]));
+    let mut vin = vec![("z", latent.clone()), ("observed", latent.clone()), ("slot_mask", vec![None, Some(s)]), ("r", vec![None])];
+    if !m.parameters.is_empty() {
+        vin.push(("params", vec![None, Some(m.parameters.len() as i64)]));
+        vin.push(("param_mask", vec![None]));
+    }
+    sig.insert("velocity", (vin, vec![("velocity", latent.clone())]));
+    sig.insert("decoder", (vec![("latent", latent)], vec![("frames", cat(vec![None, Some(g), Some(t)], &grid))]));
+    if m.query.kind == QueryKind::Learned {
+        sig.insert("query", (
+            vec![("features", vec![None, None, Some(g)]), ("offsets", vec![None, None, Some(d)])],
+            vec![("values", vec![None, Some(c)])],
+        ));
+    }
+    sig
+}
+
+fn validate_signatures(m: &Manifest) -> Check {
+    if m.lift.kind == LiftKind::Learned && m.lift_features() == 0 {
+        return Err("graphs.lift must declare a fixed feature count: outputs 'features' shape [M, F]".into());
+    }
+    if m.decoder_channels() == 0 {
+        return Err("graphs.decoder must declare a fixed channel count: outputs 'frames' shape [B, G, T, ...]".into());
+    }
+    if m.query.kind == QueryKind::Linear && m.decoder_channels() != m.channels() {
+        return Err(format!("query.kind is linear, so the decoder must output the {} field channels, not {}", m.channels(), m.decoder_channels()));
+    }
+    let expected = expected_signatures(m);
+    for name in m.graphs.keys() {
+        if !expected.contains_key(name.as_str()) {
+            return Err(format!("graphs.{name} is not used by this bundle's configuration (expected graphs: {:?})", expected.keys().collect::<Vec<_>>()));
+        }
+    }
+    for (graph, (inputs, outputs)) in &expected {
+        let spec = m.graphs.get(*graph).ok_or_else(|| format!("graphs.{graph} is missing; this configuration needs it"))?;
+        match_tensors(graph, "input", &spec.inputs, inputs)?;
+        match_tensors(graph, "output", &spec.outputs, outputs)?;
+    }
+    Ok(())
+}
+
+fn match_tensors(graph: &str, what: &str, declared: &[TensorSpec], expected: &[(&str, Expect)]) -> Check {
+    let names: Vec<&str> = declared.iter().map(|t| t.name.as_str()).collect();
+    let want: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+    if names != want {
+        return Err(format!("graphs.{graph} declares {what}s {names:?}; this configuration needs {want:?}"));
+    }
+    for (t, (_, exp)) in declared.iter().zip(expected) {
+        if t.dtype != "float32" {
+            return Err(format!("graphs.{graph} {what} '{}' has dtype {}; must be float32", t.name, t.dtype));
+        }
+        let fits = t.shape.len() == exp.len()
+            && t.shape.iter().zip(exp).all(|(d, e)| match (d, e) {
+                (Dim::Fixed(n), Some(m)) => n == m,
+                (Dim::Symbolic(_), Some(_)) => true, // dynamic in the graph is fine
+                (_, None) => true,
+            });
+        if !fits {
+            let shown: Vec<String> = exp.iter().map(|e| e.map_or("?".to_string(), |n| n.to_string())).collect();
+            let got: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+            return Err(format!("graphs.{graph} {what} '{}' has shape [{}]; the manifest implies [{}]", t.name, got.join(", "), shown.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Compare a graph's actual inputs or outputs (from ONNX Runtime) with the manifest's declaration.
+pub fn check_outlets(graph: &str, path: &Path, what: &str, declared: &[TensorSpec], actual: &[ort::value::Outlet]) -> Result<()> {
+    let fail = |msg: String| {
+        err!(BundleGraph, "graph '{graph}' ('{}'): {msg}", path.display()).with_hint("the graph does not match manifest.json; re-export the bundle")
+    };
+    let names: Vec<&str> = actual.iter().map(|o| o.name()).collect();
+    let want: Vec<&str> = declared.iter().map(|t| t.name.as_str()).collect();
+    if names != want {
+        return Err(fail(format!("{what}s are {names:?}; the manifest declares {want:?}")));
+    }
+    for (o, t) in actual.iter().zip(declared) {
+        let ty = o.dtype();
+        let (Some(elem), Some(shape)) = (ty.tensor_type(), ty.tensor_shape()) else {
+            return Err(fail(format!("{what} '{}' is not a tensor", t.name)));
+        };
+        if elem != ort::value::TensorElementType::Float32 {
+            return Err(fail(format!("{what} '{}' has element type {elem:?}; the manifest declares float32", t.name)));
+        }
+        let dims: Vec<i64> = shape.iter().copied().collect();
+        let fits = dims.len() == t.shape.len()
+            && dims.iter().zip(&t.shape).all(|(&a, d)| match d {
+                Dim::Fixed(n) => a == *n || a < 0,
+                Dim::Symbolic(_) => true,
+            });
+        if !fits {
+            let got: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+            return Err(fail(format!("{what} '{}' has shape {dims:?} (-1 = dynamic); the manifest declares [{}]", t.name, got.join(", "))));
+        }
+    }
+    Ok(())
+}
