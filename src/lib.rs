@@ -6,9 +6,12 @@
 
 pub mod error;
 pub mod bundle;
+pub mod fields;
 pub mod grid;
 pub mod mesh;
+pub mod model;
 pub mod noise;
+pub mod output;
 pub mod resample;
 pub mod runtime;
 pub mod sampler;

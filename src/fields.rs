@@ -1,0 +1,130 @@
+//! Between mesh fields and the model's channels: picking the bundle's fields out of input frames
+//! (with every check on user data), normalising, and turning predictions back into fields.
+
+use std::collections::BTreeMap;
+
+use crate::bundle::{FieldSpec, Manifest};
+use crate::err;
+use crate::error::Result;
+use crate::mesh::{Association, Field, Frame};
+
+/// Input frames reduced to what the model needs.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Sample locations (points or cell centres), shared by all frames.
+    pub locations: Vec<[f64; 3]>,
+    pub times: Vec<f64>,
+    /// Per frame, point-major `[N][C]` normalised values.
+    pub values: Vec<Vec<f32>>,
+    pub association: Association,
+}
+
+/// How to find the bundle's fields in the input.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSelection {
+    /// Read data of this association instead of each field's own.
+    pub association: Option<Association>,
+    /// Bundle field name -> name in the input file.
+    pub rename: BTreeMap<String, String>,
+}
+
+impl FieldSelection {
+    fn association(&self, spec: &FieldSpec) -> Association {
+        self.association.unwrap_or(spec.association)
+    }
+
+    fn file_name<'a>(&'a self, spec: &'a FieldSpec) -> &'a str {
+        self.rename.get(&spec.name).map_or(spec.name.as_str(), String::as_str)
+    }
+}
+
+/// Pick and normalise the manifest's fields from every frame. All fields must share one
+/// association, and all frames one mesh (same number of locations).
+pub fn extract(frames: &[Frame], manifest: &Manifest, sel: &FieldSelection) -> Result<Series> {
+    let first = frames.first().ok_or_else(|| err!(MeshFormat, "the input series has no frames"))?;
+    let association = sel.association(&manifest.fields[0]);
+    if let Some(f) = manifest.fields.iter().find(|f| sel.association(f) != association) {
+        return Err(err!(Usage, "the bundle's fields live on different associations ('{}' on {:?} data, '{}' on {:?})",
+            manifest.fields[0].name, association, f.name, sel.association(f))
+            .with_hint("pass --association point or --association cell to read all fields from one"));
+    }
+    let locations = first.mesh.locations(association);
+    if locations.is_empty() {
+        return Err(err!(OutsideGrid, "the input mesh has no {} (0 sample locations)", if association == Association::Point { "points" } else { "cells" })
+            .with_hint("for cell data the mesh needs cells; for point data, points"));
+    }
+    let mut values = Vec::with_capacity(frames.len());
+    for (i, frame) in frames.iter().enumerate() {
+        let n = frame.mesh.locations(association).len();
+        if n != locations.len() {
+            return Err(err!(FieldShape, "frame {i} (t = {}) has {n} sample locations, frame 0 has {}", frame.time, locations.len())
+                .with_hint("all frames of a series must be on the same mesh"));
+        }
+        values.push(frame_values(frame, i, manifest, sel, n)?);
+    }
+    Ok(Series { locations, times: frames.iter().map(|f| f.time).collect(), values, association })
+}
+
+/// Point-major normalised values of one frame.
+fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSelection, n: usize) -> Result<Vec<f32>> {
+    let channels = manifest.channels();
+    let mut out = vec![0f32; n * channels];
+    let mut c0 = 0;
+    for spec in &manifest.fields {
+        let assoc = sel.association(spec);
+        let name = sel.file_name(spec);
+        let field = frame.mesh.field(assoc, name).ok_or_else(|| missing_field(frame, index, spec, name, assoc))?;
+        if field.components != spec.components {
+            return Err(err!(FieldShape, "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
+                field.components, spec.name, spec.components)
+                .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
+        }
+        for p in 0..n {
+            for c in 0..spec.components {
+                let v = field.values[p * spec.components + c];
+                if !v.is_finite() {
+                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v} at {} {p}, component {c}",
+                        frame.time, if assoc == Association::Point { "point" } else { "cell" })
+                        .with_hint("the input holds NaN or Inf; fix or drop that frame"));
+                }
+                out[p * channels + c0 + c] = ((v - spec.mean[c]) / spec.std[c]) as f32;
+            }
+        }
+        c0 += spec.components;
+    }
+    Ok(out)
+}
+
+fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, assoc: Association) -> crate::Error {
+    let available: Vec<&str> = frame.mesh.fields(assoc).iter().map(|f| f.name.as_str()).collect();
+    let other = match assoc {
+        Association::Point => Association::Cell,
+        Association::Cell => Association::Point,
+    };
+    let elsewhere = frame.mesh.field(other, name).is_some();
+    let hint = if elsewhere {
+        format!("'{name}' exists as {other:?} data; pass --association {}", format!("{other:?}").to_lowercase())
+    } else {
+        format!("available {assoc:?} fields: {available:?}; map one with --field {}=NAME", spec.name)
+    };
+    err!(MissingField, "frame {index} (t = {}) has no {assoc:?} field '{name}', which the bundle needs", frame.time).with_hint(hint)
+}
+
+/// Undo the normalisation of point-major `[N][C]` values and split them into named fields.
+pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
+    let channels = manifest.channels();
+    let n = values.len() / channels.max(1);
+    let mut c0 = 0;
+    let mut out = Vec::with_capacity(manifest.fields.len());
+    for spec in &manifest.fields {
+        let mut data = Vec::with_capacity(n * spec.components);
+        for p in 0..n {
+            for c in 0..spec.components {
+                data.push(f64::from(values[p * channels + c0 + c]) * spec.std[c] + spec.mean[c]);
+            }
+        }
+        out.push(Field { name: spec.name.clone(), components: spec.components, values: data });
+        c0 += spec.components;
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! The learned parts of a bundle as ONNX Runtime sessions, with typed calls per graph.
+//!
+//! Every graph is checked against the manifest when it is loaded, and every call checks that the
+//! graph's output is finite, so a broken model fails loudly where it breaks.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ort::session::{Session, SessionInputValue};
+use ort::value::TensorRef;
+
+use crate::bundle::{check_outlets, Bundle, LiftKind, QueryKind};
+use crate::err;
+use crate::error::Result;
+use crate::runtime::{self, Device};
+
+/// One loaded graph.
+struct Graph {
+    name: &'static str,
+    path: PathBuf,
+    session: Session,
+}
+
+/// A bundle's graphs, ready to run.
+pub struct Model {
+    pub bundle: Bundle,
+    lift: Option<Graph>,
+    encoder: Graph,
+    velocity: Graph,
+    decoder: Graph,
+    query: Option<Graph>,
+    /// Wall time spent inside `Session::run`, for the benchmark's "share outside ONNX Runtime".
+    onnx_time: Duration,
+    onnx_calls: usize,
+}
+
+impl Model {
+    /// Create a session per graph on `device` and check each against the manifest.
+    /// ONNX Runtime must have been initialised ([`runtime::init`]).
+    pub fn load(bundle: Bundle, device: Device, threads: Option<usize>) -> Result<Model> {
+        let load = |name: &'static str| -> Result<Graph> {
+            let path = bundle.graph_path(name).ok_or_else(|| err!(Manifest, "bundle has no graph '{name}'"))?;
+            let session = runtime::session(&path, device, threads)?;
+            let spec = &bundle.manifest.graphs[name];
+            check_outlets(name, &path, "input", &spec.inputs, session.inputs())?;
+            check_outlets(name, &path, "output", &spec.outputs, session.outputs())?;
+            Ok(Graph { name, path, session })
+        };
+        let m = &bundle.manifest;
+        let lift = (m.lift.kind == LiftKind::Learned).then(|| load("lift")).transpose()?;
+        let query = (m.query.kind == QueryKind::Learned).then(|| load("query")).transpose()?;
+        let (encoder, velocity, decoder) = (load("encoder")?, load("velocity")?, load("decoder")?);
+        Ok(Model { bundle, lift, encoder, velocity, decoder, query, onnx_time: Duration::ZERO, onnx_calls: 0 })
+    }
+
+    /// Time spent inside ONNX Runtime so far, and the number of graph calls.
+    pub fn onnx_time(&self) -> (Duration, usize) {
+        (self.onnx_time, self.onnx_calls)
+    }
+
+    /// `lift(values [M,K,C], offsets [M,K,D], mask [M,K]) -> features [M,F]`.
+    pub fn lift(&mut self, values: ArrayViewD<f32>, offsets: ArrayViewD<f32>, mask: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        let graph = self.lift.as_mut().ok_or_else(|| err!(Manifest, "this bundle has no learned lift"))?;
+        run(graph, &mut self.onnx_time, &mut self.onnx_calls, &[("values", values), ("offsets", offsets), ("mask", mask)])
+    }
+
+    /// `encoder(frames [B,E,T,...]) -> latent [B,Z,S,...]`.
+    pub fn encode(&mut self, frames: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        run(&mut self.encoder, &mut self.onnx_time, &mut self.onnx_calls, &[("frames", frames)])
+    }
+
+    /// The velocity field at flow time `r` (batch 1). `params` are normalised to [0, 1]; `None`
+    /// means unconditional (param_mask 0).
+    pub fn velocity(&mut self, z: &ArrayD<f32>, observed: &ArrayD<f32>, slot_mask: &[f32], r: f32, params: Option<&[f32]>) -> Result<ArrayD<f32>> {
+        let n_params = self.bundle.manifest.parameters.len();
+        let slot_mask = ArrayD::from_shape_vec(IxDyn(&[1, slot_mask.len()]), slot_mask.to_vec()).expect("shape matches");
+        let r = ArrayD::from_elem(IxDyn(&[1]), r);
+        let p = ArrayD::from_shape_vec(IxDyn(&[1, n_params]), params.map_or(vec![0.0; n_params], <[f32]>::to_vec))
+            .map_err(|_| err!(Usage, "expected {n_params} parameter values"))?;
+        let pm = ArrayD::from_elem(IxDyn(&[1]), if params.is_some() { 1.0f32 } else { 0.0 });
+        let mut inputs = vec![("z", z.view()), ("observed", observed.view()), ("slot_mask", slot_mask.view()), ("r", r.view())];
+        if n_params > 0 {
+            inputs.push(("params", p.view()));
+            inputs.push(("param_mask", pm.view()));
+        }
+        run(&mut self.velocity, &mut self.onnx_time, &mut self.onnx_calls, &inputs)
+    }
+
+    /// `decoder(latent) -> frames [B,G,T,...]`.
+    pub fn decode(&mut self, latent: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        run(&mut self.decoder, &mut self.onnx_time, &mut self.onnx_calls, &[("latent", latent)])
+    }
+
+    /// `query(features [M,K,G], offsets [M,K,D]) -> values [M,C]`.
+    pub fn query(&mut self, features: ArrayViewD<f32>, offsets: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        let graph = self.query.as_mut().ok_or_else(|| err!(Manifest, "this bundle has no learned query"))?;
+        run(graph, &mut self.onnx_time, &mut self.onnx_calls, &[("features", features), ("offsets", offsets)])
+    }
+}
+
+/// Run `graph` on named inputs and return its single output, checked to be finite.
+fn run(graph: &mut Graph, clock: &mut Duration, calls: &mut usize, inputs: &[(&str, ArrayViewD<f32>)]) -> Result<ArrayD<f32>> {
+    let fail = |what: String| err!(Inference, "graph '{}' ('{}'): {what}", graph.name, graph.path.display());
+    let mut values: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(inputs.len());
+    for (name, view) in inputs {
+        let tensor = TensorRef::from_array_view(view.view()).map_err(|e| fail(format!("cannot pass input '{name}': {e}")))?;
+        values.push((Cow::Owned(name.to_string()), tensor.into()));
+    }
+    let start = Instant::now();
+    let outputs = graph.session.run(values).map_err(|e| fail(format!("run failed: {e}")))?;
+    let array = outputs[0].try_extract_array::<f32>().map_err(|e| fail(format!("output is not a float32 tensor: {e}")))?.to_owned();
+    *clock += start.elapsed();
+    *calls += 1;
+    if let Some(i) = array.iter().position(|v| !v.is_finite()) {
+        return Err(fail(format!("produced a non-finite value (at flat index {i} of shape {:?})", array.shape()))
+            .with_hint("the inputs may be far outside the training distribution (check units and normalisation), or the bundle is broken"));
+    }
+    Ok(array)
+}
