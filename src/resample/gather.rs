@@ -1,0 +1,144 @@
+//! Mesh -> grid gathering: the inputs of the `lift` graph (docs/bundle-format.md).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::index::PointIndex;
+use crate::err;
+use crate::error::Result;
+use crate::grid::Grid;
+
+/// Marks a padding slot in [`Neighbours::index`].
+pub const PAD: u32 = u32::MAX;
+
+/// The `k` nearest input points of each grid node in a range, padded to exactly `k` per node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbours {
+    /// Slots per node (K).
+    pub k: usize,
+    /// Grid dimension (D), the last axis of `offsets`.
+    pub dim: usize,
+    /// The grid nodes covered, in flat node order; row `m` is node `nodes.start + m`.
+    pub nodes: Range<usize>,
+    /// Number of input points indexed (the expected length of a point-valued array).
+    pub points: usize,
+    /// The search radius in grid spacings.
+    pub radius_spacings: f64,
+    /// `[M, K]` point indices, nearest first (ties by index), [`PAD`] for padding.
+    pub index: Vec<u32>,
+    /// `[M, K, D]` neighbour minus node, nearest periodic image, in units of `grid.min_spacing()`;
+    /// 0 for padding.
+    pub offsets: Vec<f32>,
+    /// `[M, K]` 1 for a real neighbour, 0 for padding.
+    pub mask: Vec<f32>,
+}
+
+impl Neighbours {
+    /// Number of nodes (M).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+/// For each grid node in `nodes`, the `k` nearest indexed points within `radius_spacings` grid
+/// spacings, sorted by distance (ties by point index) and padded. Parallel over nodes.
+///
+/// Errors (`Usage`): `grid` has another box or periodicity than the index, the radius exceeds the
+/// one the index was built for, or `nodes` runs past the grid.
+pub fn gather_grid_neighbours(
+    index: &PointIndex,
+    grid: &Grid,
+    k: usize,
+    radius_spacings: f64,
+    nodes: Range<usize>,
+) -> Result<Neighbours> {
+    check_compatible(index, grid, radius_spacings, &nodes)?;
+    let (dim, m, h) = (grid.dim, nodes.len(), grid.min_spacing());
+    let r2 = (radius_spacings * h).powi(2);
+    let mut out = Neighbours {
+        k,
+        dim,
+        nodes: nodes.clone(),
+        points: index.len(),
+        radius_spacings,
+        index: vec![PAD; m * k],
+        offsets: vec![0.0; m * k * dim],
+        mask: vec![0.0; m * k],
+    };
+    if k == 0 {
+        return Ok(out);
+    }
+    let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
+    rows.enumerate().for_each(|(row, ((idx, off), mask))| {
+        let node = grid.node(grid.ijk(nodes.start + row));
+        for (slot, (p, _)) in index.nearest(&node, k, r2).into_iter().enumerate() {
+            idx[slot] = p;
+            mask[slot] = 1.0;
+            let q = &index.points()[p as usize];
+            for a in 0..dim {
+                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / h) as f32;
+            }
+        }
+    });
+    Ok(out)
+}
+
+fn check_compatible(index: &PointIndex, grid: &Grid, radius_spacings: f64, nodes: &Range<usize>) -> Result<()> {
+    let built = index.grid();
+    if (grid.dim, grid.lo, grid.hi, grid.periodic) != (built.dim, built.lo, built.hi, built.periodic) {
+        return Err(err!(Usage, "the point index was built for another grid box or periodicity"));
+    }
+    let r = radius_spacings * grid.min_spacing();
+    if !(r.is_finite() && r >= 0.0 && r <= index.halo() * (1.0 + 1e-12)) {
+        return Err(err!(Usage, "neighbour radius {radius_spacings} grid spacings is negative, non-finite or larger than the point index was built for")
+            .with_hint("build the PointIndex with at least this radius"));
+    }
+    if nodes.end > grid.len() || nodes.start > nodes.end {
+        return Err(err!(Usage, "node range {nodes:?} is not within the grid's {} nodes", grid.len()));
+    }
+    Ok(())
+}
+
+/// 1 for each node with at least one neighbour, else 0 (the encoder's coverage channel).
+pub fn coverage(neigh: &Neighbours) -> Vec<f32> {
+    if neigh.k == 0 {
+        return vec![0.0; neigh.len()];
+    }
+    neigh.mask.chunks(neigh.k).map(|m| m[0]).collect()
+}
+
+/// The neighbours' values `[M, K, C]` (zeros for padding) from point-major `values[p * C + c]`.
+///
+/// Errors: wrong length (`FieldShape`), NaN/Inf anywhere in `values` (`NonFinite`).
+pub fn gather_values(neigh: &Neighbours, values: &[f32], channels: usize) -> Result<Vec<f32>> {
+    check_point_values(values, neigh.points, channels)?;
+    let mut out = vec![0.0; neigh.index.len() * channels];
+    if channels == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(channels).zip(neigh.index.par_iter()).for_each(|(o, &p)| {
+        if p != PAD {
+            let p = p as usize;
+            o.copy_from_slice(&values[p * channels..(p + 1) * channels]);
+        }
+    });
+    Ok(out)
+}
+
+/// Check a point-major value array: `points * channels` long, all finite.
+pub fn check_point_values(values: &[f32], points: usize, channels: usize) -> Result<()> {
+    if values.len() != points * channels {
+        return Err(err!(FieldShape, "expected {points} points x {channels} channels = {} values, got {}", points * channels, values.len()));
+    }
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let (p, c) = (i / channels, i % channels);
+        return Err(err!(NonFinite, "value {} at point {p}, channel {c} is not finite", values[i])
+            .with_hint("fix the field in the input or mask the point out"));
+    }
+    Ok(())
+}
