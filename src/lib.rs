@@ -12,8 +12,10 @@ pub mod mesh;
 pub mod model;
 pub mod noise;
 pub mod output;
+pub mod pipeline;
 pub mod resample;
 pub mod runtime;
 pub mod sampler;
+pub mod tasks;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,214 @@
+//! The ECHO pipeline on one geometry: lift frames onto the latent grid, encode, sample the
+//! flow-matching ODE, decode, and evaluate the decoded grid at points.
+//!
+//! Layouts: grid-valued arrays are channel-major `[C][nodes]`; point-valued arrays are point-major
+//! `[N][C]`; model tensors are `[B, C, T, (nz,) ny, nx]` with B = 1.
+
+use indicatif::ProgressBar;
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+use crate::bundle::{LiftKind, QueryKind};
+use crate::err;
+use crate::error::Result;
+use crate::grid::Grid;
+use crate::model::Model;
+use crate::noise::SplitMix64;
+use crate::resample::{gather_node_features, gather_stencil, interpolate_linear, Kernel, Resampler, Stencil};
+use crate::sampler::Sampler;
+
+/// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
+const CHUNK: usize = 1 << 16;
+
+/// Grid nodes are covered when an input point lies within the lift radius; a mesh is refused when
+/// fewer than this share of its points lie in the grid's box.
+const MIN_INSIDE_SHARE: f64 = 0.5;
+
+/// How decoded grid frames are evaluated at a set of points.
+enum Evaluator {
+    Learned(Stencil),
+    Linear(Vec<[f64; 3]>),
+}
+
+/// A model bound to one input geometry (optional) and one output point set.
+pub struct Pipeline {
+    pub model: Model,
+    pub grid: Grid,
+    input: Option<(Resampler, Evaluator)>,
+    output: Evaluator,
+    pub sampler: Sampler,
+    /// Normalised parameters, or `None` for unconditional generation.
+    pub params: Option<Vec<f32>>,
+    pub progress: ProgressBar,
+}
+
+impl Pipeline {
+    /// Build the cached geometry: neighbour lists of the input locations, stencils of the outputs.
+    pub fn new(model: Model, grid: Grid, input: Option<&[[f64; 3]]>, output: &[[f64; 3]], sampler: Sampler) -> Result<Pipeline> {
+        let m = &model.bundle.manifest;
+        let kernel = (m.lift.kind == LiftKind::Kernel).then_some(Kernel::Gaussian { sharpness: crate::resample::DEFAULT_GAUSSIAN_SHARPNESS });
+        let input = match input {
+            Some(points) => {
+                check_inside(&grid, points)?;
+                let resampler = Resampler::new(&grid, points, m.lift.neighbours, m.lift.radius, kernel)?;
+                if resampler.coverage().iter().all(|&c| c == 0.0) {
+                    return Err(err!(OutsideGrid, "no latent grid node has an input point within the lift radius ({} spacings)", m.lift.radius)
+                        .with_hint("the input mesh does not overlap the bundle's grid box; check units and coordinates"));
+                }
+                let eval = evaluator(&model, &grid, points)?;
+                Some((resampler, eval))
+            }
+            None => None,
+        };
+        let output = evaluator(&model, &grid, output)?;
+        Ok(Pipeline { model, grid, input, output, sampler, params: None, progress: ProgressBar::hidden() })
+    }
+
+    fn manifest(&self) -> &crate::bundle::Manifest {
+        &self.model.bundle.manifest
+    }
+
+    /// Lift one frame of point-major normalised input values onto the grid: `[F][nodes]`.
+    pub fn lift(&mut self, values: &[f32]) -> Result<Vec<f32>> {
+        let (resampler, _) = self.input.as_ref().ok_or_else(|| err!(Usage, "this pipeline has no input geometry"))?;
+        let channels = self.model.bundle.manifest.channels();
+        if self.model.bundle.manifest.lift.kind == LiftKind::Kernel {
+            return resampler.to_grid(values, channels);
+        }
+        let gathered = resampler.lift_values(values, channels)?;
+        let neigh = resampler.neighbours();
+        let (nodes, k, d) = (neigh.len(), neigh.k, neigh.dim);
+        let features = self.manifest().lift_features();
+        let mut out = vec![0f32; features * nodes];
+        for start in (0..nodes).step_by(CHUNK) {
+            let m = CHUNK.min(nodes - start);
+            let values = rows(&gathered, start, &[m, k, channels]);
+            let offsets = rows(&neigh.offsets, start, &[m, k, d]);
+            let mask = rows(&neigh.mask, start, &[m, k]);
+            let f = self.model.lift(values, offsets, mask)?;
+            for (i, row) in f.as_slice().expect("contiguous").chunks(features).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    out[c * nodes + start + i] = v;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run one segment. `observed[t]` holds frame t lifted onto the grid, or `None` to generate it.
+    /// Returns the decoded frames `[1, G, T, ...]`.
+    pub fn segment(&mut self, observed: &[Option<Vec<f32>>], rng: &mut SplitMix64) -> Result<ArrayD<f32>> {
+        let m = self.manifest().clone();
+        let slots: Vec<bool> = m.time.slots.iter().map(|frames| frames.iter().all(|&t| observed[t].is_some())).collect();
+        let latent_shape = self.latent_shape();
+        let mut latent = if slots.iter().any(|&s| s) {
+            let frames = self.encoder_input(observed)?;
+            self.model.encode(frames.view())?
+        } else {
+            ArrayD::zeros(IxDyn(&latent_shape))
+        };
+        if latent.shape() != latent_shape.as_slice() {
+            return Err(err!(Inference, "the encoder returned shape {:?}; the manifest implies {latent_shape:?}", latent.shape()));
+        }
+        // Unobserved slots of the conditioning are zero (docs/bundle-format.md).
+        for (s, _) in slots.iter().enumerate().filter(|(_, &o)| !o) {
+            latent.index_axis_mut(ndarray::Axis(2), s).fill(0.0);
+        }
+        let slot_mask: Vec<f32> = slots.iter().map(|&o| f32::from(u8::from(o))).collect();
+        let params = self.params.clone();
+        let (model, progress) = (&mut self.model, &self.progress);
+        let mut velocity = |z: &ArrayD<f32>, r: f32| model.velocity(z, &latent, &slot_mask, r, params.as_deref());
+        let z = self.sampler.sample(&mut velocity, &latent, &slots, rng, |_| progress.inc(1))?;
+        self.model.decode(z.view())
+    }
+
+    /// `[1, Z, S, (lz,) ly, lx]`.
+    fn latent_shape(&self) -> Vec<usize> {
+        let m = self.manifest();
+        let mut shape = vec![1, m.latent.channels, m.time.slots.len()];
+        shape.extend(m.latent.shape.iter().rev());
+        shape
+    }
+
+    /// `[1, E, T, ...]`: lifted features, then the coverage channel (0 for unobserved frames).
+    fn encoder_input(&self, observed: &[Option<Vec<f32>>]) -> Result<ArrayD<f32>> {
+        let m = self.manifest();
+        let (nodes, frames, features) = (self.grid.len(), m.time.frames, m.lift_features());
+        let coverage = self.input.as_ref().map(|(r, _)| r.coverage());
+        let mut shape = vec![1, m.encoder_channels(), frames];
+        shape.extend(self.grid.shape[..self.grid.dim].iter().rev());
+        let mut data = vec![0f32; m.encoder_channels() * frames * nodes];
+        for (t, frame) in observed.iter().enumerate() {
+            let Some(frame) = frame else { continue };
+            for c in 0..features {
+                data[(c * frames + t) * nodes..][..nodes].copy_from_slice(&frame[c * nodes..(c + 1) * nodes]);
+            }
+            if let (true, Some(cov)) = (m.latent_grid.coverage_channel, coverage) {
+                data[(features * frames + t) * nodes..][..nodes].copy_from_slice(cov);
+            }
+        }
+        Ok(ArrayD::from_shape_vec(IxDyn(&shape), data).expect("encoder input shape"))
+    }
+
+    /// Frame `t` of decoded output evaluated at the output points: point-major `[N][C]`.
+    pub fn evaluate_output(&mut self, decoded: &ArrayD<f32>, t: usize) -> Result<Vec<f32>> {
+        let grid_values = frame_slice(decoded, t);
+        evaluate(&mut self.model, &self.grid, &self.output, &grid_values)
+    }
+
+    /// Frame `t` of decoded output evaluated at the input locations (to chain segments).
+    pub fn evaluate_input(&mut self, decoded: &ArrayD<f32>, t: usize) -> Result<Vec<f32>> {
+        let grid_values = frame_slice(decoded, t);
+        let (_, eval) = self.input.as_ref().ok_or_else(|| err!(Usage, "this pipeline has no input geometry"))?;
+        evaluate(&mut self.model, &self.grid, eval, &grid_values)
+    }
+}
+
+/// Rows `start..start + shape[0]` of a row-major array whose rows have `shape[1..]`, as a view.
+fn rows<'a>(data: &'a [f32], start: usize, shape: &[usize]) -> ArrayViewD<'a, f32> {
+    let width: usize = shape[1..].iter().product();
+    ArrayViewD::from_shape(IxDyn(shape), &data[start * width..(start + shape[0]) * width]).expect("chunk within array")
+}
+
+/// `[G][nodes]` of frame `t` from `[1, G, T, ...]`.
+fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
+    let frame = decoded.index_axis(ndarray::Axis(0), 0);
+    frame.index_axis(ndarray::Axis(1), t).iter().copied().collect()
+}
+
+fn evaluator(model: &Model, grid: &Grid, points: &[[f64; 3]]) -> Result<Evaluator> {
+    let m = &model.bundle.manifest;
+    Ok(match m.query.kind {
+        QueryKind::Learned => Evaluator::Learned(gather_stencil(grid, points, m.query.stencil)?),
+        QueryKind::Linear => Evaluator::Linear(points.to_vec()),
+    })
+}
+
+fn evaluate(model: &mut Model, grid: &Grid, eval: &Evaluator, grid_values: &[f32]) -> Result<Vec<f32>> {
+    let m = &model.bundle.manifest;
+    let (channels, g) = (m.channels(), m.decoder_channels());
+    match eval {
+        Evaluator::Linear(points) => interpolate_linear(grid, grid_values, channels, points),
+        Evaluator::Learned(stencil) => {
+            let features = gather_node_features(stencil, grid_values, g)?;
+            let (n, k, d) = (stencil.len(), stencil.k, stencil.dim);
+            let mut out = Vec::with_capacity(n * channels);
+            for start in (0..n).step_by(CHUNK) {
+                let m = CHUNK.min(n - start);
+                out.extend(model.query(rows(&features, start, &[m, k, g]), rows(&stencil.offsets, start, &[m, k, d]))?.iter());
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Refuse a mesh that mostly lies outside the grid's box (wrong units, wrong case).
+fn check_inside(grid: &Grid, points: &[[f64; 3]]) -> Result<()> {
+    let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
+    if (inside as f64) < MIN_INSIDE_SHARE * points.len() as f64 {
+        let d = grid.dim;
+        return Err(err!(OutsideGrid, "{} of {} input points lie outside the latent grid's box {:?} .. {:?}",
+            points.len() - inside, points.len(), &grid.lo[..d], &grid.hi[..d])
+            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+    }
+    Ok(())
+}

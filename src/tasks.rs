@@ -1,0 +1,170 @@
+//! The tasks ECHO serves, each posed as "which frames of a segment are observed"
+//! (docs/bundle-format.md). Inputs are a [`Series`] already normalised; outputs are predicted frames
+//! at the pipeline's output points, still normalised.
+
+use crate::bundle::Manifest;
+use crate::err;
+use crate::error::Result;
+use crate::fields::Series;
+use crate::noise::SplitMix64;
+use crate::pipeline::Pipeline;
+
+/// Predicted frames: `values[i]` is point-major `[N_out][C]` at `times[i]`.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub times: Vec<f64>,
+    pub values: Vec<Vec<f32>>,
+    /// Segments the model generated.
+    pub segments: usize,
+}
+
+/// Sampler steps (velocity evaluations) a run of `segments` segments takes, for progress bars.
+pub fn progress_total(p: &Pipeline, segments: usize) -> u64 {
+    (segments * p.sampler.steps) as u64
+}
+
+/// Segments a forecast of `horizon` frames needs with `context` observed frames per segment.
+pub fn forecast_segments(m: &Manifest, horizon: usize, context: usize) -> usize {
+    horizon.div_ceil(m.time.frames - context)
+}
+
+/// Forecast `horizon` frames after the last input frame. The last `context` input frames are the
+/// observed start of the first segment; longer horizons chain segments, the last `context` frames
+/// of one (evaluated at the input points and lifted again) starting the next.
+pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rng: &mut SplitMix64) -> Result<Prediction> {
+    let m = p.model.bundle.manifest.clone();
+    let frames = m.time.frames;
+    if context == 0 || context >= frames {
+        return Err(err!(Usage, "--context {context} must be between 1 and {} (frames per segment - 1)", frames - 1));
+    }
+    if series.values.len() < context {
+        return Err(err!(Usage, "forecasting needs {context} input frames (the bundle's context); the input has {}", series.values.len())
+            .with_hint("give a longer series, or a smaller --context"));
+    }
+    if horizon == 0 {
+        return Err(err!(Usage, "--horizon must be at least 1 frame"));
+    }
+    let t_last = *series.times.last().expect("non-empty series");
+    let mut context_values: Vec<Vec<f32>> = series.values[series.values.len() - context..].to_vec();
+    let mut out = Prediction { times: vec![], values: vec![], segments: 0 };
+    while out.values.len() < horizon {
+        let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
+        for (t, v) in context_values.iter().enumerate() {
+            observed[t] = Some(p.lift(v)?);
+        }
+        let decoded = p.segment(&observed, rng)?;
+        out.segments += 1;
+        for t in context..frames {
+            if out.values.len() == horizon {
+                break;
+            }
+            out.values.push(p.evaluate_output(&decoded, t)?);
+            out.times.push(t_last + (out.values.len() as f64) * m.time.dt);
+        }
+        if out.values.len() < horizon {
+            context_values = (frames - context..frames).map(|t| p.evaluate_input(&decoded, t)).collect::<Result<_>>()?;
+        }
+    }
+    Ok(out)
+}
+
+/// Recover the frames before the input: the input frames (at most `frames - 1`, the last ones)
+/// are observed at the end of one segment; the frames before them are generated.
+pub fn inverse(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Result<Prediction> {
+    let m = p.model.bundle.manifest.clone();
+    let frames = m.time.frames;
+    let n_obs = series.values.len().min(frames - 1);
+    let first = series.values.len() - n_obs;
+    let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
+    for i in 0..n_obs {
+        observed[frames - n_obs + i] = Some(p.lift(&series.values[first + i])?);
+    }
+    let decoded = p.segment(&observed, rng)?;
+    let t_first = series.times[first];
+    let generated = frames - n_obs;
+    let mut out = Prediction { times: vec![], values: vec![], segments: 1 };
+    for t in 0..generated {
+        out.values.push(p.evaluate_output(&decoded, t)?);
+        out.times.push(t_first - (generated - t) as f64 * m.time.dt);
+    }
+    Ok(out)
+}
+
+/// Fill the frames missing between observed ones. Input frames are placed in one segment by their
+/// times (`(t - t0) / dt` must be a whole number below `frames`); the missing frames between the
+/// first and last input frames are generated.
+pub fn interpolate(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Result<Prediction> {
+    let m = p.model.bundle.manifest.clone();
+    let (frames, dt) = (m.time.frames, m.time.dt);
+    let t0 = series.times[0];
+    let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
+    for (time, values) in series.times.iter().zip(&series.values) {
+        let slot = slot_of(*time, t0, dt, frames)?;
+        if observed[slot].is_some() {
+            return Err(err!(Usage, "two input frames fall on frame {slot} of the segment (t = {time})"));
+        }
+        observed[slot] = Some(p.lift(values)?);
+    }
+    let last = observed.iter().rposition(Option::is_some).expect("non-empty series");
+    let missing: Vec<usize> = (0..last).filter(|&t| observed[t].is_none()).collect();
+    if missing.is_empty() {
+        return Err(err!(Usage, "no frame is missing between the input frames (t = {t0} .. {})", t0 + last as f64 * dt)
+            .with_hint("interpolation fills gaps: give frames with gaps between them, spaced by multiples of the bundle's dt"));
+    }
+    let decoded = p.segment(&observed, rng)?;
+    let mut out = Prediction { times: vec![], values: vec![], segments: 1 };
+    for t in missing {
+        out.values.push(p.evaluate_output(&decoded, t)?);
+        out.times.push(t0 + t as f64 * dt);
+    }
+    Ok(out)
+}
+
+/// The frame index of time `t` in a segment starting at `t0`.
+fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
+    let k = (t - t0) / dt;
+    let slot = k.round();
+    if (k - slot).abs() > 1e-3 || slot < 0.0 || slot >= frames as f64 {
+        return Err(err!(Usage, "input frame at t = {t} is not on the bundle's time lattice t0 + k dt (t0 = {t0}, dt = {dt}, k < {frames})")
+            .with_hint("interpolation works inside one segment; frame times must be multiples of dt apart"));
+    }
+    Ok(slot as usize)
+}
+
+/// Generate a whole segment from nothing (or only parameters): frames at `t0 + k dt`.
+pub fn generate(p: &mut Pipeline, t0: f64, rng: &mut SplitMix64) -> Result<Prediction> {
+    let m = p.model.bundle.manifest.clone();
+    let decoded = p.segment(&vec![None; m.time.frames], rng)?;
+    let mut out = Prediction { times: vec![], values: vec![], segments: 1 };
+    for t in 0..m.time.frames {
+        out.values.push(p.evaluate_output(&decoded, t)?);
+        out.times.push(t0 + t as f64 * m.time.dt);
+    }
+    Ok(out)
+}
+
+/// Parse `NAME=VALUE` parameters, check them against the manifest's ranges and normalise them to
+/// [0, 1]. No parameters: `None` (unconditional). Parameters not given take their default.
+pub fn resolve_params(m: &Manifest, given: &[String]) -> Result<Option<Vec<f32>>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    if m.parameters.is_empty() {
+        return Err(err!(Usage, "the bundle '{}' takes no parameters, but --param was given", m.name));
+    }
+    let mut values: Vec<f64> = m.parameters.iter().map(|p| p.default).collect();
+    let names: Vec<&str> = m.parameters.iter().map(|p| p.name.as_str()).collect();
+    for item in given {
+        let (name, value) = item.split_once('=').ok_or_else(|| err!(Usage, "--param '{item}' is not NAME=VALUE"))?;
+        let i = names.iter().position(|n| *n == name.trim())
+            .ok_or_else(|| err!(Usage, "unknown parameter '{name}'").with_hint(format!("the bundle's parameters are {names:?}")))?;
+        let v: f64 = value.trim().parse().map_err(|_| err!(Usage, "--param {name}: '{value}' is not a number"))?;
+        let spec = &m.parameters[i];
+        if !(v.is_finite() && v >= spec.min && v <= spec.max) {
+            return Err(err!(Usage, "parameter {name} = {v} is outside the bundle's range [{}, {}]", spec.min, spec.max)
+                .with_hint("the model was trained on that range only; extrapolation is refused"));
+        }
+        values[i] = v;
+    }
+    Ok(Some(m.parameters.iter().zip(values).map(|(p, v)| ((v - p.min) / (p.max - p.min)) as f32).collect()))
+}
