@@ -110,6 +110,14 @@ impl Mesh {
             return Err(crate::err!(MeshFormat, "'{}': {} cell offsets for {} cells", source.display(), self.cells.offsets.len(), self.cells.types.len())
                 .with_hint("the file is corrupt or truncated; re-export it"));
         }
+        // `Cells::cell` slices `connectivity` by `offsets`: bad offsets would panic later, not error.
+        let offsets = &self.cells.offsets;
+        let ordered = offsets.first().map_or(true, |&o| o == 0) && offsets.windows(2).all(|w| w[0] <= w[1]);
+        if !ordered || offsets.last().is_some_and(|&o| o != self.cells.connectivity.len()) {
+            return Err(crate::err!(MeshFormat, "'{}': cell offsets do not start at 0, decrease, or do not end at the connectivity length {}",
+                source.display(), self.cells.connectivity.len())
+                .with_hint("the file is corrupt or truncated; re-export it"));
+        }
         if let Some(&bad) = self.cells.connectivity.iter().find(|&&p| p >= n) {
             return Err(crate::err!(MeshFormat, "'{}': cell connectivity refers to point {bad} but the mesh has {n} points", source.display())
                 .with_hint("the file is corrupt or truncated; re-export it"));

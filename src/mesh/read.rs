@@ -1,1 +1,238 @@
-//! (to be written)
+//! Reading meshes and time series: legacy `.vtk` (through vtkio), VTK XML `.vtu`/`.vtp`/`.vti` (our own
+//! reader, see [`xml`]) and ParaView `.pvd` collections.
+
+mod array;
+mod legacy;
+mod xml;
+
+use std::path::Path;
+
+use crate::err;
+use crate::error::{Error, ErrorKind, Result};
+use crate::mesh::{Cells, Field, Frame, Mesh};
+
+const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti; series: .pvd";
+const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
+
+enum Format {
+    Legacy,
+    Xml,
+    Series,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "vtk" => Ok(Format::Legacy),
+        "vtu" | "vtp" | "vti" => Ok(Format::Xml),
+        "pvd" => Ok(Format::Series),
+        _ => Err(err!(MeshFormat, "'{}': unknown mesh file extension '{ext}'", path.display()).with_hint(SUPPORTED)),
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io("read", path, e))
+}
+
+/// Read one mesh (`.vtk`, `.vtu`, `.vtp` or `.vti`). NaN in field values is kept; NaN/Inf in point
+/// coordinates is an error.
+pub fn read_mesh(path: &Path) -> Result<Mesh> {
+    let parse = match format_of(path)? {
+        Format::Legacy => legacy::read,
+        Format::Xml => xml::read,
+        Format::Series => {
+            return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
+                .with_hint("read it as a series (each frame is a mesh)"))
+        }
+    };
+    let mesh = parse(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    if let Some((i, p)) = mesh.points.iter().enumerate().find(|(_, p)| !p.iter().all(|c| c.is_finite())) {
+        return Err(err!(NonFinite, "'{}': point {i} has a non-finite coordinate ({}, {}, {})", path.display(), p[0], p[1], p[2])
+            .with_hint("fix or remove the point in the mesh"));
+    }
+    mesh.validate(path)?;
+    Ok(mesh)
+}
+
+/// Read a time series: the frames of a `.pvd` collection sorted by time, or any other mesh file as
+/// one frame at time 0.
+pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
+    if !matches!(format_of(path)?, Format::Series) {
+        return Ok(vec![Frame { time: 0.0, mesh: read_mesh(path)? }]);
+    }
+    let mut entries = xml::pvd_entries(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    if entries.is_empty() {
+        return Err(err!(MeshFormat, "'{}' has no <DataSet> entries", path.display()));
+    }
+    entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(err!(MeshFormat, "'{}' has several DataSets at time {} (parts '{}' and '{}', files '{}' and '{}')",
+            path.display(), w[0].0, w[0].1, w[1].1, w[0].2, w[1].2)
+            .with_hint("multi-part collections are not supported; merge the parts into one file per time step"));
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    entries
+        .into_iter()
+        .map(|(time, _, file)| {
+            let mesh = read_mesh(&dir.join(&file)).map_err(|e| context(e, format!("'{}' (time {time})", path.display())))?;
+            Ok(Frame { time, mesh })
+        })
+        .collect()
+}
+
+/// Prefix an error's message, keeping its kind and hint.
+fn context(e: Error, prefix: impl std::fmt::Display) -> Error {
+    let out = Error::new(e.kind(), format!("{prefix}: {}", e.message()));
+    match e.hint() {
+        Some(h) => out.with_hint(h),
+        None => out,
+    }
+}
+
+/// Name the file in a format reader's error and give corrupt-file errors a hint.
+fn in_file(e: Error, path: &Path) -> Error {
+    let needs_hint = e.hint().is_none() && matches!(e.kind(), ErrorKind::MeshFormat | ErrorKind::FieldShape);
+    let e = context(e, format!("'{}'", path.display()));
+    if needs_hint {
+        e.with_hint(CORRUPT_HINT)
+    } else {
+        e
+    }
+}
+
+/// Concatenate the pieces of a dataset (point ids offset; fields matched by name).
+fn join_pieces(pieces: Vec<Mesh>) -> Result<Mesh> {
+    let mut pieces = pieces.into_iter();
+    let mut mesh = pieces.next().unwrap_or_default();
+    for (i, piece) in pieces.enumerate() {
+        let shift = mesh.points.len();
+        let conn: Vec<usize> = piece.cells.connectivity.iter().map(|&p| p + shift).collect();
+        append_cells(&mut mesh.cells, &conn, &piece.cells.offsets, &piece.cells.types)?;
+        mesh.points.extend(piece.points);
+        join_fields(&mut mesh.point_data, piece.point_data).map_err(|e| context(e, format!("<Piece> {}: PointData", i + 1)))?;
+        join_fields(&mut mesh.cell_data, piece.cell_data).map_err(|e| context(e, format!("<Piece> {}: CellData", i + 1)))?;
+    }
+    Ok(mesh)
+}
+
+fn join_fields(fields: &mut [Field], more: Vec<Field>) -> Result<()> {
+    let names = |f: &[Field]| f.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    if fields.len() != more.len() {
+        return Err(err!(MeshFormat, "arrays {:?} differ from the first piece's {:?}", names(&more), names(fields)));
+    }
+    for f in fields.iter_mut() {
+        let m = more.iter().find(|m| m.name == f.name && m.components == f.components);
+        let m = m.ok_or_else(|| err!(MeshFormat, "array '{}' ({} components) is missing", f.name, f.components))?;
+        f.values.extend_from_slice(&m.values);
+    }
+    Ok(())
+}
+
+/// Append cells given as connectivity + offsets (with leading 0) + types.
+fn append_cells(cells: &mut Cells, connectivity: &[usize], offsets: &[usize], types: &[u8]) -> Result<()> {
+    if types.is_empty() {
+        return Ok(());
+    }
+    if offsets.len() != types.len() + 1 || offsets.last() != Some(&connectivity.len()) {
+        return Err(err!(MeshFormat, "{} cells have {} offsets ending at {:?} for {} connectivity entries",
+            types.len(), offsets.len(), offsets.last(), connectivity.len()));
+    }
+    let base = cells.connectivity.len();
+    if cells.offsets.is_empty() {
+        cells.offsets.push(0);
+    }
+    cells.offsets.extend(offsets[1..].iter().map(|&o| o + base));
+    cells.connectivity.extend_from_slice(connectivity);
+    cells.types.extend_from_slice(types);
+    Ok(())
+}
+
+/// Append one PolyData section (`Verts`, `Lines`, `Polys`, `Strips`) with the VTK cell type each
+/// cell has in an unstructured grid.
+fn append_poly_cells(cells: &mut Cells, section: &str, connectivity: &[usize], offsets: &[usize]) -> Result<()> {
+    let types: Vec<u8> = offsets
+        .windows(2)
+        .map(|w| match (section, w[1].saturating_sub(w[0])) {
+            ("Verts", 1) => 1,
+            ("Verts", _) => 2,
+            ("Lines", 2) => 3,
+            ("Lines", _) => 4,
+            ("Polys", 3) => 5,
+            ("Polys", 4) => 9,
+            ("Polys", _) => 7,
+            _ => 6,
+        })
+        .collect();
+    append_cells(cells, connectivity, offsets, &types).map_err(|e| context(e, section))
+}
+
+/// Points (x fastest) and cells of a regular grid with the given index extent `[i0 i1 j0 j1 k0 k1]`.
+/// Cells are explicit (vertex/line/pixel/voxel by dimension) so that cell data has centres.
+fn image_mesh(extent: [i64; 6], origin: [f64; 3], spacing: [f64; 3], direction: [[f64; 3]; 3]) -> Result<Mesh> {
+    let dims = [0, 1, 2].map(|a| extent[2 * a + 1] - extent[2 * a] + 1);
+    if dims.iter().any(|&d| d < 1) {
+        return Err(err!(MeshFormat, "image extent {extent:?} is empty"));
+    }
+    let n = [0, 1, 2].map(|a| dims[a] as usize);
+    let total = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&t| t <= 1 << 34);
+    let total = total.ok_or_else(|| err!(MeshFormat, "image extent {extent:?} is too large"))?;
+    let points = (0..total)
+        .map(|idx| {
+            let ijk = [idx % n[0], (idx / n[0]) % n[1], idx / (n[0] * n[1])];
+            let local = [0, 1, 2].map(|a| (extent[2 * a] + ijk[a] as i64) as f64 * spacing[a]);
+            [0, 1, 2].map(|r| origin[r] + (0..3).map(|c| direction[r][c] * local[c]).sum::<f64>())
+        })
+        .collect();
+    Ok(Mesh { points, cells: image_cells(n), ..Mesh::default() })
+}
+
+fn image_cells(n: [usize; 3]) -> Cells {
+    let axes: Vec<usize> = (0..3).filter(|&a| n[a] > 1).collect();
+    let cell_type = [1, 3, 8, 11][axes.len()];
+    let m = [0, 1, 2].map(|a| if n[a] > 1 { n[a] - 1 } else { 1 });
+    let corners = 1usize << axes.len();
+    let mut cells = Cells { offsets: vec![0], ..Cells::default() };
+    for c in 0..m[0] * m[1] * m[2] {
+        let base = [c % m[0], (c / m[0]) % m[1], c / (m[0] * m[1])];
+        // Corner bit b steps along axes[b]: the VTK_PIXEL / VTK_VOXEL point order.
+        for corner in 0..corners {
+            let mut ijk = base;
+            for (b, &a) in axes.iter().enumerate() {
+                ijk[a] += (corner >> b) & 1;
+            }
+            cells.connectivity.push((ijk[2] * n[1] + ijk[1]) * n[0] + ijk[0]);
+        }
+        cells.offsets.push(cells.connectivity.len());
+        cells.types.push(cell_type);
+    }
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_cells_are_pixels_in_vtk_order() {
+        let cells = image_cells([3, 2, 1]);
+        assert_eq!(cells.types, vec![8, 8]);
+        assert_eq!(cells.cell(0), &[0, 1, 3, 4]);
+        assert_eq!(cells.cell(1), &[1, 2, 4, 5]);
+        let voxels = image_cells([2, 2, 2]);
+        assert_eq!(voxels.cell(0), &[0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn pieces_join_with_shifted_ids() {
+        let piece = |x: f64| Mesh {
+            points: vec![[x, 0.0, 0.0], [x + 1.0, 0.0, 0.0]],
+            cells: Cells { connectivity: vec![0, 1], offsets: vec![0, 2], types: vec![3] },
+            point_data: vec![Field { name: "p".into(), components: 1, values: vec![x, x] }],
+            cell_data: vec![],
+        };
+        let m = join_pieces(vec![piece(0.0), piece(5.0)]).unwrap();
+        assert_eq!(m.cells.connectivity, vec![0, 1, 2, 3]);
+        assert_eq!(m.cells.offsets, vec![0, 2, 4]);
+        assert_eq!(m.point_data[0].values, vec![0.0, 0.0, 5.0, 5.0]);
+    }
+}
