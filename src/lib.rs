@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod bundle;
+pub mod cli;
 pub mod fields;
 pub mod grid;
 pub mod mesh;

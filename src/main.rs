@@ -1,1 +1,21 @@
-fn main() {}
+//! The `echo-onnx` command line; see `echo-onnx --help` and the README.
+
+use clap::Parser;
+use echo_onnx::cli::{self, Cli};
+
+fn main() {
+    let cli = Cli::parse();
+    match cli::run(&cli) {
+        Ok(summary) => {
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
+            } else if !cli.quiet {
+                cli::print_summary(&summary);
+            }
+        }
+        Err(e) => {
+            cli::print_error(&e, cli.json);
+            std::process::exit(e.kind().exit_code());
+        }
+    }
+}

@@ -1,0 +1,662 @@
+//! The `echo-onnx` command line: argument definitions and the wiring from files to tasks.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::bundle::{Bundle, Manifest, Method};
+use crate::err;
+use crate::error::{Error, Result};
+use crate::fields::{self, FieldSelection, Series};
+use crate::grid::Grid;
+use crate::mesh::{self, Association, Field, Mesh};
+use crate::model::Model;
+use crate::noise::SplitMix64;
+use crate::output::Staging;
+use crate::pipeline::Pipeline;
+use crate::resample::{Kernel, Resampler, DEFAULT_GAUSSIAN_SHARPNESS};
+use crate::runtime::{self, Device};
+use crate::sampler::Sampler;
+use crate::tasks::{self, Prediction};
+
+#[derive(Debug, Parser)]
+#[command(name = "echo-onnx", version, about = "Run ECHO generative neural-operator bundles on unstructured meshes",
+    after_help = "Exit codes: 0 ok, 2 usage, 3 bad input data, 4 bad bundle, 5 runtime/device, 6 inference, 7 output/io.\n\
+                  Docs: README.md, docs/bundle-format.md")]
+pub struct Cli {
+    /// No progress bars and no summary (errors are still printed).
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// Print a machine-readable JSON summary (or error) on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Predict the frames after an input series (the last frames are the observed context).
+    #[command(after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input examples/ns2d/data/input.pvd \\\n      --horizon 32 --out out/forecast")]
+    Forecast {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// Frames to predict (default: one segment). Longer horizons chain segments.
+        #[arg(long)]
+        horizon: Option<usize>,
+        /// Observed frames at the start of each segment (default: the bundle's context_frames).
+        #[arg(long)]
+        context: Option<usize>,
+    },
+    /// Recover the frames before an input series (the input is observed at the end of a segment).
+    #[command(after_help = "Example:\n  echo-onnx inverse --bundle onnx/bundles/ns2d-vorticity --input late.pvd --out out/inverse")]
+    Inverse {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Fill the frames missing between input frames (times on the bundle's dt lattice).
+    #[command(after_help = "Example:\n  echo-onnx interpolate --bundle onnx/bundles/ns2d-vorticity --input sparse-in-time.pvd --out out/interp")]
+    Interpolate {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Generate a whole segment, unconditionally or conditioned on --param NAME=VALUE.
+    #[command(after_help = "Example:\n  echo-onnx generate --bundle onnx/bundles/ns2d-vorticity --param viscosity=1e-4 --grid 128x128 --out out/gen")]
+    Generate {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// Time of the first generated frame.
+        #[arg(long, default_value_t = 0.0)]
+        t0: f64,
+    },
+    /// Resample a mesh's fields onto a regular grid and back, without a model.
+    #[command(after_help = "Example:\n  echo-onnx resample --input mesh.vtu --grid 128x128 --kernel gaussian --out out/resampled")]
+    Resample(ResampleArgs),
+    /// Show the ONNX Runtime in use, its execution providers, and validate a bundle.
+    #[command(after_help = "Example:\n  echo-onnx doctor --bundle onnx/bundles/ns2d-vorticity")]
+    Doctor {
+        /// Bundle to validate (manifest, checksums, graph signatures).
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// Execution device: cpu, cuda or cuda:N. CUDA never falls back to CPU silently.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Path of libonnxruntime.so (else ECHO_ORT_LIB, ORT_DYLIB_PATH, the project's .venv, next to the executable).
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// Threads per ONNX Runtime session (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Bundle directory (holds manifest.json).
+    #[arg(long, env = "ECHO_BUNDLE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// ODE steps (default: the bundle's).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// ODE method (default: the bundle's).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Seed of the sampler's noise: the same seed gives the same output on one machine.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Condition on a PDE parameter, NAME=VALUE (repeatable; checked against the bundle's ranges).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Euler,
+    Midpoint,
+    Rk4,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input series (.pvd) or single mesh (.vtu, .vtp, .vti, .vtk).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Read the bundle field BUNDLE_NAME from the input field FILE_NAME (repeatable).
+    #[arg(long = "field", value_name = "BUNDLE_NAME=FILE_NAME")]
+    pub fields: Vec<String>,
+    /// Read point or cell data (default: each field's association in the manifest).
+    #[arg(long, value_enum)]
+    pub association: Option<AssociationArg>,
+    /// Accept input frames whose spacing differs from the bundle's dt.
+    #[arg(long)]
+    pub ignore_dt: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AssociationArg {
+    Point,
+    Cell,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output directory (written atomically: complete, or not at all).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Evaluate the prediction at this mesh's points instead of the input's (super-resolution).
+    #[arg(long, conflicts_with = "grid")]
+    pub query: Option<PathBuf>,
+    /// Evaluate the prediction on a regular grid NXxNY[xNZ] over the latent grid's box.
+    #[arg(long)]
+    pub grid: Option<String>,
+    /// Field shown in preview.png (default: the bundle's first field; vectors show their magnitude).
+    #[arg(long)]
+    pub png_field: Option<String>,
+    /// Predicted frame shown in preview.png (default: the last).
+    #[arg(long)]
+    pub png_frame: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResampleArgs {
+    /// Input mesh (.vtu, .vtp, .vti, .vtk) or series (.pvd: its first frame).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output directory: grid.vti (fields + coverage on the grid) and resampled.vtu (back on points).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub force: bool,
+    /// Grid nodes per axis, NXxNY[xNZ]; the box is the input's bounding box.
+    #[arg(long)]
+    pub grid: String,
+    /// Periodic axes, e.g. "x,y" (the box is then the bounding box, assumed to be one period).
+    #[arg(long, default_value = "")]
+    pub periodic: String,
+    /// Mesh -> grid kernel.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    pub kernel: KernelArg,
+    /// Neighbours per grid node.
+    #[arg(long, default_value_t = 8)]
+    pub neighbours: usize,
+    /// Search radius in grid spacings.
+    #[arg(long, default_value_t = 2.0)]
+    pub radius: f64,
+    /// Point fields to resample (default: all point fields).
+    #[arg(long = "field")]
+    pub fields: Vec<String>,
+    /// Evaluate the grid back at this mesh's points instead of the input's.
+    #[arg(long)]
+    pub query: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KernelArg {
+    Gaussian,
+    Idw,
+    Nearest,
+}
+
+/// What a run did, for people (stderr/stdout) and machines (`--json`).
+#[derive(Debug, Serialize, Default)]
+pub struct Summary {
+    pub command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<runtime::RuntimeInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<SamplingSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputSummary {
+    pub dir: String,
+    pub files: Vec<String>,
+    pub frames: usize,
+    pub points: usize,
+    pub times: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SamplingSummary {
+    pub method: Method,
+    pub steps: usize,
+    pub seed: u64,
+    pub segments: usize,
+    pub conditioned: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Timings {
+    pub total_s: f64,
+    pub onnx_s: f64,
+    pub onnx_calls: usize,
+    /// Share of wall time spent outside ONNX Runtime sessions.
+    pub outside_onnx_share: f64,
+}
+
+/// Run the parsed command line.
+pub fn run(cli: &Cli) -> Result<Summary> {
+    let start = Instant::now();
+    match &cli.command {
+        Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
+        Command::Resample(args) => resample(args, cli.quiet),
+        Command::Forecast { model, input, output, horizon, context } => {
+            predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
+                let m = p.model.bundle.manifest.clone();
+                let context = context.unwrap_or(m.time.context_frames);
+                let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
+                p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
+                tasks::forecast(p, series.expect("forecast has input"), horizon, context, rng)
+            })
+        }
+        Command::Inverse { model, input, output } => {
+            predict(cli, "inverse", model, Some(input), output, start, |p, s, rng| tasks::inverse(p, s.expect("input"), rng))
+        }
+        Command::Interpolate { model, input, output } => {
+            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rng| tasks::interpolate(p, s.expect("input"), rng))
+        }
+        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rng| tasks::generate(p, *t0, rng)),
+    }
+}
+
+/// Where predictions are evaluated and how they are written.
+enum Target {
+    /// The input mesh itself (same points or cells).
+    Input(Mesh, Association),
+    /// Another mesh's points.
+    Query(Mesh),
+    /// A regular grid over the latent box.
+    Grid(Grid),
+}
+
+impl Target {
+    fn points(&self, series: Option<&Series>) -> Vec<[f64; 3]> {
+        match self {
+            Target::Input(_, _) => series.map(|s| s.locations.clone()).unwrap_or_default(),
+            Target::Query(mesh) => mesh.points.clone(),
+            Target::Grid(grid) => grid.nodes(),
+        }
+    }
+}
+
+/// The shared path of every model task: validate everything, build the pipeline, run `task`,
+/// write the outputs atomically.
+fn predict(
+    cli: &Cli,
+    command: &str,
+    args: &ModelArgs,
+    input: Option<&InputArgs>,
+    out: &OutputArgs,
+    start: Instant,
+    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut SplitMix64) -> Result<Prediction>,
+) -> Result<Summary> {
+    let device = Device::parse(&args.runtime.device)?;
+    let staging = Staging::new(&out.out, out.force)?;
+    let bundle = Bundle::open(&args.bundle)?;
+    let m = bundle.manifest.clone();
+    let params = tasks::resolve_params(&m, &args.params)?;
+    let sampler = sampler_settings(&m, args)?;
+    let (series, input_mesh) = match input {
+        Some(input) => {
+            let (s, mesh) = read_input(input, &m)?;
+            (Some(s), Some(mesh))
+        }
+        None => (None, None),
+    };
+    let grid = bundle.grid(series.as_ref().map(|s| bounding_box(&s.locations)))?;
+    let target = output_target(out, &grid, input_mesh, series.as_ref())?;
+    let out_points = target.points(series.as_ref());
+    let info = runtime::init(args.runtime.ort_lib.as_deref(), device)?;
+    let model = Model::load(bundle, device, args.runtime.threads)?;
+    let mut pipeline = Pipeline::new(model, grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points, sampler)?;
+    pipeline.params = params.clone();
+    pipeline.progress = progress_bar(cli.quiet || cli.json);
+    let mut rng = SplitMix64::new(args.seed);
+    let prediction = task(&mut pipeline, series.as_ref(), &mut rng)?;
+    pipeline.progress.finish_and_clear();
+    let files = write_prediction(&staging, &prediction, &target, &m, out)?;
+    let dir = staging.commit()?;
+    let (onnx, calls) = pipeline.model.onnx_time();
+    let total = start.elapsed().as_secs_f64();
+    Ok(Summary {
+        command: command.to_string(),
+        bundle: Some(args.bundle.display().to_string()),
+        runtime: Some(info.clone()),
+        device: Some(args.runtime.device.clone()),
+        output: Some(OutputSummary {
+            dir: dir.display().to_string(),
+            files,
+            frames: prediction.values.len(),
+            points: out_points.len(),
+            times: prediction.times.clone(),
+        }),
+        sampling: Some(SamplingSummary { method: sampler.method, steps: sampler.steps, seed: args.seed, segments: prediction.segments, conditioned: params.is_some() }),
+        timings: Some(Timings { total_s: total, onnx_s: onnx.as_secs_f64(), onnx_calls: calls, outside_onnx_share: 1.0 - onnx.as_secs_f64() / total }),
+        ..Default::default()
+    })
+}
+
+fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
+    let method = match args.method {
+        None => m.sampler.method,
+        Some(MethodArg::Euler) => Method::Euler,
+        Some(MethodArg::Midpoint) => Method::Midpoint,
+        Some(MethodArg::Rk4) => Method::Rk4,
+    };
+    let steps = args.steps.unwrap_or(m.sampler.steps);
+    if steps == 0 || steps > 10_000 {
+        return Err(err!(Usage, "--steps {steps} must be between 1 and 10000"));
+    }
+    Ok(Sampler { method, steps })
+}
+
+/// Read the input series, pick the bundle's fields and check the frame spacing.
+fn read_input(input: &InputArgs, m: &Manifest) -> Result<(Series, Mesh)> {
+    let frames = mesh::read::read_series(&input.input)?;
+    let mut sel = FieldSelection { association: input.association.map(association), ..Default::default() };
+    for item in &input.fields {
+        let (bundle_name, file_name) = item.split_once('=').ok_or_else(|| err!(Usage, "--field '{item}' is not BUNDLE_NAME=FILE_NAME"))?;
+        if !m.fields.iter().any(|f| f.name == bundle_name) {
+            let names: Vec<&str> = m.fields.iter().map(|f| f.name.as_str()).collect();
+            return Err(err!(Usage, "--field {item}: the bundle has no field '{bundle_name}'").with_hint(format!("the bundle's fields are {names:?}")));
+        }
+        sel.rename.insert(bundle_name.to_string(), file_name.to_string());
+    }
+    let series = fields::extract(&frames, m, &sel)?;
+    if !input.ignore_dt {
+        check_spacing(&series.times, m.time.dt, &input.input)?;
+    }
+    let mesh = frames.into_iter().next().expect("extract checked frames").mesh;
+    Ok((series, mesh))
+}
+
+/// Consecutive input frames must be a multiple of the bundle's dt apart (1 for a plain series).
+fn check_spacing(times: &[f64], dt: f64, path: &Path) -> Result<()> {
+    for w in times.windows(2) {
+        let k = (w[1] - w[0]) / dt;
+        if k < 0.5 || (k - k.round()).abs() > 1e-3 {
+            return Err(err!(Usage, "'{}': frames at t = {} and t = {} are {} apart; the bundle was trained with dt = {dt}", path.display(), w[0], w[1], w[1] - w[0])
+                .with_hint("give frames spaced by the bundle's dt (or a multiple, for interpolation), or pass --ignore-dt"));
+        }
+    }
+    Ok(())
+}
+
+fn association(a: AssociationArg) -> Association {
+    match a {
+        AssociationArg::Point => Association::Point,
+        AssociationArg::Cell => Association::Cell,
+    }
+}
+
+fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in points {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo, hi)
+}
+
+fn output_target(out: &OutputArgs, grid: &Grid, input_mesh: Option<Mesh>, series: Option<&Series>) -> Result<Target> {
+    if let Some(path) = &out.query {
+        let mesh = mesh::read::read_mesh(path)?;
+        if mesh.points.is_empty() {
+            return Err(err!(MeshFormat, "query mesh '{}' has no points", path.display()));
+        }
+        return Ok(Target::Query(mesh));
+    }
+    if let Some(spec) = &out.grid {
+        return Ok(Target::Grid(grid.with_shape(&parse_shape(spec, grid.dim)?)?));
+    }
+    match (input_mesh, series) {
+        (Some(mesh), Some(s)) => Ok(Target::Input(mesh, s.association)),
+        _ => Err(err!(Usage, "there are no input points to predict on").with_hint("pass --query MESH or --grid NXxNY to say where to evaluate the fields")),
+    }
+}
+
+/// `"128x64"` -> `[128, 64]`, with exactly `dim` entries.
+fn parse_shape(spec: &str, dim: usize) -> Result<Vec<usize>> {
+    let shape: Option<Vec<usize>> = spec.split('x').map(|s| s.trim().parse().ok()).collect();
+    match shape {
+        Some(s) if s.len() == dim && s.iter().all(|&n| n >= 2) => Ok(s),
+        _ => Err(err!(Usage, "--grid '{spec}' must be {} whole numbers >= 2 joined by 'x' (e.g. {})", dim, if dim == 2 { "256x256" } else { "64x64x64" })),
+    }
+}
+
+fn progress_bar(hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{prefix}sampling [{bar:30}] {pos}/{len} steps {elapsed}").expect("valid template").progress_chars("=> "));
+    bar
+}
+
+/// Write one file per frame, the .pvd series, and the PNG preview into the staging directory.
+fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Manifest, out: &OutputArgs) -> Result<Vec<String>> {
+    let ext = if matches!(target, Target::Grid(_)) { "vti" } else { "vtu" };
+    let mut entries = Vec::with_capacity(p.values.len());
+    let mut frame_fields = Vec::with_capacity(p.values.len());
+    for (i, (time, values)) in p.times.iter().zip(&p.values).enumerate() {
+        let name = format!("frame_{i:04}.{ext}");
+        let fields = fields::to_fields(values, m);
+        write_frame(&staging.path(&name), target, &fields)?;
+        entries.push((*time, name));
+        frame_fields.push(fields);
+    }
+    mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
+    let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
+    if let Some(png) = write_png(staging, target, &frame_fields, m, out)? {
+        files.push(png);
+    }
+    files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
+    Ok(files)
+}
+
+fn write_frame(path: &Path, target: &Target, fields: &[Field]) -> Result<()> {
+    match target {
+        Target::Grid(grid) => mesh::write::write_vti(path, grid, fields),
+        Target::Input(mesh, assoc) => {
+            let mut out = Mesh { points: mesh.points.clone(), cells: mesh.cells.clone(), ..Default::default() };
+            match assoc {
+                Association::Point => out.point_data = fields.to_vec(),
+                Association::Cell => out.cell_data = fields.to_vec(),
+            }
+            mesh::write::write_vtu(path, &out)
+        }
+        Target::Query(mesh) => {
+            let out = Mesh { points: mesh.points.clone(), cells: mesh.cells.clone(), point_data: fields.to_vec(), ..Default::default() };
+            mesh::write::write_vtu(path, &out)
+        }
+    }
+}
+
+/// preview.png of the chosen field and frame (2D only: a 3D field has no single picture).
+fn write_png(staging: &Staging, target: &Target, frames: &[Vec<Field>], m: &Manifest, out: &OutputArgs) -> Result<Option<String>> {
+    if m.latent_grid.dim != 2 || frames.is_empty() {
+        return Ok(None);
+    }
+    let name = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
+    let index = out.png_frame.unwrap_or(frames.len() - 1);
+    let fields = frames.get(index).ok_or_else(|| err!(Usage, "--png-frame {index}: only {} frames were predicted", frames.len()))?;
+    let field = fields.iter().find(|f| f.name == name).ok_or_else(|| err!(Usage, "--png-field '{name}' is not a field of the bundle"))?;
+    let points = match target {
+        Target::Input(mesh, Association::Cell) => mesh.cell_centres(),
+        Target::Input(mesh, Association::Point) | Target::Query(mesh) => mesh.points.clone(),
+        Target::Grid(grid) => grid.nodes(),
+    };
+    let path = staging.path("preview.png");
+    mesh::png::write_preview(&path, &points, &magnitude(field), 512)?;
+    Ok(Some(staging.final_path("preview.png").display().to_string()))
+}
+
+/// Scalar values of a field: the value itself, or a vector's magnitude.
+fn magnitude(field: &Field) -> Vec<f64> {
+    field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt().copysign(if field.components == 1 { c[0] } else { 1.0 })).collect()
+}
+
+fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
+    let device = Device::parse(&args.device)?;
+    let info = runtime::init(args.ort_lib.as_deref(), device)?;
+    let mut summary = Summary {
+        command: "doctor".into(),
+        runtime: Some(info.clone()),
+        device: Some(args.device.clone()),
+        providers: runtime::available_providers().iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    if let Some(dir) = bundle {
+        let b = Bundle::open(dir)?;
+        let m = b.manifest.clone();
+        Model::load(b, device, args.threads)?; // creates every session and checks its signature
+        summary.bundle = Some(dir.display().to_string());
+        summary.notes.push(describe_bundle(&m));
+    }
+    Ok(summary)
+}
+
+fn describe_bundle(m: &Manifest) -> String {
+    let fields: Vec<String> = m.fields.iter().map(|f| format!("{} ({} comp.)", f.name, f.components)).collect();
+    let params: Vec<String> = m.parameters.iter().map(|p| format!("{} in [{}, {}]", p.name, p.min, p.max)).collect();
+    format!(
+        "bundle '{}' is valid: fields {}; {}D latent grid {:?}, latent {}x{:?} over {} slots; {} frames per segment, dt {}; lift {:?}, query {:?}; parameters [{}]; sampler {:?} x {}",
+        m.name, fields.join(", "), m.latent_grid.dim, m.latent_grid.shape, m.latent.channels, m.latent.shape, m.time.slots.len(),
+        m.time.frames, m.time.dt, m.lift.kind, m.query.kind, params.join(", "), m.sampler.method, m.sampler.steps
+    )
+}
+
+/// `resample`: mesh -> grid (kernel) -> points, no model.
+fn resample(args: &ResampleArgs, quiet: bool) -> Result<Summary> {
+    let start = Instant::now();
+    let staging = Staging::new(&args.out, args.force)?;
+    let mesh = mesh::read::read_series(&args.input)?.into_iter().next().ok_or_else(|| err!(MeshFormat, "'{}' holds no frames", args.input.display()))?.mesh;
+    let selected: Vec<&Field> = if args.fields.is_empty() {
+        mesh.point_data.iter().collect()
+    } else {
+        args.fields.iter().map(|n| mesh.field(Association::Point, n).ok_or_else(|| err!(MissingField, "'{}' has no point field '{n}'", args.input.display()))).collect::<Result<_>>()?
+    };
+    if selected.is_empty() {
+        return Err(err!(MissingField, "'{}' has no point data to resample", args.input.display()));
+    }
+    let dim = args.grid.split('x').count();
+    let (lo, hi) = bounding_box(&mesh.points);
+    let periodic: Vec<bool> = (0..dim).map(|a| args.periodic.split(',').any(|s| s.trim() == ["x", "y", "z"][a.min(2)])).collect();
+    let grid = Grid::new(&parse_shape(&args.grid, dim)?, &lo[..dim], &hi[..dim], &periodic)?;
+    let kernel = match args.kernel {
+        KernelArg::Gaussian => Kernel::Gaussian { sharpness: DEFAULT_GAUSSIAN_SHARPNESS },
+        KernelArg::Idw => Kernel::InverseDistance { power: 2.0 },
+        KernelArg::Nearest => Kernel::Nearest,
+    };
+    let resampler = Resampler::new(&grid, &mesh.points, args.neighbours, args.radius, Some(kernel))?;
+    let query = args.query.as_deref().map(mesh::read::read_mesh).transpose()?;
+    let back_mesh = query.as_ref().unwrap_or(&mesh);
+    let mut grid_fields = vec![];
+    let mut back_fields = vec![];
+    for field in selected {
+        let values: Vec<f32> = field.values.iter().map(|&v| v as f32).collect();
+        let on_grid = resampler.to_grid(&values, field.components)?;
+        let back = crate::resample::interpolate_linear(&grid, &on_grid, field.components, &back_mesh.points)?;
+        grid_fields.push(grid_field(&field.name, field.components, &on_grid, grid.len()));
+        back_fields.push(Field { name: field.name.clone(), components: field.components, values: back.iter().map(|&v| f64::from(v)).collect() });
+    }
+    grid_fields.push(Field { name: "coverage".into(), components: 1, values: resampler.coverage().iter().map(|&v| f64::from(v)).collect() });
+    mesh::write::write_vti(&staging.path("grid.vti"), &grid, &grid_fields)?;
+    let back = Mesh { points: back_mesh.points.clone(), cells: back_mesh.cells.clone(), point_data: back_fields, ..Default::default() };
+    mesh::write::write_vtu(&staging.path("resampled.vtu"), &back)?;
+    let files = vec![staging.final_path("grid.vti").display().to_string(), staging.final_path("resampled.vtu").display().to_string()];
+    let dir = staging.commit()?;
+    let _ = quiet;
+    Ok(Summary {
+        command: "resample".into(),
+        output: Some(OutputSummary { dir: dir.display().to_string(), files, frames: 1, points: back.points.len(), times: vec![0.0] }),
+        timings: Some(Timings { total_s: start.elapsed().as_secs_f64(), onnx_s: 0.0, onnx_calls: 0, outside_onnx_share: 1.0 }),
+        ..Default::default()
+    })
+}
+
+/// A channel-major `[C][nodes]` grid array as a tuple-interleaved field.
+fn grid_field(name: &str, components: usize, values: &[f32], nodes: usize) -> Field {
+    let mut data = Vec::with_capacity(values.len());
+    for n in 0..nodes {
+        for c in 0..components {
+            data.push(f64::from(values[c * nodes + n]));
+        }
+    }
+    Field { name: name.to_string(), components, values: data }
+}
+
+/// Print the summary for people.
+pub fn print_summary(s: &Summary) {
+    if let Some(rt) = &s.runtime {
+        println!("ONNX Runtime {} ({}, found via {})", rt.version, rt.path.display(), rt.source);
+    }
+    if !s.providers.is_empty() {
+        println!("execution providers: {}", s.providers.join(", "));
+    }
+    for note in &s.notes {
+        println!("{note}");
+    }
+    if let Some(o) = &s.output {
+        println!("{}: wrote {} frame(s) at {} point(s) to {}", s.command, o.frames, o.points, o.dir);
+        for f in o.files.iter().take(2) {
+            println!("  {f}");
+        }
+    }
+    if let (Some(sm), Some(t)) = (&s.sampling, &s.timings) {
+        println!("  {} segment(s), {:?} x {} steps, seed {}{}; {:.2} s ({:.0}% inside ONNX Runtime)",
+            sm.segments, sm.method, sm.steps, sm.seed, if sm.conditioned { ", conditioned" } else { "" }, t.total_s, 100.0 * (1.0 - t.outside_onnx_share));
+    }
+}
+
+/// Print an error for people (stderr) and, with `--json`, for machines (stdout).
+pub fn print_error(e: &Error, json: bool) {
+    eprintln!("error: {e}");
+    if json {
+        let v = serde_json::json!({"error": {"kind": e.kind().name(), "message": e.message(), "hint": e.hint(), "exit_code": e.kind().exit_code()}});
+        println!("{v}");
+    }
+}
