@@ -191,3 +191,33 @@ fn build_tree(dim: usize, images: &[[f64; 3]]) -> Result<Tree> {
         Tree::D3(ImmutableKdTree::new_from_slice(images).map_err(fail)?)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corner_points_get_diagonal_ghosts() {
+        let g = Grid::new(&[10, 10], &[0.0, 0.0], &[1.0, 1.0], &[true, true]).unwrap();
+        // Near the (0, 0) corner: images at +x, +y and +x+y; in the middle: none.
+        let (images, owner) = with_ghosts(&g, &[[0.01, 0.02, 0.0], [0.5, 0.5, 0.0]], 0.1);
+        assert_eq!(owner, vec![0, 1, 0, 0, 0]);
+        assert!(images.contains(&[1.01, 1.02, 0.0]));
+    }
+
+    #[test]
+    fn ties_at_the_cut_are_broken_by_index() {
+        let g = Grid::new(&[4, 4], &[0.0, 0.0], &[1.0, 1.0], &[false, false]).unwrap();
+        // Eight points at exactly the same (dyadic) distance from the query, each twice.
+        let ring = [[0.625, 0.5, 0.0], [0.5, 0.375, 0.0], [0.375, 0.5, 0.0], [0.5, 0.625, 0.0]];
+        let pts: Vec<[f64; 3]> = ring.iter().chain(&ring).copied().collect();
+        let index = PointIndex::new(&pts, &g, 1.0).unwrap();
+        for k in 1..=9 {
+            let found = index.nearest(&[0.5, 0.5, 0.0], k, 1.0);
+            let ids: Vec<u32> = found.iter().map(|f| f.0).collect();
+            assert_eq!(ids, (0..k.min(8) as u32).collect::<Vec<_>>());
+            assert!(found.iter().all(|f| f.1 == 0.015625));
+        }
+        assert!(index.nearest(&[0.5, 0.5, 0.0], 0, 1.0).is_empty());
+    }
+}
