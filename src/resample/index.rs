@@ -98,11 +98,13 @@ impl PointIndex {
     /// The `k` nearest points to `q` with squared distance `<= r2` (world units), as
     /// `(point, squared distance)` sorted by distance, ties by point index.
     ///
-    /// Exact for `r2 <= halo²` and `q` inside the box on periodic axes.
+    /// Exact for `r2 <= halo²`.
     pub fn nearest(&self, q: &[f64; 3], k: usize, r2: f64) -> Vec<(u32, f64)> {
         if k == 0 {
             return Vec::new();
         }
+        // Ghosts only reach `halo` beyond the box, so search from inside it.
+        let q = &wrap_point(&self.grid, q);
         let k1 = NonZeroUsize::new(k + 1).expect("k + 1 > 0");
         let r2q = r2 * (1.0 + SLACK) + f64::MIN_POSITIVE;
         // k + 1 results tell whether the k-th is tied with something the tree left out.
