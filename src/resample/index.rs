@@ -98,11 +98,13 @@ impl PointIndex {
     /// The `k` nearest points to `q` with squared distance `<= r2` (world units), as
     /// `(point, squared distance)` sorted by distance, ties by point index.
     ///
-    /// Exact for `r2 <= halo²` and `q` inside the box on periodic axes.
+    /// Exact for `r2 <= halo²`.
     pub fn nearest(&self, q: &[f64; 3], k: usize, r2: f64) -> Vec<(u32, f64)> {
         if k == 0 {
             return Vec::new();
         }
+        // Ghosts only reach `halo` beyond the box, so search from inside it.
+        let q = &wrap_point(&self.grid, q);
         let k1 = NonZeroUsize::new(k + 1).expect("k + 1 > 0");
         let r2q = r2 * (1.0 + SLACK) + f64::MIN_POSITIVE;
         // k + 1 results tell whether the k-th is tied with something the tree left out.
@@ -190,4 +192,34 @@ fn build_tree(dim: usize, images: &[[f64; 3]]) -> Result<Tree> {
     } else {
         Tree::D3(ImmutableKdTree::new_from_slice(images).map_err(fail)?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corner_points_get_diagonal_ghosts() {
+        let g = Grid::new(&[10, 10], &[0.0, 0.0], &[1.0, 1.0], &[true, true]).unwrap();
+        // Near the (0, 0) corner: images at +x, +y and +x+y; in the middle: none.
+        let (images, owner) = with_ghosts(&g, &[[0.01, 0.02, 0.0], [0.5, 0.5, 0.0]], 0.1);
+        assert_eq!(owner, vec![0, 1, 0, 0, 0]);
+        assert!(images.contains(&[1.01, 1.02, 0.0]));
+    }
+
+    #[test]
+    fn ties_at_the_cut_are_broken_by_index() {
+        let g = Grid::new(&[4, 4], &[0.0, 0.0], &[1.0, 1.0], &[false, false]).unwrap();
+        // Eight points at exactly the same (dyadic) distance from the query, each twice.
+        let ring = [[0.625, 0.5, 0.0], [0.5, 0.375, 0.0], [0.375, 0.5, 0.0], [0.5, 0.625, 0.0]];
+        let pts: Vec<[f64; 3]> = ring.iter().chain(&ring).copied().collect();
+        let index = PointIndex::new(&pts, &g, 1.0).unwrap();
+        for k in 1..=9 {
+            let found = index.nearest(&[0.5, 0.5, 0.0], k, 1.0);
+            let ids: Vec<u32> = found.iter().map(|f| f.0).collect();
+            assert_eq!(ids, (0..k.min(8) as u32).collect::<Vec<_>>());
+            assert!(found.iter().all(|f| f.1 == 0.015625));
+        }
+        assert!(index.nearest(&[0.5, 0.5, 0.0], 0, 1.0).is_empty());
+    }
 }

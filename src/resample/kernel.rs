@@ -118,9 +118,9 @@ pub fn apply_weights(neigh: &Neighbours, weights: &[f32], values: &[f32], channe
 }
 
 /// Mesh -> grid in one call: `([C][nodes] values, [nodes] coverage)` for the whole grid.
-/// Builds nothing reusable; see [`super::Resampler`] for the per-frame path.
+/// Gathers neighbours and weights on every call; [`super::Resampler`] keeps them across frames.
 ///
-/// Errors: those of [`PointIndex::new`], [`kernel_weights`] and [`apply_weights`].
+/// Errors: those of [`gather_grid_neighbours`], [`kernel_weights`] and [`apply_weights`].
 pub fn kernel_to_grid(
     index: &PointIndex,
     grid: &Grid,

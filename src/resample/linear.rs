@@ -164,3 +164,19 @@ pub fn gather_node_features(stencil: &Stencil, grid_values: &[f32], channels: us
     });
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_wrap_clamp_and_survive_rounding() {
+        let g = Grid::new(&[4, 5], &[0.0, 0.0], &[1.0, 1.0], &[true, false]).unwrap();
+        assert_eq!(cell(&g, 0, 0.9), ([3, 0], 0.6000000000000001));
+        // Just below lo wraps to just below hi, which may round to hi itself = node 0.
+        let (ends, t) = cell(&g, 0, -1e-18);
+        assert!(ends == [0, 1] && t == 0.0 || ends == [3, 0]);
+        assert_eq!(cell(&g, 1, 2.0), ([3, 4], 1.0));
+        assert_eq!(cell(&g, 1, -2.0), ([0, 1], 0.0));
+    }
+}
