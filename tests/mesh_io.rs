@@ -48,6 +48,7 @@ enum Enc {
     Appended { raw: bool, h64: bool, zlib: bool },
 }
 
+#[derive(Clone)]
 struct Array {
     name: &'static str,
     ty: &'static str,
@@ -117,8 +118,11 @@ fn b64_block(header: &[u8], payload: &[u8], zlib_on: bool) -> String {
     }
 }
 
-/// Render a dataset: `pieces` are (piece attributes, sections), sections are (element, arrays).
-fn vtk_xml(kind: &str, dataset_attrs: &str, pieces: &[(String, Vec<(&str, Vec<Array>)>)], enc: Enc) -> Vec<u8> {
+/// A piece: its attributes and its sections (element name, arrays).
+type PieceSpec<'a> = (String, Vec<(&'a str, Vec<Array>)>);
+
+/// Render a dataset in the given encoding.
+fn vtk_xml(kind: &str, dataset_attrs: &str, pieces: &[PieceSpec], enc: Enc) -> Vec<u8> {
     let (h64, zlib_on, big) = match enc {
         Enc::Ascii => (false, false, false),
         Enc::Inline { h64, zlib, big } => (h64, zlib, big),
@@ -210,6 +214,10 @@ fn vtu_round_trip_keeps_mesh_up_to_f32_fields() {
         f.values.iter_mut().for_each(|v| *v = *v as f32 as f64);
     }
     assert_eq!(back, expected);
+    // I/O failures are errors, not panics.
+    let err = write_vtu(&dir.path().join("no/such/dir/m.vtu"), &m).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.message().contains("m.vtu"));
 }
 
 #[test]
@@ -344,7 +352,7 @@ fn multi_piece_vtu_is_concatenated() {
 fn vtp_cells_follow_vtk_order_verts_lines_polys() {
     let dir = tempfile::tempdir().unwrap();
     let pts = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 2.0, 0.0, 0.0];
-    let sections = vec![
+    let sections = [
         ("CellData", vec![arr("id", "Int32", 1, &[0.0, 1.0, 2.0, 3.0])]),
         ("Points", vec![arr("Points", "Float64", 3, &pts)]),
         // Sections out of order in the file; cells must still come out verts, lines, polys.
@@ -354,7 +362,7 @@ fn vtp_cells_follow_vtk_order_verts_lines_polys() {
     ];
     let attrs = "NumberOfPoints=\"5\" NumberOfVerts=\"1\" NumberOfLines=\"1\" NumberOfPolys=\"2\"".to_string();
     for enc in [Enc::Ascii, Enc::Appended { raw: true, h64: false, zlib: true }] {
-        let bytes = vtk_xml("PolyData", "", &[(attrs.clone(), sections.iter().map(|(s, a)| (*s, a.iter().map(|x| arr(x.name, x.ty, x.components, &x.values)).collect())).collect())], enc);
+        let bytes = vtk_xml("PolyData", "", &[(attrs.clone(), sections.to_vec())], enc);
         let m = read_mesh(&write_file(dir.path(), "p.vtp", &bytes)).unwrap();
         assert_eq!(m.cells.types, vec![1, 3, 5, 9]);
         assert_eq!(m.cells.cell(0), &[4]);
@@ -467,7 +475,7 @@ fn bad_inputs_give_specific_errors() {
     let cases: Vec<(&str, Option<Vec<u8>>, ErrorKind, &str)> = vec![
         ("missing.vtu", None, ErrorKind::Io, "cannot read"),
         ("mesh.stl", Some(b"solid".to_vec()), ErrorKind::MeshFormat, "unknown mesh file extension"),
-        ("malformed.vtu", Some(ascii[..ascii.len() / 2].as_bytes().to_vec()), ErrorKind::MeshFormat, "malformed XML"),
+        ("malformed.vtu", Some(ascii.as_bytes()[..ascii.len() / 2].to_vec()), ErrorKind::MeshFormat, "malformed XML"),
         ("mismatched.vtu", Some(ascii.replacen("</Points>", "</Pointz>", 1).into_bytes()), ErrorKind::MeshFormat, "malformed XML"),
         ("b64.vtu", Some(truncated_b64.into_bytes()), ErrorKind::MeshFormat, "truncated"),
         ("b64garbage.vtu", Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()), ErrorKind::MeshFormat, "invalid base64"),
