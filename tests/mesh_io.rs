@@ -247,6 +247,13 @@ fn vti_round_trip_gives_grid_nodes() {
     assert!(back.cells.types.iter().all(|&t| t == 8));
     assert_eq!(back.field(Association::Point, "s").unwrap().values, values);
     assert_eq!(back.field(Association::Point, "v").unwrap().values, vec2);
+    // 3D: voxels, z spacing from the grid.
+    let grid3 = Grid::new(&[3, 2, 2], &[0.0, 0.0, 0.0], &[1.0, 1.0, 3.0], &[false, false, false]).unwrap();
+    let s3 = [Field { name: "s".into(), components: 1, values: vec![1.0; grid3.len()] }];
+    write_vti(&path, &grid3, &s3).unwrap();
+    let back3 = read_mesh(&path).unwrap();
+    assert_eq!(back3.points, grid3.nodes());
+    assert_eq!(back3.cells.types, vec![11, 11]);
     // A field of the wrong length is refused.
     let bad = [Field { name: "s".into(), components: 1, values: vec![1.0] }];
     assert_eq!(write_vti(&path, &grid, &bad).unwrap_err().kind(), ErrorKind::FieldShape);
