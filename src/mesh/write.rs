@@ -107,7 +107,7 @@ fn data_array(xml: &mut String, ty: &str, name: &str, components: usize, data: &
 }
 
 fn le_bytes<'a, T: 'a, const N: usize>(values: impl IntoIterator<Item = &'a T>, f: impl Fn(&T) -> [u8; N]) -> Vec<u8> {
-    values.into_iter().flat_map(|v| f(v)).collect()
+    values.into_iter().flat_map(f).collect()
 }
 
 fn save(path: &Path, text: &str) -> Result<()> {

@@ -163,10 +163,10 @@ impl Reader<'_> {
     }
 
     /// Decode `el`, checking it holds `tuples` tuples; returns (components, values).
-    fn array(&self, el: &Elem, tuples: usize, kind: ErrorKind) -> Result<(usize, Vec<f64>)> {
+    fn array(&self, el: &Elem, tuples: usize, kind: ErrorKind, default_components: usize) -> Result<(usize, Vec<f64>)> {
         let name = el.attr("Name").unwrap_or("(unnamed)");
         let in_array = |e| context(e, format!("DataArray '{name}'"));
-        let components: usize = el.attr("NumberOfComponents").map_or(Ok(1), |_| el.num("NumberOfComponents")).map_err(in_array)?;
+        let components: usize = el.attr("NumberOfComponents").map_or(Ok(default_components), |_| el.num("NumberOfComponents")).map_err(in_array)?;
         let values = array::values(el, self.enc, self.appended).map_err(in_array)?;
         if values.len() != tuples * components {
             let few = if values.len() < tuples * components { "too few" } else { "too many" };
@@ -181,7 +181,7 @@ impl Reader<'_> {
         let n: usize = piece.num("NumberOfPoints")?;
         let el = piece.child("Points").and_then(|p| p.child("DataArray"));
         let el = el.ok_or_else(|| err!(MeshFormat, "<Piece> has no <Points> DataArray"))?;
-        let (components, values) = self.array(el, n, ErrorKind::MeshFormat)?;
+        let (components, values) = self.array(el, n, ErrorKind::MeshFormat, 3)?;
         if components != 3 {
             return Err(err!(MeshFormat, "<Points> has {components} components, expected 3"));
         }
@@ -192,7 +192,7 @@ impl Reader<'_> {
     fn ids(&self, section: &Elem, name: &str, count: usize) -> Result<Vec<usize>> {
         let el = section.children("DataArray").find(|a| a.attr("Name") == Some(name));
         let el = el.ok_or_else(|| err!(MeshFormat, "<{}> has no '{name}' DataArray", section.name))?;
-        let (_, values) = self.array(el, count, ErrorKind::MeshFormat)?;
+        let (_, values) = self.array(el, count, ErrorKind::MeshFormat, 1)?;
         values
             .into_iter()
             .map(|v| as_index(v).ok_or_else(|| err!(MeshFormat, "DataArray '{name}' holds {v}, not a valid index")))
@@ -237,7 +237,7 @@ impl Reader<'_> {
             .filter(|el| array::is_numeric(el))
             .enumerate()
             .map(|(i, el)| {
-                let (components, values) = self.array(el, tuples, ErrorKind::FieldShape)?;
+                let (components, values) = self.array(el, tuples, ErrorKind::FieldShape, 1)?;
                 let name = el.attr("Name").map_or_else(|| format!("array{i}"), str::to_string);
                 Ok(Field { name, components, values })
             })

@@ -1,0 +1,551 @@
+//! Mesh I/O: writer round trips, hand-built VTK files in every encoding the reader supports, bad
+//! inputs, PNG previews. Fixtures are written into a temporary directory by the tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use echo_onnx::grid::Grid;
+use echo_onnx::mesh::png::write_preview;
+use echo_onnx::mesh::read::{read_mesh, read_series};
+use echo_onnx::mesh::write::{write_pvd, write_vti, write_vtu};
+use echo_onnx::mesh::{Association, Cells, Field, Mesh};
+use echo_onnx::ErrorKind;
+
+// ---------------------------------------------------------------------------------------------
+// The reference mesh: a quad and a triangle, point scalars + vectors, cell scalars.
+
+fn points() -> Vec<[f64; 3]> {
+    vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [2.0, 0.5, 0.0]]
+}
+
+fn reference() -> Mesh {
+    Mesh {
+        points: points(),
+        cells: Cells { connectivity: vec![0, 1, 2, 3, 1, 4, 2], offsets: vec![0, 4, 7], types: vec![9, 5] },
+        point_data: vec![
+            Field { name: "p".into(), components: 1, values: vec![0.5, 1.5, -2.0, 3.25, 4.0] },
+            Field { name: "U".into(), components: 3, values: (0..15).map(|i| i as f64 * 0.25).collect() },
+        ],
+        cell_data: vec![Field { name: "c".into(), components: 1, values: vec![10.0, -20.0] }],
+    }
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small VTK XML writer for fixtures, independent of the crate's writer, covering every encoding.
+
+#[derive(Clone, Copy)]
+enum Enc {
+    Ascii,
+    Inline { h64: bool, zlib: bool, big: bool },
+    Appended { raw: bool, h64: bool, zlib: bool },
+}
+
+#[derive(Clone)]
+struct Array {
+    name: &'static str,
+    ty: &'static str,
+    components: usize,
+    values: Vec<f64>,
+}
+
+fn arr(name: &'static str, ty: &'static str, components: usize, values: &[f64]) -> Array {
+    Array { name, ty, components, values: values.to_vec() }
+}
+
+fn typed_bytes(ty: &str, values: &[f64], big: bool) -> Vec<u8> {
+    macro_rules! conv {
+        ($t:ty) => {
+            values.iter().flat_map(|&v| if big { (v as $t).to_be_bytes().to_vec() } else { (v as $t).to_le_bytes().to_vec() }).collect()
+        };
+    }
+    match ty {
+        "Float32" => conv!(f32),
+        "Float64" => conv!(f64),
+        "Int8" => conv!(i8),
+        "Int16" => conv!(i16),
+        "Int32" => conv!(i32),
+        "Int64" => conv!(i64),
+        "UInt8" => conv!(u8),
+        "UInt16" => conv!(u16),
+        "UInt32" => conv!(u32),
+        "UInt64" => conv!(u64),
+        _ => panic!("type {ty}"),
+    }
+}
+
+fn word(v: usize, h64: bool, big: bool) -> Vec<u8> {
+    match (h64, big) {
+        (true, false) => (v as u64).to_le_bytes().to_vec(),
+        (true, true) => (v as u64).to_be_bytes().to_vec(),
+        (false, false) => (v as u32).to_le_bytes().to_vec(),
+        (false, true) => (v as u32).to_be_bytes().to_vec(),
+    }
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// (header, payload) of one binary array; zlib uses 16-byte blocks so arrays span several blocks.
+fn binary_block(data: &[u8], h64: bool, zlib_on: bool, big: bool) -> (Vec<u8>, Vec<u8>) {
+    if !zlib_on {
+        return (word(data.len(), h64, big), data.to_vec());
+    }
+    const BS: usize = 16;
+    let blocks: Vec<Vec<u8>> = data.chunks(BS).map(zlib).collect();
+    let last = if data.len() % BS == 0 { BS } else { data.len() % BS };
+    let mut header = [blocks.len(), BS, last].iter().flat_map(|&w| word(w, h64, big)).collect::<Vec<_>>();
+    header.extend(blocks.iter().flat_map(|b| word(b.len(), h64, big)));
+    (header, blocks.concat())
+}
+
+/// The base64 text of one array: VTK encodes header and data separately when compressed.
+fn b64_block(header: &[u8], payload: &[u8], zlib_on: bool) -> String {
+    if zlib_on {
+        B64.encode(header) + &B64.encode(payload)
+    } else {
+        B64.encode([header, payload].concat())
+    }
+}
+
+/// A piece: its attributes and its sections (element name, arrays).
+type PieceSpec<'a> = (String, Vec<(&'a str, Vec<Array>)>);
+
+/// Render a dataset in the given encoding.
+fn vtk_xml(kind: &str, dataset_attrs: &str, pieces: &[PieceSpec], enc: Enc) -> Vec<u8> {
+    let (h64, zlib_on, big) = match enc {
+        Enc::Ascii => (false, false, false),
+        Enc::Inline { h64, zlib, big } => (h64, zlib, big),
+        Enc::Appended { h64, zlib, .. } => (h64, zlib, false),
+    };
+    let mut head = format!(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"{kind}\" version=\"1.0\" byte_order=\"{}\" header_type=\"{}\"{}>\n<{kind} {dataset_attrs}>\n",
+        if big { "BigEndian" } else { "LittleEndian" },
+        if h64 { "UInt64" } else { "UInt32" },
+        if zlib_on { " compressor=\"vtkZLibDataCompressor\"" } else { "" }
+    );
+    let mut appended: Vec<u8> = Vec::new();
+    for (piece_attrs, sections) in pieces {
+        head += &format!("<Piece {piece_attrs}>\n");
+        for (section, arrays) in sections {
+            head += &format!("<{section}>\n");
+            for a in arrays {
+                let attrs = format!("type=\"{}\" Name=\"{}\" NumberOfComponents=\"{}\"", a.ty, a.name, a.components);
+                let data = typed_bytes(a.ty, &a.values, big);
+                let (header, payload) = binary_block(&data, h64, zlib_on, big);
+                match enc {
+                    Enc::Ascii => {
+                        let text: Vec<String> = a.values.iter().map(|v| v.to_string()).collect();
+                        head += &format!("<DataArray {attrs} format=\"ascii\">\n{}\n</DataArray>\n", text.join(" "));
+                    }
+                    Enc::Inline { .. } => {
+                        head += &format!("<DataArray {attrs} format=\"binary\">\n  {}\n</DataArray>\n", b64_block(&header, &payload, zlib_on));
+                    }
+                    Enc::Appended { raw, .. } => {
+                        head += &format!("<DataArray {attrs} format=\"appended\" offset=\"{}\"/>\n", appended.len());
+                        if raw {
+                            appended.extend(header.iter().chain(&payload));
+                        } else {
+                            appended.extend(b64_block(&header, &payload, zlib_on).bytes());
+                        }
+                    }
+                }
+            }
+            head += &format!("</{section}>\n");
+        }
+        head += "</Piece>\n";
+    }
+    head += &format!("</{kind}>\n");
+    let mut out = head.into_bytes();
+    if let Enc::Appended { raw, .. } = enc {
+        out.extend(format!("<AppendedData encoding=\"{}\">\n   _", if raw { "raw" } else { "base64" }).bytes());
+        out.extend(appended);
+        out.extend(b"\n</AppendedData>\n");
+    }
+    out.extend(b"</VTKFile>\n");
+    out
+}
+
+/// The reference mesh as .vtu sections, with a mix of element types.
+fn reference_sections(m: &Mesh) -> Vec<(&'static str, Vec<Array>)> {
+    let flat: Vec<f64> = m.points.iter().flatten().copied().collect();
+    let f = |i: usize| m.point_data[i].values.clone();
+    let ends: Vec<f64> = m.cells.offsets[1..].iter().map(|&o| o as f64).collect();
+    let conn: Vec<f64> = m.cells.connectivity.iter().map(|&p| p as f64).collect();
+    let types: Vec<f64> = m.cells.types.iter().map(|&t| t as f64).collect();
+    vec![
+        ("PointData", vec![arr("p", "Float64", 1, &f(0)), arr("U", "Float32", 3, &f(1))]),
+        ("CellData", vec![arr("c", "Int16", 1, &m.cell_data[0].values)]),
+        ("Points", vec![arr("Points", "Float32", 3, &flat)]),
+        ("Cells", vec![arr("connectivity", "Int32", 1, &conn), arr("offsets", "Int64", 1, &ends), arr("types", "UInt8", 1, &types)]),
+    ]
+}
+
+fn reference_vtu(enc: Enc) -> Vec<u8> {
+    let m = reference();
+    let attrs = format!("NumberOfPoints=\"{}\" NumberOfCells=\"{}\"", m.points.len(), m.cells.len());
+    vtk_xml("UnstructuredGrid", "", &[(attrs, reference_sections(&m))], enc)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer round trips.
+
+#[test]
+fn vtu_round_trip_keeps_mesh_up_to_f32_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = reference();
+    m.point_data[0].values[0] = 0.1; // not representable in f32
+    m.point_data[0].name = "p <&\"'> x".into(); // needs XML escaping
+    let path = dir.path().join("m.vtu");
+    write_vtu(&path, &m).unwrap();
+    let back = read_mesh(&path).unwrap();
+    let mut expected = m.clone();
+    for f in expected.point_data.iter_mut().chain(expected.cell_data.iter_mut()) {
+        f.values.iter_mut().for_each(|v| *v = *v as f32 as f64);
+    }
+    assert_eq!(back, expected);
+    // I/O failures are errors, not panics.
+    let err = write_vtu(&dir.path().join("no/such/dir/m.vtu"), &m).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.message().contains("m.vtu"));
+}
+
+#[test]
+fn vtu_without_cells_gets_vertex_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Mesh { points: points(), ..Mesh::default() };
+    let path = dir.path().join("pts.vtu");
+    write_vtu(&path, &m).unwrap();
+    let back = read_mesh(&path).unwrap();
+    assert_eq!(back.points, m.points);
+    assert_eq!(back.cells.types, vec![1; 5]);
+    assert_eq!(back.cells.cell(3), &[3]);
+}
+
+#[test]
+fn vti_round_trip_gives_grid_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = Grid::new(&[4, 3], &[0.0, -1.0], &[2.0, 1.0], &[true, false]).unwrap();
+    let values: Vec<f64> = (0..grid.len()).map(|i| i as f64).collect();
+    let vec2: Vec<f64> = (0..2 * grid.len()).map(|i| -(i as f64)).collect();
+    let fields = [Field { name: "s".into(), components: 1, values: values.clone() }, Field { name: "v".into(), components: 2, values: vec2.clone() }];
+    let path = dir.path().join("g.vti");
+    write_vti(&path, &grid, &fields).unwrap();
+    let back = read_mesh(&path).unwrap();
+    assert_eq!(back.points, grid.nodes());
+    assert_eq!(back.cells.len(), 3 * 2);
+    assert!(back.cells.types.iter().all(|&t| t == 8));
+    assert_eq!(back.field(Association::Point, "s").unwrap().values, values);
+    assert_eq!(back.field(Association::Point, "v").unwrap().values, vec2);
+    // 3D: voxels, z spacing from the grid.
+    let grid3 = Grid::new(&[3, 2, 2], &[0.0, 0.0, 0.0], &[1.0, 1.0, 3.0], &[false, false, false]).unwrap();
+    let s3 = [Field { name: "s".into(), components: 1, values: vec![1.0; grid3.len()] }];
+    write_vti(&path, &grid3, &s3).unwrap();
+    let back3 = read_mesh(&path).unwrap();
+    assert_eq!(back3.points, grid3.nodes());
+    assert_eq!(back3.cells.types, vec![11, 11]);
+    // A field of the wrong length is refused.
+    let bad = [Field { name: "s".into(), components: 1, values: vec![1.0] }];
+    assert_eq!(write_vti(&path, &grid, &bad).unwrap_err().kind(), ErrorKind::FieldShape);
+}
+
+#[test]
+fn pvd_round_trip_sorts_times_and_resolves_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("frames")).unwrap();
+    let t_odd = 0.1 + 0.2; // needs all 17 digits
+    let files = [(2.0, "b.vtu"), (t_odd, "frames/a.vtu"), (1.0, "c.vtu")];
+    for (t, f) in files {
+        let mut m = reference();
+        m.point_data[0].values[0] = t;
+        write_vtu(&dir.path().join(f), &m).unwrap();
+    }
+    let pvd = dir.path().join("series.pvd");
+    write_pvd(&pvd, &files.map(|(t, f)| (t, f.to_string()))).unwrap();
+    let frames = read_series(&pvd).unwrap();
+    let times: Vec<f64> = frames.iter().map(|f| f.time).collect();
+    assert_eq!(times, vec![t_odd, 1.0, 2.0]);
+    for f in &frames {
+        assert_eq!(f.mesh.point_data[0].values[0], f.time as f32 as f64);
+    }
+    // A single mesh is a one-frame series at time 0.
+    let single = read_series(&dir.path().join("b.vtu")).unwrap();
+    assert_eq!((single.len(), single[0].time), (1, 0.0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built XML files.
+
+fn assert_reference(m: &Mesh) {
+    let r = reference();
+    assert_eq!(m.points, r.points);
+    assert_eq!(m.cells, r.cells);
+    assert_eq!(m.point_data, r.point_data);
+    assert_eq!(m.cell_data, r.cell_data);
+}
+
+#[test]
+fn xml_encodings_all_read_the_same_mesh() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ascii", Enc::Ascii),
+        ("b64_u32", Enc::Inline { h64: false, zlib: false, big: false }),
+        ("b64_u64", Enc::Inline { h64: true, zlib: false, big: false }),
+        ("b64_zlib", Enc::Inline { h64: false, zlib: true, big: false }),
+        ("b64_zlib_u64", Enc::Inline { h64: true, zlib: true, big: false }),
+        ("big_endian", Enc::Inline { h64: false, zlib: false, big: true }),
+        ("big_endian_zlib", Enc::Inline { h64: true, zlib: true, big: true }),
+        ("raw_u32", Enc::Appended { raw: true, h64: false, zlib: false }),
+        ("raw_u64", Enc::Appended { raw: true, h64: true, zlib: false }),
+        ("raw_zlib", Enc::Appended { raw: true, h64: false, zlib: true }),
+        ("app_b64", Enc::Appended { raw: false, h64: false, zlib: false }),
+        ("app_b64_zlib", Enc::Appended { raw: false, h64: true, zlib: true }),
+    ];
+    for (name, enc) in cases {
+        let path = write_file(dir.path(), &format!("{name}.vtu"), &reference_vtu(enc));
+        let m = read_mesh(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_reference(&m);
+    }
+}
+
+#[test]
+fn appended_raw_data_may_contain_markup_bytes() {
+    // Values whose bytes include '<', '>', '_' and invalid UTF-8 must not confuse the reader.
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = reference();
+    m.point_data[0].values = vec![f64::from_le_bytes(*b"<_>\xff</Ap"), 1.0, 2.0, 3.0, f64::NAN];
+    let sections = reference_sections(&m);
+    let attrs = "NumberOfPoints=\"5\" NumberOfCells=\"2\"".to_string();
+    let bytes = vtk_xml("UnstructuredGrid", "", &[(attrs, sections)], Enc::Appended { raw: true, h64: false, zlib: false });
+    let back = read_mesh(&write_file(dir.path(), "m.vtu", &bytes)).unwrap();
+    let p = &back.point_data[0].values;
+    assert_eq!(p[0].to_bits(), m.point_data[0].values[0].to_bits());
+    assert!(p[4].is_nan(), "NaN field values are kept");
+}
+
+#[test]
+fn multi_piece_vtu_is_concatenated() {
+    let dir = tempfile::tempdir().unwrap();
+    let piece = |x0: f64| {
+        let pts = [x0, 0.0, 0.0, x0 + 1.0, 0.0, 0.0, x0, 1.0, 0.0];
+        let sections = vec![
+            ("PointData", vec![arr("p", "Float64", 1, &[x0, x0, x0])]),
+            ("CellData", vec![arr("c", "Float64", 1, &[x0])]),
+            ("Points", vec![arr("Points", "Float64", 3, &pts)]),
+            ("Cells", vec![arr("connectivity", "Int64", 1, &[0.0, 1.0, 2.0]), arr("offsets", "Int64", 1, &[3.0]), arr("types", "UInt8", 1, &[5.0])]),
+        ];
+        ("NumberOfPoints=\"3\" NumberOfCells=\"1\"".to_string(), sections)
+    };
+    let bytes = vtk_xml("UnstructuredGrid", "", &[piece(0.0), piece(5.0)], Enc::Appended { raw: true, h64: true, zlib: false });
+    let m = read_mesh(&write_file(dir.path(), "two.vtu", &bytes)).unwrap();
+    assert_eq!(m.points.len(), 6);
+    assert_eq!(m.cells.connectivity, vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(m.cells.offsets, vec![0, 3, 6]);
+    assert_eq!(m.point_data[0].values, vec![0.0, 0.0, 0.0, 5.0, 5.0, 5.0]);
+    assert_eq!(m.cell_data[0].values, vec![0.0, 5.0]);
+}
+
+#[test]
+fn vtp_cells_follow_vtk_order_verts_lines_polys() {
+    let dir = tempfile::tempdir().unwrap();
+    let pts = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 2.0, 0.0, 0.0];
+    let sections = [
+        ("CellData", vec![arr("id", "Int32", 1, &[0.0, 1.0, 2.0, 3.0])]),
+        ("Points", vec![arr("Points", "Float64", 3, &pts)]),
+        // Sections out of order in the file; cells must still come out verts, lines, polys.
+        ("Polys", vec![arr("connectivity", "Int64", 1, &[0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 3.0]), arr("offsets", "Int64", 1, &[3.0, 7.0])]),
+        ("Verts", vec![arr("connectivity", "Int64", 1, &[4.0]), arr("offsets", "Int64", 1, &[1.0])]),
+        ("Lines", vec![arr("connectivity", "Int64", 1, &[1.0, 4.0]), arr("offsets", "Int64", 1, &[2.0])]),
+    ];
+    let attrs = "NumberOfPoints=\"5\" NumberOfVerts=\"1\" NumberOfLines=\"1\" NumberOfPolys=\"2\"".to_string();
+    for enc in [Enc::Ascii, Enc::Appended { raw: true, h64: false, zlib: true }] {
+        let bytes = vtk_xml("PolyData", "", &[(attrs.clone(), sections.to_vec())], enc);
+        let m = read_mesh(&write_file(dir.path(), "p.vtp", &bytes)).unwrap();
+        assert_eq!(m.cells.types, vec![1, 3, 5, 9]);
+        assert_eq!(m.cells.cell(0), &[4]);
+        assert_eq!(m.cells.cell(1), &[1, 4]);
+        assert_eq!(m.cells.cell(3), &[0, 1, 2, 3]);
+        assert_eq!(m.cell_data[0].values.len(), 4);
+    }
+}
+
+#[test]
+fn vti_with_cell_data_has_cell_centres() {
+    let dir = tempfile::tempdir().unwrap();
+    let extent = "0 2 0 1 0 0";
+    let sections = vec![
+        ("PointData", vec![arr("T", "Float32", 1, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])]),
+        ("CellData", vec![arr("k", "Float64", 1, &[7.0, 8.0])]),
+    ];
+    let ds = format!("WholeExtent=\"{extent}\" Origin=\"1 2 0\" Spacing=\"0.5 0.25 1\"");
+    let bytes = vtk_xml("ImageData", &ds, &[(format!("Extent=\"{extent}\""), sections)], Enc::Inline { h64: false, zlib: false, big: false });
+    let m = read_mesh(&write_file(dir.path(), "i.vti", &bytes)).unwrap();
+    assert_eq!(m.points.len(), 6);
+    assert_eq!(m.points[4], [1.5, 2.25, 0.0]);
+    assert_eq!(m.cells.types, vec![8, 8]);
+    assert_eq!(m.cell_centres()[1], [1.75, 2.125, 0.0]);
+    assert_eq!(m.field(Association::Cell, "k").unwrap().values, vec![7.0, 8.0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy .vtk.
+
+const LEGACY_POINTS: &str = "POINTS 5 float\n0 0 0 1 0 0 1 1 0\n0 1 0 2 0.5 0\n";
+const LEGACY_DATA: &str = "CELL_TYPES 2\n9\n5\n\
+POINT_DATA 5\nSCALARS p float 1\nLOOKUP_TABLE default\n0.5 1.5 -2 3.25 4\n\
+VECTORS U float\n0 0.25 0.5 0.75 1 1.25 1.5 1.75 2 2.25 2.5 2.75 3 3.25 3.5\n\
+CELL_DATA 2\nSCALARS c double\nLOOKUP_TABLE default\n10 -20\n";
+
+#[test]
+fn legacy_ascii_4_2_and_5_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let v42 = format!("# vtk DataFile Version 4.2\ntest\nASCII\nDATASET UNSTRUCTURED_GRID\n{LEGACY_POINTS}CELLS 2 9\n4 0 1 2 3\n3 1 4 2\n{LEGACY_DATA}");
+    let v51 = format!("# vtk DataFile Version 5.1\ntest\nASCII\nDATASET UNSTRUCTURED_GRID\n{LEGACY_POINTS}CELLS 3 7\nOFFSETS vtktypeint64\n0 4 7\nCONNECTIVITY vtktypeint64\n0 1 2 3 1 4 2\n{LEGACY_DATA}");
+    for (name, text) in [("v42.vtk", v42), ("v51.vtk", v51)] {
+        let m = read_mesh(&write_file(dir.path(), name, text.as_bytes())).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_reference(&m);
+    }
+}
+
+#[test]
+fn legacy_polydata() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("# vtk DataFile Version 4.2\ntest\nASCII\nDATASET POLYDATA\n{LEGACY_POINTS}POLYGONS 2 9\n4 0 1 2 3\n3 1 4 2\nCELL_DATA 2\nSCALARS c float 1\nLOOKUP_TABLE default\n1 2\n");
+    let m = read_mesh(&write_file(dir.path(), "p.vtk", text.as_bytes())).unwrap();
+    assert_eq!(m.cells, reference().cells);
+    assert_eq!(m.cell_data[0].values, vec![1.0, 2.0]);
+}
+
+#[test]
+fn legacy_binary_is_big_endian() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = reference();
+    let be_f32 = |v: &[f64]| v.iter().flat_map(|&x| (x as f32).to_be_bytes()).collect::<Vec<u8>>();
+    let be_i32 = |v: &[i32]| v.iter().flat_map(|&x| x.to_be_bytes()).collect::<Vec<u8>>();
+    let mut b = b"# vtk DataFile Version 4.2\ntest\nBINARY\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n".to_vec();
+    b.extend(be_f32(&r.points.iter().flatten().copied().collect::<Vec<_>>()));
+    b.extend(b"\nCELLS 2 9\n");
+    b.extend(be_i32(&[4, 0, 1, 2, 3, 3, 1, 4, 2]));
+    b.extend(b"\nCELL_TYPES 2\n");
+    b.extend(be_i32(&[9, 5]));
+    b.extend(b"\nPOINT_DATA 5\nSCALARS p float 1\nLOOKUP_TABLE default\n");
+    b.extend(be_f32(&r.point_data[0].values));
+    b.extend(b"\nVECTORS U float\n");
+    b.extend(be_f32(&r.point_data[1].values));
+    b.extend(b"\n");
+    let m = read_mesh(&write_file(dir.path(), "bin.vtk", &b)).unwrap();
+    assert_eq!(m.points, r.points);
+    assert_eq!(m.cells, r.cells);
+    assert_eq!(m.point_data, r.point_data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: each gives a specific error kind and message.
+
+/// Appended raw zlib data with the first block's zlib header destroyed.
+fn corrupt_zlib() -> Vec<u8> {
+    let mut bytes = reference_vtu(Enc::Appended { raw: true, h64: false, zlib: true });
+    // The first array ('p', 40 bytes) has 3 blocks: its header is 6 UInt32 words after the '_'.
+    let start = bytes.windows(5).position(|w| w == b"_\x03\0\0\0").unwrap() + 1 + 6 * 4;
+    bytes[start] ^= 0xff;
+    bytes[start + 1] ^= 0xff;
+    bytes
+}
+
+#[test]
+fn bad_inputs_give_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ascii = String::from_utf8(reference_vtu(Enc::Ascii)).unwrap();
+    let inline = String::from_utf8(reference_vtu(Enc::Inline { h64: false, zlib: false, big: false })).unwrap();
+    let raw = reference_vtu(Enc::Appended { raw: true, h64: false, zlib: false });
+    // Truncate the first base64 array (p: 4 + 40 bytes -> 60 characters) to 30 characters.
+    let b64_start = inline.find("format=\"binary\">\n  ").unwrap() + "format=\"binary\">\n  ".len();
+    let truncated_b64 = format!("{}{}", &inline[..b64_start + 30], &inline[b64_start + 60..]);
+    // Only the XML head is text; splice the new offset in at the byte level.
+    let at = raw.windows(10).position(|w| w == b"offset=\"0\"").unwrap();
+    let bad_offset = [&raw[..at], b"offset=\"99999\"".as_slice(), &raw[at + 10..]].concat();
+    let few_points = ascii.replacen("0 0 0 1 0 0", "0 0 0 1 0", 1);
+    let few_field = ascii.replacen("0.5 1.5 -2", "0.5 1.5", 1);
+    let nan_point = ascii.replacen("1 1 0 0 1 0", "1 NaN 0 0 1 0", 1);
+    let pvd = "<VTKFile type=\"Collection\"><Collection><DataSet timestep=\"0\" file=\"missing.vtu\"/></Collection></VTKFile>";
+    let dup_pvd = "<VTKFile type=\"Collection\"><Collection><DataSet timestep=\"0\" part=\"0\" file=\"a.vtu\"/><DataSet timestep=\"0\" part=\"1\" file=\"b.vtu\"/></Collection></VTKFile>";
+    let cases: Vec<(&str, Option<Vec<u8>>, ErrorKind, &str)> = vec![
+        ("missing.vtu", None, ErrorKind::Io, "cannot read"),
+        ("mesh.stl", Some(b"solid".to_vec()), ErrorKind::MeshFormat, "unknown mesh file extension"),
+        ("malformed.vtu", Some(ascii.as_bytes()[..ascii.len() / 2].to_vec()), ErrorKind::MeshFormat, "malformed XML"),
+        ("mismatched.vtu", Some(ascii.replacen("</Points>", "</Pointz>", 1).into_bytes()), ErrorKind::MeshFormat, "malformed XML"),
+        ("b64.vtu", Some(truncated_b64.into_bytes()), ErrorKind::MeshFormat, "truncated"),
+        ("b64garbage.vtu", Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()), ErrorKind::MeshFormat, "invalid base64"),
+        ("offset.vtu", Some(bad_offset), ErrorKind::MeshFormat, "past the end"),
+        ("truncated_raw.vtu", Some(raw[..raw.len() - 40].to_vec()), ErrorKind::MeshFormat, "truncated"),
+        ("few.vtu", Some(few_points.into_bytes()), ErrorKind::MeshFormat, "too few values"),
+        ("few_field.vtu", Some(few_field.into_bytes()), ErrorKind::FieldShape, "too few values"),
+        ("nan.vtu", Some(nan_point.into_bytes()), ErrorKind::NonFinite, "point 2"),
+        ("zlib.vtu", Some(corrupt_zlib()), ErrorKind::MeshFormat, "cannot be decompressed"),
+        ("bad_id.vtu", Some(ascii.replacen("0 1 2 3 1 4 2", "0 1 2 3 1 9 2", 1).into_bytes()), ErrorKind::MeshFormat, "refers to point 9"),
+        ("legacy.vtk", Some(b"# vtk DataFile Version 4.2\nx\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n0 0 0\n".to_vec()), ErrorKind::MeshFormat, "cannot parse legacy"),
+        ("series.pvd", Some(pvd.as_bytes().to_vec()), ErrorKind::Io, "missing.vtu"),
+        ("parts.pvd", Some(dup_pvd.as_bytes().to_vec()), ErrorKind::MeshFormat, "several DataSets"),
+    ];
+    for (name, contents, kind, phrase) in cases {
+        let path = match contents {
+            Some(bytes) => write_file(dir.path(), name, &bytes),
+            None => dir.path().join(name),
+        };
+        let err = read_series(&path).expect_err(name);
+        assert_eq!(err.kind(), kind, "{name}: {err}");
+        assert!(err.message().contains(phrase), "{name}: '{}' lacks '{phrase}'", err.message());
+        assert!(err.message().contains(name), "{name}: '{}' does not name the file", err.message());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PNG preview.
+
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight));
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn png_preview_has_the_box_aspect_and_colours_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // An L-shaped domain on [0,2]x[0,1]: the top-right quarter has no points.
+    let mut pts = Vec::new();
+    for j in 0..=20 {
+        for i in 0..=40 {
+            let (x, y) = (i as f64 * 0.05, j as f64 * 0.05);
+            if !(x > 1.05 && y > 0.55) {
+                pts.push([x, y, 7.0]);
+            }
+        }
+    }
+    let mut values: Vec<f64> = pts.iter().map(|p| p[0]).collect();
+    values[0] = f64::NAN; // NaN values are drawn grey, not an error
+    let path = dir.path().join("p.png");
+    write_preview(&path, &pts, &values, 64).unwrap();
+    let (w, h, rgba) = decode_png(&path);
+    assert_eq!((w, h), (64, 32));
+    let px = |c: u32, r: u32| &rgba[((r * w + c) * 4) as usize..][..4];
+    assert_ne!(px(2, 28), px(40, 28), "low and high values differ in colour");
+    assert_eq!(px(2, 28)[3], 255);
+    assert_eq!(px(60, 2)[3], 0, "the hole stays transparent");
+
+    assert_eq!(write_preview(&path, &[], &[], 64).unwrap_err().kind(), ErrorKind::Usage);
+    assert_eq!(write_preview(&path, &pts, &values[1..], 64).unwrap_err().kind(), ErrorKind::FieldShape);
+}
