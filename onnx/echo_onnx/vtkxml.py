@@ -1,0 +1,181 @@
+"""Minimal VTK XML UnstructuredGrid (.vtu) and Collection (.pvd) I/O.
+
+Writer: appended raw data (`<AppendedData encoding="raw">_` then blocks of a UInt64 byte count and
+the little-endian bytes), which is what VTK/ParaView write by default.
+Reader: appended raw, inline `binary` (base64; one stream of header + data as the Rust writer does,
+or header and data encoded separately as VTK does), and `ascii`. Compressed files are refused.
+"""
+
+import base64
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+VTK_VERTEX = 1
+_TYPES = {"Float32": "<f4", "Float64": "<f8", "Int8": "i1", "UInt8": "u1", "Int16": "<i2",
+          "UInt16": "<u2", "Int32": "<i4", "UInt32": "<u4", "Int64": "<i8", "UInt64": "<u8"}
+_NAMES = {np.dtype(v): k for k, v in _TYPES.items()}
+
+
+class Mesh:
+    """Points [N, 3], cells (connectivity, offsets, types) and named point/cell arrays ([N] or [N, c])."""
+
+    def __init__(self, points, point_data=None, cell_data=None, cells=None):
+        self.points = np.asarray(points)
+        self.point_data = dict(point_data or {})
+        self.cell_data = dict(cell_data or {})
+        if cells is None:  # one VTK_VERTEX per point: a point cloud ParaView can show
+            n = len(self.points)
+            cells = (np.arange(n, dtype=np.int64), np.arange(1, n + 1, dtype=np.int64),
+                     np.full(n, VTK_VERTEX, dtype=np.uint8))
+        self.cells = tuple(np.asarray(c) for c in cells)
+
+    def cell_centres(self) -> np.ndarray:
+        """Mean of each cell's points (where cell-associated fields live)."""
+        conn, offsets, _ = self.cells
+        starts = np.concatenate([[0], offsets[:-1]])
+        sums = np.add.reduceat(self.points[conn].astype(np.float64), starts, axis=0)
+        return sums / (offsets - starts)[:, None]
+
+
+# ---------------------------------------------------------------- writing
+
+def _data_array(name, array, offset) -> str:
+    comps = array.shape[1] if array.ndim == 2 else 1
+    return (f'<DataArray type="{_NAMES[array.dtype]}" Name="{name}" NumberOfComponents="{comps}" '
+            f'format="appended" offset="{offset}"/>')
+
+
+def write_vtu(path, mesh: Mesh) -> None:
+    """Write `mesh` as an UnstructuredGrid with appended raw data (UInt64 headers, little endian)."""
+    blocks, xml = [], []
+    offset = 0
+
+    def add(name, array):
+        nonlocal offset
+        array = np.ascontiguousarray(array, dtype=np.asarray(array).dtype.newbyteorder("<"))
+        xml.append("        " + _data_array(name, array, offset))
+        blocks.append(np.uint64(array.nbytes).tobytes() + array.tobytes())
+        offset += 8 + array.nbytes
+
+    conn, offs, types = mesh.cells
+    head = ['<?xml version="1.0"?>',
+            '<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">',
+            "  <UnstructuredGrid>",
+            f'    <Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">']
+    xml.extend(head)
+    for tag, data in (("PointData", mesh.point_data), ("CellData", mesh.cell_data)):
+        xml.append(f"      <{tag}>")
+        for name, array in data.items():
+            add(name, array)
+        xml.append(f"      </{tag}>")
+    xml.append("      <Points>")
+    add("Points", mesh.points)
+    xml.append("      </Points>")
+    xml.append("      <Cells>")
+    add("connectivity", conn.astype(np.int64))
+    add("offsets", offs.astype(np.int64))
+    add("types", types.astype(np.uint8))
+    xml.extend(["      </Cells>", "    </Piece>", "  </UnstructuredGrid>", '  <AppendedData encoding="raw">'])
+    tail = "\n  </AppendedData>\n</VTKFile>\n"
+    Path(path).write_bytes(("\n".join(xml) + "\n   _").encode() + b"".join(blocks) + tail.encode())
+
+
+# ---------------------------------------------------------------- reading
+
+def _split_appended(raw: bytes):
+    """(XML text without the appended block, the appended bytes after '_' or None)."""
+    start = raw.find(b"<AppendedData")
+    if start < 0:
+        return raw, None
+    underscore = raw.index(b"_", raw.index(b">", start)) + 1
+    return raw[:start] + b"</VTKFile>", raw[underscore:]
+
+
+def _decode_base64(text: str, header_dtype) -> bytes:
+    """Inline binary: base64 of (byte count header + data), either as one stream or as two."""
+    text = "".join(text.split())
+    hsize = np.dtype(header_dtype).itemsize
+    hchars = 4 * ((hsize + 2) // 3)
+    if "=" in text[:hchars]:  # header encoded on its own (VTK writes it so)
+        n = int(np.frombuffer(base64.b64decode(text[:hchars]), header_dtype)[0])
+        return base64.b64decode(text[hchars:])[:n]
+    raw = base64.b64decode(text)
+    n = int(np.frombuffer(raw[:hsize], header_dtype)[0])
+    return raw[hsize:hsize + n]
+
+
+def _read_array(el, appended, header_dtype) -> np.ndarray:
+    dtype = np.dtype(_TYPES[el.get("type")])
+    fmt = el.get("format")
+    if fmt == "appended":
+        pos = int(el.get("offset"))
+        n = int(np.frombuffer(appended[pos:pos + header_dtype.itemsize], header_dtype)[0])
+        start = pos + header_dtype.itemsize
+        data = np.frombuffer(appended[start:start + n], dtype)
+    elif fmt == "binary":
+        data = np.frombuffer(_decode_base64(el.text or "", header_dtype), dtype)
+    elif fmt == "ascii":
+        data = np.array((el.text or "").split(), dtype=dtype)
+    else:
+        raise ValueError(f"DataArray {el.get('Name')!r}: unknown format {fmt!r}")
+    comps = int(el.get("NumberOfComponents", "1"))
+    return data.reshape(-1, comps) if comps > 1 else data.copy()
+
+
+def read_vtu(path) -> Mesh:
+    """Read the first Piece of an uncompressed UnstructuredGrid file."""
+    text, appended = _split_appended(Path(path).read_bytes())
+    root = ET.fromstring(text)
+    if root.get("compressor"):
+        raise ValueError(f"{path}: compressed VTK XML is not supported")
+    if root.get("byte_order", "LittleEndian") != "LittleEndian":
+        raise ValueError(f"{path}: only little-endian files are supported")
+    header = np.dtype(_TYPES[root.get("header_type", "UInt32")])
+    piece = root.find("UnstructuredGrid/Piece")
+
+    def arrays(tag):
+        node = piece.find(tag)
+        return {} if node is None else {e.get("Name"): _read_array(e, appended, header)
+                                         for e in node.findall("DataArray")}
+
+    points = _read_array(piece.find("Points/DataArray"), appended, header).reshape(-1, 3)
+    cells = arrays("Cells")
+    return Mesh(points, arrays("PointData"), arrays("CellData"),
+                (cells["connectivity"], cells["offsets"], cells["types"]))
+
+
+def write_pvd(path, entries) -> None:
+    """A Collection of (time, file name relative to the .pvd) entries."""
+    lines = ['<?xml version="1.0"?>',
+             '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">', "  <Collection>"]
+    lines += [f'    <DataSet timestep="{float(t)!r}" group="" part="0" file="{f}"/>' for t, f in entries]
+    lines += ["  </Collection>", "</VTKFile>", ""]
+    Path(path).write_text("\n".join(lines))
+
+
+def read_pvd(path):
+    """[(time, absolute Path)] in file order."""
+    root = ET.parse(path).getroot()
+    base = Path(path).parent
+    return [(float(d.get("timestep", "0")), base / d.get("file")) for d in root.iter("DataSet")]
+
+
+def write_base64_vtu(path, mesh: Mesh) -> None:
+    """The Rust writer's format (inline base64 of UInt64 count + data, one stream), for tests."""
+    def arr(name, a):
+        a = np.ascontiguousarray(a)
+        data = base64.b64encode(np.uint64(a.nbytes).tobytes() + a.tobytes()).decode()
+        comps = a.shape[1] if a.ndim == 2 else 1
+        return (f'<DataArray type="{_NAMES[a.dtype]}" Name="{name}" NumberOfComponents="{comps}" '
+                f'format="binary">{data}</DataArray>')
+
+    conn, offs, types = mesh.cells
+    pd = "".join(arr(k, v) for k, v in mesh.point_data.items())
+    body = (f'<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">'
+            f'<UnstructuredGrid><Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">'
+            f'<PointData>{pd}</PointData><Points>{arr("Points", mesh.points)}</Points>'
+            f'<Cells>{arr("connectivity", conn)}{arr("offsets", offs)}{arr("types", types)}</Cells>'
+            f'</Piece></UnstructuredGrid></VTKFile>\n')
+    Path(path).write_text('<?xml version="1.0"?>\n' + body)

@@ -1,0 +1,268 @@
+//! The table test of bad inputs: every case gets its own specific error, the exit code of its
+//! kind, and leaves no output behind (not even the staging directory).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use echo_onnx::mesh::{self, Association, Mesh};
+
+/// A bad-input case: builds its inputs in `dir`, returns the CLI arguments (without --out).
+struct Case {
+    name: &'static str,
+    exit: i32,
+    message: &'static str,
+    setup: fn(&Path) -> Vec<String>,
+}
+
+fn args(bundle: &Path, input: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["forecast".to_string(), "--bundle".into(), s(bundle).into(), "--input".into(), s(input).into()];
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+fn example_input() -> PathBuf {
+    example().join("input.pvd")
+}
+
+/// The example series with `edit(frame index, mesh)` applied, written to `dir/series.pvd`.
+fn edited_series(dir: &Path, times: Option<&[f64]>, edit: impl Fn(usize, &mut Mesh)) -> PathBuf {
+    let frames = mesh::read::read_series(&example_input()).unwrap();
+    let mut entries = vec![];
+    for (i, mut f) in frames.into_iter().enumerate() {
+        edit(i, &mut f.mesh);
+        let name = format!("f{i}.vtu");
+        mesh::write::write_vtu(&dir.join(&name), &f.mesh).unwrap();
+        entries.push((times.map_or(f.time, |t| t[i]), name));
+    }
+    mesh::write::write_pvd(&dir.join("series.pvd"), &entries).unwrap();
+    dir.join("series.pvd")
+}
+
+/// A copy of the 2D test bundle with its manifest edited as JSON.
+fn edited_bundle(dir: &Path, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
+    let b = dir.join("bundle");
+    copy_dir(&bundle("2d"), &b);
+    let path = b.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    b
+}
+
+fn copied_bundle(dir: &Path) -> PathBuf {
+    let b = dir.join("bundle");
+    copy_dir(&bundle("2d"), &b);
+    b
+}
+
+/// A shared library that claims to be ONNX Runtime 1.16.3 (too old for the api-31 bindings).
+fn fake_old_runtime(dir: &Path) -> PathBuf {
+    let src = dir.join("fake.c");
+    std::fs::write(&src, r#"
+        #include <stdint.h>
+        typedef struct { const void* (*GetApi)(uint32_t); const char* (*GetVersionString)(void); } OrtApiBase;
+        static const void* get_api(uint32_t v) { (void)v; return 0; }
+        static const char* version(void) { return "1.16.3"; }
+        static OrtApiBase base = { get_api, version };
+        const OrtApiBase* OrtGetApiBase(void) { return &base; }
+    "#).unwrap();
+    let lib = dir.join("libonnxruntime.so.1.16.3");
+    let ok = std::process::Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&lib).arg(&src).status().unwrap();
+    assert!(ok.success(), "cc failed to build the fake runtime");
+    lib
+}
+
+fn set_scalar(mesh: &mut Mesh, point: usize, value: f64) {
+    mesh.point_data.iter_mut().find(|f| f.name == "vorticity").unwrap().values[point] = value;
+}
+
+const CASES: &[Case] = &[
+    Case { name: "corrupt input file", exit: 3, message: "input.vtu", setup: |d| {
+        std::fs::write(d.join("input.vtu"), "<VTKFile type=\"UnstructuredGrid\"><garbage").unwrap();
+        args(&bundle("2d"), &d.join("input.vtu"), &[])
+    }},
+    Case { name: "truncated input file", exit: 3, message: "trunc.vtu", setup: |d| {
+        let bytes = std::fs::read(example().join("input_0000.vtu")).unwrap();
+        std::fs::write(d.join("trunc.vtu"), &bytes[..bytes.len() * 3 / 5]).unwrap();
+        args(&bundle("2d"), &d.join("trunc.vtu"), &[])
+    }},
+    Case { name: "missing field", exit: 3, message: "no Point field 'pressure'", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--field", "vorticity=pressure"])
+    }},
+    Case { name: "wrong channel count", exit: 3, message: "has 2 components", setup: |d| {
+        let series = edited_series(d, None, |_, m| {
+            let f = m.point_data.iter_mut().find(|f| f.name == "vorticity").unwrap();
+            f.values = f.values.iter().flat_map(|&v| [v, -v]).collect();
+            f.components = 2;
+        });
+        args(&bundle("2d"), &series, &[])
+    }},
+    Case { name: "NaN in a field", exit: 3, message: "is NaN at point 17", setup: |d| {
+        let series = edited_series(d, None, |i, m| if i == 2 { set_scalar(m, 17, f64::NAN) });
+        args(&bundle("2d"), &series, &[])
+    }},
+    Case { name: "Inf in a field", exit: 3, message: "is inf at point 5", setup: |d| {
+        let series = edited_series(d, None, |i, m| if i == 2 { set_scalar(m, 5, f64::INFINITY) });
+        args(&bundle("2d"), &series, &[])
+    }},
+    Case { name: "mesh outside the grid box", exit: 3, message: "outside the latent grid's box", setup: |d| {
+        let b = edited_bundle(d, |m| m["latent_grid"]["periodic"] = serde_json::json!([false, false]));
+        let series = edited_series(d, None, |_, m| m.points.iter_mut().for_each(|p| p[0] += 10.0));
+        args(&b, &series, &[])
+    }},
+    Case { name: "malformed manifest", exit: 4, message: "is not valid JSON", setup: |d| {
+        let b = copied_bundle(d);
+        std::fs::write(b.join("manifest.json"), "{ \"format\": ").unwrap();
+        args(&b, &example_input(), &[])
+    }},
+    Case { name: "newer manifest version", exit: 4, message: "format_version 2", setup: |d| {
+        args(&edited_bundle(d, |m| m["format_version"] = 2.into()), &example_input(), &[])
+    }},
+    Case { name: "manifest missing a key", exit: 4, message: "missing field `time`", setup: |d| {
+        args(&edited_bundle(d, |m| { m.as_object_mut().unwrap().remove("time"); }), &example_input(), &[])
+    }},
+    Case { name: "inconsistent manifest", exit: 4, message: "time.context_frames is 9", setup: |d| {
+        args(&edited_bundle(d, |m| m["time"]["context_frames"] = 9.into()), &example_input(), &[])
+    }},
+    Case { name: "graph checksum mismatch", exit: 4, message: "has sha256", setup: |d| {
+        let b = copied_bundle(d);
+        let mut bytes = std::fs::read(b.join("velocity.onnx")).unwrap();
+        bytes.push(0);
+        std::fs::write(b.join("velocity.onnx"), bytes).unwrap();
+        args(&b, &example_input(), &[])
+    }},
+    Case { name: "graph outside the bundle", exit: 4, message: "lies outside the bundle directory", setup: |d| {
+        args(&edited_bundle(d, |m| m["graphs"]["encoder"]["file"] = "../encoder.onnx".into()), &example_input(), &[])
+    }},
+    Case { name: "graph file missing", exit: 4, message: "graph 'decoder': cannot read", setup: |d| {
+        let b = copied_bundle(d);
+        std::fs::remove_file(b.join("decoder.onnx")).unwrap();
+        args(&b, &example_input(), &[])
+    }},
+    Case { name: "graph inputs differ from the manifest", exit: 4, message: "graph 'query'", setup: |d| {
+        let b = copied_bundle(d);
+        std::fs::copy(b.join("lift.onnx"), b.join("query.onnx")).unwrap();
+        let sha = echo_onnx::bundle::sha256_file(&b.join("query.onnx")).unwrap();
+        let path = b.join("manifest.json");
+        let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        m["graphs"]["query"]["sha256"] = sha.into();
+        std::fs::write(&path, m.to_string()).unwrap();
+        args(&b, &example_input(), &[])
+    }},
+    Case { name: "runtime missing", exit: 5, message: "does not exist", setup: |d| {
+        args(&bundle("2d"), &example_input(), &["--ort-lib", s(&d.join("libonnxruntime.so.1.31.1"))])
+    }},
+    Case { name: "runtime too old", exit: 5, message: "is version 1.16.3; echo-onnx needs 1.31", setup: |d| {
+        let lib = fake_old_runtime(d);
+        args(&bundle("2d"), &example_input(), &["--ort-lib", s(&lib)])
+    }},
+    Case { name: "not a runtime library", exit: 5, message: "is not an ONNX Runtime library", setup: |d| {
+        let src = d.join("empty.c");
+        std::fs::write(&src, "int nothing(void) { return 0; }\n").unwrap();
+        let lib = d.join("libother.so");
+        assert!(std::process::Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&lib).arg(&src).status().unwrap().success());
+        args(&bundle("2d"), &example_input(), &["--ort-lib", s(&lib)])
+    }},
+    Case { name: "CUDA with a CPU-only runtime", exit: 5, message: "no CUDA execution provider", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--device", "cuda"])
+    }},
+    Case { name: "parameter out of range", exit: 2, message: "outside the bundle's range", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--param", "viscosity=1.0"])
+    }},
+    Case { name: "unknown parameter", exit: 2, message: "unknown parameter 'reynolds'", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--param", "reynolds=100"])
+    }},
+    Case { name: "frame spacing differs from dt", exit: 2, message: "trained with dt", setup: |d| {
+        args(&bundle("2d"), &edited_series(d, Some(&[0.0, 0.25, 0.5]), |_, _| {}), &[])
+    }},
+    Case { name: "too few frames for the context", exit: 2, message: "needs 5 input frames", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--context", "5"])
+    }},
+    Case { name: "bad output grid", exit: 2, message: "--grid '64'", setup: |_| {
+        args(&bundle("2d"), &example_input(), &["--grid", "64"])
+    }},
+];
+
+#[test]
+fn every_bad_input_has_its_own_error_and_leaves_no_output() {
+    let mut messages = vec![];
+    for case in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut argv = (case.setup)(dir.path());
+        argv.extend(["--out".to_string(), s(&out).to_string()]);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (result, json) = cli_json(&argv);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(case.exit), "{}: exit code; stderr:\n{stderr}", case.name);
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(case.message), "{}: message {message:?} lacks {:?}", case.name, case.message);
+        assert!(stderr.starts_with("error: "), "{}: stderr {stderr:?}", case.name);
+        assert!(!out.exists(), "{}: output directory was created", case.name);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
+        assert!(leftovers.is_empty(), "{}: staging directory left behind", case.name);
+        messages.push(message.to_string());
+    }
+    let mut unique = messages.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), messages.len(), "two cases share one message: {messages:#?}");
+}
+
+#[test]
+fn existing_output_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let argv = args(&bundle("2d"), &example_input(), &["--out", s(&out)]);
+    let (result, json) = cli_json(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(result.status.code(), Some(7));
+    assert!(json["error"]["hint"].as_str().unwrap().contains("--force"));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+}
+
+#[test]
+fn cell_data_is_read_with_association_cell() {
+    // A quad mesh whose field lives on cells: the default association (point) misses it with a
+    // hint naming the fix, and --association cell reads it.
+    let dir = tempfile::tempdir().unwrap();
+    let n = 24;
+    let mut m = Mesh::default();
+    for j in 0..=n {
+        for i in 0..=n {
+            m.points.push([i as f64 / n as f64, j as f64 / n as f64, 0.0]);
+        }
+    }
+    let mut values = vec![];
+    for j in 0..n {
+        for i in 0..n {
+            let p = j * (n + 1) + i;
+            m.cells.connectivity.extend([p, p + 1, p + n + 2, p + n + 1]);
+            m.cells.offsets.push(m.cells.connectivity.len() - 4);
+            m.cells.types.push(9);
+            values.push(((i as f64 + 0.5) / n as f64 * 6.28).sin());
+        }
+    }
+    m.cells.offsets.push(m.cells.connectivity.len());
+    m.cell_data.push(mesh::Field { name: "vorticity".into(), components: 1, values });
+    let input = dir.path().join("cells.vtu");
+    mesh::write::write_vtu(&input, &m).unwrap();
+
+    let out = dir.path().join("out");
+    let argv = args(&bundle("2d"), &input, &["--out", s(&out)]);
+    let (r, json) = cli_json(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.status.code(), Some(3));
+    assert!(json["error"]["hint"].as_str().unwrap().contains("--association cell"));
+
+    let argv = args(&bundle("2d"), &input, &["--out", s(&out), "--association", "cell", "--horizon", "2"]);
+    let (r, _) = cli_json(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let frame = mesh::read::read_mesh(&out.join("frame_0001.vtu")).unwrap();
+    let f = frame.field(Association::Cell, "vorticity").expect("prediction is cell data");
+    assert_eq!(f.values.len(), n * n);
+    assert_eq!(frame.cells.len(), n * n);
+}

@@ -1,0 +1,85 @@
+//! Shared fixtures for the integration tests: test bundles and example series, generated once per
+//! checkout by the project's own Python generators (deterministic), and a runner for the CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let py = root().join(".venv/bin/python");
+    assert!(py.exists(), "{} is missing: run scripts/setup.sh first (it creates the project's Python environment)", py.display());
+    py
+}
+
+/// Run a generator module into `target/test-fixtures/<name>` once; atomic so parallel tests agree.
+fn fixture(name: &str, module: &str, args: &[&str]) -> PathBuf {
+    let dir = root().join("target/test-fixtures");
+    let path = dir.join(name);
+    if path.exists() {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = dir.join(format!(".{name}.{}.{:?}", std::process::id(), std::thread::current().id()));
+    let out = Command::new(python())
+        .args(["-m", module, "--out"])
+        .arg(&tmp)
+        .args(args)
+        .env("PYTHONPATH", root().join("onnx"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{module} failed: {}", String::from_utf8_lossy(&out.stderr));
+    if std::fs::rename(&tmp, &path).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp); // another test made it first
+    }
+    path
+}
+
+/// A random-weight bundle with the real ECHO signatures (`onnx/echo_onnx/testbundle.py`).
+pub fn bundle(variant: &str) -> PathBuf {
+    let args: &[&str] = match variant {
+        "2d" => &[],
+        "2d-kernel-linear" => &["--lift", "kernel", "--query", "linear"],
+        "2d-noparams" => &["--no-params"],
+        "3d" => &["--dim", "3"],
+        other => panic!("unknown test bundle {other}"),
+    };
+    fixture(&format!("bundle-{variant}"), "echo_onnx.testbundle", args)
+}
+
+/// The example series: 3 frames of analytic vorticity on 4096 scattered points, plus query.vtu.
+pub fn example() -> PathBuf {
+    fixture("example", "echo_onnx.example", &[])
+}
+
+/// Run the release or debug CLI that cargo built for these tests.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_echo-onnx")).args(args).output().unwrap()
+}
+
+/// Run the CLI with `--json` and parse its stdout.
+pub fn cli_json(args: &[&str]) -> (Output, serde_json::Value) {
+    let mut all = vec!["--json", "--quiet"];
+    all.extend_from_slice(args);
+    let out = cli(&all);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out, v)
+}
+
+/// Copy a directory (flat) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
