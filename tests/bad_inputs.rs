@@ -244,7 +244,7 @@ fn cell_data_is_read_with_association_cell() {
             m.cells.connectivity.extend([p, p + 1, p + n + 2, p + n + 1]);
             m.cells.offsets.push(m.cells.connectivity.len() - 4);
             m.cells.types.push(9);
-            values.push(((i as f64 + 0.5) / n as f64 * 6.28).sin());
+            values.push(((i as f64 + 0.5) / n as f64 * std::f64::consts::TAU).sin());
         }
     }
     m.cells.offsets.push(m.cells.connectivity.len());

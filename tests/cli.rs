@@ -157,7 +157,7 @@ fn bundle_variants_run_end_to_end() {
     let points: Vec<[f64; 3]> = (0..6000).map(|_| [rng.uniform(), rng.uniform(), rng.uniform()]).collect();
     let mut entries = vec![];
     for k in 0..2 {
-        let values = points.iter().map(|p| (6.283 * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
+        let values = points.iter().map(|p| (std::f64::consts::TAU * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
         let m = Mesh { points: points.clone(), point_data: vec![Field { name: "vorticity".into(), components: 1, values }], ..Default::default() };
         mesh::write::write_vtu(&cloud.join(format!("f{k}.vtu")), &m).unwrap();
         entries.push((k as f64 * 0.1, format!("f{k}.vtu")));

@@ -177,7 +177,7 @@ fn validate_grid(m: &Manifest) -> Check {
         return Err("latent_grid.shape entries must be >= 2, latent.shape entries and latent.channels >= 1".into());
     }
     match &g.bbox {
-        Some(b) if b.min.len() != g.dim || b.max.len() != g.dim || (0..g.dim).any(|a| !(b.min[a] < b.max[a])) => {
+        Some(b) if b.min.len() != g.dim || b.max.len() != g.dim || (0..g.dim).any(|a| b.min[a].partial_cmp(&b.max[a]) != Some(std::cmp::Ordering::Less)) => {
             return Err(format!("latent_grid.bbox needs {} finite min < max entries", g.dim))
         }
         None if g.periodic.iter().any(|&p| p) => return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into()),
@@ -257,8 +257,11 @@ impl Manifest {
 /// Expected axis: `Some(n)` a fixed size, `None` any (dynamic).
 type Expect = Vec<Option<i64>>;
 
+/// A graph's expected (inputs, outputs), each a list of (tensor name, axes).
+pub type Signature = (Vec<(&'static str, Expect)>, Vec<(&'static str, Expect)>);
+
 /// The signature every graph must have, derived from the manifest (docs/bundle-format.md).
-pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, (Vec<(&'static str, Expect)>, Vec<(&'static str, Expect)>)> {
+pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, Signature> {
     let dim = m.latent_grid.dim;
     let c = m.channels() as i64;
     let rev = |shape: &[usize]| shape.iter().rev().map(|&n| Some(n as i64)).collect::<Vec<_>>();

@@ -72,8 +72,8 @@ impl Mesh {
                 let ids = self.cells.cell(i);
                 let mut c = [0.0; 3];
                 for &p in ids {
-                    for a in 0..3 {
-                        c[a] += self.points[p][a];
+                    for (sum, x) in c.iter_mut().zip(self.points[p]) {
+                        *sum += x;
                     }
                 }
                 let n = ids.len().max(1) as f64;
