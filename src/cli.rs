@@ -279,7 +279,7 @@ pub fn run(cli: &Cli) -> Result<Summary> {
     let start = Instant::now();
     match &cli.command {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
-        Command::Resample(args) => resample(args, cli.quiet),
+        Command::Resample(args) => resample(args),
         Command::Forecast { model, input, output, horizon, context } => {
             predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
                 let m = p.model.bundle.manifest.clone();
@@ -530,13 +530,16 @@ fn write_png(staging: &Staging, target: &Target, frames: &[Vec<Field>], m: &Mani
         Target::Grid(grid) => grid.nodes(),
     };
     let path = staging.path("preview.png");
-    mesh::png::write_preview(&path, &points, &magnitude(field), 512)?;
+    mesh::png::write_preview(&path, &points, &scalar_values(field), 512)?;
     Ok(Some(staging.final_path("preview.png").display().to_string()))
 }
 
-/// Scalar values of a field: the value itself, or a vector's magnitude.
-fn magnitude(field: &Field) -> Vec<f64> {
-    field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt().copysign(if field.components == 1 { c[0] } else { 1.0 })).collect()
+/// What a picture of a field shows: a scalar's values, a vector's magnitude.
+fn scalar_values(field: &Field) -> Vec<f64> {
+    if field.components == 1 {
+        return field.values.clone();
+    }
+    field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt()).collect()
 }
 
 fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
@@ -570,7 +573,7 @@ fn describe_bundle(m: &Manifest) -> String {
 }
 
 /// `resample`: mesh -> grid (kernel) -> points, no model.
-fn resample(args: &ResampleArgs, quiet: bool) -> Result<Summary> {
+fn resample(args: &ResampleArgs) -> Result<Summary> {
     let start = Instant::now();
     let staging = Staging::new(&args.out, args.force)?;
     let mesh = mesh::read::read_series(&args.input)?.into_iter().next().ok_or_else(|| err!(MeshFormat, "'{}' holds no frames", args.input.display()))?.mesh;
@@ -609,7 +612,6 @@ fn resample(args: &ResampleArgs, quiet: bool) -> Result<Summary> {
     mesh::write::write_vtu(&staging.path("resampled.vtu"), &back)?;
     let files = vec![staging.final_path("grid.vti").display().to_string(), staging.final_path("resampled.vtu").display().to_string()];
     let dir = staging.commit()?;
-    let _ = quiet;
     Ok(Summary {
         command: "resample".into(),
         output: Some(OutputSummary { dir: dir.display().to_string(), files, frames: 1, points: back.points.len(), times: vec![0.0] }),

@@ -44,7 +44,7 @@ pub fn extract(frames: &[Frame], manifest: &Manifest, sel: &FieldSelection) -> R
     let first = frames.first().ok_or_else(|| err!(MeshFormat, "the input series has no frames"))?;
     let association = sel.association(&manifest.fields[0]);
     if let Some(f) = manifest.fields.iter().find(|f| sel.association(f) != association) {
-        return Err(err!(Usage, "the bundle's fields live on different associations ('{}' on {:?} data, '{}' on {:?})",
+        return Err(err!(Usage, "the bundle's fields live on different associations ('{}' on {} data, '{}' on {})",
             manifest.fields[0].name, association, f.name, sel.association(f))
             .with_hint("pass --association point or --association cell to read all fields from one"));
     }
@@ -84,7 +84,7 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
                 let v = field.values[p * spec.components + c];
                 if !v.is_finite() {
                     return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v} at {} {p}, component {c}",
-                        frame.time, if assoc == Association::Point { "point" } else { "cell" })
+                        frame.time, assoc)
                         .with_hint("the input holds NaN or Inf; fix or drop that frame"));
                 }
                 out[p * channels + c0 + c] = ((v - spec.mean[c]) / spec.std[c]) as f32;
@@ -103,11 +103,11 @@ fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, asso
     };
     let elsewhere = frame.mesh.field(other, name).is_some();
     let hint = if elsewhere {
-        format!("'{name}' exists as {other:?} data; pass --association {}", format!("{other:?}").to_lowercase())
+        format!("'{name}' exists as {other} data; pass --association {other}")
     } else {
-        format!("available {assoc:?} fields: {available:?}; map one with --field {}=NAME", spec.name)
+        format!("available {assoc} fields: {available:?}; map one with --field {}=NAME", spec.name)
     };
-    err!(MissingField, "frame {index} (t = {}) has no {assoc:?} field '{name}', which the bundle needs", frame.time).with_hint(hint)
+    err!(MissingField, "frame {index} (t = {}) has no {assoc} field '{name}', which the bundle needs", frame.time).with_hint(hint)
 }
 
 /// Undo the normalisation of point-major `[N][C]` values and split them into named fields.

@@ -97,8 +97,7 @@ impl Pipeline {
     /// Run one segment. `observed[t]` holds frame t lifted onto the grid, or `None` to generate it.
     /// Returns the decoded frames `[1, G, T, ...]`.
     pub fn segment(&mut self, observed: &[Option<Vec<f32>>], rng: &mut SplitMix64) -> Result<ArrayD<f32>> {
-        let m = self.manifest().clone();
-        let slots: Vec<bool> = m.time.slots.iter().map(|frames| frames.iter().all(|&t| observed[t].is_some())).collect();
+        let slots: Vec<bool> = self.manifest().time.slots.iter().map(|frames| frames.iter().all(|&t| observed[t].is_some())).collect();
         let latent_shape = self.latent_shape();
         let mut latent = if slots.iter().any(|&s| s) {
             let frames = self.encoder_input(observed)?;

@@ -9,6 +9,12 @@ use crate::fields::Series;
 use crate::noise::SplitMix64;
 use crate::pipeline::Pipeline;
 
+/// Frames per segment and the time between frames.
+fn time_lattice(p: &Pipeline) -> (usize, f64) {
+    let t = &p.model.bundle.manifest.time;
+    (t.frames, t.dt)
+}
+
 /// Predicted frames: `values[i]` is point-major `[N_out][C]` at `times[i]`.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -32,8 +38,7 @@ pub fn forecast_segments(m: &Manifest, horizon: usize, context: usize) -> usize 
 /// observed start of the first segment; longer horizons chain segments, the last `context` frames
 /// of one (evaluated at the input points and lifted again) starting the next.
 pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rng: &mut SplitMix64) -> Result<Prediction> {
-    let m = p.model.bundle.manifest.clone();
-    let frames = m.time.frames;
+    let (frames, dt) = time_lattice(p);
     if context == 0 || context >= frames {
         return Err(err!(Usage, "--context {context} must be between 1 and {} (frames per segment - 1)", frames - 1));
     }
@@ -59,7 +64,7 @@ pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usiz
                 break;
             }
             out.values.push(p.evaluate_output(&decoded, t)?);
-            out.times.push(t_last + (out.values.len() as f64) * m.time.dt);
+            out.times.push(t_last + (out.values.len() as f64) * dt);
         }
         if out.values.len() < horizon {
             context_values = (frames - context..frames).map(|t| p.evaluate_input(&decoded, t)).collect::<Result<_>>()?;
@@ -71,8 +76,7 @@ pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usiz
 /// Recover the frames before the input: the input frames (at most `frames - 1`, the last ones)
 /// are observed at the end of one segment; the frames before them are generated.
 pub fn inverse(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Result<Prediction> {
-    let m = p.model.bundle.manifest.clone();
-    let frames = m.time.frames;
+    let (frames, dt) = time_lattice(p);
     let n_obs = series.values.len().min(frames - 1);
     let first = series.values.len() - n_obs;
     let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
@@ -85,7 +89,7 @@ pub fn inverse(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Resul
     let mut out = Prediction { times: vec![], values: vec![], segments: 1 };
     for t in 0..generated {
         out.values.push(p.evaluate_output(&decoded, t)?);
-        out.times.push(t_first - (generated - t) as f64 * m.time.dt);
+        out.times.push(t_first - (generated - t) as f64 * dt);
     }
     Ok(out)
 }
@@ -94,8 +98,7 @@ pub fn inverse(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Resul
 /// times (`(t - t0) / dt` must be a whole number below `frames`); the missing frames between the
 /// first and last input frames are generated.
 pub fn interpolate(p: &mut Pipeline, series: &Series, rng: &mut SplitMix64) -> Result<Prediction> {
-    let m = p.model.bundle.manifest.clone();
-    let (frames, dt) = (m.time.frames, m.time.dt);
+    let (frames, dt) = time_lattice(p);
     let t0 = series.times[0];
     let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
     for (time, values) in series.times.iter().zip(&series.values) {
@@ -133,12 +136,12 @@ fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
 
 /// Generate a whole segment from nothing (or only parameters): frames at `t0 + k dt`.
 pub fn generate(p: &mut Pipeline, t0: f64, rng: &mut SplitMix64) -> Result<Prediction> {
-    let m = p.model.bundle.manifest.clone();
-    let decoded = p.segment(&vec![None; m.time.frames], rng)?;
+    let (frames, dt) = time_lattice(p);
+    let decoded = p.segment(&vec![None; frames], rng)?;
     let mut out = Prediction { times: vec![], values: vec![], segments: 1 };
-    for t in 0..m.time.frames {
+    for t in 0..frames {
         out.values.push(p.evaluate_output(&decoded, t)?);
-        out.times.push(t0 + t as f64 * m.time.dt);
+        out.times.push(t0 + t as f64 * dt);
     }
     Ok(out)
 }

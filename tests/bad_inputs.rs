@@ -88,7 +88,7 @@ const CASES: &[Case] = &[
         std::fs::write(d.join("trunc.vtu"), &bytes[..bytes.len() * 3 / 5]).unwrap();
         args(&bundle("2d"), &d.join("trunc.vtu"), &[])
     }},
-    Case { name: "missing field", exit: 3, message: "no Point field 'pressure'", setup: |_| {
+    Case { name: "missing field", exit: 3, message: "no point field 'pressure'", setup: |_| {
         args(&bundle("2d"), &example_input(), &["--field", "vorticity=pressure"])
     }},
     Case { name: "wrong channel count", exit: 3, message: "has 2 components", setup: |d| {

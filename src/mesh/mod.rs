@@ -17,6 +17,15 @@ pub enum Association {
     Cell,
 }
 
+impl std::fmt::Display for Association {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Association::Point => "point",
+            Association::Cell => "cell",
+        })
+    }
+}
+
 /// A named field: `values.len() == n * components`, tuple-interleaved (x0 y0 z0 x1 y1 z1 ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
@@ -126,7 +135,7 @@ impl Mesh {
             for f in self.fields(assoc) {
                 if f.components == 0 || f.values.len() != count * f.components {
                     return Err(crate::err!(FieldShape,
-                        "'{}': {:?} field '{}' has {} values, expected {} x {} components",
+                        "'{}': {} field '{}' has {} values, expected {} x {} components",
                         source.display(), assoc, f.name, f.values.len(), count, f.components)
                         .with_hint("the file is corrupt or truncated; re-export it"));
                 }

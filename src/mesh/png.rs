@@ -28,7 +28,7 @@ const NAN_GREY: [u8; 4] = [128, 128, 128, 255];
 const EMPTY: [u8; 4] = [255, 255, 255, 0];
 /// Pixels farther than this many typical point spacings from every point stay empty, so that holes
 /// and non-convex domains show.
-const REACH_SPACINGS: f64 = 3.0;
+const REACH_SPACINGS: f64 = 5.0;
 const MAX_HEIGHT: usize = 16384;
 
 /// Write a `width`-pixel-wide RGBA picture of `values` at `points` (x, y; z ignored) covering the
