@@ -243,6 +243,8 @@ pub struct Summary {
     pub sampling: Option<SamplingSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -272,6 +274,33 @@ pub struct Timings {
     pub onnx_calls: usize,
     /// Share of wall time spent outside ONNX Runtime sessions.
     pub outside_onnx_share: f64,
+}
+
+/// Wall time of each phase of a model run, in seconds.
+#[derive(Debug, Serialize, Default)]
+pub struct Phases {
+    /// Reading and checking the bundle and the input.
+    pub read_s: f64,
+    /// Loading ONNX Runtime and creating the sessions.
+    pub load_s: f64,
+    /// Neighbour search and stencils (the cached geometry).
+    pub geometry_s: f64,
+    /// The task: lifting, encoding, sampling, decoding, evaluating.
+    pub run_s: f64,
+    /// Writing the outputs.
+    pub write_s: f64,
+}
+
+/// Successive lap times.
+struct Laps(Instant);
+
+impl Laps {
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let dt = (now - self.0).as_secs_f64();
+        self.0 = now;
+        dt
+    }
 }
 
 /// Run the parsed command line.
@@ -330,6 +359,8 @@ fn predict(
     start: Instant,
     task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut SplitMix64) -> Result<Prediction>,
 ) -> Result<Summary> {
+    let mut laps = Laps(start);
+    let mut phases = Phases::default();
     let device = Device::parse(&args.runtime.device)?;
     let staging = Staging::new(&out.out, out.force)?;
     let bundle = Bundle::open(&args.bundle)?;
@@ -346,16 +377,21 @@ fn predict(
     let grid = bundle.grid(series.as_ref().map(|s| bounding_box(&s.locations)))?;
     let target = output_target(out, &grid, input_mesh, series.as_ref())?;
     let out_points = target.points(series.as_ref());
+    phases.read_s = laps.lap();
     let info = runtime::init(args.runtime.ort_lib.as_deref(), device)?;
     let model = Model::load(bundle, device, args.runtime.threads)?;
+    phases.load_s = laps.lap();
     let mut pipeline = Pipeline::new(model, grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points, sampler)?;
+    phases.geometry_s = laps.lap();
     pipeline.params = params.clone();
     pipeline.progress = progress_bar(cli.quiet || cli.json);
     let mut rng = SplitMix64::new(args.seed);
     let prediction = task(&mut pipeline, series.as_ref(), &mut rng)?;
     pipeline.progress.finish_and_clear();
+    phases.run_s = laps.lap();
     let files = write_prediction(&staging, &prediction, &target, &m, out)?;
     let dir = staging.commit()?;
+    phases.write_s = laps.lap();
     let (onnx, calls) = pipeline.model.onnx_time();
     let total = start.elapsed().as_secs_f64();
     Ok(Summary {
@@ -372,6 +408,7 @@ fn predict(
         }),
         sampling: Some(SamplingSummary { method: sampler.method, steps: sampler.steps, seed: args.seed, segments: prediction.segments, conditioned: params.is_some() }),
         timings: Some(Timings { total_s: total, onnx_s: onnx.as_secs_f64(), onnx_calls: calls, outside_onnx_share: 1.0 - onnx.as_secs_f64() / total }),
+        phases: Some(phases),
         ..Default::default()
     })
 }

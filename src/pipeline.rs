@@ -168,10 +168,12 @@ fn rows<'a>(data: &'a [f32], start: usize, shape: &[usize]) -> ArrayViewD<'a, f3
     ArrayViewD::from_shape(IxDyn(shape), &data[start * width..(start + shape[0]) * width]).expect("chunk within array")
 }
 
-/// `[G][nodes]` of frame `t` from `[1, G, T, ...]`.
+/// `[G][nodes]` of frame `t` from `[1, G, T, ...]`: one block copy per channel.
 fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
-    let frame = decoded.index_axis(ndarray::Axis(0), 0);
-    frame.index_axis(ndarray::Axis(1), t).iter().copied().collect()
+    let (g, frames) = (decoded.shape()[1], decoded.shape()[2]);
+    let nodes: usize = decoded.shape()[3..].iter().product();
+    let data = decoded.as_slice().expect("graph outputs are contiguous");
+    (0..g).flat_map(|c| &data[(c * frames + t) * nodes..][..nodes]).copied().collect()
 }
 
 fn evaluator(model: &Model, grid: &Grid, points: &[[f64; 3]]) -> Result<Evaluator> {
