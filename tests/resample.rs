@@ -80,7 +80,7 @@ fn check_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f6
             assert_eq!(m, if p == PAD { 0.0 } else { 1.0 });
             for a in 0..g.dim {
                 let got = neigh.offsets[(node * k + slot) * g.dim + a] as f64;
-                let expect = if p == PAD { 0.0 } else { g.delta(a, points[p as usize][a], q[a]) / h };
+                let expect = if p == PAD { 0.0 } else { g.delta(a, points[p as usize][a], q[a]) / g.spacing(a) };
                 assert!((got - expect).abs() < 1e-5, "offset of node {node} slot {slot} axis {a}: {got} vs {expect}");
             }
         }
@@ -352,7 +352,7 @@ fn stencil_of_two_is_the_cell_corners() {
                 let node = s.nodes[m * s.k + slot] as usize;
                 let pos = g.node(g.ijk(node));
                 for a in 0..dim {
-                    let off = s.offsets[(m * s.k + slot) * dim + a] as f64 * g.min_spacing();
+                    let off = s.offsets[(m * s.k + slot) * dim + a] as f64 * g.spacing(a);
                     assert!(g.delta(a, pos[a] - off, p[a]).abs() < 1e-5, "point {m} slot {slot} axis {a}");
                     if stencil == 2 {
                         assert!(off.abs() <= g.spacing(a) * (1.0 + 1e-6));

@@ -27,7 +27,7 @@ pub struct Neighbours {
     pub radius_spacings: f64,
     /// `[M, K]` point indices, nearest first (ties by index), [`PAD`] for padding.
     pub index: Vec<u32>,
-    /// `[M, K, D]` neighbour minus node, nearest periodic image, in units of `grid.min_spacing()`;
+    /// `[M, K, D]` neighbour minus node, nearest periodic image, per axis in that axis' spacing (grid units);
     /// 0 for padding.
     pub offsets: Vec<f32>,
     /// `[M, K]` 1 for a real neighbour, 0 for padding.
@@ -81,7 +81,7 @@ pub fn gather_grid_neighbours(
             mask[slot] = 1.0;
             let q = &index.points()[p as usize];
             for a in 0..dim {
-                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / h) as f32;
+                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
             }
         }
     });

@@ -90,7 +90,7 @@ pub struct Stencil {
     pub grid_nodes: usize,
     /// `[M, K]` flat grid node indices, x fastest within a stencil.
     pub nodes: Vec<u32>,
-    /// `[M, K, D]` node minus point in units of `grid.min_spacing()`, from the node's true
+    /// `[M, K, D]` node minus point, per axis in that axis' spacing (grid units), from the node's true
     /// position (unwrapped lattice on periodic axes, the clamped node on others).
     pub offsets: Vec<f32>,
 }
@@ -116,7 +116,7 @@ pub fn gather_stencil(grid: &Grid, points: &[[f64; 3]], stencil: usize) -> Resul
         return Err(err!(Usage, "query stencil {stencil} must be even and positive (nodes per axis around the point's cell)"));
     }
     check_points(grid, points)?;
-    let (dim, h) = (grid.dim, grid.min_spacing());
+    let dim = grid.dim;
     let k = stencil.pow(dim as u32);
     let mut nodes = vec![0u32; points.len() * k];
     let mut offsets = vec![0.0f32; points.len() * k * dim];
@@ -128,7 +128,7 @@ pub fn gather_stencil(grid: &Grid, points: &[[f64; 3]], stencil: usize) -> Resul
             for (a, axis) in axes.iter().enumerate() {
                 let (i, off) = axis[slot / stencil.pow(a as u32) % stencil];
                 ijk[a] = i;
-                offsets[slot * dim + a] = (off / h) as f32;
+                offsets[slot * dim + a] = (off / grid.spacing(a)) as f32;
             }
             *node = grid.index(ijk) as u32;
         }

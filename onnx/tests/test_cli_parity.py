@@ -1,0 +1,162 @@
+"""Parity of the Rust CLI (`target/release/echo-onnx forecast`) with the numpy reference pipeline.
+
+Both drive the same ONNX graphs with the same SplitMix64 noise, so for the same bundle, input, task
+and seed they must predict the same fields. A forecast of 20 frames with the test bundle (9 frames per
+segment, 1 context frame: 8 new frames per segment) chains 3 segments, so neighbour selection, the
+lift, the encoder, the sampler, the decoder, the query stencil and the chaining (evaluate at the input
+points, lift and encode again) are all compared, along with the frame times and the files written.
+
+The CLI is not built here: a missing binary is a failure (run `cargo build --release` or
+`scripts/setup.sh`), never a skip, so a green run always means the comparison happened.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from echo_onnx.manifest import load_manifest
+from echo_onnx.reference import forecast, read_series
+from echo_onnx.testbundle import build_bundle
+from echo_onnx.vtkxml import read_pvd, read_vtu
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "target" / "release" / "echo-onnx"
+
+HORIZON = 20   # 3 chained segments of the test bundle (T = 9, context 1: 8 + 8 + 4 frames)
+SEGMENTS = 3
+SEED = 3
+
+# max |rust - python| / max |python| over all predicted frames and points.
+# Measured (onnxruntime 1.31.1, CPU, 2 cores): 0.0 (bit-identical) for the default Euler sampler, the
+# --query output and the conditioned run; 2.7e-7 for rk4 x 4 (the CLI forms h * (sum / 6), the reference
+# (h / 6) * sum); 2.0e-7 for the kernel lift + linear query (f64 vs f32 weight arithmetic). The bound is
+# ~10x the largest measured figure. Two seeds differ by O(1) relative (1.5 measured; checked below), so
+# the bound is far from hiding a real disagreement.
+RTOL = 3e-6
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """The release binary; a missing one fails the test with the command that builds it."""
+    if not (CLI.is_file() and os.access(CLI, os.X_OK)):
+        pytest.fail(f"the Rust CLI {CLI} is missing: build it with `cargo build --release` "
+                    f"(in {ROOT}) or run `scripts/setup.sh`", pytrace=False)
+    return CLI
+
+
+@pytest.fixture(scope="session")
+def kernel_linear_bundle(tmp_path_factory):
+    """The test bundle variant without lift and query graphs (kernel lift, linear query)."""
+    out = tmp_path_factory.mktemp("bundle-kernel-linear")
+    build_bundle(out, lift="kernel", query="linear")
+    return out
+
+
+@pytest.fixture(scope="session")
+def anisotropic_bundle(tmp_path_factory):
+    """The default test bundle on a 2 x 1 box: the 32 x 32 grid's x spacing is twice its y spacing
+    (the example's points cover the left half). Only the manifest's bbox changes; the graphs are
+    the same, and both runtimes accept it."""
+    out = tmp_path_factory.mktemp("bundle-anisotropic")
+    build_bundle(out)
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["latent_grid"]["bbox"]["max"] = [2.0, 1.0]
+    path.write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+# (id, bundle fixture, extra CLI arguments, reference keyword arguments); "QUERY" stands for the
+# example's query.vtu (super-resolution output at a 48x48 lattice instead of the 2048 input points).
+CASES = [
+    ("default", "bundle", [], {}),
+    ("rk4-4", "bundle", ["--method", "rk4", "--steps", "4"], {"method": "rk4", "steps": 4}),
+    ("query", "bundle", ["--query", "QUERY"], {"query_points": "QUERY"}),
+    ("kernel-lift-linear-query", "kernel_linear_bundle", [], {}),
+    ("conditioned", "bundle", ["--param", "viscosity=1e-4"], {"params": {"viscosity": 1e-4}}),
+    ("anisotropic-grid", "anisotropic_bundle", [], {}),
+]
+
+@pytest.fixture(scope="session")
+def runs(cli, example, request):
+    """Memoised runs per case id: (CLI JSON summary, CLI prediction, reference prediction, manifest)."""
+    cache = {}
+    out_root = request.getfixturevalue("tmp_path_factory").mktemp("cli-out")
+
+    def run(case_id):
+        if case_id in cache:
+            return cache[case_id]
+        _, bundle_fixture, cli_args, py_kwargs = next(c for c in CASES if c[0] == case_id)
+        bundle = request.getfixturevalue(bundle_fixture)
+        query = example / "query.vtu"
+        cli_args = [str(query) if a == "QUERY" else a for a in cli_args]
+        py_kwargs = {k: (read_vtu(query).points if v == "QUERY" else v) for k, v in py_kwargs.items()}
+        out = out_root / case_id
+        cmd = [str(cli), "forecast", "--bundle", str(bundle), "--input", str(example / "input.pvd"),
+               "--horizon", str(HORIZON), "--seed", str(SEED), "--out", str(out), "--json", "--quiet", *cli_args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{' '.join(cmd)}\nexit {proc.returncode}\n{proc.stderr}{proc.stdout}"
+        report = json.loads(proc.stdout)
+        ref_times, ref_values = forecast(bundle, example / "input.pvd", HORIZON, SEED, **py_kwargs)
+        manifest = load_manifest(bundle)
+        cache[case_id] = (report, out, (ref_times, ref_values), manifest, py_kwargs)
+        return cache[case_id]
+
+    return run
+
+
+def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max |b|."""
+    return float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
+
+
+@pytest.mark.parametrize("case_id", [c[0] for c in CASES])
+def test_cli_matches_reference(runs, example, case_id):
+    report, out, (ref_times, ref_values), manifest, py_kwargs = runs(case_id)
+    # The run the CLI says it did: 3 chained segments, the requested sampler, seed and conditioning.
+    sampling = report["sampling"]
+    assert sampling["segments"] == SEGMENTS and sampling["seed"] == SEED
+    assert sampling["method"] == py_kwargs.get("method", manifest["sampler"]["method"])
+    assert sampling["steps"] == py_kwargs.get("steps", manifest["sampler"]["steps"])
+    assert sampling["conditioned"] == ("params" in py_kwargs)
+    timings = report["timings"]
+    assert 0 < timings["onnx_s"] <= timings["total_s"]
+    assert 0 <= timings["outside_onnx_share"] < 1
+
+    # The files it wrote: prediction.pvd naming frame_NNNN.vtu, all listed in the summary.
+    assert Path(report["output"]["dir"]) == out
+    entries = read_pvd(out / "prediction.pvd")
+    assert [Path(p).name for _, p in entries] == [f"frame_{i:04d}.vtu" for i in range(HORIZON)]
+    listed = {Path(f).name for f in report["output"]["files"]}
+    assert {"prediction.pvd"} | {Path(p).name for _, p in entries} <= listed
+
+    # Times: t_last + k dt, k = 1..H, in the .pvd and in the summary.
+    cli_times, points, cli_values = read_series(out / "prediction.pvd", manifest["fields"])
+    np.testing.assert_allclose(cli_times, ref_times, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(report["output"]["times"], ref_times, rtol=0, atol=1e-9)
+
+    # Where: the input points, or the query mesh's points.
+    expected_points = py_kwargs.get("query_points")
+    if expected_points is None:
+        expected_points = read_vtu(example / "input_0000.vtu").points
+    np.testing.assert_array_equal(points, np.asarray(expected_points, dtype=np.float64))
+    assert report["output"]["points"] == len(expected_points)
+
+    # What: the predicted fields.
+    assert cli_values.shape == ref_values.shape == (HORIZON, len(expected_points), 1)
+    assert np.isfinite(cli_values).all()
+    diff = rel_diff(cli_values, ref_values)
+    assert diff < RTOL, f"{case_id}: max |rust - python| / max |python| = {diff:.3e} (bound {RTOL:.0e})"
+
+
+def test_tolerance_discriminates(runs, bundle, example):
+    """Another seed changes the prediction by O(1) relative: far above RTOL, so the parity bound
+    would catch a different noise stream, a dropped clamp or a wrong chaining."""
+    _, out, (_, ref_values), manifest, _ = runs("default")
+    other = forecast(bundle, example / "input.pvd", HORIZON, SEED + 1)[1]
+    cli_values = read_series(out / "prediction.pvd", manifest["fields"])[2]
+    assert rel_diff(cli_values, other) > 1e4 * RTOL
