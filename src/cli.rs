@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Manifest, Method};
@@ -12,6 +13,7 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::fields::{self, FieldSelection, Series};
 use crate::grid::Grid;
+use crate::mesh::write::VtuGeometry;
 use crate::mesh::{self, Association, Field, Mesh};
 use crate::model::Model;
 use crate::noise::SplitMix64;
@@ -513,18 +515,14 @@ fn progress_bar(hidden: bool) -> ProgressBar {
     bar
 }
 
-/// Write one file per frame, the .pvd series, and the PNG preview into the staging directory.
+/// Write one file per frame (in parallel), the .pvd series, and the PNG preview into the staging
+/// directory.
 fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Manifest, out: &OutputArgs) -> Result<Vec<String>> {
-    let ext = if matches!(target, Target::Grid(_)) { "vti" } else { "vtu" };
-    let mut entries = Vec::with_capacity(p.values.len());
-    let mut frame_fields = Vec::with_capacity(p.values.len());
-    for (i, (time, values)) in p.times.iter().zip(&p.values).enumerate() {
-        let name = format!("frame_{i:04}.{ext}");
-        let fields = fields::to_fields(values, m);
-        write_frame(&staging.path(&name), target, &fields)?;
-        entries.push((*time, name));
-        frame_fields.push(fields);
-    }
+    let writer = FrameWriter::new(target);
+    let frame_fields: Vec<Vec<Field>> = p.values.par_iter().map(|values| fields::to_fields(values, m)).collect();
+    let names: Vec<String> = (0..p.values.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
+    names.par_iter().zip(&frame_fields).try_for_each(|(name, fields)| writer.write(&staging.path(name), fields))?;
+    let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names).collect();
     mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
     let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
     if let Some(png) = write_png(staging, target, &frame_fields, m, out)? {
@@ -534,20 +532,33 @@ fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Mani
     Ok(files)
 }
 
-fn write_frame(path: &Path, target: &Target, fields: &[Field]) -> Result<()> {
-    match target {
-        Target::Grid(grid) => mesh::write::write_vti(path, grid, fields),
-        Target::Input(mesh, assoc) => {
-            let mut out = Mesh { points: mesh.points.clone(), cells: mesh.cells.clone(), ..Default::default() };
-            match assoc {
-                Association::Point => out.point_data = fields.to_vec(),
-                Association::Cell => out.cell_data = fields.to_vec(),
-            }
-            mesh::write::write_vtu(path, &out)
+/// Writes predicted frames for a target; the mesh geometry is encoded once for the whole series.
+enum FrameWriter<'a> {
+    Grid(&'a Grid),
+    Mesh(VtuGeometry, Association),
+}
+
+impl<'a> FrameWriter<'a> {
+    fn new(target: &'a Target) -> FrameWriter<'a> {
+        match target {
+            Target::Grid(grid) => FrameWriter::Grid(grid),
+            Target::Input(mesh, assoc) => FrameWriter::Mesh(VtuGeometry::new(mesh), *assoc),
+            Target::Query(mesh) => FrameWriter::Mesh(VtuGeometry::new(mesh), Association::Point),
         }
-        Target::Query(mesh) => {
-            let out = Mesh { points: mesh.points.clone(), cells: mesh.cells.clone(), point_data: fields.to_vec(), ..Default::default() };
-            mesh::write::write_vtu(path, &out)
+    }
+
+    fn extension(&self) -> &'static str {
+        match self {
+            FrameWriter::Grid(_) => "vti",
+            FrameWriter::Mesh(..) => "vtu",
+        }
+    }
+
+    fn write(&self, path: &Path, fields: &[Field]) -> Result<()> {
+        match self {
+            FrameWriter::Grid(grid) => mesh::write::write_vti(path, grid, fields),
+            FrameWriter::Mesh(geometry, Association::Point) => geometry.write(path, fields, &[]),
+            FrameWriter::Mesh(geometry, Association::Cell) => geometry.write(path, &[], fields),
         }
     }
 }

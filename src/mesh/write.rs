@@ -23,29 +23,59 @@ const VTK_POLYHEDRON: u8 = 42;
 /// the mesh keeps no face lists, which ParaView needs for type 42.
 pub fn write_vtu(path: &Path, mesh: &Mesh) -> Result<()> {
     mesh.validate(path)?;
-    let n = mesh.points.len();
-    let (connectivity, ends, types): (Vec<i64>, Vec<i64>, Vec<u8>) = if mesh.cells.is_empty() {
-        ((0..n as i64).collect(), (1..=n as i64).collect(), vec![VTK_VERTEX; n])
-    } else {
-        let c = &mesh.cells;
-        let types = c.types.iter().map(|&t| if t == VTK_POLYHEDRON { VTK_CONVEX_POINT_SET } else { t }).collect();
-        (c.connectivity.iter().map(|&p| p as i64).collect(), c.offsets[1..].iter().map(|&o| o as i64).collect(), types)
-    };
-    if mesh.cells.is_empty() && !mesh.cell_data.is_empty() {
-        return Err(err!(FieldShape, "cannot write '{}': the mesh has cell data but no cells", path.display()));
+    VtuGeometry::new(mesh).write(path, &mesh.point_data, &mesh.cell_data)
+}
+
+/// A mesh's points and cells, encoded once: a time series on one mesh repeats them in every file,
+/// where they are most of the bytes.
+pub struct VtuGeometry {
+    points: usize,
+    cells: usize,
+    has_cells: bool,
+    /// The `<Points>` and `<Cells>` elements.
+    xml: String,
+}
+
+impl VtuGeometry {
+    /// Encode the geometry of `mesh` (assumed valid: see [`Mesh::validate`]).
+    pub fn new(mesh: &Mesh) -> VtuGeometry {
+        let n = mesh.points.len();
+        let (connectivity, ends, types): (Vec<i64>, Vec<i64>, Vec<u8>) = if mesh.cells.is_empty() {
+            ((0..n as i64).collect(), (1..=n as i64).collect(), vec![VTK_VERTEX; n])
+        } else {
+            let c = &mesh.cells;
+            let types = c.types.iter().map(|&t| if t == VTK_POLYHEDRON { VTK_CONVEX_POINT_SET } else { t }).collect();
+            (c.connectivity.iter().map(|&p| p as i64).collect(), c.offsets[1..].iter().map(|&o| o as i64).collect(), types)
+        };
+        let mut xml = String::from("      <Points>\n");
+        data_array(&mut xml, "Float64", "Points", 3, &le_bytes(mesh.points.iter().flatten(), |v: &f64| v.to_le_bytes()));
+        xml.push_str("      </Points>\n      <Cells>\n");
+        data_array(&mut xml, "Int64", "connectivity", 1, &le_bytes(&connectivity, |v: &i64| v.to_le_bytes()));
+        data_array(&mut xml, "Int64", "offsets", 1, &le_bytes(&ends, |v: &i64| v.to_le_bytes()));
+        data_array(&mut xml, "UInt8", "types", 1, &types);
+        xml.push_str("      </Cells>\n");
+        VtuGeometry { points: n, cells: types.len(), has_cells: !mesh.cells.is_empty(), xml }
     }
-    let mut xml = header("UnstructuredGrid");
-    let _ = writeln!(xml, "  <UnstructuredGrid>\n    <Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{}\">", types.len());
-    data_section(&mut xml, "PointData", &mesh.point_data);
-    data_section(&mut xml, "CellData", &mesh.cell_data);
-    xml.push_str("      <Points>\n");
-    data_array(&mut xml, "Float64", "Points", 3, &le_bytes(mesh.points.iter().flatten(), |v: &f64| v.to_le_bytes()));
-    xml.push_str("      </Points>\n      <Cells>\n");
-    data_array(&mut xml, "Int64", "connectivity", 1, &le_bytes(&connectivity, |v: &i64| v.to_le_bytes()));
-    data_array(&mut xml, "Int64", "offsets", 1, &le_bytes(&ends, |v: &i64| v.to_le_bytes()));
-    data_array(&mut xml, "UInt8", "types", 1, &types);
-    xml.push_str("      </Cells>\n    </Piece>\n  </UnstructuredGrid>\n</VTKFile>\n");
-    save(path, &xml)
+
+    /// Write this geometry with the given fields.
+    pub fn write(&self, path: &Path, point_data: &[Field], cell_data: &[Field]) -> Result<()> {
+        if !self.has_cells && !cell_data.is_empty() {
+            return Err(err!(FieldShape, "cannot write '{}': the mesh has cell data but no cells", path.display()));
+        }
+        for (fields, count, what) in [(point_data, self.points, "points"), (cell_data, self.cells, "cells")] {
+            if let Some(f) = fields.iter().find(|f| f.components == 0 || f.values.len() != count * f.components) {
+                return Err(err!(FieldShape, "cannot write '{}': field '{}' has {} values for {count} {what} x {} components",
+                    path.display(), f.name, f.values.len(), f.components));
+            }
+        }
+        let mut xml = header("UnstructuredGrid");
+        let _ = writeln!(xml, "  <UnstructuredGrid>\n    <Piece NumberOfPoints=\"{}\" NumberOfCells=\"{}\">", self.points, self.cells);
+        data_section(&mut xml, "PointData", point_data);
+        data_section(&mut xml, "CellData", cell_data);
+        xml.push_str(&self.xml);
+        xml.push_str("    </Piece>\n  </UnstructuredGrid>\n</VTKFile>\n");
+        save(path, &xml)
+    }
 }
 
 /// Write point data on the nodes of `grid` (x fastest) as XML ImageData. Periodic axes are written
