@@ -30,6 +30,8 @@ class Runtime:
         self.dir = Path(bundle_dir)
         self.manifest = load_manifest(self.dir)
         opts = ort.SessionOptions()
+        # The Rust runtime's settings: idle threads do not spin (src/runtime.rs says why).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
