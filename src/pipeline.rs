@@ -75,7 +75,7 @@ impl Pipeline {
             return resampler.to_grid(values, channels);
         }
         let gathered = resampler.lift_values(values, channels)?;
-        let neigh = resampler.neighbours();
+        let neigh = resampler.neighbours().ok_or_else(|| err!(Usage, "the lift graph needs neighbour lists"))?;
         let (nodes, k, d) = (neigh.len(), neigh.k, neigh.dim);
         let features = self.manifest().lift_features();
         let mut out = vec![0f32; features * nodes];

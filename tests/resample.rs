@@ -66,7 +66,7 @@ fn brute_neighbours(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], k: usize, ra
 /// Gather the whole grid and compare every node with brute force: identical indices, offsets to
 /// 1e-5 spacings, mask and padding consistent.
 fn check_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f64) {
-    let index = PointIndex::new(points, g, radius).unwrap();
+    let index = PointIndex::new(points, g).unwrap();
     let neigh = gather_grid_neighbours(&index, g, k, radius, 0..g.len()).unwrap();
     let h = g.min_spacing();
     for node in 0..g.len() {
@@ -144,7 +144,7 @@ fn duplicates_single_points_and_nodes() {
 fn outside_points_are_wrapped_or_nobodys_neighbour() {
     let g = unit_grid(5, 2, false);
     let far = [[3.0, 0.5, 0.0], [-1.0, -1.0, 0.0]];
-    let index = PointIndex::new(&far, &g, 2.0).unwrap();
+    let index = PointIndex::new(&far, &g).unwrap();
     let neigh = gather_grid_neighbours(&index, &g, 4, 2.0, 0..g.len()).unwrap();
     assert!(coverage(&neigh).iter().all(|&c| c == 0.0));
     // Just outside the box is still a neighbour of the boundary nodes.
@@ -152,8 +152,8 @@ fn outside_points_are_wrapped_or_nobodys_neighbour() {
 
     let p = unit_grid(5, 2, true);
     let shifted = [[1.3, -0.9, 0.0]];
-    let a = gather_grid_neighbours(&PointIndex::new(&shifted, &p, 1.0).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
-    let b = gather_grid_neighbours(&PointIndex::new(&[[0.3, 0.1, 0.0]], &p, 1.0).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
+    let a = gather_grid_neighbours(&PointIndex::new(&shifted, &p).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
+    let b = gather_grid_neighbours(&PointIndex::new(&[[0.3, 0.1, 0.0]], &p).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
     assert_eq!(a.index, b.index);
     assert!(a.offsets.iter().zip(&b.offsets).all(|(x, y)| (x - y).abs() < 1e-6));
 }
@@ -161,7 +161,7 @@ fn outside_points_are_wrapped_or_nobodys_neighbour() {
 #[test]
 fn periodic_neighbour_across_the_boundary() {
     let g = unit_grid(10, 2, true);
-    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &g, 1.0).unwrap();
+    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &g).unwrap();
     let node = g.index([0, 5, 0]);
     let neigh = gather_grid_neighbours(&index, &g, 2, 1.0, node..node + 1).unwrap();
     assert_eq!(neigh.index, vec![0, PAD]);
@@ -169,7 +169,7 @@ fn periodic_neighbour_across_the_boundary() {
     assert!((neigh.offsets[0] + 0.2).abs() < 1e-6 && neigh.offsets[1].abs() < 1e-6, "{:?}", neigh.offsets);
     // Not periodic: too far.
     let open = unit_grid(10, 2, false);
-    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &open, 1.0).unwrap();
+    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &open).unwrap();
     let node = open.index([0, 5, 0]);
     assert_eq!(gather_grid_neighbours(&index, &open, 2, 1.0, node..node + 1).unwrap().mask, vec![0.0, 0.0]);
 }
@@ -180,7 +180,7 @@ fn gather_values_follows_the_neighbour_index() {
     let g = unit_grid(7, 2, true);
     let points = random_points(&mut rng, &g, 300, 0.0);
     let values: Vec<f32> = (0..points.len() * 2).map(|i| i as f32).collect();
-    let index = PointIndex::new(&points, &g, 2.0).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
     let neigh = gather_grid_neighbours(&index, &g, 6, 2.0, 10..30).unwrap();
     let gathered = gather_values(&neigh, &values, 2).unwrap();
     assert_eq!(gathered.len(), 20 * 6 * 2);
@@ -190,7 +190,7 @@ fn gather_values_follows_the_neighbour_index() {
     }
     // The cached path gives the same.
     let r = Resampler::new(&g, &points, 6, 2.0, None).unwrap();
-    assert_eq!(&r.neighbours().index[10 * 6..30 * 6], &neigh.index[..]);
+    assert_eq!(&r.neighbours().unwrap().index[10 * 6..30 * 6], &neigh.index[..]);
     assert_eq!(&r.lift_values(&values, 2).unwrap()[10 * 12..30 * 12], &gathered[..]);
 }
 
@@ -278,7 +278,7 @@ fn kernel_errors(kernel: Kernel, points_per_cell: usize, k: usize) -> Vec<f64> {
             let g = unit_grid(n, 2, true);
             let points = random_points(&mut rng, &g, points_per_cell * n * n, 0.0);
             let values: Vec<f32> = points.iter().map(|p| wave(p, 2) as f32).collect();
-            let index = PointIndex::new(&points, &g, 2.0).unwrap();
+            let index = PointIndex::new(&points, &g).unwrap();
             let (grid_values, cov) = kernel_to_grid(&index, &g, &values, 1, k, 2.0, kernel).unwrap();
             assert!(cov.iter().all(|&c| c == 1.0));
             rms_err(&grid_values, &g.nodes(), |p| wave(p, 2))
@@ -307,7 +307,7 @@ fn kernels_reproduce_values_on_nodes_and_leave_holes_empty() {
     // Points on the left half's nodes only (x <= 0.375); the radius reaches 0.1875 further.
     let points: Vec<[f64; 3]> = g.nodes().into_iter().filter(|p| p[0] < 0.45).collect();
     let values: Vec<f32> = points.iter().flat_map(|p| [p[0] as f32, 2.0 * p[1] as f32]).collect();
-    let index = PointIndex::new(&points, &g, 1.5).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
     for kernel in [Kernel::Nearest, Kernel::InverseDistance { power: 2.0 }] {
         let (gv, cov) = kernel_to_grid(&index, &g, &values, 2, 4, 1.5, kernel).unwrap();
         for (node, p) in g.nodes().iter().enumerate() {
@@ -390,15 +390,15 @@ fn stencil_wraps_and_clamps_at_the_edges() {
 fn errors_have_specific_kinds() {
     let g = unit_grid(4, 2, false);
     let kind = |r: echo_onnx::Result<()>| r.unwrap_err().kind();
-    assert_eq!(kind(PointIndex::new(&[], &g, 1.0).map(drop)), ErrorKind::OutsideGrid);
+    assert_eq!(kind(PointIndex::new(&[], &g).map(drop)), ErrorKind::OutsideGrid);
     let mut pts = vec![[0.5, 0.5, 0.0]; 5];
     pts[3][1] = f64::NAN;
-    let e = PointIndex::new(&pts, &g, 1.0).map(drop).unwrap_err();
+    let e = PointIndex::new(&pts, &g).map(drop).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NonFinite);
     assert!(e.message().contains("point 3"), "{e}");
     // z is ignored in 2D.
     pts[3] = [0.5, 0.5, f64::INFINITY];
-    let index = PointIndex::new(&pts, &g, 1.0).unwrap();
+    let index = PointIndex::new(&pts, &g).unwrap();
 
     let mut values = vec![1.0f32; 10];
     values[7] = f32::NAN;
@@ -408,11 +408,13 @@ fn errors_have_specific_kinds() {
     let neigh = gather_grid_neighbours(&index, &g, 2, 1.0, 0..g.len()).unwrap();
     assert_eq!(gather_values(&neigh, &values, 2).unwrap_err().kind(), ErrorKind::NonFinite);
     assert_eq!(gather_values(&neigh, &values[..9], 2).unwrap_err().kind(), ErrorKind::FieldShape);
-    assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.5, 0..4).map(drop)), ErrorKind::Usage);
+    assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, -1.0, 0..4).map(drop)), ErrorKind::Usage);
     assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.0, 0..17).map(drop)), ErrorKind::Usage);
     let other = unit_grid(4, 2, true);
     assert_eq!(kind(gather_grid_neighbours(&index, &other, 2, 1.0, 0..4).map(drop)), ErrorKind::Usage);
-    assert_eq!(kind(kernel_weights(&neigh, Kernel::Gaussian { sharpness: 0.0 }).map(drop)), ErrorKind::Usage);
+    let gaussian = |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
+    assert_eq!(kind(gaussian(0.0, 1.0)), ErrorKind::Usage);
+    assert_eq!(kind(gaussian(2.0, f64::INFINITY)), ErrorKind::Usage);
 
     assert_eq!(kind(interpolate_linear(&g, &[0.0; 16], 1, &[[f64::NAN, 0.0, 0.0]]).map(drop)), ErrorKind::NonFinite);
     assert_eq!(kind(interpolate_linear(&g, &[0.0; 15], 1, &[[0.0; 3]]).map(drop)), ErrorKind::FieldShape);
