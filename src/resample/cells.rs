@@ -15,11 +15,12 @@
 //! around the centroid; the centroid's value is the mean of the points' values, which keeps linear
 //! fields exact. All of these are exact for linear fields, hence second-order accurate.
 //!
-//! A node on a face shared by several cells takes the cell with the lowest id (deterministic).
+//! A node on a face shared by several cells takes the cell with the lowest id (deterministic); on
+//! periodic axes a cell holding the node itself wins over one holding only its periodic image.
 //! Point location rasterises each cell over the grid nodes in its bounding box, in parallel over
 //! cells; no search structure over cells is kept.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -37,7 +38,7 @@ const EPS: f64 = 1e-9;
 const NEWTON_ITERATIONS: usize = 20;
 
 /// Not owned by any cell.
-const NONE: u32 = u32::MAX;
+const NONE: u64 = u64::MAX;
 
 /// Parametric corners of VTK's quad (first 4) and hexahedron (all 8) in point order.
 const ISO_CORNERS: [[f64; 3]; 8] = [
@@ -289,23 +290,27 @@ fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-/// The images of a point a cell may contain: the point itself, then on periodic axes its shifts
-/// by one period that land in the cell's bounding box (a mesh is free to extend past the box).
-fn images(grid: &Grid, q: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]) -> Vec<[f64; 3]> {
-    let mut out = vec![*q];
+/// The images of a point a cell may contain, with their rank: the point itself (rank 0), then on
+/// periodic axes its shifts by one period that land in the cell's bounding box (a mesh may extend
+/// past the box). Ranks encode the shift (digit 1 for -L, 2 for +L per axis), so that a cell
+/// holding the point itself wins over one holding only an image.
+fn images(grid: &Grid, q: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]) -> Vec<([f64; 3], u32)> {
+    let mut out = vec![(*q, 0)];
+    let mut digit = 1;
     for a in (0..grid.dim).filter(|&a| grid.periodic[a]) {
         let len = grid.hi[a] - grid.lo[a];
         for i in 0..out.len() {
-            for s in [-len, len] {
-                let mut p = out[i];
+            for (d, s) in [(1, -len), (2, len)] {
+                let (mut p, rank) = out[i];
                 p[a] += s;
                 if p[a] >= lo[a] - EPS * len && p[a] <= hi[a] + EPS * len {
-                    out.push(p);
+                    out.push((p, rank + d * digit));
                 }
             }
         }
+        digit *= 3;
     }
-    out.retain(|p| (0..grid.dim).all(|a| p[a] >= lo[a] - EPS * (hi[a] - lo[a]) && p[a] <= hi[a] + EPS * (hi[a] - lo[a])));
+    out.retain(|(p, _)| (0..grid.dim).all(|a| p[a] >= lo[a] - EPS * (hi[a] - lo[a]) && p[a] <= hi[a] + EPS * (hi[a] - lo[a])));
     out
 }
 
@@ -340,10 +345,11 @@ fn nodes_in_box(grid: &Grid, lo: &[f64; 3], hi: &[f64; 3], mut f: impl FnMut(usi
     }
 }
 
-/// Weights of `q` in cell `cell` (trying its periodic images), as local point indices.
-fn weights_in(grid: &Grid, cell: &CellGeom, q: &[f64; 3], w: &mut Vec<(usize, f64)>) -> bool {
+/// The rank of the first image of `q` (see [`images`]) inside `cell`, with its weights as local
+/// point indices; only the image of rank `only` when given.
+fn weights_in(grid: &Grid, cell: &CellGeom, q: &[f64; 3], only: Option<u32>, w: &mut Vec<(usize, f64)>) -> Option<u32> {
     let (lo, hi) = cell.bbox();
-    images(grid, q, &lo, &hi).iter().any(|p| cell.locate(p, w))
+    images(grid, q, &lo, &hi).into_iter().filter(|&(_, r)| only.map_or(true, |o| o == r)).find(|(p, _)| cell.locate(p, w)).map(|(_, r)| r)
 }
 
 /// Linear interpolation weights of every grid node inside the mesh's cells. With
@@ -366,35 +372,39 @@ pub fn linear_grid_weights(grid: &Grid, points: &[[f64; 3]], cells: &Cells, asso
     let null = if let Outside::Null(v) = outside { v } else { 0.0 };
     let sources = if association == Association::Point { points.len() } else { cells.len() };
     Weights::build(grid.len(), sources, null, Vec::new, |w, node, out: &mut RowOut| {
-        let c = owner[node].load(Ordering::Relaxed);
+        let key = owner[node].load(Ordering::Relaxed);
         let q = grid.node(grid.ijk(node));
-        if c == NONE {
+        if key == NONE {
             if let Some(index) = &index {
                 out.push(index.closest(&q).0, 1.0);
             }
             return false;
         }
+        let (rank, c) = ((key >> 32) as u32, key as u32);
         if association == Association::Cell {
             out.push(c, 1.0);
             return true;
         }
         let cell = CellGeom::new(cells, points, c as usize, grid.dim).expect("owner cells interpolate");
-        weights_in(grid, &cell, &q, w);
+        weights_in(grid, &cell, &q, Some(rank), w);
         w.iter().filter(|e| e.1 != 0.0).for_each(|&(local, v)| out.push(cell.ids[local] as u32, v as f32));
         true
     })
 }
 
-/// For each grid node, the lowest id of a cell containing it (or [`NONE`]), in parallel over cells.
-fn owners(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Vec<AtomicU32> {
-    let owner: Vec<AtomicU32> = (0..grid.len()).map(|_| AtomicU32::new(NONE)).collect();
+/// For each grid node, `rank << 32 | cell` of the cell containing it with the lowest image rank,
+/// then the lowest id (or [`NONE`]), in parallel over cells.
+fn owners(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Vec<AtomicU64> {
+    let owner: Vec<AtomicU64> = (0..grid.len()).map(|_| AtomicU64::new(NONE)).collect();
     (0..cells.len()).into_par_iter().for_each_init(Vec::new, |w, c| {
         let Some(cell) = CellGeom::new(cells, points, c, grid.dim) else { return };
         let (lo, hi) = cell.bbox();
         nodes_in_box(grid, &lo, &hi, |node| {
-            // A lower id already owns it: skip the test.
-            if owner[node].load(Ordering::Relaxed) > c as u32 && weights_in(grid, &cell, &grid.node(grid.ijk(node)), w) {
-                owner[node].fetch_min(c as u32, Ordering::Relaxed);
+            // A better key already owns it: skip the test.
+            if owner[node].load(Ordering::Relaxed) > c as u64 {
+                if let Some(rank) = weights_in(grid, &cell, &grid.node(grid.ijk(node)), None, w) {
+                    owner[node].fetch_min((u64::from(rank) << 32) | c as u64, Ordering::Relaxed);
+                }
             }
         });
     });
@@ -402,7 +412,7 @@ fn owners(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Vec<AtomicU32> {
 }
 
 fn check_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<()> {
-    if cells.len() >= NONE as usize {
+    if cells.len() >= u32::MAX as usize {
         return Err(err!(MeshFormat, "{} cells are more than this runtime can index", cells.len()));
     }
     if let Some(&p) = cells.connectivity.iter().find(|&&p| p >= points.len()) {

@@ -64,6 +64,8 @@ enum Lift {
 /// for every frame (a solver calling the model every step pays the search once).
 pub struct Resampler {
     lift: Lift,
+    /// Bytes of the search structure used while building (dropped since).
+    search_bytes: usize,
 }
 
 impl Resampler {
@@ -79,7 +81,7 @@ impl Resampler {
         let index = PointIndex::new(points, grid)?;
         let neighbours = gather_grid_neighbours(&index, grid, k, radius_spacings, 0..grid.len())?;
         let coverage = coverage(&neighbours);
-        Ok(Resampler { lift: Lift::Neighbours(neighbours, coverage) })
+        Ok(Resampler { lift: Lift::Neighbours(neighbours, coverage), search_bytes: index.bytes() })
     }
 
     /// Any method, any association, any outside strategy: the weights of every grid node.
@@ -90,17 +92,18 @@ impl Resampler {
         if source.association == Association::Cell && source.cells.is_empty() {
             return Err(err!(MeshFormat, "cell data needs cells, and the mesh has none").with_hint("resample point data instead"));
         }
-        let weights = match method {
-            Method::Linear => linear_grid_weights(grid, source.points, source.cells, source.association, outside)?,
+        let (weights, search_bytes) = match method {
+            // The cell owner of every node (8 bytes each), plus a point index for `Closest`.
+            Method::Linear => (linear_grid_weights(grid, source.points, source.cells, source.association, outside)?, 8 * grid.len()),
             Method::Kernel { kernel, footprint } => {
                 let index = match source.association {
                     Association::Point => PointIndex::new(source.points, grid)?,
                     Association::Cell => PointIndex::new(&source.cells.centres(source.points), grid)?,
                 };
-                kernel_grid_weights(&index, grid, footprint, kernel, outside)?
+                (kernel_grid_weights(&index, grid, footprint, kernel, outside)?, index.bytes())
             }
         };
-        Ok(Resampler { lift: Lift::Weights(weights) })
+        Ok(Resampler { lift: Lift::Weights(weights), search_bytes })
     }
 
     /// The neighbours of every grid node (the `lift` graph's `offsets` and `mask`), when built for
@@ -134,6 +137,11 @@ impl Resampler {
             Lift::Neighbours(n, c) => 4 * (n.index.len() + n.offsets.len() + n.mask.len() + c.len()),
             Lift::Weights(w) => w.bytes(),
         }
+    }
+
+    /// Bytes of the search structure used while building (point index or cell owners).
+    pub fn search_bytes(&self) -> usize {
+        self.search_bytes
     }
 
     /// The `lift` graph's `values [nodes, K, C]` for one frame of point-major values.
