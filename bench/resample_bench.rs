@@ -28,11 +28,20 @@ fn main() {
     let dim = shape.len();
     let grid = Grid::new(&shape, &bbox[..dim], &bbox[dim..], &vec![false; dim]).unwrap();
     let report = match get("mode") {
-        "to-grid" => to_grid(dir, &grid, &get("method").to_string(), &num),
+        "to-grid" => to_grid(dir, &grid, get("method"), &num),
         "to-points" => to_points(dir, &grid),
         other => panic!("unknown mode {other}"),
     };
+    let mut report = report;
+    report["peak_mb"] = peak_mb().into();
     println!("{report}");
+}
+
+/// This process's peak resident set (VmHWM), in MB. Taken here rather than from the parent's
+/// rusage: a child spawned by a large parent is charged the parent's pages until it execs.
+fn peak_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn to_grid(dir: &Path, grid: &Grid, method: &str, num: &dyn Fn(&str, f64) -> f64) -> serde_json::Value {

@@ -7,7 +7,7 @@ Cases: 10^5 and 10^6 scattered points (uniform in the unit square, plus its corn
 1024^2 grids; 10^5 points in the unit cube onto 128^3; a 1024^2 grid back to 10^6 points. The field
 is analytic (sin 2pi x cos 2pi y [cos 2pi z]) so every tool's error is measured against the truth.
 
-Tools, each in its own process (peak memory = that process's maximum resident set):
+Tools, each in its own process (peak memory = that process's VmHWM, interpreter and imports included):
 - echo-onnx: `bench/resample_bench.rs` (the library, no file I/O timed): gaussian (8 closest),
   nearest, idw (8 closest), linear (inside the cells of the points' Delaunay triangulation, made
   once by SciPy as the mesh a user would bring), bi/trilinear back to points.
@@ -186,14 +186,22 @@ def worker(tool, d, shape):
 
 # ---------------------------------------------------------------- parent: cases, processes, table
 
+def peak_mb():
+    """This process's peak resident set (VmHWM), in MB. Each tool reports its own: the parent's
+    rusage would charge a child with the parent's pages until it execs."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def run_measured(cmd, env=None):
-    """Run a process with stdout to a log file; (stdout, its peak RSS in MB) from wait4."""
-    pid = os.posix_spawn(cmd[0], cmd, env or os.environ, file_actions=[(os.POSIX_SPAWN_OPEN, 1, str(LOG), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
-    _, status, usage = os.wait4(pid, 0)
-    text = LOG.read_text()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed:\n{text[-2000:]}")
-    return text, usage.ru_maxrss / 1024.0
+    """Run a process; its last stdout line is a JSON report (with peak_mb)."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed:\n{proc.stderr[-2000:]}")
+    rep = json.loads(proc.stdout.strip().splitlines()[-1])
+    return rep, rep["peak_mb"]
 
 
 def bench_binary():
@@ -210,8 +218,7 @@ def echo(binary, d, shape, method, extra=(), threads=None):
     else:
         args += ["mode=to-grid", f"method={method}", *extra]
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads)) if threads else None
-    text, peak = run_measured(args, env)
-    rep = json.loads(text.strip().splitlines()[-1])
+    rep, peak = run_measured(args, env)
     out = np.fromfile(d / "out.f32", dtype=np.float32).astype(np.float64)
     bound = 2 * (rep["input_bytes"] + rep["output_bytes"] + rep["search_bytes"] + rep["cached_bytes"]) / 2**20
     note = f"build {rep.get('build_s', 0):.3f} + apply {rep.get('apply_s', rep['total_s']):.3f} s; memory bound {bound:.0f} MB"
@@ -219,8 +226,7 @@ def echo(binary, d, shape, method, extra=(), threads=None):
 
 
 def python_tool(tool, d, shape):
-    text, peak = run_measured([sys.executable, __file__, "--worker", tool, "--dir", str(d), "--shape", "x".join(map(str, shape))])
-    rep = json.loads(text.strip().splitlines()[-1])
+    rep, peak = run_measured([sys.executable, __file__, "--worker", tool, "--dir", str(d), "--shape", "x".join(map(str, shape))])
     return rep["time"], np.load(d / "out.npy"), peak, rep["notes"]
 
 
@@ -314,7 +320,7 @@ def main():
     if args.worker:
         secs, out, notes = worker(args.worker, Path(args.dir), [int(s) for s in args.shape.split("x")])
         np.save(Path(args.dir) / "out.npy", out)
-        print(json.dumps({"time": secs, "notes": notes}))
+        print(json.dumps({"time": secs, "notes": notes, "peak_mb": peak_mb()}))
         return
     binary = bench_binary()
     big, side, side3 = (10**4, 128, 32) if args.quick else (10**6, 1024, 128)
@@ -323,16 +329,11 @@ def main():
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="resample-bench-") as tmp:
         tmp = Path(tmp)
-        global LOG
-        LOG = tmp / "child.log"
         for n_points in (big // 10, big):
             for n in (side // 4, side):
                 to_grid_case(binary, tmp, n_points, (n, n), True, 2)
         to_grid_case(binary, tmp, big // 10, (side3,) * 3, True, 3)
         to_points_case(binary, tmp, (side, side), big)
-
-
-LOG = Path("/dev/null")
 
 if __name__ == "__main__":
     main()

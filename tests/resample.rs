@@ -484,7 +484,7 @@ fn outside_nodes_get_null_or_the_closest_value() {
             assert_eq!(a[node], b[node]);
         }
     }
-    assert!(null.coverage().iter().any(|&c| c == 0.0) && null.coverage().iter().any(|&c| c == 1.0));
+    assert!(null.coverage().contains(&0.0) && null.coverage().contains(&1.0));
 }
 
 /// VTK cell types used below.

@@ -206,7 +206,8 @@ fn solve(dim: usize, m: &[[f64; 3]; 3], b: &[f64; 3]) -> Option<[f64; 3]> {
     };
     let d = det(m);
     let scale: f64 = (0..dim).map(|a| (0..dim).map(|c| m[a][c].abs()).fold(0.0, f64::max)).product();
-    if !(d.abs() > 1e-14 * scale) {
+    // Also refuses a NaN determinant.
+    if d.abs().partial_cmp(&(1e-14 * scale)) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     let mut x = [0.0; 3];
@@ -233,6 +234,7 @@ fn iso_inverse(dim: usize, corners: &[[f64; 3]], q: &[f64; 3]) -> Option<[f64; 3
         let mut jac = [[0.0; 3]; 3];
         for (i, p) in corners.iter().enumerate() {
             let n = shape(dim, i, &r);
+            #[allow(clippy::needless_range_loop)] // b indexes a column of `jac`, not a row
             for b in 0..dim {
                 // d shape / d r_b: the factor for axis b replaced by its derivative.
                 let db: f64 = (0..dim).map(|a| {
@@ -418,8 +420,9 @@ fn check_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<()> {
     if let Some(&p) = cells.connectivity.iter().find(|&&p| p >= points.len()) {
         return Err(err!(MeshFormat, "a cell refers to point {p} but the mesh has {} points", points.len()));
     }
-    if let Some(p) = cells.connectivity.iter().find(|&&p| points[p][..grid.dim].iter().any(|x| !x.is_finite())) {
-        return Err(err!(NonFinite, "point {p} of a cell has a non-finite coordinate {:?}", &points[*p][..grid.dim])
+    // Every point, in order: a scan through the connectivity would jump around memory.
+    if let Some(p) = points.iter().position(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
+        return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
             .with_hint("fix or remove the point in the mesh"));
     }
     if !(0..cells.len()).any(|c| kind_of(cells.types[c]).is_some_and(|(d, _, _)| d == grid.dim)) {

@@ -16,9 +16,9 @@ use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
 
-/// Target bin occupancy: with 3 to 4 points per bin the 8 nearest usually lie within the first
-/// ring (3x3 bins in 2D); fewer wastes time on empty bins, more on distance tests.
-const POINTS_PER_BIN: f64 = 3.5;
+/// Target bin occupancy. Measured on 10^6 random points, 8 nearest of each node of a 1024^2 grid
+/// (one thread): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
+const POINTS_PER_BIN: f64 = 6.0;
 
 /// Relative shrink of ring lower bounds, so rounding can never stop a search early.
 const SLACK: f64 = 1e-9;
@@ -124,21 +124,27 @@ impl PointIndex {
     }
 
     /// [`PointIndex::nearest`] into a reused buffer (cleared first): no allocation per query.
+    ///
+    /// Candidates are collected ring by ring without comparisons (a branch-free distance loop);
+    /// after each ring a selection keeps the `k` best, whose worst bounds the search.
     pub fn nearest_into(&self, q: &[f64; 3], k: usize, r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         if k == 0 {
             return;
         }
-        self.search(q, |found| if found.len() == k { found[k - 1].1 } else { r2 }, |found, id, d2| {
-            if d2 > r2 || (found.len() == k && !before((id, d2), found[k - 1])) {
-                return;
+        let order = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
+        let keep_best = |found: &mut Vec<(u32, f64)>| {
+            if found.len() > k {
+                found.select_nth_unstable_by(k - 1, order);
+                found.truncate(k);
             }
-            if found.len() == k {
-                found.pop();
-            }
-            let at = found.partition_point(|&f| before(f, (id, d2)));
-            found.insert(at, (id, d2));
-        }, out);
+        };
+        self.search(q, |found| {
+            keep_best(found);
+            if found.len() == k { found.iter().map(|f| f.1).fold(0.0, f64::max) } else { r2 }
+        }, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
+        keep_best(out);
+        out.sort_unstable_by(order);
     }
 
     /// Every point within squared distance `r2` of `q`, sorted by distance, ties by index.
@@ -157,9 +163,9 @@ impl PointIndex {
 
     /// Visit bins in rings of growing Chebyshev radius around `q`'s bin, offering every point to
     /// `offer`, until the next ring is farther than `bound(found)` (a squared distance).
-    fn search<F, O>(&self, q: &[f64; 3], bound: F, mut offer: O, found: &mut Vec<(u32, f64)>)
+    fn search<F, O>(&self, q: &[f64; 3], mut bound: F, mut offer: O, found: &mut Vec<(u32, f64)>)
     where
-        F: Fn(&[(u32, f64)]) -> f64,
+        F: FnMut(&mut Vec<(u32, f64)>) -> f64,
         O: FnMut(&mut Vec<(u32, f64)>, u32, f64),
     {
         let home = self.bin_ijk(&wrap_point(&self.grid, q));
@@ -172,8 +178,9 @@ impl PointIndex {
         let last_ring = window.iter().map(|&(lo, hi)| lo.abs().max(hi)).max().unwrap_or(0);
         for r in 0..=last_ring {
             self.visit_ring(home, r, &window, |b| {
-                for s in self.start[b] as usize..self.start[b + 1] as usize {
-                    offer(found, self.ids[s], dist2(&self.grid, &self.sorted[s], q));
+                let range = self.start[b] as usize..self.start[b + 1] as usize;
+                for (p, &id) in self.sorted[range.clone()].iter().zip(&self.ids[range]) {
+                    offer(found, id, dist2(&self.grid, p, q));
                 }
             });
             let next = r as f64 * self.min_width * (1.0 - SLACK);
@@ -186,7 +193,11 @@ impl PointIndex {
     /// Call `f` with every bin at Chebyshev offset exactly `r` from `home`, within `window`.
     fn visit_ring(&self, home: [usize; 3], r: i64, window: &[(i64, i64); 3], mut f: impl FnMut(usize)) {
         let span = |a: usize| (window[a].0.max(-r), window[a].1.min(r));
-        let bin = |a: usize, o: i64| (home[a] as i64 + o).rem_euclid(self.bins[a] as i64) as usize;
+        // Offsets stay within one period of home, so one correction wraps them (no division).
+        let bin = |a: usize, o: i64| {
+            let (b, n) = (home[a] as i64 + o, self.bins[a] as i64);
+            (if b < 0 { b + n } else if b >= n { b - n } else { b }) as usize
+        };
         let ((z0, z1), (y0, y1), (x0, x1)) = (span(2), span(1), span(0));
         for oz in z0..=z1 {
             for oy in y0..=y1 {
@@ -216,15 +227,16 @@ impl PointIndex {
     }
 }
 
-/// `(id, d2)` orders before `other` by distance, then index.
-fn before(a: (u32, f64), b: (u32, f64)) -> bool {
-    a.1 < b.1 || (a.1 == b.1 && a.0 < b.0)
-}
-
-/// Squared nearest-image distance; the same expression as the brute-force oracles use, so ties
-/// are bit-identical.
+/// Squared nearest-image distance; the same arithmetic as the brute-force oracles' sum of
+/// `delta.powi(2)` (adding to 0 first is exact), so ties are bit-identical.
+#[inline]
 pub(crate) fn dist2(grid: &Grid, p: &[f64; 3], q: &[f64; 3]) -> f64 {
-    (0..grid.dim).map(|a| grid.delta(a, p[a], q[a]).powi(2)).sum()
+    let mut s = 0.0;
+    for a in 0..grid.dim {
+        let d = grid.delta(a, p[a], q[a]);
+        s += d * d;
+    }
+    s
 }
 
 /// Bins per axis and their widths: about [`POINTS_PER_BIN`] points per bin, roughly cubic bins.
