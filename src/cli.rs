@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::noise::SplitMix64;
 use crate::output::Staging;
 use crate::pipeline::Pipeline;
-use crate::resample::{Kernel, Resampler, DEFAULT_GAUSSIAN_SHARPNESS};
+use crate::resample::{Footprint, Kernel, Method as ResampleMethod, Outside, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks::{self, Prediction};
@@ -197,34 +197,62 @@ pub struct ResampleArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub force: bool,
-    /// Grid nodes per axis, NXxNY[xNZ]; the box is the input's bounding box.
+    /// Grid nodes per axis, NXxNY[xNZ].
     #[arg(long)]
     pub grid: String,
-    /// Periodic axes, e.g. "x,y" (the box is then the bounding box, assumed to be one period).
+    /// Grid box XMIN,YMIN[,ZMIN],XMAX,YMAX[,ZMAX] (default: the input's bounding box).
+    #[arg(long, allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// Periodic axes, e.g. "x,y" (the box is then one period).
     #[arg(long, default_value = "")]
     pub periodic: String,
-    /// Mesh -> grid kernel.
+    /// Mesh -> grid method: linear inside the mesh's cells, or a kernel over the points in each
+    /// node's footprint: nearest (Voronoi), idw (Shepard), gaussian.
     #[arg(long, value_enum, default_value = "gaussian")]
     pub kernel: KernelArg,
-    /// Neighbours per grid node.
-    #[arg(long, default_value_t = 8)]
-    pub neighbours: usize,
-    /// Search radius in grid spacings.
+    /// Kernel footprint: the N closest points within --radius, or "all" points within --radius.
+    #[arg(long, default_value = "8")]
+    pub neighbours: String,
+    /// Kernel search radius in grid spacings; "inf" for the N closest at any distance (not gaussian).
     #[arg(long, default_value_t = 2.0)]
     pub radius: f64,
-    /// Point fields to resample (default: all point fields).
+    /// Gaussian sharpness: sigma = radius / sharpness (VTK's Sharpness S is sqrt(2) S here).
+    #[arg(long, default_value_t = DEFAULT_GAUSSIAN_SHARPNESS)]
+    pub sharpness: f64,
+    /// Inverse-distance power.
+    #[arg(long, default_value_t = 2.0)]
+    pub power: f64,
+    /// Grid nodes nothing covers (outside the cells, no point in the footprint): mask (0, and
+    /// coverage 0), null (--null-value), closest (the closest point's value).
+    #[arg(long, value_enum, default_value = "mask")]
+    pub outside: OutsideArg,
+    /// The value of uncovered nodes with --outside null.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub null_value: f32,
+    /// Resample point data, or cell data (at cell centres; linear: constant per cell).
+    #[arg(long, value_enum, default_value = "point")]
+    pub association: AssociationArg,
+    /// Fields to resample (default: all fields of the association).
     #[arg(long = "field")]
     pub fields: Vec<String>,
-    /// Evaluate the grid back at this mesh's points instead of the input's.
+    /// Evaluate the grid back at this mesh's points (cell centres) instead of the input's.
     #[arg(long)]
     pub query: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 pub enum KernelArg {
+    Linear,
     Gaussian,
     Idw,
     Nearest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutsideArg {
+    Mask,
+    Null,
+    Closest,
 }
 
 /// What a run did, for people (stderr/stdout) and machines (`--json`).
@@ -620,52 +648,109 @@ fn describe_bundle(m: &Manifest) -> String {
     )
 }
 
-/// `resample`: mesh -> grid (kernel) -> points, no model.
+/// `resample`: mesh -> grid -> points (or cell centres), no model. Phase timings (geometry,
+/// to grid, back) exclude file I/O and go to the notes.
 fn resample(args: &ResampleArgs) -> Result<Summary> {
     let start = Instant::now();
     let staging = Staging::new(&args.out, args.force)?;
     let mesh = mesh::read::read_series(&args.input)?.into_iter().next().ok_or_else(|| err!(MeshFormat, "'{}' holds no frames", args.input.display()))?.mesh;
+    let assoc = association(args.association);
     let selected: Vec<&Field> = if args.fields.is_empty() {
-        mesh.point_data.iter().collect()
+        mesh.fields(assoc).iter().collect()
     } else {
-        args.fields.iter().map(|n| mesh.field(Association::Point, n).ok_or_else(|| err!(MissingField, "'{}' has no point field '{n}'", args.input.display()))).collect::<Result<_>>()?
+        args.fields.iter().map(|n| mesh.field(assoc, n).ok_or_else(|| err!(MissingField, "'{}' has no {assoc} field '{n}'", args.input.display()))).collect::<Result<_>>()?
     };
     if selected.is_empty() {
-        return Err(err!(MissingField, "'{}' has no point data to resample", args.input.display()));
+        return Err(err!(MissingField, "'{}' has no {assoc} data to resample", args.input.display()).with_hint("try --association cell or point"));
     }
-    let dim = args.grid.split('x').count();
-    let (lo, hi) = bounding_box(&mesh.points);
-    let periodic: Vec<bool> = (0..dim).map(|a| args.periodic.split(',').any(|s| s.trim() == ["x", "y", "z"][a.min(2)])).collect();
-    let grid = Grid::new(&parse_shape(&args.grid, dim)?, &lo[..dim], &hi[..dim], &periodic)?;
-    let kernel = match args.kernel {
-        KernelArg::Gaussian => Kernel::Gaussian { sharpness: DEFAULT_GAUSSIAN_SHARPNESS },
-        KernelArg::Idw => Kernel::InverseDistance { power: 2.0 },
-        KernelArg::Nearest => Kernel::Nearest,
-    };
-    let resampler = Resampler::new(&grid, &mesh.points, args.neighbours, args.radius, Some(kernel))?;
+    let grid = resample_grid(args, &mesh)?;
     let query = args.query.as_deref().map(mesh::read::read_mesh).transpose()?;
     let back_mesh = query.as_ref().unwrap_or(&mesh);
+    if assoc == Association::Cell && back_mesh.cells.is_empty() {
+        return Err(err!(MeshFormat, "cell data goes back to cell centres, and the query mesh has no cells").with_hint("use --association point"));
+    }
+    let back_at = back_mesh.locations(assoc);
+
+    let t = Instant::now();
+    let source = Source { points: &mesh.points, cells: &mesh.cells, association: assoc };
+    let resampler = Resampler::build(&grid, &source, resample_method(args)?, resample_outside(args))?;
+    let (build_s, mut to_grid_s, mut back_s) = (t.elapsed().as_secs_f64(), 0.0, 0.0);
     let mut grid_fields = vec![];
     let mut back_fields = vec![];
     for field in selected {
         let values: Vec<f32> = field.values.iter().map(|&v| v as f32).collect();
+        let t = Instant::now();
         let on_grid = resampler.to_grid(&values, field.components)?;
-        let back = crate::resample::interpolate_linear(&grid, &on_grid, field.components, &back_mesh.points)?;
+        to_grid_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let back = crate::resample::interpolate_linear(&grid, &on_grid, field.components, &back_at)?;
+        back_s += t.elapsed().as_secs_f64();
         grid_fields.push(grid_field(&field.name, field.components, &on_grid, grid.len()));
         back_fields.push(Field { name: field.name.clone(), components: field.components, values: back.iter().map(|&v| f64::from(v)).collect() });
     }
     grid_fields.push(Field { name: "coverage".into(), components: 1, values: resampler.coverage().iter().map(|&v| f64::from(v)).collect() });
     mesh::write::write_vti(&staging.path("grid.vti"), &grid, &grid_fields)?;
-    let back = Mesh { points: back_mesh.points.clone(), cells: back_mesh.cells.clone(), point_data: back_fields, ..Default::default() };
+    let mut back = Mesh { points: back_mesh.points.clone(), cells: back_mesh.cells.clone(), ..Default::default() };
+    match assoc {
+        Association::Point => back.point_data = back_fields,
+        Association::Cell => back.cell_data = back_fields,
+    }
     mesh::write::write_vtu(&staging.path("resampled.vtu"), &back)?;
     let files = vec![staging.final_path("grid.vti").display().to_string(), staging.final_path("resampled.vtu").display().to_string()];
     let dir = staging.commit()?;
+    let covered = resampler.coverage().iter().filter(|&&c| c > 0.0).count();
     Ok(Summary {
         command: "resample".into(),
-        output: Some(OutputSummary { dir: dir.display().to_string(), files, frames: 1, points: back.points.len(), times: vec![0.0] }),
+        output: Some(OutputSummary { dir: dir.display().to_string(), files, frames: 1, points: back_at.len(), times: vec![0.0] }),
         timings: Some(Timings { total_s: start.elapsed().as_secs_f64(), onnx_s: 0.0, onnx_calls: 0, outside_onnx_share: 1.0 }),
+        notes: vec![
+            format!("phases (s, no file I/O): build {build_s:.6}, to_grid {to_grid_s:.6}, back {back_s:.6}"),
+            format!("coverage: {covered} of {} grid nodes; cached weights: {} bytes", grid.len(), resampler.bytes()),
+        ],
         ..Default::default()
     })
+}
+
+/// The `resample` grid: `--grid` shape, `--bbox` or the input's bounding box, `--periodic` axes.
+fn resample_grid(args: &ResampleArgs, mesh: &Mesh) -> Result<Grid> {
+    let dim = args.grid.split('x').count();
+    let (lo, hi) = match &args.bbox {
+        None => bounding_box(&mesh.points),
+        Some(spec) => {
+            let v: Option<Vec<f64>> = spec.split(',').map(|s| s.trim().parse().ok()).collect();
+            match v {
+                Some(v) if v.len() == 2 * dim => (std::array::from_fn(|a| if a < dim { v[a] } else { 0.0 }), std::array::from_fn(|a| if a < dim { v[dim + a] } else { 0.0 })),
+                _ => return Err(err!(Usage, "--bbox '{spec}' must be {} numbers: the minimum then the maximum corner", 2 * dim)),
+            }
+        }
+    };
+    let periodic: Vec<bool> = (0..dim).map(|a| args.periodic.split(',').any(|s| s.trim() == ["x", "y", "z"][a.min(2)])).collect();
+    Grid::new(&parse_shape(&args.grid, dim)?, &lo[..dim], &hi[..dim], &periodic)
+}
+
+fn resample_method(args: &ResampleArgs) -> Result<ResampleMethod> {
+    let kernel = match args.kernel {
+        KernelArg::Linear => return Ok(ResampleMethod::Linear),
+        KernelArg::Gaussian => Kernel::Gaussian { sharpness: args.sharpness },
+        KernelArg::Idw => Kernel::InverseDistance { power: args.power },
+        KernelArg::Nearest => Kernel::Nearest,
+    };
+    let footprint = match args.neighbours.trim() {
+        "all" => Footprint::Radius(args.radius),
+        n => Footprint::Closest {
+            n: n.parse().map_err(|_| err!(Usage, "--neighbours '{n}' must be a whole number or 'all'"))?,
+            radius: args.radius,
+        },
+    };
+    Ok(ResampleMethod::Kernel { kernel, footprint })
+}
+
+fn resample_outside(args: &ResampleArgs) -> Outside {
+    match args.outside {
+        OutsideArg::Mask => Outside::Null(0.0),
+        OutsideArg::Null => Outside::Null(args.null_value),
+        OutsideArg::Closest => Outside::Closest,
+    }
 }
 
 /// A channel-major `[C][nodes]` grid array as a tuple-interleaved field.

@@ -94,6 +94,7 @@ impl Grid {
     }
 
     /// Difference `p - q` along axis `a`, wrapped to the nearest image on periodic axes.
+    #[inline]
     pub fn delta(&self, a: usize, p: f64, q: f64) -> f64 {
         let d = p - q;
         if self.periodic[a] {

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::grid::Grid;
 use crate::model::Model;
 use crate::noise::SplitMix64;
-use crate::resample::{gather_node_features, gather_stencil, interpolate_linear, Kernel, Resampler, Stencil};
+use crate::resample::{gather_node_features, gather_stencil, interpolate_linear, Kernel, Resampler};
 use crate::sampler::Sampler;
 
 /// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
@@ -25,7 +25,8 @@ const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// How decoded grid frames are evaluated at a set of points.
 enum Evaluator {
-    Learned(Stencil),
+    /// The output points; their stencils are gathered per chunk, so memory stays bounded.
+    Learned(Vec<[f64; 3]>),
     Linear(Vec<[f64; 3]>),
 }
 
@@ -75,7 +76,7 @@ impl Pipeline {
             return resampler.to_grid(values, channels);
         }
         let gathered = resampler.lift_values(values, channels)?;
-        let neigh = resampler.neighbours();
+        let neigh = resampler.neighbours().ok_or_else(|| err!(Usage, "the lift graph needs neighbour lists"))?;
         let (nodes, k, d) = (neigh.len(), neigh.k, neigh.dim);
         let features = self.manifest().lift_features();
         let mut out = vec![0f32; features * nodes];
@@ -179,7 +180,10 @@ fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
 fn evaluator(model: &Model, grid: &Grid, points: &[[f64; 3]]) -> Result<Evaluator> {
     let m = &model.bundle.manifest;
     Ok(match m.query.kind {
-        QueryKind::Learned => Evaluator::Learned(gather_stencil(grid, points, m.query.stencil)?),
+        QueryKind::Learned => {
+            gather_stencil(grid, &[], m.query.stencil)?; // refuse a bad stencil now, not mid-run
+            Evaluator::Learned(points.to_vec())
+        }
         QueryKind::Linear => Evaluator::Linear(points.to_vec()),
     })
 }
@@ -189,13 +193,14 @@ fn evaluate(model: &mut Model, grid: &Grid, eval: &Evaluator, grid_values: &[f32
     let (channels, g) = (m.channels(), m.decoder_channels());
     match eval {
         Evaluator::Linear(points) => interpolate_linear(grid, grid_values, channels, points),
-        Evaluator::Learned(stencil) => {
-            let features = gather_node_features(stencil, grid_values, g)?;
-            let (n, k, d) = (stencil.len(), stencil.k, stencil.dim);
-            let mut out = Vec::with_capacity(n * channels);
-            for start in (0..n).step_by(CHUNK) {
-                let m = CHUNK.min(n - start);
-                out.extend(model.query(rows(&features, start, &[m, k, g]), rows(&stencil.offsets, start, &[m, k, d]))?.iter());
+        Evaluator::Learned(points) => {
+            let size = m.query.stencil;
+            let mut out = Vec::with_capacity(points.len() * channels);
+            for chunk in points.chunks(CHUNK) {
+                let stencil = gather_stencil(grid, chunk, size)?;
+                let features = gather_node_features(&stencil, grid_values, g)?;
+                let (n, k, d) = (stencil.len(), stencil.k, stencil.dim);
+                out.extend(model.query(rows(&features, 0, &[n, k, g]), rows(&stencil.offsets, 0, &[n, k, d]))?.iter());
             }
             Ok(out)
         }

@@ -66,7 +66,7 @@ fn brute_neighbours(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], k: usize, ra
 /// Gather the whole grid and compare every node with brute force: identical indices, offsets to
 /// 1e-5 spacings, mask and padding consistent.
 fn check_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f64) {
-    let index = PointIndex::new(points, g, radius).unwrap();
+    let index = PointIndex::new(points, g).unwrap();
     let neigh = gather_grid_neighbours(&index, g, k, radius, 0..g.len()).unwrap();
     let h = g.min_spacing();
     for node in 0..g.len() {
@@ -144,7 +144,7 @@ fn duplicates_single_points_and_nodes() {
 fn outside_points_are_wrapped_or_nobodys_neighbour() {
     let g = unit_grid(5, 2, false);
     let far = [[3.0, 0.5, 0.0], [-1.0, -1.0, 0.0]];
-    let index = PointIndex::new(&far, &g, 2.0).unwrap();
+    let index = PointIndex::new(&far, &g).unwrap();
     let neigh = gather_grid_neighbours(&index, &g, 4, 2.0, 0..g.len()).unwrap();
     assert!(coverage(&neigh).iter().all(|&c| c == 0.0));
     // Just outside the box is still a neighbour of the boundary nodes.
@@ -152,8 +152,8 @@ fn outside_points_are_wrapped_or_nobodys_neighbour() {
 
     let p = unit_grid(5, 2, true);
     let shifted = [[1.3, -0.9, 0.0]];
-    let a = gather_grid_neighbours(&PointIndex::new(&shifted, &p, 1.0).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
-    let b = gather_grid_neighbours(&PointIndex::new(&[[0.3, 0.1, 0.0]], &p, 1.0).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
+    let a = gather_grid_neighbours(&PointIndex::new(&shifted, &p).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
+    let b = gather_grid_neighbours(&PointIndex::new(&[[0.3, 0.1, 0.0]], &p).unwrap(), &p, 1, 1.0, 0..p.len()).unwrap();
     assert_eq!(a.index, b.index);
     assert!(a.offsets.iter().zip(&b.offsets).all(|(x, y)| (x - y).abs() < 1e-6));
 }
@@ -161,7 +161,7 @@ fn outside_points_are_wrapped_or_nobodys_neighbour() {
 #[test]
 fn periodic_neighbour_across_the_boundary() {
     let g = unit_grid(10, 2, true);
-    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &g, 1.0).unwrap();
+    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &g).unwrap();
     let node = g.index([0, 5, 0]);
     let neigh = gather_grid_neighbours(&index, &g, 2, 1.0, node..node + 1).unwrap();
     assert_eq!(neigh.index, vec![0, PAD]);
@@ -169,7 +169,7 @@ fn periodic_neighbour_across_the_boundary() {
     assert!((neigh.offsets[0] + 0.2).abs() < 1e-6 && neigh.offsets[1].abs() < 1e-6, "{:?}", neigh.offsets);
     // Not periodic: too far.
     let open = unit_grid(10, 2, false);
-    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &open, 1.0).unwrap();
+    let index = PointIndex::new(&[[0.98, 0.5, 0.0]], &open).unwrap();
     let node = open.index([0, 5, 0]);
     assert_eq!(gather_grid_neighbours(&index, &open, 2, 1.0, node..node + 1).unwrap().mask, vec![0.0, 0.0]);
 }
@@ -180,7 +180,7 @@ fn gather_values_follows_the_neighbour_index() {
     let g = unit_grid(7, 2, true);
     let points = random_points(&mut rng, &g, 300, 0.0);
     let values: Vec<f32> = (0..points.len() * 2).map(|i| i as f32).collect();
-    let index = PointIndex::new(&points, &g, 2.0).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
     let neigh = gather_grid_neighbours(&index, &g, 6, 2.0, 10..30).unwrap();
     let gathered = gather_values(&neigh, &values, 2).unwrap();
     assert_eq!(gathered.len(), 20 * 6 * 2);
@@ -190,7 +190,7 @@ fn gather_values_follows_the_neighbour_index() {
     }
     // The cached path gives the same.
     let r = Resampler::new(&g, &points, 6, 2.0, None).unwrap();
-    assert_eq!(&r.neighbours().index[10 * 6..30 * 6], &neigh.index[..]);
+    assert_eq!(&r.neighbours().unwrap().index[10 * 6..30 * 6], &neigh.index[..]);
     assert_eq!(&r.lift_values(&values, 2).unwrap()[10 * 12..30 * 12], &gathered[..]);
 }
 
@@ -278,7 +278,7 @@ fn kernel_errors(kernel: Kernel, points_per_cell: usize, k: usize) -> Vec<f64> {
             let g = unit_grid(n, 2, true);
             let points = random_points(&mut rng, &g, points_per_cell * n * n, 0.0);
             let values: Vec<f32> = points.iter().map(|p| wave(p, 2) as f32).collect();
-            let index = PointIndex::new(&points, &g, 2.0).unwrap();
+            let index = PointIndex::new(&points, &g).unwrap();
             let (grid_values, cov) = kernel_to_grid(&index, &g, &values, 1, k, 2.0, kernel).unwrap();
             assert!(cov.iter().all(|&c| c == 1.0));
             rms_err(&grid_values, &g.nodes(), |p| wave(p, 2))
@@ -307,7 +307,7 @@ fn kernels_reproduce_values_on_nodes_and_leave_holes_empty() {
     // Points on the left half's nodes only (x <= 0.375); the radius reaches 0.1875 further.
     let points: Vec<[f64; 3]> = g.nodes().into_iter().filter(|p| p[0] < 0.45).collect();
     let values: Vec<f32> = points.iter().flat_map(|p| [p[0] as f32, 2.0 * p[1] as f32]).collect();
-    let index = PointIndex::new(&points, &g, 1.5).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
     for kernel in [Kernel::Nearest, Kernel::InverseDistance { power: 2.0 }] {
         let (gv, cov) = kernel_to_grid(&index, &g, &values, 2, 4, 1.5, kernel).unwrap();
         for (node, p) in g.nodes().iter().enumerate() {
@@ -390,15 +390,15 @@ fn stencil_wraps_and_clamps_at_the_edges() {
 fn errors_have_specific_kinds() {
     let g = unit_grid(4, 2, false);
     let kind = |r: echo_onnx::Result<()>| r.unwrap_err().kind();
-    assert_eq!(kind(PointIndex::new(&[], &g, 1.0).map(drop)), ErrorKind::OutsideGrid);
+    assert_eq!(kind(PointIndex::new(&[], &g).map(drop)), ErrorKind::OutsideGrid);
     let mut pts = vec![[0.5, 0.5, 0.0]; 5];
     pts[3][1] = f64::NAN;
-    let e = PointIndex::new(&pts, &g, 1.0).map(drop).unwrap_err();
+    let e = PointIndex::new(&pts, &g).map(drop).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NonFinite);
     assert!(e.message().contains("point 3"), "{e}");
     // z is ignored in 2D.
     pts[3] = [0.5, 0.5, f64::INFINITY];
-    let index = PointIndex::new(&pts, &g, 1.0).unwrap();
+    let index = PointIndex::new(&pts, &g).unwrap();
 
     let mut values = vec![1.0f32; 10];
     values[7] = f32::NAN;
@@ -408,11 +408,13 @@ fn errors_have_specific_kinds() {
     let neigh = gather_grid_neighbours(&index, &g, 2, 1.0, 0..g.len()).unwrap();
     assert_eq!(gather_values(&neigh, &values, 2).unwrap_err().kind(), ErrorKind::NonFinite);
     assert_eq!(gather_values(&neigh, &values[..9], 2).unwrap_err().kind(), ErrorKind::FieldShape);
-    assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.5, 0..4).map(drop)), ErrorKind::Usage);
+    assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, -1.0, 0..4).map(drop)), ErrorKind::Usage);
     assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.0, 0..17).map(drop)), ErrorKind::Usage);
     let other = unit_grid(4, 2, true);
     assert_eq!(kind(gather_grid_neighbours(&index, &other, 2, 1.0, 0..4).map(drop)), ErrorKind::Usage);
-    assert_eq!(kind(kernel_weights(&neigh, Kernel::Gaussian { sharpness: 0.0 }).map(drop)), ErrorKind::Usage);
+    let gaussian = |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
+    assert_eq!(kind(gaussian(0.0, 1.0)), ErrorKind::Usage);
+    assert_eq!(kind(gaussian(2.0, f64::INFINITY)), ErrorKind::Usage);
 
     assert_eq!(kind(interpolate_linear(&g, &[0.0; 16], 1, &[[f64::NAN, 0.0, 0.0]]).map(drop)), ErrorKind::NonFinite);
     assert_eq!(kind(interpolate_linear(&g, &[0.0; 15], 1, &[[0.0; 3]]).map(drop)), ErrorKind::FieldShape);
@@ -420,4 +422,288 @@ fn errors_have_specific_kinds() {
     assert_eq!(kind(gather_stencil(&g, &[[0.0, f64::NAN, 0.0]], 2).map(drop)), ErrorKind::NonFinite);
     let s = gather_stencil(&g, &[[0.0; 3]], 2).unwrap();
     assert_eq!(kind(gather_node_features(&s, &[0.0; 15], 1).map(drop)), ErrorKind::FieldShape);
+}
+
+// ---- Footprints, outside strategies, linear interpolation inside cells ----
+
+use echo_onnx::mesh::{Association, Cells};
+
+/// Brute force: every point within the radius (nearest image), by (distance, index).
+fn brute_within(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], radius_spacings: f64) -> Vec<u32> {
+    brute_neighbours(g, points, node, usize::MAX, radius_spacings)
+}
+
+#[test]
+fn radius_and_unbounded_footprints_match_brute_force() {
+    let mut rng = Rng(17);
+    for case in 0..24 {
+        let dim = 2 + case % 2;
+        let periodic: Vec<bool> = (0..dim).map(|_| rng.coin()).collect();
+        let shape: Vec<usize> = (0..dim).map(|_| 2 + rng.below(if dim == 2 { 10 } else { 5 })).collect();
+        let g = grid(&shape, &vec![0.0; dim], &vec![1.0 + rng.uniform(); dim], &periodic);
+        let n = 1 + rng.below(600);
+        let points = random_points(&mut rng, &g, n, 0.2);
+        let index = PointIndex::new(&points, &g).unwrap();
+        let radius = rng.range(0.2, 2.5);
+        // Power 0: equal weights, so a row lists exactly the points in the footprint.
+        let flat = Kernel::InverseDistance { power: 0.0 };
+        let within = kernel_grid_weights(&index, &g, Footprint::Radius(radius), flat, Outside::default()).unwrap();
+        let k = 1 + rng.below(9);
+        let closest = kernel_grid_weights(&index, &g, Footprint::Closest { n: k, radius: f64::INFINITY }, flat, Outside::default()).unwrap();
+        for node in 0..g.len() {
+            let q = g.node(g.ijk(node));
+            let ids = |w: &Weights| w.row(node).iter().map(|e| e.0).collect::<Vec<u32>>();
+            assert_eq!(ids(&within), brute_within(&g, &points, &q, radius), "radius {radius}, node {node} of {g:?}");
+            assert_eq!(ids(&closest), brute_neighbours(&g, &points, &q, k, f64::INFINITY), "k {k}, node {node} of {g:?}");
+            assert_eq!(closest.coverage()[node], 1.0);
+        }
+    }
+}
+
+#[test]
+fn outside_nodes_get_null_or_the_closest_value() {
+    let mut rng = Rng(19);
+    let g = unit_grid(12, 2, false);
+    // Points in the lower-left quarter only.
+    let points: Vec<[f64; 3]> = (0..200).map(|_| [rng.range(0.0, 0.4), rng.range(0.0, 0.4), 0.0]).collect();
+    let values: Vec<f32> = points.iter().map(|p| (p[0] + 10.0 * p[1]) as f32).collect();
+    let index = PointIndex::new(&points, &g).unwrap();
+    let footprint = Footprint::Closest { n: 4, radius: 1.0 };
+    let null = kernel_grid_weights(&index, &g, footprint, Kernel::Nearest, Outside::Null(-7.0)).unwrap();
+    let closest = kernel_grid_weights(&index, &g, footprint, Kernel::Nearest, Outside::Closest).unwrap();
+    let (a, b) = (null.apply(&values, 1).unwrap(), closest.apply(&values, 1).unwrap());
+    assert_eq!(null.coverage(), closest.coverage());
+    for node in 0..g.len() {
+        let q = g.node(g.ijk(node));
+        let nearest = brute_neighbours(&g, &points, &q, 1, f64::INFINITY)[0] as usize;
+        if null.coverage()[node] == 0.0 {
+            assert_eq!(a[node], -7.0);
+            assert_eq!(b[node], values[nearest], "node {node}");
+        } else {
+            assert_eq!(a[node], values[nearest]);
+            assert_eq!(a[node], b[node]);
+        }
+    }
+    assert!(null.coverage().contains(&0.0) && null.coverage().contains(&1.0));
+}
+
+/// VTK cell types used below.
+const TRIANGLE: u8 = 5;
+const POLYGON: u8 = 7;
+const QUAD: u8 = 9;
+const TETRA: u8 = 10;
+const HEXAHEDRON: u8 = 12;
+const WEDGE: u8 = 13;
+const PYRAMID: u8 = 14;
+const POLYHEDRON: u8 = 42;
+
+/// A structured mesh of `n` cells per axis over [0, 1]^dim with interior points jittered by up to
+/// `jitter` cells (the boundary stays straight), cut into cells of `cell_type`.
+fn lattice_mesh(rng: &mut Rng, dim: usize, n: usize, jitter: f64, cell_type: u8) -> (Vec<[f64; 3]>, Cells) {
+    let m = n + 1;
+    let count = m.pow(dim as u32);
+    let points: Vec<[f64; 3]> = (0..count)
+        .map(|i| {
+            let ijk = [i % m, i / m % m, i / (m * m)];
+            std::array::from_fn(|a| {
+                if a >= dim {
+                    return 0.0;
+                }
+                let inner = ijk[a] > 0 && ijk[a] < n;
+                (ijk[a] as f64 + if inner { rng.range(-jitter, jitter) } else { 0.0 }) / n as f64
+            })
+        })
+        .collect();
+    let id = |i: usize, j: usize, k: usize| (k * m + j) * m + i;
+    let mut cells = Cells { offsets: vec![0], ..Default::default() };
+    let mut push = |ids: &[usize], t: u8| {
+        cells.connectivity.extend_from_slice(ids);
+        cells.offsets.push(cells.connectivity.len());
+        cells.types.push(t);
+    };
+    for k in 0..if dim == 3 { n } else { 1 } {
+        for j in 0..n {
+            for i in 0..n {
+                let c = [id(i, j, k), id(i + 1, j, k), id(i + 1, j + 1, k), id(i, j + 1, k)];
+                if dim == 2 {
+                    match cell_type {
+                        TRIANGLE => {
+                            push(&[c[0], c[1], c[2]], TRIANGLE);
+                            push(&[c[0], c[2], c[3]], TRIANGLE);
+                        }
+                        t => push(&c, t),
+                    }
+                    continue;
+                }
+                let t = [id(i, j, k + 1), id(i + 1, j, k + 1), id(i + 1, j + 1, k + 1), id(i, j + 1, k + 1)];
+                let h = [c[0], c[1], c[2], c[3], t[0], t[1], t[2], t[3]];
+                match cell_type {
+                    TETRA => [[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]]
+                        .iter().for_each(|s| push(&s.map(|v| h[v]), TETRA)),
+                    WEDGE => {
+                        push(&[h[0], h[1], h[2], h[4], h[5], h[6]], WEDGE);
+                        push(&[h[0], h[2], h[3], h[4], h[6], h[7]], WEDGE);
+                    }
+                    PYRAMID => {
+                        // Six pyramids on the faces, apex at an extra centre point: use the
+                        // hexahedron's corner 6 as apex of the three faces not touching it.
+                        push(&[h[0], h[1], h[2], h[3], h[6]], PYRAMID);
+                        push(&[h[0], h[1], h[5], h[4], h[6]], PYRAMID);
+                        push(&[h[0], h[4], h[7], h[3], h[6]], PYRAMID);
+                    }
+                    t => push(&h, t),
+                }
+            }
+        }
+    }
+    (points, cells)
+}
+
+fn linear_field(p: &[f64; 3]) -> f64 {
+    0.5 + 2.0 * p[0] - 3.0 * p[1] + 1.5 * p[2]
+}
+
+#[test]
+fn linear_in_cells_is_exact_on_linear_fields_for_every_cell_type() {
+    let mut rng = Rng(23);
+    let cases = [(2, TRIANGLE), (2, QUAD), (2, POLYGON), (3, TETRA), (3, HEXAHEDRON), (3, WEDGE), (3, PYRAMID), (3, POLYHEDRON)];
+    for (dim, cell_type) in cases {
+        // Pyramids and wedges need planar faces: no jitter for them.
+        let jitter = if matches!(cell_type, WEDGE | PYRAMID | POLYHEDRON) { 0.0 } else { 0.2 };
+        let (points, cells) = lattice_mesh(&mut rng, dim, 5, jitter, cell_type);
+        let values: Vec<f32> = points.iter().flat_map(|p| [linear_field(p) as f32, -linear_field(p) as f32]).collect();
+        for periodic in [false, true] {
+            let g = grid(&[13, 11, 9][..dim], &vec![0.0; dim], &vec![1.0; dim], &vec![periodic; dim]);
+            let w = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::default()).unwrap();
+            let got = w.apply(&values, 2).unwrap();
+            for (node, q) in g.nodes().iter().enumerate() {
+                assert_eq!(w.coverage()[node], 1.0, "type {cell_type}: node {node} at {q:?} not covered");
+                let total: f32 = w.row(node).iter().map(|e| e.1).sum();
+                assert!((total - 1.0).abs() < 1e-5);
+                let want = linear_field(q);
+                assert!((got[node] as f64 - want).abs() < 1e-5 && (got[g.len() + node] as f64 + want).abs() < 1e-5,
+                    "type {cell_type}, periodic {periodic}, node {node} at {q:?}: {} vs {want}", got[node]);
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_in_cells_converges_at_second_order() {
+    use std::f64::consts::TAU;
+    let f = |p: &[f64; 3]| (TAU * p[0]).sin() * (TAU * p[1]).cos() + p[2];
+    for (dim, cell_type, sizes) in [(2, TRIANGLE, [8, 16, 32]), (2, QUAD, [8, 16, 32]), (3, TETRA, [6, 12, 24]), (3, HEXAHEDRON, [6, 12, 24])] {
+        let g = unit_grid(if dim == 2 { 50 } else { 20 }, dim, false);
+        let errors: Vec<f64> = sizes
+            .iter()
+            .map(|&n| {
+                let mut rng = Rng(29);
+                let (points, cells) = lattice_mesh(&mut rng, dim, n, 0.15, cell_type);
+                let values: Vec<f32> = points.iter().map(|p| f(p) as f32).collect();
+                let w = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::default()).unwrap();
+                rms_err(&w.apply(&values, 1).unwrap(), &g.nodes(), f)
+            })
+            .collect();
+        let o = orders(&errors);
+        assert!(o.iter().all(|&o| o > 1.8), "type {cell_type}: errors {errors:?}, orders {o:?}");
+    }
+}
+
+#[test]
+fn non_convex_domains_leave_holes_with_a_coverage_mask() {
+    let mut rng = Rng(31);
+    // An L-shaped domain: the unit square's triangles minus the upper-right quarter.
+    let (points, all) = lattice_mesh(&mut rng, 2, 8, 0.0, TRIANGLE);
+    let mut cells = Cells { offsets: vec![0], ..Default::default() };
+    let mut kept = vec![];
+    for c in 0..all.len() {
+        let ids = all.cell(c);
+        let centre = ids.iter().fold([0.0; 2], |s, &p| [s[0] + points[p][0] / 3.0, s[1] + points[p][1] / 3.0]);
+        if centre[0] < 0.5 || centre[1] < 0.5 {
+            cells.connectivity.extend_from_slice(ids);
+            cells.offsets.push(cells.connectivity.len());
+            cells.types.push(TRIANGLE);
+            kept.push(c);
+        }
+    }
+    let g = unit_grid(17, 2, false);
+    let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
+    let null = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::Null(f32::MAX)).unwrap();
+    let closest = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::Closest).unwrap();
+    let (a, b) = (null.apply(&values, 1).unwrap(), closest.apply(&values, 1).unwrap());
+    for (node, q) in g.nodes().iter().enumerate() {
+        let inside = q[0] <= 0.5 || q[1] <= 0.5;
+        assert_eq!(null.coverage()[node], if inside { 1.0 } else { 0.0 }, "node {node} at {q:?}");
+        if inside {
+            assert!((a[node] as f64 - linear_field(q)).abs() < 1e-5);
+        } else {
+            assert_eq!(a[node], f32::MAX);
+            let nearest = brute_neighbours(&g, &points, q, 1, f64::INFINITY)[0] as usize;
+            assert_eq!(b[node], values[nearest], "node {node}");
+        }
+    }
+    // Cell data: constant per cell, the value of the containing cell.
+    let cell_values: Vec<f32> = (0..cells.len()).map(|c| c as f32).collect();
+    let w = linear_grid_weights(&g, &points, &cells, Association::Cell, Outside::Null(-1.0)).unwrap();
+    let on_grid = w.apply(&cell_values, 1).unwrap();
+    for (node, q) in g.nodes().iter().enumerate() {
+        if w.coverage()[node] == 1.0 {
+            let c = on_grid[node] as usize;
+            let mut one = Cells { offsets: vec![0, 3], connectivity: cells.cell(c).to_vec(), types: vec![TRIANGLE] };
+            one.offsets[1] = 3;
+            let inside = linear_grid_weights(&g, &points, &one, Association::Point, Outside::default()).unwrap().coverage()[node];
+            assert_eq!(inside, 1.0, "node {node} at {q:?} is not in cell {c}");
+        } else {
+            assert_eq!(on_grid[node], -1.0);
+        }
+    }
+}
+
+#[test]
+fn resampler_build_covers_methods_and_associations() {
+    let mut rng = Rng(37);
+    let (points, cells) = lattice_mesh(&mut rng, 2, 10, 0.2, QUAD);
+    let g = unit_grid(21, 2, true);
+    let centres = cells.centres(&points);
+    let cell_values: Vec<f32> = centres.iter().map(|p| linear_field(p) as f32).collect();
+    let source = Source { points: &points, cells: &cells, association: Association::Cell };
+    let kernel = Method::Kernel { kernel: Kernel::Nearest, footprint: Footprint::Closest { n: 1, radius: f64::INFINITY } };
+    let r = Resampler::build(&g, &source, kernel, Outside::default()).unwrap();
+    let got = r.to_grid(&cell_values, 1).unwrap();
+    for (node, q) in g.nodes().iter().enumerate() {
+        let nearest = brute_neighbours(&g, &centres, q, 1, f64::INFINITY)[0] as usize;
+        assert_eq!(got[node], cell_values[nearest]);
+    }
+    assert!(r.neighbours().is_none() && r.lift_values(&cell_values, 1).is_err());
+    // Point data, linear: exact on a linear field.
+    let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
+    let point_source = Source { association: Association::Point, ..source };
+    let r = Resampler::build(&g, &point_source, Method::Linear, Outside::Closest).unwrap();
+    let got = r.to_grid(&values, 1).unwrap();
+    assert!(g.nodes().iter().zip(&got).all(|(q, &v)| (v as f64 - linear_field(q)).abs() < 1e-5));
+    // Errors: linear without cells, cell data without cells, NaN.
+    let none = Cells::default();
+    let cloud = Source { points: &points, cells: &none, association: Association::Point };
+    let kind = |r: echo_onnx::Result<Resampler>| r.map(drop).unwrap_err().kind();
+    assert_eq!(kind(Resampler::build(&g, &cloud, Method::Linear, Outside::default())), ErrorKind::MeshFormat);
+    assert_eq!(kind(Resampler::build(&g, &Source { association: Association::Cell, ..cloud }, kernel, Outside::default())), ErrorKind::MeshFormat);
+    let mut bad = points.clone();
+    bad[7][0] = f64::NAN;
+    assert_eq!(kind(Resampler::build(&g, &Source { points: &bad, ..point_source }, Method::Linear, Outside::default())), ErrorKind::NonFinite);
+    assert_eq!(kind(Resampler::build(&g, &Source { points: &bad, ..point_source }, kernel, Outside::default())), ErrorKind::NonFinite);
+    assert_eq!(kind(Resampler::build(&g, &Source { points: &[], ..cloud }, kernel, Outside::default())), ErrorKind::OutsideGrid);
+}
+
+#[test]
+fn chunks_of_query_points_give_the_same_values() {
+    let mut rng = Rng(41);
+    let g = unit_grid(9, 3, true);
+    let values: Vec<f32> = (0..2 * g.len()).map(|_| rng.uniform() as f32).collect();
+    let points = random_points(&mut rng, &g, 1000, 0.3);
+    let whole = interpolate_linear(&g, &values, 2, &points).unwrap();
+    let chunked: Vec<f32> = points.chunks(77).flat_map(|c| interpolate_linear(&g, &values, 2, c).unwrap()).collect();
+    assert_eq!(whole, chunked);
+    let stencil = gather_stencil(&g, &points, 2).unwrap();
+    let parts: Vec<u32> = points.chunks(77).flat_map(|c| gather_stencil(&g, c, 2).unwrap().nodes).collect();
+    assert_eq!(stencil.nodes, parts);
 }

@@ -55,6 +55,23 @@ impl Cells {
     pub fn cell(&self, i: usize) -> &[usize] {
         &self.connectivity[self.offsets[i]..self.offsets[i + 1]]
     }
+
+    /// Centre of each cell: the mean of its (unique) points.
+    pub fn centres(&self, points: &[[f64; 3]]) -> Vec<[f64; 3]> {
+        (0..self.len())
+            .map(|i| {
+                let ids = self.cell(i);
+                let mut c = [0.0; 3];
+                for &p in ids {
+                    for (sum, x) in c.iter_mut().zip(points[p]) {
+                        *sum += x;
+                    }
+                }
+                let n = ids.len().max(1) as f64;
+                c.map(|v| v / n)
+            })
+            .collect()
+    }
 }
 
 /// A mesh: points, optional cells, point data and cell data.
@@ -76,19 +93,7 @@ pub struct Frame {
 impl Mesh {
     /// Centre of each cell: the mean of its (unique) points.
     pub fn cell_centres(&self) -> Vec<[f64; 3]> {
-        (0..self.cells.len())
-            .map(|i| {
-                let ids = self.cells.cell(i);
-                let mut c = [0.0; 3];
-                for &p in ids {
-                    for (sum, x) in c.iter_mut().zip(self.points[p]) {
-                        *sum += x;
-                    }
-                }
-                let n = ids.len().max(1) as f64;
-                c.map(|v| v / n)
-            })
-            .collect()
+        self.cells.centres(&self.points)
     }
 
     /// The fields attached to `association`.

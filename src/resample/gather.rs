@@ -46,10 +46,10 @@ impl Neighbours {
 }
 
 /// For each grid node in `nodes`, the `k` nearest indexed points within `radius_spacings` grid
-/// spacings, sorted by distance (ties by point index) and padded. Parallel over nodes.
+/// spacings (may be infinite), sorted by distance (ties by point index) and padded. Parallel over nodes.
 ///
-/// Errors (`Usage`): `grid` has another box or periodicity than the index, the radius exceeds the
-/// one the index was built for, or `nodes` runs past the grid.
+/// Errors (`Usage`): `grid` has another box or periodicity than the index, a negative radius, or
+/// `nodes` runs past the grid.
 pub fn gather_grid_neighbours(
     index: &PointIndex,
     grid: &Grid,
@@ -74,12 +74,13 @@ pub fn gather_grid_neighbours(
         return Ok(out);
     }
     let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
-    rows.enumerate().for_each(|(row, ((idx, off), mask))| {
+    rows.enumerate().for_each_init(Vec::new, |found, (row, ((idx, off), mask))| {
         let node = grid.node(grid.ijk(nodes.start + row));
-        for (slot, (p, _)) in index.nearest(&node, k, r2).into_iter().enumerate() {
+        index.nearest_into(&node, k, r2, found);
+        for (slot, &(p, _)) in found.iter().enumerate() {
             idx[slot] = p;
             mask[slot] = 1.0;
-            let q = &index.points()[p as usize];
+            let q = index.point(p as usize);
             for a in 0..dim {
                 off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
             }
@@ -88,15 +89,15 @@ pub fn gather_grid_neighbours(
     Ok(out)
 }
 
-fn check_compatible(index: &PointIndex, grid: &Grid, radius_spacings: f64, nodes: &Range<usize>) -> Result<()> {
+/// The index must have been built for `grid`'s box and periodicity (its bins and wrapping depend on
+/// them); any radius is exact.
+pub(crate) fn check_compatible(index: &PointIndex, grid: &Grid, radius_spacings: f64, nodes: &Range<usize>) -> Result<()> {
     let built = index.grid();
     if (grid.dim, grid.lo, grid.hi, grid.periodic) != (built.dim, built.lo, built.hi, built.periodic) {
         return Err(err!(Usage, "the point index was built for another grid box or periodicity"));
     }
-    let r = radius_spacings * grid.min_spacing();
-    if !(r.is_finite() && r >= 0.0 && r <= index.halo() * (1.0 + 1e-12)) {
-        return Err(err!(Usage, "neighbour radius {radius_spacings} grid spacings is negative, non-finite or larger than the point index was built for")
-            .with_hint("build the PointIndex with at least this radius"));
+    if radius_spacings.is_nan() || radius_spacings < 0.0 {
+        return Err(err!(Usage, "neighbour radius {radius_spacings} grid spacings must be >= 0"));
     }
     if nodes.end > grid.len() || nodes.start > nodes.end {
         return Err(err!(Usage, "node range {nodes:?} is not within the grid's {} nodes", grid.len()));

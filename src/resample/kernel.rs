@@ -1,13 +1,13 @@
-//! Mesh -> grid without a model (`lift.kind = "kernel"`): each covered node gets a normalised
-//! weighted average of its gathered neighbours; uncovered nodes get 0 (and coverage 0).
+//! Mesh -> grid by kernels over scattered points (`lift.kind = "kernel"`, VTK's point
+//! interpolator): each covered node gets a normalised weighted average of the points in its
+//! [`Footprint`]; uncovered nodes get what [`Outside`] says (and coverage 0).
 //!
-//! Weights depend on geometry only, so [`kernel_weights`] is computed once per mesh and
-//! [`apply_weights`] once per frame.
+//! Weights depend on geometry only: [`kernel_grid_weights`] computes them once per mesh, and
+//! [`Weights::apply`] maps each frame.
 
-use rayon::prelude::*;
-
-use super::gather::{check_point_values, coverage, gather_grid_neighbours, Neighbours, PAD};
+use super::gather::check_point_values;
 use super::index::PointIndex;
+use super::weights::{Outside, Weights};
 use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
@@ -23,13 +23,15 @@ const ON_NODE: f64 = 1e-6;
 /// How the neighbours of a node are weighted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kernel {
-    /// The nearest neighbour's value (ties by point index).
+    /// The nearest neighbour's value (ties by point index): Voronoi cells, VTK's `vtkVoronoiKernel`.
     Nearest,
-    /// Shepard weights `1 / d^power` (`power >= 0`; 2 is usual). Neighbours closer than 1e-6
-    /// spacings to the node share all the weight equally.
+    /// Shepard weights `1 / d^power` (`power >= 0`; 2 is usual, VTK's `vtkShepardKernel`).
+    /// Neighbours closer than 1e-6 spacings to the node share all the weight equally.
     InverseDistance { power: f64 },
     /// `exp(-d² / (2 σ²))` with `σ = radius / sharpness` (`sharpness > 0`, see
-    /// [`DEFAULT_GAUSSIAN_SHARPNESS`]): larger is more local, smaller smooths more.
+    /// [`DEFAULT_GAUSSIAN_SHARPNESS`]; the footprint's radius must be finite): larger is more
+    /// local, smaller smooths more. VTK's `vtkGaussianKernel` weighs `exp(-(S d / R)²)`: the same
+    /// kernel with `sharpness = √2 S` and the same radius.
     Gaussian { sharpness: f64 },
 }
 
@@ -39,14 +41,39 @@ impl Default for Kernel {
     }
 }
 
+/// Which points a node's kernel sees. Radii are in grid spacings ([`Grid::min_spacing`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Footprint {
+    /// The `n` closest points within `radius` (VTK `N_CLOSEST` when the radius is infinite).
+    Closest { n: usize, radius: f64 },
+    /// Every point within `radius` (VTK `RADIUS`).
+    Radius(f64),
+}
+
+impl Footprint {
+    /// The search radius in grid spacings.
+    pub fn radius(self) -> f64 {
+        match self {
+            Footprint::Closest { radius, .. } | Footprint::Radius(radius) => radius,
+        }
+    }
+}
+
 impl Kernel {
-    fn check(self) -> Result<()> {
-        let ok = match self {
+    /// Errors (`Usage`): parameters out of range, a Gaussian without a finite radius, a radius
+    /// that is negative or NaN.
+    pub(crate) fn check(self, footprint: Footprint) -> Result<()> {
+        let r = footprint.radius();
+        let ok = r >= 0.0 && match self {
             Kernel::Nearest => true,
             Kernel::InverseDistance { power } => power.is_finite() && power >= 0.0,
-            Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0,
+            Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0 && r.is_finite() && r > 0.0,
         };
-        if ok { Ok(()) } else { Err(err!(Usage, "invalid kernel parameters {self:?}")) }
+        if ok {
+            return Ok(());
+        }
+        Err(err!(Usage, "invalid kernel parameters {self:?} with footprint {footprint:?}")
+            .with_hint("the Gaussian needs sharpness > 0 and a finite radius > 0 (its width is radius / sharpness); inverse distance needs power >= 0"))
     }
 
     /// Unnormalised weights of one node's neighbours at distances `dist` (spacings, nearest first).
@@ -67,60 +94,49 @@ impl Kernel {
     }
 }
 
-/// Normalised weights `[M, K]` (each covered row sums to 1, padding 0) for `neigh`.
+
+/// Kernel weights of every grid node over the indexed points.
 ///
-/// Errors: invalid kernel parameters (`Usage`).
-pub fn kernel_weights(neigh: &Neighbours, kernel: Kernel) -> Result<Vec<f32>> {
-    kernel.check()?;
-    let (k, dim) = (neigh.k, neigh.dim);
-    let mut out = vec![0.0f32; neigh.index.len()];
-    if k == 0 {
-        return Ok(out);
-    }
-    out.par_chunks_mut(k).zip(neigh.offsets.par_chunks(k * dim)).zip(neigh.mask.par_chunks(k)).for_each(|((out, off), mask)| {
-        let n = mask.iter().take_while(|&&m| m > 0.0).count();
-        if n == 0 {
-            return;
+/// Errors: invalid kernel parameters (`Usage`), an index built for another grid (`Usage`).
+pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint, kernel: Kernel, outside: Outside) -> Result<Weights> {
+    kernel.check(footprint)?;
+    super::gather::check_compatible(index, grid, footprint.radius(), &(0..grid.len()))?;
+    let h = grid.min_spacing();
+    let radius = footprint.radius();
+    let r2 = (radius * h).powi(2);
+    let null = match outside {
+        Outside::Null(v) => v,
+        Outside::Closest => 0.0,
+    };
+    let init = || (Vec::new(), Vec::new(), Vec::new());
+    Weights::build(grid.len(), index.len(), null, init, |(found, dist, w), node, out| {
+        let q = grid.node(grid.ijk(node));
+        match footprint {
+            Footprint::Closest { n, .. } => index.nearest_into(&q, if kernel == Kernel::Nearest { n.min(1) } else { n }, r2, found),
+            Footprint::Radius(_) => index.within_into(&q, r2, found),
         }
-        let dist: Vec<f64> = off.chunks(dim).take(n).map(|o| o.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt()).collect();
-        let mut w = vec![0.0; n];
-        kernel.row(&dist, neigh.radius_spacings, &mut w);
+        if found.is_empty() {
+            if outside == Outside::Closest {
+                out.push(index.closest(&q).0, 1.0);
+            }
+            return false;
+        }
+        dist.clear();
+        dist.extend(found.iter().map(|&(_, d2)| d2.sqrt() / h));
+        w.clear();
+        w.resize(found.len(), 0.0);
+        kernel.row(dist, radius, w);
         let total: f64 = w.iter().sum();
-        out.iter_mut().zip(&w).for_each(|(o, w)| *o = (w / total) as f32);
-    });
-    Ok(out)
+        found.iter().zip(w.iter()).filter(|(_, &w)| w > 0.0).for_each(|(&(p, _), &w)| out.push(p, (w / total) as f32));
+        true
+    })
 }
 
-/// Grid values `[C][M]` = weighted sums of the neighbours' point-major `values[p * C + c]`.
+/// Mesh -> grid in one call: `([C][nodes] values, [nodes] coverage)` for the whole grid with the
+/// `k` closest points within `radius_spacings`, 0 where uncovered. [`super::Resampler`] keeps the
+/// weights across frames.
 ///
-/// Errors: `weights` not `[M, K]` (`Usage`), `values` of the wrong length (`FieldShape`) or not
-/// finite (`NonFinite`).
-pub fn apply_weights(neigh: &Neighbours, weights: &[f32], values: &[f32], channels: usize) -> Result<Vec<f32>> {
-    if weights.len() != neigh.index.len() {
-        return Err(err!(Usage, "{} kernel weights for {} neighbour slots", weights.len(), neigh.index.len()));
-    }
-    check_point_values(values, neigh.points, channels)?;
-    let (m, k) = (neigh.len(), neigh.k);
-    let mut out = vec![0.0f32; channels * m];
-    if m == 0 {
-        return Ok(out);
-    }
-    out.par_chunks_mut(m).enumerate().for_each(|(c, plane)| {
-        plane.iter_mut().enumerate().for_each(|(node, o)| {
-            let slots = node * k..(node + 1) * k;
-            let sum: f64 = neigh.index[slots.clone()].iter().zip(&weights[slots]).filter(|(&p, _)| p != PAD)
-                .map(|(&p, &w)| f64::from(w) * f64::from(values[p as usize * channels + c]))
-                .sum();
-            *o = sum as f32;
-        });
-    });
-    Ok(out)
-}
-
-/// Mesh -> grid in one call: `([C][nodes] values, [nodes] coverage)` for the whole grid.
-/// Gathers neighbours and weights on every call; [`super::Resampler`] keeps them across frames.
-///
-/// Errors: those of [`gather_grid_neighbours`], [`kernel_weights`] and [`apply_weights`].
+/// Errors: those of [`kernel_grid_weights`] and [`Weights::apply`].
 pub fn kernel_to_grid(
     index: &PointIndex,
     grid: &Grid,
@@ -131,7 +147,6 @@ pub fn kernel_to_grid(
     kernel: Kernel,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     check_point_values(values, index.len(), channels)?;
-    let neigh = gather_grid_neighbours(index, grid, k, radius_spacings, 0..grid.len())?;
-    let weights = kernel_weights(&neigh, kernel)?;
-    Ok((apply_weights(&neigh, &weights, values, channels)?, coverage(&neigh)))
+    let weights = kernel_grid_weights(index, grid, Footprint::Closest { n: k, radius: radius_spacings }, kernel, Outside::default())?;
+    Ok((weights.apply(values, channels)?, weights.coverage().to_vec()))
 }

@@ -58,25 +58,34 @@ pub fn interpolate_linear(grid: &Grid, grid_values: &[f32], channels: usize, poi
         return Ok(out);
     }
     out.par_chunks_mut(channels).zip(points.par_iter()).for_each(|(out, p)| {
-        let mut cells = [([0usize; 2], 0.0); 3];
-        for a in 0..grid.dim {
-            cells[a] = cell(grid, a, p[a]);
+        let (corners, weights) = corners(grid, p);
+        for (c, o) in out.iter_mut().enumerate() {
+            let plane = &grid_values[c * nodes..(c + 1) * nodes];
+            let sum: f64 = corners.iter().zip(&weights).take(1 << grid.dim).map(|(&n, &w)| w * f64::from(plane[n])).sum();
+            *o = sum as f32;
         }
-        let mut acc = vec![0.0f64; channels];
-        for corner in 0..1usize << grid.dim {
-            let mut ijk = [0; 3];
-            let mut w = 1.0;
-            for (a, (ends, t)) in cells.iter().enumerate().take(grid.dim) {
-                let upper = (corner >> a) & 1;
-                ijk[a] = ends[upper];
-                w *= if upper == 1 { *t } else { 1.0 - t };
-            }
-            let node = grid.index(ijk);
-            acc.iter_mut().enumerate().for_each(|(c, s)| *s += w * f64::from(grid_values[c * nodes + node]));
-        }
-        out.iter_mut().zip(&acc).for_each(|(o, s)| *o = *s as f32);
     });
     Ok(out)
+}
+
+/// The `2^dim` nodes of the cell holding `p` (x fastest) and their bi/trilinear weights.
+fn corners(grid: &Grid, p: &[f64; 3]) -> ([usize; 8], [f64; 8]) {
+    let mut cells = [([0usize; 2], 0.0); 3];
+    for a in 0..grid.dim {
+        cells[a] = cell(grid, a, p[a]);
+    }
+    let (mut nodes, mut weights) = ([0usize; 8], [0.0f64; 8]);
+    for corner in 0..1usize << grid.dim {
+        let mut ijk = [0; 3];
+        let mut w = 1.0;
+        for (a, (ends, t)) in cells.iter().enumerate().take(grid.dim) {
+            let upper = (corner >> a) & 1;
+            ijk[a] = ends[upper];
+            w *= if upper == 1 { *t } else { 1.0 - t };
+        }
+        (nodes[corner], weights[corner]) = (grid.index(ijk), w);
+    }
+    (nodes, weights)
 }
 
 /// The nodes around each query point that the `query` graph sees (docs/bundle-format.md).
