@@ -154,6 +154,12 @@ impl Pipeline {
         evaluate(&mut self.model, &self.grid, &self.output, &grid_values)
     }
 
+    /// One decoded grid frame `[G][nodes]` (see [`frame_slice`]) evaluated at the output points:
+    /// point-major `[N][C]`.
+    pub fn evaluate_output_grid(&mut self, grid_values: &[f32]) -> Result<Vec<f32>> {
+        evaluate(&mut self.model, &self.grid, &self.output, grid_values)
+    }
+
     /// Frame `t` of decoded output evaluated at the input locations (to chain segments).
     pub fn evaluate_input(&mut self, decoded: &ArrayD<f32>, t: usize) -> Result<Vec<f32>> {
         let grid_values = frame_slice(decoded, t);
@@ -169,7 +175,7 @@ fn rows<'a>(data: &'a [f32], start: usize, shape: &[usize]) -> ArrayViewD<'a, f3
 }
 
 /// `[G][nodes]` of frame `t` from `[1, G, T, ...]`.
-fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
+pub fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
     let frame = decoded.index_axis(ndarray::Axis(0), 0);
     frame.index_axis(ndarray::Axis(1), t).iter().copied().collect()
 }
