@@ -50,6 +50,7 @@ const MIN_INSIDE_SHARE: f64 = 0.5;
 /// The local part of the mesh: the host's points, in the host's order.
 struct Local {
     points: Vec<[f64; 3]>,
+    ids: Vec<i64>,
     /// Local indices of the candidates, ordered by global id.
     candidates: Vec<usize>,
     inside: usize,
@@ -187,10 +188,8 @@ impl Surrogate {
         let ids: Vec<i64> = (0..points.len() as i64).collect();
         let (lo, hi) = bounding_box(points);
         self.set_local_mesh(points, &ids, lo, hi)?;
-        let local = self.local.as_ref().expect("just set");
-        let cloud: Vec<[f64; 3]> = local.candidates.iter().map(|&i| local.points[i]).collect();
-        let cloud_ids: Vec<i64> = local.candidates.iter().map(|&i| ids[i]).collect();
-        let inside = local.inside;
+        let (cloud, cloud_ids) = self.candidates()?;
+        let inside = self.inside_count()?;
         self.set_cloud(&cloud, &cloud_ids, points.len(), inside)
     }
 
@@ -217,7 +216,7 @@ impl Surrogate {
             candidates = by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect();
         }
         self.grid = Some(grid);
-        self.local = Some(Local { points: points.to_vec(), candidates, inside });
+        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
         self.pipeline = None;
         self.cloud = None;
         self.history.clear();
@@ -234,12 +233,9 @@ impl Surrogate {
     }
 
     /// Local candidates: their locations and global ids, ordered by global id.
-    pub fn candidates(&self, ids: &[i64]) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
+    pub fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
         let local = self.local()?;
-        if ids.len() != local.points.len() {
-            return Err(err!(Usage, "{} global ids for {} points", ids.len(), local.points.len()));
-        }
-        Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| ids[i]).collect()))
+        Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| local.ids[i]).collect()))
     }
 
     /// Number of local candidates.
@@ -403,6 +399,11 @@ impl Surrogate {
     /// The decoded frames of the last forecast or generation, concatenated (to broadcast).
     pub fn decoded(&self) -> Vec<f32> {
         self.frames.concat()
+    }
+
+    /// Length of [`Surrogate::decoded`].
+    pub fn decoded_len(&self) -> usize {
+        self.frames.iter().map(Vec::len).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and

@@ -77,7 +77,7 @@ fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, hori
         let pts: Vec<[f64; 3]> = local_of[r].iter().map(|&i| points[i]).collect();
         let ids: Vec<i64> = local_of[r].iter().map(|&i| i as i64).collect();
         s.set_local_mesh(&pts, &ids, lo, hi).unwrap();
-        let (p, i) = s.candidates(&ids).unwrap();
+        let (p, i) = s.candidates().unwrap();
         cloud_points.extend(p);
         cloud_ids.extend(i);
         total_inside += s.inside_count().unwrap();
