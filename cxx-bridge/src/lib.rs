@@ -6,6 +6,9 @@
 //! exception (`rust::Error`, rethrown by the facade as `echo::Error`) carrying the core's message.
 //! Panics are caught here and reported the same way: nothing unwinds into C++.
 
+// `cxx` passes C++ `rust::Vec` references as `&Vec`.
+#![allow(clippy::ptr_arg)]
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
