@@ -52,8 +52,9 @@ if [ ! -f "$src/src/finiteVolume/lnInclude/fvCFD.H" ]; then
   (cd "$out/src" && apt-get source -qq "openfoam=$version" >/dev/null)
   say "linking OpenFOAM's headers (wmakeLnInclude)"
   for d in OpenFOAM OSspecific/POSIX finiteVolume meshTools; do
-    "$src/wmake/wmakeLnInclude" -u "$src/src/$d" >/dev/null
+    "$src/wmake/wmakeLnInclude" -u "$src/src/$d" >/dev/null 2>&1
   done
+  [ -f "$src/src/finiteVolume/lnInclude/fvCFD.H" ] || { echo "error: wmakeLnInclude failed in $src" >&2; exit 1; }
 fi
 
 # 3. The bridge (static library) and its smoke test

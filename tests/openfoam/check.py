@@ -42,6 +42,18 @@ def field(case, time, name):
     return [float(m.group(1))] * CELLS
 
 
+def vectors(case, time, name):
+    """The internal field of an ASCII volVectorField file, as a list of (x, y, z)."""
+    text = (WORK / case / time / name).read_text()
+    m = re.search(r"internalField\s+nonuniform\s+List<vector>\s*(\d+)\s*\((.*?)\)\s*;", text, re.S)
+    if m:
+        values = [tuple(float(v) for v in t.split()) for t in re.findall(r"\(([^()]*)\)", m.group(2))]
+        assert len(values) == int(m.group(1)), f"{case}/{time}/{name}: truncated list"
+        return values
+    m = re.search(r"internalField\s+uniform\s+\(([^()]*)\);", text)
+    return [tuple(float(v) for v in m.group(1).split())] * CELLS
+
+
 def rel_diff(a, b):
     """max |a - b| / max |b|."""
     return max(abs(x - y) for x, y in zip(a, b)) / max(max(abs(y) for y in b), 1e-300)
@@ -116,6 +128,38 @@ def warmstart():
     check(d <= TOL, f"warmStart: parallel solution = serial solution to {d:.2e} relative (all write times)")
 
 
+def vector():
+    """Two fields, one a vector (U, 2 components in 2D): both monitored, both predicted."""
+    for case, ranks in [("serial-vector", 1), ("parallel-vector", 2)]:
+        text = log(case)
+        check(rc(case) == 0 and "FOAM Warning" not in text and re.search(r"^End\s*$", text, re.M) is not None,
+              f"{case}: ran cleanly")
+        check("fields 2(U T)" in text and f"{CELLS} cells on {ranks} rank(s)" in text, f"{case}: the function object took U and T")
+        check(len(re.findall(r"relative L2 error U \S+ T \S+", text)) == 16, f"{case}: an error per field at each predicted time")
+        rows = errors(case)
+        check(len(rows) == 16 and all(len(r) == 4 and all(math.isfinite(v) for v in r) for r in rows),
+              f"{case}: error.dat has time, lead, U and T columns")
+        for t in ["0.4", "1.6"]:
+            u, uecho = vectors(case, t, "U"), vectors(case, t, "UEcho")
+            e = math.sqrt(sum((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 for a, b in zip(uecho, u))) / math.sqrt(sum(b[0] ** 2 + b[1] ** 2 for b in u))
+            row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+            check(abs(e - row[2]) <= 1e-6 * row[2], f"{case}: U error at t = {t} recomputed from U and UEcho: {e:.9g} vs {row[2]:.9g}")
+            check(all(v[2] == 0.0 for v in uecho), f"{case}: {t}/UEcho has no z component (2D)")
+    flat = lambda vs: [c for v in vs for c in v]
+    d = max(rel_diff(flat(vectors("parallel-vector", t, "UEcho")), flat(vectors("serial-vector", t, "UEcho"))) for t in WRITE_TIMES)
+    check(d <= TOL, f"vector: parallel UEcho = serial UEcho to {d:.2e} relative")
+    case = "serial-vector-warmstart"
+    text = log(case)
+    check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran to the end")
+    check("warm start at t = 1.5: replaced 2(U T)" in text and "warm start at t = 0" not in text,
+          f"{case}: the fields were replaced at the chosen time 1.5, not at the start")
+    check(not (WORK / case / "1.4/UEcho").exists() and (WORK / case / "1.6/UEcho").is_file(), f"{case}: UEcho written after the warm start only")
+    u, uecho = vectors(case, "1.6", "U"), vectors(case, "1.6", "UEcho")
+    check(all(a[0] == b[0] and a[1] == b[1] and a[2] == 0.0 for a, b in zip(u, uecho)),
+          f"{case}: U (not solved by scalarTransportFoam) is the generated state in x and y, z untouched")
+    check(vectors(case, "1.4", "U")[0] == (0.5, 0.25, 0.0), f"{case}: U was the case's until the warm start")
+
+
 def mismatch():
     for case, message in [
         ("mismatch-fields", "has fields [vorticity (1 comp.)], but the case gives [T (1 comp.)]"),
@@ -135,6 +179,7 @@ def mismatch():
 
 surrogate()
 warmstart()
+vector()
 mismatch()
 if failures:
     print(f"\n{len(failures)} check(s) failed:")

@@ -21,12 +21,14 @@ start=$(date +%s%N)
 
 say() { printf '\n-- %s\n' "$*"; }
 
-# Bundles: the 2D test bundle adapted to the case, the raw 2D one (field 'vorticity': does not
-# match) and a 3D one whose field is called T (dimension does not match).
+# Bundles: the 2D test bundle adapted to the case (T), one with a vector and a scalar field
+# (U T), the raw 2D one (field 'vorticity': does not match) and a 3D one whose field is called T
+# (dimension does not match).
 say "bundles"
 .venv/bin/echo-make-test-bundle --out "$work/raw-2d" >/dev/null
 .venv/bin/echo-make-test-bundle --out "$work/raw-3d" --dim 3 >/dev/null
 python3 openfoam-plugin/example/make-bundle.py "$work/raw-2d" "$work/bundle"
+.venv/bin/python tests/openfoam/vector_bundle.py "$work/bundle-ut"
 cp -r "$work/raw-3d" "$work/bundle-3d"
 python3 - "$work/bundle-3d/manifest.json" <<'EOF'
 import json, sys
@@ -76,6 +78,9 @@ run_case serial-surrogate 1 "$work/bundle" surrogate
 run_case parallel-surrogate 2 "$work/bundle" surrogate
 run_case serial-warmstart 1 "$work/bundle" warmStart
 run_case parallel-warmstart 2 "$work/bundle" warmStart
+run_case serial-vector 1 "$work/bundle-ut" surrogate fields "(U T)"
+run_case parallel-vector 2 "$work/bundle-ut" surrogate fields "(U T)"
+run_case serial-vector-warmstart 1 "$work/bundle-ut" warmStart fields "(U T)" warmStartTime 1.5
 run_case mismatch-fields 1 "$work/raw-2d" surrogate
 run_case mismatch-fields-parallel 2 "$work/raw-2d" surrogate
 run_case mismatch-dim 1 "$work/bundle-3d" warmStart
