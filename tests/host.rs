@@ -65,9 +65,16 @@ fn serial_host_matches_the_cli_path() {
     }
 }
 
+type Data = (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>);
+
 /// Run the distributed protocol with the points dealt to `ranks` ranks by `owner`.
 fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, horizon: usize) -> Vec<Vec<f64>> {
-    let (points, times, values) = example();
+    distributed_on(example(), variant, ranks, owner, horizon).0
+}
+
+/// The same on given data; also returns how many candidates reached the master.
+fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, horizon: usize) -> (Vec<Vec<f64>>, usize) {
+    let (points, times, values) = data;
     let n = points.len();
     let (lo, hi) = bounds(&points);
     let local_of: Vec<Vec<usize>> = (0..ranks).map(|r| (0..n).filter(|&i| owner(i) == r).collect()).collect();
@@ -83,6 +90,7 @@ fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, hori
         total_inside += s.inside_count().unwrap();
     }
     // The master (rank 0) gets the cloud gathered rank by rank, the others evaluate only.
+    let gathered = cloud_ids.len();
     let (master, others) = rank.split_at_mut(1);
     master[0].set_cloud(&cloud_points, &cloud_ids, n, total_inside).unwrap();
     for s in others.iter_mut() {
@@ -102,7 +110,7 @@ fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, hori
         s.set_decoded(&times, &data).unwrap();
     }
     // Reassemble every frame in global order.
-    (0..frames)
+    let out = (0..frames)
         .map(|f| {
             let mut out = vec![f64::NAN; n];
             for (r, s) in rank.iter_mut().enumerate() {
@@ -112,7 +120,8 @@ fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, hori
             }
             out
         })
-        .collect()
+        .collect();
+    (out, gathered)
 }
 
 fn bounds(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
@@ -163,4 +172,55 @@ fn generate_and_checks() {
     // Forecasting needs the context snapshots.
     let e = s.forecast(0).unwrap_err();
     assert!(e.message().contains("needs 1 snapshots"), "{e}");
+}
+
+/// A mesh much finer than the latent grid (a jittered 120 x 120 lattice, with exact duplicates and
+/// lattice points equidistant from grid nodes): only some points are candidates, and the
+/// distributed result still equals the serial one bit for bit.
+#[test]
+fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
+    let m = 120;
+    let mut points = vec![];
+    for j in 0..m {
+        for i in 0..m {
+            let jitter = if (i * 7 + j * 3) % 5 == 0 { 0.0 } else { 1e-3 * (((i * 31 + j * 17) % 11) as f64 - 5.0) / 5.0 };
+            points.push([(i as f64 + 0.5) / m as f64 + jitter, (j as f64 + 0.5) / m as f64, 0.0]);
+        }
+    }
+    points.extend_from_slice(&points[..50].to_vec()); // exact duplicates
+    let f = |p: &[f64; 3], t: f64| (6.0 * p[0] + t).sin() * (4.0 * p[1]).cos();
+    let times = vec![0.0, 0.1];
+    let values: Vec<Vec<f64>> = times.iter().map(|&t| points.iter().map(|p| f(p, t)).collect()).collect();
+    for variant in ["2d", "2d-kernel-linear"] {
+        let mut s = open(variant);
+        s.set_mesh(&points).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            s.push_snapshot(*t, v).unwrap();
+        }
+        let frames = s.forecast(10).unwrap();
+        let want: Vec<Vec<f64>> = (0..frames).map(|k| s.prediction(k).unwrap()).collect();
+        assert!(s.candidate_count().unwrap() < points.len(), "every point is a candidate: the test proves nothing");
+        // The CLI's path on every point gives the same: dropping non-candidates changes nothing.
+        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
+        let m = bundle.manifest.clone();
+        let (mean, std) = (m.fields[0].mean[0], m.fields[0].std[0]);
+        let series = fields::Series {
+            locations: points.clone(),
+            times: times.clone(),
+            values: values.iter().map(|v| v.iter().map(|x| ((x - mean) / std) as f32).collect()).collect(),
+            association: echo_onnx::mesh::Association::Point,
+        };
+        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
+        let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
+        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut SplitMix64::new(7)).unwrap();
+        let cli: Vec<Vec<f64>> = cli.values.iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
+        let data = (points.clone(), times.clone(), values.clone());
+        let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);
+        assert!(gathered < points.len());
+        assert_eq!(want, got, "{variant}: 2 ranks differ from serial");
+        let data = (points.clone(), times.clone(), values.clone());
+        let (got, _) = distributed_on(data, variant, 3, |i| (i / 97) % 3, 10);
+        assert_eq!(want, got, "{variant}: 3 ranks differ from serial");
+    }
 }
