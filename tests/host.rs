@@ -187,7 +187,7 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
             points.push([(i as f64 + 0.5) / m as f64 + jitter, (j as f64 + 0.5) / m as f64, 0.0]);
         }
     }
-    points.extend_from_slice(&points[..50].to_vec()); // exact duplicates
+    points.extend_from_within(..50); // exact duplicates
     let f = |p: &[f64; 3], t: f64| (6.0 * p[0] + t).sin() * (4.0 * p[1]).cos();
     let times = vec![0.0, 0.1];
     let values: Vec<Vec<f64>> = times.iter().map(|&t| points.iter().map(|p| f(p, t)).collect()).collect();
