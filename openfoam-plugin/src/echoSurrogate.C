@@ -23,6 +23,7 @@ License
 #include "zeroGradientFvPatchFields.H"
 
 #include <chrono>
+#include <cmath>
 #include <sstream>
 #include <vector>
 
@@ -385,6 +386,19 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     dt_ = surrogate_->dt();
     frames_ = surrogate_->frames();
     context_ = surrogate_->context_frames();
+    const scalar stepsPerFrame = dt_/mesh_.time().deltaTValue();
+    if
+    (
+        mode_ == modeType::surrogate
+     && mag(stepsPerFrame - std::round(stepsPerFrame)) > 1e-6*stepsPerFrame
+    )
+    {
+        WarningInFunction
+            << type() << " " << name() << ": the time step "
+            << mesh_.time().deltaTValue() << " does not divide the bundle's dt "
+            << dt_ << "; snapshots are taken at the time steps nearest to"
+            << " start + k dt" << endl;
+    }
     if (horizon_ <= 0) horizon_ = frames_ - context_;
     if (interval_ <= 0) interval_ = horizon_*dt_;
 

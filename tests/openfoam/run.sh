@@ -38,6 +38,11 @@ EOF
 
 say "C++ bridge smoke test (public header + static library, FP traps on)"
 build/openfoam/bin/echo-cxx-smoke "$work/raw-2d"
+# The plugin keeps the bridge's Rust and C++ symbols private (-Wl,--exclude-libs,ALL), so two
+# Rust-based libraries in one solver cannot clash.
+leaked=$(nm -D --defined-only "$lib" | grep -ciE 'rust|cxxbridge|4echo' || true)
+[ "$leaked" = 0 ] || { echo "FAIL: $lib exports $leaked Rust/bridge symbols" >&2; exit 1; }
+echo "ok   $lib exports no Rust or bridge symbols"
 
 # run_case NAME RANKS BUNDLE MODE [KEY VALUE]...: copy the example, set the function object's
 # entries, run it; the exit status goes to NAME/rc.
