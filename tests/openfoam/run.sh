@@ -40,7 +40,8 @@ say "C++ bridge smoke test (public header + static library, FP traps on)"
 build/openfoam/bin/echo-cxx-smoke "$work/raw-2d"
 # The plugin keeps the bridge's Rust and C++ symbols private (-Wl,--exclude-libs,ALL), so two
 # Rust-based libraries in one solver cannot clash.
-leaked=$(nm -D --defined-only "$lib" | grep -ciE 'rust|cxxbridge|4echo' || true)
+# (Rust: hashed legacy or v0 manglings; the bridge: cxxbridge, echo::ffi, the facade echo::Surrogate.)
+leaked=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -cE 'cxxbridge|17h[0-9a-f]{16}E$|^_R|4echo3ffi|4echo9Surrogate' || true)
 [ "$leaked" = 0 ] || { echo "FAIL: $lib exports $leaked Rust/bridge symbols" >&2; exit 1; }
 echo "ok   $lib exports no Rust or bridge symbols"
 
