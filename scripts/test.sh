@@ -9,3 +9,9 @@ printf '\n== Rust tests\n'
 cargo test --release --locked
 printf '\n== Python tests\n'
 .venv/bin/python -m pytest -q onnx/tests
+
+# --- OpenFOAM: the C++ bridge and the echoSurrogate function object with the real solver -------
+# (issue 5; installs OpenFOAM v1912 and builds the plugin first; see openfoam-plugin/README.md)
+printf '\n== OpenFOAM tests\n'
+scripts/setup-openfoam.sh
+tests/openfoam/run.sh

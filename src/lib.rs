@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod cli;
 pub mod fields;
 pub mod grid;
+pub mod host;
 pub mod mesh;
 pub mod model;
 pub mod noise;

@@ -155,6 +155,12 @@ impl Pipeline {
         evaluate(&mut self.model, &self.grid, &self.output, &grid_values)
     }
 
+    /// One decoded grid frame `[G][nodes]` (see [`frame_slice`]) evaluated at the output points:
+    /// point-major `[N][C]`.
+    pub fn evaluate_output_grid(&mut self, grid_values: &[f32]) -> Result<Vec<f32>> {
+        evaluate(&mut self.model, &self.grid, &self.output, grid_values)
+    }
+
     /// Frame `t` of decoded output evaluated at the input locations (to chain segments).
     pub fn evaluate_input(&mut self, decoded: &ArrayD<f32>, t: usize) -> Result<Vec<f32>> {
         let grid_values = frame_slice(decoded, t);
@@ -170,7 +176,7 @@ fn rows<'a>(data: &'a [f32], start: usize, shape: &[usize]) -> ArrayViewD<'a, f3
 }
 
 /// `[G][nodes]` of frame `t` from `[1, G, T, ...]`: one block copy per channel.
-fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
+pub fn frame_slice(decoded: &ArrayD<f32>, t: usize) -> Vec<f32> {
     let (g, frames) = (decoded.shape()[1], decoded.shape()[2]);
     let nodes: usize = decoded.shape()[3..].iter().product();
     let data = decoded.as_slice().expect("graph outputs are contiguous");

@@ -38,6 +38,22 @@ pub fn forecast_segments(m: &Manifest, horizon: usize, context: usize) -> usize 
 /// observed start of the first segment; longer horizons chain segments, the last `context` frames
 /// of one (evaluated at the input points and lifted again) starting the next.
 pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rng: &mut SplitMix64) -> Result<Prediction> {
+    let grids = forecast_grids(p, series, horizon, context, rng)?;
+    let values = grids.frames.iter().map(|g| p.evaluate_output_grid(g)).collect::<Result<_>>()?;
+    Ok(Prediction { times: grids.times, values, segments: grids.segments })
+}
+
+/// Predicted frames as decoded grid values, before evaluation at any point set (hosts that
+/// evaluate them elsewhere, e.g. on other MPI ranks): `frames[i]` is `[G][nodes]` at `times[i]`.
+#[derive(Debug, Clone)]
+pub struct GridPrediction {
+    pub times: Vec<f64>,
+    pub frames: Vec<Vec<f32>>,
+    pub segments: usize,
+}
+
+/// [`forecast`] up to the decoded grids: the same segments, draws and chaining.
+pub fn forecast_grids(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rng: &mut SplitMix64) -> Result<GridPrediction> {
     let (frames, dt) = time_lattice(p);
     if context == 0 || context >= frames {
         return Err(err!(Usage, "--context {context} must be between 1 and {} (frames per segment - 1)", frames - 1));
@@ -51,8 +67,8 @@ pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usiz
     }
     let t_last = *series.times.last().expect("non-empty series");
     let mut context_values: Vec<Vec<f32>> = series.values[series.values.len() - context..].to_vec();
-    let mut out = Prediction { times: vec![], values: vec![], segments: 0 };
-    while out.values.len() < horizon {
+    let mut out = GridPrediction { times: vec![], frames: vec![], segments: 0 };
+    while out.frames.len() < horizon {
         let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
         for (t, v) in context_values.iter().enumerate() {
             observed[t] = Some(p.lift(v)?);
@@ -60,13 +76,13 @@ pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usiz
         let decoded = p.segment(&observed, rng)?;
         out.segments += 1;
         for t in context..frames {
-            if out.values.len() == horizon {
+            if out.frames.len() == horizon {
                 break;
             }
-            out.values.push(p.evaluate_output(&decoded, t)?);
-            out.times.push(t_last + (out.values.len() as f64) * dt);
+            out.frames.push(crate::pipeline::frame_slice(&decoded, t));
+            out.times.push(t_last + (out.frames.len() as f64) * dt);
         }
-        if out.values.len() < horizon {
+        if out.frames.len() < horizon {
             context_values = (frames - context..frames).map(|t| p.evaluate_input(&decoded, t)).collect::<Result<_>>()?;
         }
     }

@@ -1,0 +1,327 @@
+// The facade of include/echo_onnx.hpp over the cxx-generated bindings.
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+#include "echo_onnx.hpp"
+
+#include <cfenv>
+
+#include "echo-onnx-cxx/src/lib.rs.h"
+#include "rust/cxx.h"
+
+namespace echo
+{
+
+namespace
+{
+
+//- Masks floating-point exceptions for the lifetime of the guard and restores the caller's
+//  environment (trap mask and flags) afterwards: flags raised inside do not leak out.
+class FpGuard
+{
+    std::fenv_t saved_;
+
+public:
+    FpGuard() { std::feholdexcept(&saved_); }
+    ~FpGuard() { std::fesetenv(&saved_); }
+    FpGuard(const FpGuard&) = delete;
+    FpGuard& operator=(const FpGuard&) = delete;
+};
+
+//- Run `f` with FP exceptions masked; rethrow the core's errors as echo::Error.
+template<class F>
+auto call(F&& f) -> decltype(f())
+{
+    FpGuard guard;
+    try
+    {
+        return f();
+    }
+    catch (const rust::Error& e)
+    {
+        throw Error(e.what());
+    }
+}
+
+template<class T>
+rust::Slice<const T> in(const T* data, std::size_t n)
+{
+    return n ? rust::Slice<const T>(data, n) : rust::Slice<const T>();
+}
+
+template<class T>
+rust::Slice<T> out(T* data, std::size_t n)
+{
+    return n ? rust::Slice<T>(data, n) : rust::Slice<T>();
+}
+
+} // namespace
+
+
+struct Surrogate::Impl
+{
+    rust::Box<ffi::Surrogate> s;
+    std::size_t n = 0;
+    std::size_t channels = 0;
+    std::size_t candidates = 0;
+    std::size_t cloud = 0;
+
+    explicit Impl(rust::Box<ffi::Surrogate>&& b) : s(std::move(b)) {}
+};
+
+
+Surrogate::Surrogate
+(
+    const std::string& bundle_dir,
+    const std::string& device,
+    std::size_t threads,
+    const std::string& ort_lib
+)
+{
+    call([&] {
+        impl_.reset(new Impl(ffi::open(bundle_dir, device, threads, ort_lib)));
+        for (std::size_t c : impl_->s->field_components()) impl_->channels += c;
+        return 0;
+    });
+}
+
+Surrogate::~Surrogate()
+{
+    FpGuard guard;
+    impl_.reset();
+}
+
+Surrogate::Surrogate(Surrogate&&) noexcept = default;
+Surrogate& Surrogate::operator=(Surrogate&&) noexcept = default;
+
+std::string Surrogate::name() const
+{
+    return call([&] { return std::string(impl_->s->name()); });
+}
+
+std::size_t Surrogate::dim() const
+{
+    return call([&] { return impl_->s->dim(); });
+}
+
+std::vector<Field> Surrogate::fields() const
+{
+    return call([&] {
+        std::vector<Field> out;
+        auto names = impl_->s->field_names();
+        auto comps = impl_->s->field_components();
+        for (std::size_t i = 0; i < names.size(); ++i)
+        {
+            out.push_back(Field{std::string(names[i]), comps[i]});
+        }
+        return out;
+    });
+}
+
+std::size_t Surrogate::channels() const
+{
+    return impl_->channels;
+}
+
+std::size_t Surrogate::frames() const
+{
+    return call([&] { return impl_->s->frames(); });
+}
+
+std::size_t Surrogate::context_frames() const
+{
+    return call([&] { return impl_->s->context_frames(); });
+}
+
+double Surrogate::dt() const
+{
+    return call([&] { return impl_->s->dt(); });
+}
+
+std::vector<std::string> Surrogate::parameters() const
+{
+    return call([&] {
+        std::vector<std::string> out;
+        for (const auto& n : impl_->s->parameter_names()) out.emplace_back(std::string(n));
+        return out;
+    });
+}
+
+void Surrogate::set_sampler(std::size_t steps, const std::string& method)
+{
+    call([&] { impl_->s->set_sampler(steps, method); return 0; });
+}
+
+void Surrogate::set_seed(std::uint64_t seed)
+{
+    call([&] { impl_->s->set_seed(seed); return 0; });
+}
+
+void Surrogate::set_parameters(const std::vector<std::string>& given)
+{
+    call([&] {
+        rust::Vec<rust::String> v;
+        for (const auto& g : given) v.push_back(rust::String(g));
+        impl_->s->set_parameters(v);
+        return 0;
+    });
+}
+
+void Surrogate::check_case(const std::vector<Field>& fields, std::size_t dim) const
+{
+    call([&] {
+        rust::Vec<rust::String> names;
+        rust::Vec<std::size_t> comps;
+        for (const auto& f : fields)
+        {
+            names.push_back(rust::String(f.name));
+            comps.push_back(f.components);
+        }
+        impl_->s->check_case(names, comps, dim);
+        return 0;
+    });
+}
+
+void Surrogate::set_mesh(const double* xyz, std::size_t n)
+{
+    call([&] {
+        impl_->s->set_mesh(in(xyz, 3*n));
+        impl_->n = n;
+        impl_->candidates = impl_->s->candidate_count();
+        impl_->cloud = impl_->candidates;
+        return 0;
+    });
+}
+
+void Surrogate::push_snapshot(double time, const double* values)
+{
+    call([&] { impl_->s->push_snapshot(time, in(values, impl_->n*impl_->channels)); return 0; });
+}
+
+void Surrogate::set_local_mesh
+(
+    const double* xyz,
+    const std::int64_t* ids,
+    std::size_t n,
+    const double lo[3],
+    const double hi[3]
+)
+{
+    call([&] {
+        impl_->s->set_local_mesh(in(xyz, 3*n), in(ids, n), in(lo, 3), in(hi, 3));
+        impl_->n = n;
+        impl_->candidates = impl_->s->candidate_count();
+        impl_->cloud = 0;
+        return 0;
+    });
+}
+
+std::size_t Surrogate::inside_count() const
+{
+    return call([&] { return impl_->s->inside_count(); });
+}
+
+std::size_t Surrogate::candidate_count() const
+{
+    return impl_->candidates;
+}
+
+void Surrogate::candidates(double* xyz, std::int64_t* ids) const
+{
+    call([&] {
+        impl_->s->candidates(out(xyz, 3*impl_->candidates), out(ids, impl_->candidates));
+        return 0;
+    });
+}
+
+void Surrogate::candidate_values(const double* values, double* result) const
+{
+    call([&] {
+        impl_->s->candidate_values
+        (
+            in(values, impl_->n*impl_->channels),
+            out(result, impl_->candidates*impl_->channels)
+        );
+        return 0;
+    });
+}
+
+void Surrogate::set_cloud
+(
+    const double* xyz,
+    const std::int64_t* ids,
+    std::size_t n,
+    std::size_t total_locations,
+    std::size_t total_inside
+)
+{
+    call([&] {
+        impl_->s->set_cloud(in(xyz, 3*n), in(ids, n), total_locations, total_inside);
+        impl_->cloud = n;
+        return 0;
+    });
+}
+
+void Surrogate::set_evaluation_only()
+{
+    call([&] { impl_->s->set_evaluation_only(); impl_->cloud = 0; return 0; });
+}
+
+void Surrogate::push_cloud_snapshot(double time, const double* values)
+{
+    call([&] {
+        impl_->s->push_cloud_snapshot(time, in(values, impl_->cloud*impl_->channels));
+        return 0;
+    });
+}
+
+std::size_t Surrogate::snapshots() const
+{
+    return call([&] { return impl_->s->snapshots(); });
+}
+
+std::size_t Surrogate::forecast(std::size_t horizon)
+{
+    return call([&] { return impl_->s->forecast(horizon); });
+}
+
+std::size_t Surrogate::generate(double t0)
+{
+    return call([&] { return impl_->s->generate(t0); });
+}
+
+std::vector<double> Surrogate::predicted_times() const
+{
+    return call([&] {
+        auto t = impl_->s->predicted_times();
+        return std::vector<double>(t.begin(), t.end());
+    });
+}
+
+std::vector<float> Surrogate::decoded() const
+{
+    return call([&] {
+        std::vector<float> data(impl_->s->decoded_len());
+        impl_->s->decoded(out(data.data(), data.size()));
+        return data;
+    });
+}
+
+void Surrogate::set_decoded(const std::vector<double>& times, const std::vector<float>& data)
+{
+    call([&] {
+        impl_->s->set_decoded(in(times.data(), times.size()), in(data.data(), data.size()));
+        return 0;
+    });
+}
+
+void Surrogate::prediction(std::size_t k, double* result)
+{
+    call([&] { impl_->s->prediction(k, out(result, impl_->n*impl_->channels)); return 0; });
+}
+
+std::size_t Surrogate::size() const
+{
+    return impl_->n;
+}
+
+} // namespace echo

@@ -1,0 +1,186 @@
+// echo_onnx.hpp: the C++ API of echo-onnx, for hosts that own a mesh and a time loop (solvers,
+// visualisation tools). SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// Build: link the static library `libecho_onnx_cxx.a` (built by `cargo build --release` in
+// `cxx-bridge/`), plus the system libraries it needs: `-lpthread -ldl -lm -lrt -lutil`. A shared
+// library that embeds it should add `-Wl,--exclude-libs,ALL` so that its Rust symbols stay private.
+// C++14 or newer. This header is the whole interface: it uses only standard library types
+// (std::string, std::vector, std::runtime_error, fixed-width integers); no Rust type appears here.
+//
+// ONNX Runtime is loaded at run time from `ort_lib`, else the `ECHO_ORT_LIB` or `ORT_DYLIB_PATH`
+// environment variable, else the echo-onnx project's `.venv` (see README.md).
+//
+// Data layout: locations are `xyz[3 * i + a]` (3 coordinates per location, also in 2D: z is
+// ignored by 2D bundles). Field values are location-major and physical (not normalised):
+// `values[i * channels() + c]`, the bundle's fields in their order, a field's components consecutive.
+// Every array is owned by the caller; output arrays must have the documented size.
+//
+// Errors: every failing call throws `echo::Error` with the core's message (what is wrong, and a
+// hint how to fix it); the object stays usable unless the message says otherwise.
+//
+// Floating-point traps: every call masks floating-point exceptions on entry and restores the
+// caller's floating-point environment (trap mask and flags) on exit, so hosts that trap FP
+// exceptions (OpenFOAM's FOAM_SIGFPE) are safe. Threads the runtime starts inherit the masked state.
+//
+// Serial use:
+//     echo::Surrogate s("bundle-dir", "cpu");
+//     s.check_case({{"T", 1}}, 2);               // throws when the bundle does not fit the case
+//     s.set_mesh(xyz.data(), n);                 // once: neighbour structures are cached
+//     s.push_snapshot(t, values.data());         // as the solver computes them
+//     std::size_t frames = s.forecast();         // one segment after the last snapshot
+//     s.prediction(k, out.data());               // frame k at the mesh locations (n * channels)
+//
+// Distributed use (one object per rank; the host moves the arrays between ranks):
+//     every rank:  set_local_mesh(xyz, global_ids, n, lo, hi)   (lo/hi: the whole mesh's box)
+//                  -> candidates(...) and inside_count() are gathered on the master
+//     master:      set_cloud(all candidates, ids, total locations, total inside)
+//     others:      set_evaluation_only()
+//     per snapshot: every rank candidate_values(values, out) -> master push_cloud_snapshot(t, all)
+//     master:      forecast() or generate(t0); predicted_times() and decoded() are broadcast
+//     others:      set_decoded(times, data)
+//     every rank:  prediction(k, out) at its own locations
+// The result equals a serial run on the whole mesh (global ids break ties between equidistant
+// locations, like location indices do in a serial run).
+
+#ifndef ECHO_ONNX_HPP
+#define ECHO_ONNX_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace echo
+{
+
+//- An error from echo-onnx: the message names what is wrong and how to fix it.
+class Error : public std::runtime_error
+{
+public:
+    explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+//- A field as the bundle (or the host) sees it: a name and 1 (scalar) or dim (vector) components.
+struct Field
+{
+    std::string name;
+    std::size_t components;
+};
+
+//- One bundle, its ONNX Runtime sessions, and one host mesh. Movable, not copyable.
+class Surrogate
+{
+public:
+    //- Open and validate the bundle in `bundle_dir`, load ONNX Runtime and create the sessions.
+    //  device: "cpu", "cuda" or "cuda:N"; threads: per session (0: ONNX Runtime's default);
+    //  ort_lib: path of libonnxruntime.so (empty: search, see above).
+    explicit Surrogate
+    (
+        const std::string& bundle_dir,
+        const std::string& device = "cpu",
+        std::size_t threads = 0,
+        const std::string& ort_lib = ""
+    );
+    ~Surrogate();
+    Surrogate(Surrogate&&) noexcept;
+    Surrogate& operator=(Surrogate&&) noexcept;
+    Surrogate(const Surrogate&) = delete;
+    Surrogate& operator=(const Surrogate&) = delete;
+
+    // The bundle
+    std::string name() const;
+    //- Dimension of the latent grid (2 or 3).
+    std::size_t dim() const;
+    //- The fields, in channel order.
+    std::vector<Field> fields() const;
+    //- Values per location: the sum of the fields' components.
+    std::size_t channels() const;
+    //- Frames per segment, the frames a forecast observes at its start, time between frames.
+    std::size_t frames() const;
+    std::size_t context_frames() const;
+    double dt() const;
+    //- Names of the PDE parameters the bundle can be conditioned on.
+    std::vector<std::string> parameters() const;
+
+    // Settings
+    //- ODE steps (0: the bundle's) and method ("euler", "midpoint", "rk4"; "": the bundle's).
+    void set_sampler(std::size_t steps, const std::string& method = "");
+    //- Restart the noise: the same seed and calls give the same results on one machine.
+    void set_seed(std::uint64_t seed);
+    //- Condition on parameters, each "NAME=VALUE" (checked against the bundle's ranges).
+    //  An empty list: unconditional.
+    void set_parameters(const std::vector<std::string>& name_equals_value);
+    //- Throws unless `fields` (names and components, in order) are the bundle's fields and `dim`
+    //  (the mesh's number of solved directions) is the bundle's dimension.
+    void check_case(const std::vector<Field>& fields, std::size_t dim) const;
+
+    // Serial hosts
+    //- Register the n locations (once; builds and caches the neighbour structures).
+    void set_mesh(const double* xyz, std::size_t n);
+    //- A snapshot at `time`: values at the n locations (n * channels()). Keeps the last
+    //  context_frames() snapshots.
+    void push_snapshot(double time, const double* values);
+
+    // Distributed hosts (see the top of this file)
+    void set_local_mesh
+    (
+        const double* xyz,
+        const std::int64_t* global_ids,
+        std::size_t n,
+        const double lo[3],
+        const double hi[3]
+    );
+    //- Local locations inside the bundle's grid box (sum over ranks for set_cloud).
+    std::size_t inside_count() const;
+    //- Local candidates: the locations some latent grid node may need.
+    std::size_t candidate_count() const;
+    //- xyz: 3 * candidate_count(), ids: candidate_count().
+    void candidates(double* xyz, std::int64_t* ids) const;
+    //- values: n * channels() at the local locations; out: candidate_count() * channels().
+    void candidate_values(const double* values, double* out) const;
+    //- Master: every rank's candidates (in any order), the total number of locations and how many
+    //  lie inside the grid box, over all ranks.
+    void set_cloud
+    (
+        const double* xyz,
+        const std::int64_t* ids,
+        std::size_t n,
+        std::size_t total_locations,
+        std::size_t total_inside
+    );
+    //- Ranks other than the master.
+    void set_evaluation_only();
+    //- Master: a snapshot on the cloud, values in the order of set_cloud (n * channels()).
+    void push_cloud_snapshot(double time, const double* values);
+    //- Snapshots held.
+    std::size_t snapshots() const;
+
+    // Tasks (master, or a serial host)
+    //- Forecast `horizon` frames (0: one segment) after the last snapshot; returns the count.
+    std::size_t forecast(std::size_t horizon = 0);
+    //- Generate one segment from the parameters alone, frames at t0 + k dt(); returns the count.
+    std::size_t generate(double t0);
+
+    // Results (every rank)
+    //- Times of the predicted frames.
+    std::vector<double> predicted_times() const;
+    //- The predicted frames on the latent grid, to broadcast from the master.
+    std::vector<float> decoded() const;
+    //- Ranks other than the master: what the master's predicted_times() and decoded() returned.
+    void set_decoded(const std::vector<double>& times, const std::vector<float>& data);
+    //- Predicted frame k at this object's locations; out: n * channels().
+    void prediction(std::size_t k, double* out);
+
+    //- Number of locations registered (set_mesh or set_local_mesh).
+    std::size_t size() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace echo
+
+#endif

@@ -1,0 +1,855 @@
+/*---------------------------------------------------------------------------*\
+  echo-onnx: ECHO neural-operator surrogates inside OpenFOAM
+-------------------------------------------------------------------------------
+License
+    This file is part of the echo-onnx OpenFOAM plugin.
+
+    It is free software: you can redistribute it and/or modify it under the
+    terms of the GNU General Public License as published by the Free Software
+    Foundation, either version 3 of the License, or (at your option) any later
+    version. See openfoam-plugin/LICENSE.
+
+\*---------------------------------------------------------------------------*/
+
+#include "echoSurrogate.H"
+#include "echo_onnx.hpp"
+
+#include "addToRunTimeSelectionTable.H"
+#include "boundBox.H"
+#include "fvcFlux.H"
+#include "globalIndex.H"
+#include "labelIOList.H"
+#include "surfaceFields.H"
+#include "zeroGradientFvPatchFields.H"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+// * * * * * * * * * * * * * * Static Data Members * * * * * * * * * * * * * //
+
+namespace Foam
+{
+namespace functionObjects
+{
+    defineTypeNameAndDebug(echoSurrogate, 0);
+    addToRunTimeSelectionTable(functionObject, echoSurrogate, dictionary);
+}
+}
+
+const Foam::Enum<Foam::functionObjects::echoSurrogate::modeType>
+Foam::functionObjects::echoSurrogate::modeTypeNames_
+({
+    { modeType::surrogate, "surrogate" },
+    { modeType::warmStart, "warmStart" },
+});
+
+
+namespace
+{
+
+double seconds
+(
+    const std::chrono::steady_clock::time_point& since
+)
+{
+    return std::chrono::duration<double>
+    (
+        std::chrono::steady_clock::now() - since
+    ).count();
+}
+
+//- A number for the log, with 6 significant digits
+std::string fmt(double x)
+{
+    std::ostringstream s;
+    s.precision(6);
+    s << x;
+    return s.str();
+}
+
+} // namespace
+
+
+// * * * * * * * * * * * * * Private Member Functions  * * * * * * * * * * * //
+
+void Foam::functionObjects::echoSurrogate::fail
+(
+    const string& message,
+    bool atRead
+)
+{
+    if (failOnError_)
+    {
+        if (atRead)
+        {
+            // An IO error stops the run even while function objects load
+            FatalIOErrorInFunction(mesh_.time().controlDict())
+                << type() << " " << name() << ": " << message.c_str() << nl
+                << "    (failOnError yes; set failOnError no to warn and"
+                << " continue without the surrogate)" << nl
+                << exit(FatalIOError);
+        }
+        FatalErrorInFunction
+            << type() << " " << name() << ": " << message.c_str() << nl
+            << exit(FatalError);
+    }
+
+    WarningInFunction
+        << type() << " " << name() << ": " << message.c_str() << nl
+        << "    failOnError no: the solver continues without the surrogate"
+        << endl;
+    disabled_ = true;
+    surrogate_.reset();
+}
+
+
+template<class F>
+bool Foam::functionObjects::echoSurrogate::guarded
+(
+    const char* what,
+    bool masterOnly,
+    bool atRead,
+    F&& f
+)
+{
+    string message;
+    if (!masterOnly || Pstream::master())
+    {
+        try
+        {
+            f();
+        }
+        catch (const echo::Error& e)
+        {
+            message = string(what) + ": " + e.what();
+        }
+        catch (const std::exception& e)
+        {
+            message = string(what) + ": " + e.what();
+        }
+    }
+
+    // Every rank learns every rank's outcome, so all fail (or go on) together.
+    // ('+' or '-' first: an empty string cannot be streamed.)
+    List<string> messages(Pstream::nProcs());
+    messages[Pstream::myProcNo()] = (message.empty() ? "+" : "-") + message;
+    Pstream::gatherList(messages);
+    Pstream::scatterList(messages);
+
+    forAll(messages, proci)
+    {
+        if (messages[proci][0] == '-')
+        {
+            string m = messages[proci].substr(1);
+            if (Pstream::parRun())
+            {
+                m = "on rank " + Foam::name(proci) + ", " + m;
+            }
+            fail(m, atRead);
+            return false;
+        }
+    }
+    return true;
+}
+
+
+Foam::label Foam::functionObjects::echoSurrogate::latticeIndex
+(
+    scalar t
+) const
+{
+    const scalar x = (t - t0_)/dt_;
+    const label k = label(std::floor(x + 0.5));
+    const scalar tol = 0.5*mesh_.time().deltaTValue();
+    if (k < 0 || mag(t - (t0_ + k*dt_)) > tol)
+    {
+        return -1;
+    }
+    return k;
+}
+
+
+Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
+{
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+    scalarField out(n*C);
+
+    label c0 = 0;
+    forAll(fieldNames_, fi)
+    {
+        const word& fname = fieldNames_[fi];
+        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
+        {
+            const scalarField& v =
+                mesh_.lookupObject<volScalarField>(fname).primitiveField();
+            for (label i = 0; i < n; ++i)
+            {
+                out[i*C + c0] = v[i];
+            }
+        }
+        else
+        {
+            const vectorField& v =
+                mesh_.lookupObject<volVectorField>(fname).primitiveField();
+            for (label i = 0; i < n; ++i)
+            {
+                for (label d = 0; d < components_[fi]; ++d)
+                {
+                    out[i*C + c0 + d] = v[i][d];
+                }
+            }
+        }
+        c0 += components_[fi];
+    }
+    return out;
+}
+
+
+void Foam::functionObjects::echoSurrogate::setEcho(const scalarField& values)
+{
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+    label c0 = 0;
+    forAll(fieldNames_, fi)
+    {
+        if (echoScalars_.set(fi))
+        {
+            volScalarField& e = echoScalars_[fi];
+            scalarField& v = e.primitiveFieldRef();
+            for (label i = 0; i < n; ++i)
+            {
+                v[i] = values[i*C + c0];
+            }
+            e.correctBoundaryConditions();
+        }
+        else
+        {
+            volVectorField& e = echoVectors_[fi];
+            vectorField& v = e.primitiveFieldRef();
+            for (label i = 0; i < n; ++i)
+            {
+                v[i] = Zero;
+                for (label d = 0; d < components_[fi]; ++d)
+                {
+                    v[i][d] = values[i*C + c0 + d];
+                }
+            }
+            e.correctBoundaryConditions();
+        }
+        c0 += components_[fi];
+    }
+    echoValid_ = true;
+}
+
+
+void Foam::functionObjects::echoSurrogate::replaceFields
+(
+    const scalarField& values
+)
+{
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+    label c0 = 0;
+    forAll(fieldNames_, fi)
+    {
+        const word& fname = fieldNames_[fi];
+        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
+        {
+            volScalarField& f = mesh_.lookupObjectRef<volScalarField>(fname);
+            scalarField& v = f.primitiveFieldRef();
+            for (label i = 0; i < n; ++i)
+            {
+                v[i] = values[i*C + c0];
+            }
+            f.correctBoundaryConditions();
+        }
+        else
+        {
+            volVectorField& f = mesh_.lookupObjectRef<volVectorField>(fname);
+            vectorField& v = f.primitiveFieldRef();
+            for (label i = 0; i < n; ++i)
+            {
+                for (label d = 0; d < components_[fi]; ++d)
+                {
+                    v[i][d] = values[i*C + c0 + d];
+                }
+            }
+            f.correctBoundaryConditions();
+
+            // Keep the volumetric flux consistent with a replaced velocity
+            if (fname == "U" && mesh_.foundObject<surfaceScalarField>("phi"))
+            {
+                surfaceScalarField& phi =
+                    mesh_.lookupObjectRef<surfaceScalarField>("phi");
+                if (phi.dimensions() == dimVolume/dimTime)
+                {
+                    phi = fvc::flux(f);
+                }
+            }
+        }
+        c0 += components_[fi];
+    }
+}
+
+
+bool Foam::functionObjects::echoSurrogate::initialise()
+{
+    t0_ = mesh_.time().value();
+
+    // The case's fields and the mesh's dimension
+    const label dim = mesh_.nSolutionD();
+    components_.setSize(fieldNames_.size());
+    echoScalars_.setSize(fieldNames_.size());
+    echoVectors_.setSize(fieldNames_.size());
+    std::vector<echo::Field> caseFields;
+    forAll(fieldNames_, fi)
+    {
+        const word& fname = fieldNames_[fi];
+        const IOobject io
+        (
+            fname + "Echo",
+            mesh_.time().timeName(),
+            mesh_,
+            IOobject::NO_READ,
+            IOobject::NO_WRITE
+        );
+        if (mesh_.foundObject<volScalarField>(fname))
+        {
+            const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
+            components_[fi] = 1;
+            echoScalars_.set
+            (
+                fi,
+                new volScalarField
+                (
+                    io,
+                    mesh_,
+                    dimensionedScalar(f.dimensions(), Zero),
+                    zeroGradientFvPatchScalarField::typeName
+                )
+            );
+        }
+        else if (mesh_.foundObject<volVectorField>(fname))
+        {
+            const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
+            components_[fi] = dim;
+            echoVectors_.set
+            (
+                fi,
+                new volVectorField
+                (
+                    io,
+                    mesh_,
+                    dimensionedVector(f.dimensions(), Zero),
+                    zeroGradientFvPatchVectorField::typeName
+                )
+            );
+        }
+        else
+        {
+            fail
+            (
+                "the case has no volScalarField or volVectorField '" + fname
+              + "' (entry 'fields')",
+                true
+            );
+            return false;
+        }
+        caseFields.push_back(echo::Field{fname, std::size_t(components_[fi])});
+    }
+    if (dim == 2 && mesh_.solutionD()[vector::Z] != -1)
+    {
+        fail("2D cases must be empty in z (the bundle's grid is in x and y)", true);
+        return false;
+    }
+
+    // Open the bundle on every rank (the ranks evaluate the decoded grid themselves)
+    const auto start = std::chrono::steady_clock::now();
+    bool ok = guarded("cannot use the bundle", false, true, [&]
+    {
+        surrogate_.reset
+        (
+            new echo::Surrogate(bundleDir_, device_, threads_, ortLib_)
+        );
+        surrogate_->check_case(caseFields, dim);
+        surrogate_->set_sampler(steps_, method_);
+        surrogate_->set_seed(seed_);
+        std::vector<std::string> given;
+        for (const string& p : parameters_) given.push_back(p);
+        surrogate_->set_parameters(given);
+    });
+    if (!ok) return false;
+
+    dt_ = surrogate_->dt();
+    frames_ = surrogate_->frames();
+    context_ = surrogate_->context_frames();
+    const scalar stepsPerFrame = dt_/mesh_.time().deltaTValue();
+    if
+    (
+        mode_ == modeType::surrogate
+     && mag(stepsPerFrame - std::round(stepsPerFrame)) > 1e-6*stepsPerFrame
+    )
+    {
+        WarningInFunction
+            << type() << " " << name() << ": the time step "
+            << mesh_.time().deltaTValue() << " does not divide the bundle's dt "
+            << dt_ << "; snapshots are taken at the time steps nearest to"
+            << " start + k dt" << endl;
+    }
+    if (horizon_ <= 0) horizon_ = frames_ - context_;
+    if (interval_ <= 0) interval_ = horizon_*dt_;
+
+    // The cells: centres and global ids
+    const vectorField& C = mesh_.C().primitiveField();
+    const label n = C.size();
+    std::vector<double> xyz(3*n);
+    std::vector<std::int64_t> ids(n);
+    forAll(C, i)
+    {
+        for (label d = 0; d < 3; ++d) xyz[3*i + d] = C[i][d];
+        ids[i] = i;
+    }
+    if (Pstream::parRun())
+    {
+        IOobject addrIO
+        (
+            "cellProcAddressing",
+            mesh_.facesInstance(),
+            polyMesh::meshSubDir,
+            mesh_,
+            IOobject::MUST_READ,
+            IOobject::NO_WRITE,
+            false
+        );
+        bool found = addrIO.typeHeaderOk<labelIOList>(true);
+        if (found)
+        {
+            labelIOList addr(addrIO);
+            found = addr.size() == n;
+            if (found) forAll(addr, i) ids[i] = addr[i];
+        }
+        if (!returnReduce(found, andOp<bool>()))
+        {
+            const globalIndex gi(n);
+            forAll(C, i) ids[i] = gi.toGlobal(i);
+            WarningInFunction
+                << type() << " " << name() << ": no cellProcAddressing"
+                << " (decomposePar writes it); ties between equidistant"
+                << " cells are broken by rank order, which may differ from"
+                << " a serial run" << endl;
+        }
+    }
+    const boundBox bb(C, true);
+    const double lo[3] = {bb.min().x(), bb.min().y(), bb.min().z()};
+    const double hi[3] = {bb.max().x(), bb.max().y(), bb.max().z()};
+
+    ok = guarded("cannot register the mesh", false, true, [&]
+    {
+        surrogate_->set_local_mesh(xyz.data(), ids.data(), n, lo, hi);
+    });
+    if (!ok) return false;
+
+    // The candidates of every rank go to the master
+    List<scalarList> candXyz(Pstream::nProcs());
+    List<labelList> candIds(Pstream::nProcs());
+    {
+        const label nc = surrogate_->candidate_count();
+        std::vector<double> cx(3*nc);
+        std::vector<std::int64_t> ci(nc);
+        surrogate_->candidates(cx.data(), ci.data());
+        candXyz[Pstream::myProcNo()] = scalarList(cx.begin(), cx.end());
+        labelList& l = candIds[Pstream::myProcNo()];
+        l.setSize(nc);
+        forAll(l, i) l[i] = label(ci[i]);
+    }
+    Pstream::gatherList(candXyz);
+    Pstream::gatherList(candIds);
+    const label total = returnReduce(n, sumOp<label>());
+    const label inside =
+        returnReduce(label(surrogate_->inside_count()), sumOp<label>());
+
+    label cloudSize = 0;
+    ok = guarded("cannot register the mesh", false, true, [&]
+    {
+        if (Pstream::master())
+        {
+            std::vector<double> cx;
+            std::vector<std::int64_t> ci;
+            forAll(candXyz, proci)
+            {
+                cx.insert(cx.end(), candXyz[proci].begin(), candXyz[proci].end());
+                for (const label id : candIds[proci]) ci.push_back(id);
+            }
+            cloudSize = ci.size();
+            surrogate_->set_cloud(cx.data(), ci.data(), ci.size(), total, inside);
+        }
+        else
+        {
+            surrogate_->set_evaluation_only();
+        }
+    });
+    if (!ok) return false;
+
+    Info<< type() << " " << name() << ": bundle '" << surrogate_->name().c_str()
+        << "' (" << bundleDir_ << ") on " << device_.c_str()
+        << ", mode " << modeTypeNames_[mode_] << ", fields " << fieldNames_
+        << ", " << surrogate_->dim() << "D, dt " << fmt(dt_).c_str() << ", "
+        << frames_ << " frames per segment; " << total << " cells on "
+        << Pstream::nProcs() << " rank(s), " << cloudSize
+        << " gathered for the latent grid; ready in "
+        << fmt(seconds(start)).c_str() << " s" << endl;
+
+    if (mode_ == modeType::surrogate)
+    {
+        resetFile("error");
+        if (Pstream::master())
+        {
+            writeHeader(file(), "echoSurrogate: relative L2 error of the prediction");
+            writeHeader(file(), "bundle " + surrogate_->name());
+            writeCommented(file(), "Time");
+            writeTabbed(file(), "lead");
+            for (const word& f : fieldNames_) writeTabbed(file(), f);
+            file() << endl;
+        }
+        // The start time is the first snapshot
+        if (!pushSnapshot(t0_)) return false;
+        lastSnapshot_ = 0;
+        if (snapshots_ >= context_)
+        {
+            if (!forecast(t0_)) return false;
+            lastForecast_ = 0;
+        }
+    }
+    else if (warmStartTime_ <= t0_ + 0.5*mesh_.time().deltaTValue())
+    {
+        warmStart(t0_);
+    }
+    return true;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
+{
+    const scalarField local = gatherLocal();
+    const label C = sum(components_);
+    List<scalarList> cand(Pstream::nProcs());
+    bool ok = guarded("cannot take a snapshot", false, false, [&]
+    {
+        std::vector<double> cv(surrogate_->candidate_count()*C);
+        surrogate_->candidate_values(local.cdata(), cv.data());
+        cand[Pstream::myProcNo()] = scalarList(cv.begin(), cv.end());
+    });
+    if (!ok) return false;
+    Pstream::gatherList(cand);
+    ok = guarded("cannot take a snapshot", true, false, [&]
+    {
+        std::vector<double> all;
+        for (const scalarList& l : cand) all.insert(all.end(), l.begin(), l.end());
+        surrogate_->push_cloud_snapshot(t, all.data());
+    });
+    if (ok) ++snapshots_;
+    return ok;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::distribute()
+{
+    scalarList times;
+    scalarList data;
+    if (Pstream::master())
+    {
+        const std::vector<double> t = surrogate_->predicted_times();
+        const std::vector<float> d = surrogate_->decoded();
+        times = scalarList(t.begin(), t.end());
+        data.setSize(d.size());
+        forAll(data, i) data[i] = d[i];
+    }
+    Pstream::scatter(times);
+    Pstream::scatter(data);
+
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+    predictedTimes_ = times;
+    predicted_.setSize(times.size());
+    return guarded("cannot evaluate the prediction", false, false, [&]
+    {
+        if (!Pstream::master())
+        {
+            std::vector<float> d(data.size());
+            forAll(data, i) d[i] = float(data[i]);
+            surrogate_->set_decoded(std::vector<double>(times.begin(), times.end()), d);
+        }
+        forAll(predicted_, k)
+        {
+            predicted_[k].setSize(n*C);
+            surrogate_->prediction(k, predicted_[k].data());
+        }
+    });
+}
+
+
+bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
+{
+    const auto start = std::chrono::steady_clock::now();
+    label frames = 0;
+    bool ok = guarded("forecast failed", true, false, [&]
+    {
+        frames = surrogate_->forecast(horizon_);
+    });
+    if (!ok || !distribute()) return false;
+    origin_ = t;
+    Info<< type() << " " << name() << ": forecast " << predictedTimes_.size()
+        << " frames from t = " << fmt(t).c_str() << " ("
+        << fmt(predictedTimes_.first()).c_str() << " .. "
+        << fmt(predictedTimes_.last()).c_str() << ") in "
+        << fmt(seconds(start)).c_str() << " s" << endl;
+    return true;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
+{
+    const auto start = std::chrono::steady_clock::now();
+    bool ok = guarded("generation failed", true, false, [&]
+    {
+        surrogate_->generate(t);
+    });
+    if (!ok || !distribute()) return false;
+    if (warmStartFrame_ < 0 || warmStartFrame_ >= predicted_.size())
+    {
+        fail
+        (
+            "warmStartFrame " + Foam::name(warmStartFrame_) + " is not a frame"
+            " of the generated segment (0 .. "
+          + Foam::name(predicted_.size() - 1) + ")",
+            false
+        );
+        return false;
+    }
+    replaceFields(predicted_[warmStartFrame_]);
+    setEcho(predicted_[warmStartFrame_]);
+    warmStarted_ = true;
+    Info<< type() << " " << name() << ": warm start at t = " << fmt(t).c_str()
+        << ": replaced " << fieldNames_ << " with frame " << warmStartFrame_
+        << " of the generated segment";
+    if (parameters_.size())
+    {
+        std::string given;
+        for (const string& p : parameters_) given += (given.empty() ? "" : " ") + p;
+        Info<< " (parameters " << given.c_str() << ")";
+    }
+    Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
+    return true;
+}
+
+
+void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
+{
+    const scalarField local = gatherLocal();
+    const scalarField& pred = predicted_[k];
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+
+    scalarList errors(fieldNames_.size(), Zero);
+    label c0 = 0;
+    forAll(fieldNames_, fi)
+    {
+        scalar num = 0, den = 0;
+        for (label i = 0; i < n; ++i)
+        {
+            for (label d = 0; d < components_[fi]; ++d)
+            {
+                const scalar s = local[i*C + c0 + d];
+                num += sqr(pred[i*C + c0 + d] - s);
+                den += sqr(s);
+            }
+        }
+        reduce(num, sumOp<scalar>());
+        reduce(den, sumOp<scalar>());
+        errors[fi] = Foam::sqrt(num)/max(Foam::sqrt(den), VSMALL);
+        c0 += components_[fi];
+    }
+
+    setEcho(pred);
+
+    Info<< type() << " " << name() << ": t = " << fmt(t).c_str() << ", lead "
+        << fmt(t - origin_).c_str() << ": relative L2 error";
+    forAll(fieldNames_, fi)
+    {
+        Info<< " " << fieldNames_[fi] << " " << fmt(errors[fi]).c_str();
+    }
+    Info<< endl;
+
+    if (Pstream::master())
+    {
+        OFstream& os = file();
+        os.precision(10);
+        os << t << token::TAB << (t - origin_);
+        forAll(errors, fi) os << token::TAB << errors[fi];
+        os << endl;
+    }
+}
+
+
+// * * * * * * * * * * * * * * * * Constructors  * * * * * * * * * * * * * * //
+
+Foam::functionObjects::echoSurrogate::echoSurrogate
+(
+    const word& name,
+    const Time& runTime,
+    const dictionary& dict
+)
+:
+    fvMeshFunctionObject(name, runTime, dict),
+    writeFile(mesh_, name, word("error"), true),
+    mode_(modeType::surrogate),
+    threads_(0),
+    interval_(-1),
+    horizon_(0),
+    steps_(0),
+    seed_(0),
+    warmStartTime_(runTime.startTime().value()),
+    warmStartFrame_(0),
+    failOnError_(true),
+    disabled_(false),
+    dt_(1),
+    frames_(0),
+    context_(0),
+    t0_(runTime.value()),
+    lastSnapshot_(-1),
+    snapshots_(0),
+    lastForecast_(-1),
+    warmStarted_(false),
+    origin_(0),
+    echoValid_(false)
+{
+    read(dict);
+}
+
+
+// * * * * * * * * * * * * * * * * Destructor  * * * * * * * * * * * * * * * //
+
+Foam::functionObjects::echoSurrogate::~echoSurrogate()
+{}
+
+
+// * * * * * * * * * * * * * * * Member Functions  * * * * * * * * * * * * * //
+
+bool Foam::functionObjects::echoSurrogate::read(const dictionary& dict)
+{
+    fvMeshFunctionObject::read(dict);
+    writeFile::read(dict);
+
+    mode_ = modeTypeNames_.lookupOrDefault("mode", dict, modeType::surrogate);
+    bundleDir_ = dict.get<fileName>("bundle");
+    bundleDir_.expand();
+    fieldNames_ = dict.get<wordList>("fields");
+    parameters_.clear();
+    if (dict.found("parameters"))
+    {
+        for (const entry& e : dict.subDict("parameters"))
+        {
+            std::ostringstream s;
+            s.precision(17);
+            s << e.keyword().c_str() << "=" << readScalar(e.stream());
+            parameters_.append(string(s.str()));
+        }
+    }
+    device_ = dict.lookupOrDefault<word>("device", "cpu");
+    threads_ = dict.lookupOrDefault<label>("threads", 0);
+    ortLib_ = dict.lookupOrDefault<fileName>("ortLib", fileName::null);
+    ortLib_.expand();
+    interval_ = dict.lookupOrDefault<scalar>("interval", -1);
+    horizon_ = dict.lookupOrDefault<label>("horizon", 0);
+    steps_ = dict.lookupOrDefault<label>("steps", 0);
+    method_ = dict.lookupOrDefault<word>("method", word::null);
+    seed_ = dict.lookupOrDefault<label>("seed", 0);
+    warmStartTime_ =
+        dict.lookupOrDefault<scalar>("warmStartTime", time_.startTime().value());
+    warmStartFrame_ = dict.lookupOrDefault<label>("warmStartFrame", 0);
+    failOnError_ = dict.lookupOrDefault<Switch>("failOnError", true);
+
+    if (!surrogate_ && !disabled_)
+    {
+        initialise();
+    }
+    return true;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::execute()
+{
+    if (disabled_ || !surrogate_)
+    {
+        return true;
+    }
+    const scalar t = mesh_.time().value();
+    const scalar halfStep = 0.5*mesh_.time().deltaTValue();
+
+    if (mode_ == modeType::warmStart)
+    {
+        if (!warmStarted_ && t >= warmStartTime_ - halfStep)
+        {
+            warmStart(t);
+        }
+        return true;
+    }
+
+    const label k = latticeIndex(t);
+    if (k < 0 || k <= lastSnapshot_)
+    {
+        return true;
+    }
+    forAll(predictedTimes_, i)
+    {
+        if (mag(predictedTimes_[i] - t) < halfStep)
+        {
+            compare(i, t);
+        }
+    }
+    if (!pushSnapshot(t)) return true;
+    lastSnapshot_ = k;
+    if
+    (
+        snapshots_ >= context_
+     && t < mesh_.time().endTime().value() - halfStep
+     && (lastForecast_ < 0 || (k - lastForecast_)*dt_ >= interval_ - halfStep)
+    )
+    {
+        if (forecast(t))
+        {
+            lastForecast_ = k;
+        }
+    }
+    return true;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::write()
+{
+    if (disabled_ || !echoValid_ || !mesh_.time().writeTime())
+    {
+        return true;
+    }
+    forAll(fieldNames_, fi)
+    {
+        if (echoScalars_.set(fi))
+        {
+            echoScalars_[fi].write();
+        }
+        else if (echoVectors_.set(fi))
+        {
+            echoVectors_[fi].write();
+        }
+    }
+    Info<< type() << " " << name() << ": wrote";
+    forAll(fieldNames_, fi) Info<< " " << fieldNames_[fi] << "Echo";
+    Info<< " at t = " << mesh_.time().timeName() << endl;
+    return true;
+}
+
+
+// ************************************************************************* //

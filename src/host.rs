@@ -1,0 +1,457 @@
+//! The API for hosts that own a mesh and a time loop (the OpenFOAM function object through the C++
+//! bridge in `cxx-bridge/`): open a bundle once, register the mesh once, push snapshots as the host
+//! computes them, forecast or generate, and read results at the host's own locations.
+//!
+//! Values cross this API in physical units, point-major (`[N][C]`, the bundle's fields in channel
+//! order, each field's components consecutive); normalisation is done here.
+//!
+//! # Serial and distributed hosts
+//! A serial host calls [`Surrogate::set_mesh`] and [`Surrogate::push_snapshot`]. A host whose mesh
+//! is split over several processes (MPI ranks) uses the same core in three roles, moving only small
+//! arrays between ranks itself:
+//!
+//! 1. every rank: [`Surrogate::set_local_mesh`] with its own points and their global ids. It keeps
+//!    the *candidates*: the local points among the `lift.neighbours` nearest (within the lift radius)
+//!    of some latent grid node.
+//! 2. the ranks send their candidates (points, ids) to one rank, the *master*, which calls
+//!    [`Surrogate::set_cloud`] with all of them; the others call [`Surrogate::set_evaluation_only`].
+//!    Per snapshot, the ranks send [`Surrogate::candidate_values`] and the master calls
+//!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
+//!    on the master, [`Surrogate::decoded`] is broadcast and the others call
+//!    [`Surrogate::set_decoded`].
+//! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points.
+//!
+//! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
+//! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
+//! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
+//! does not depend on the other points. A serial [`Surrogate::set_mesh`] takes the same path with
+//! one rank, so serial and distributed runs compute the same numbers.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use crate::bundle::{Bundle, Manifest, Method};
+use crate::err;
+use crate::error::Result;
+use crate::fields::Series;
+use crate::grid::Grid;
+use crate::mesh::Association;
+use crate::model::Model;
+use crate::noise::SplitMix64;
+use crate::pipeline::{frame_slice, Pipeline};
+use crate::resample::{gather_grid_neighbours, PointIndex, PAD};
+use crate::runtime::{self, Device};
+use crate::sampler::Sampler;
+use crate::tasks;
+
+/// A share of input points below which a mesh is refused as "not the bundle's domain".
+const MIN_INSIDE_SHARE: f64 = 0.5;
+
+/// The local part of the mesh: the host's points, in the host's order.
+struct Local {
+    points: Vec<[f64; 3]>,
+    ids: Vec<i64>,
+    /// Local indices of the candidates, ordered by global id.
+    candidates: Vec<usize>,
+    inside: usize,
+}
+
+/// What the master keeps about the reduced cloud.
+struct Cloud {
+    /// `order[i]`: position in the caller's cloud arrays of the i-th point by global id.
+    order: Vec<usize>,
+    points: Vec<[f64; 3]>,
+}
+
+/// One bundle bound to one host mesh.
+pub struct Surrogate {
+    bundle: Bundle,
+    device: Device,
+    threads: Option<usize>,
+    model: Option<Model>,
+    grid: Option<Grid>,
+    local: Option<Local>,
+    cloud: Option<Cloud>,
+    pipeline: Option<Pipeline>,
+    sampler: Sampler,
+    params: Option<Vec<f32>>,
+    rng: SplitMix64,
+    /// Recent snapshots on the cloud (normalised, in id order), oldest first.
+    history: VecDeque<(f64, Vec<f32>)>,
+    /// The last forecast or generated segment: times and decoded grid frames `[G][nodes]`.
+    times: Vec<f64>,
+    frames: Vec<Vec<f32>>,
+}
+
+impl Surrogate {
+    /// Open and validate a bundle, load ONNX Runtime (`ort_lib`, else the usual search, see
+    /// [`runtime`]) and create its sessions on `device` (`cpu`, `cuda`, `cuda:N`).
+    pub fn open(bundle_dir: &Path, device: &str, threads: Option<usize>, ort_lib: Option<&Path>) -> Result<Surrogate> {
+        let device = Device::parse(device)?;
+        let bundle = Bundle::open(bundle_dir)?;
+        runtime::init(ort_lib, device)?;
+        let model = Model::load(bundle.clone(), device, threads)?;
+        let m = &bundle.manifest;
+        let sampler = Sampler { method: m.sampler.method, steps: m.sampler.steps };
+        Ok(Surrogate {
+            device,
+            threads,
+            model: Some(model),
+            grid: None,
+            local: None,
+            cloud: None,
+            pipeline: None,
+            sampler,
+            params: None,
+            rng: SplitMix64::new(0),
+            history: VecDeque::new(),
+            times: vec![],
+            frames: vec![],
+            bundle,
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.bundle.manifest
+    }
+
+    /// Sum of the fields' components (values per point).
+    pub fn channels(&self) -> usize {
+        self.manifest().channels()
+    }
+
+    /// The device the sessions run on, as given to [`Surrogate::open`].
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Threads per ONNX Runtime session (`None`: ONNX Runtime's default).
+    pub fn threads(&self) -> Option<usize> {
+        self.threads
+    }
+
+    /// ODE steps (0: the bundle's default) and method (`euler`, `midpoint`, `rk4`; empty: the
+    /// bundle's default).
+    pub fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()> {
+        let m = &self.bundle.manifest;
+        self.sampler.steps = if steps == 0 { m.sampler.steps } else { steps };
+        if self.sampler.steps > 10_000 {
+            return Err(err!(Usage, "steps {steps} must be between 1 and 10000"));
+        }
+        self.sampler.method = match method {
+            "" => m.sampler.method,
+            "euler" => Method::Euler,
+            "midpoint" => Method::Midpoint,
+            "rk4" => Method::Rk4,
+            other => return Err(err!(Usage, "unknown sampler method '{other}'").with_hint("use euler, midpoint or rk4")),
+        };
+        if let Some(p) = self.pipeline.as_mut() {
+            p.sampler = self.sampler;
+        }
+        Ok(())
+    }
+
+    /// Restart the noise generator: the same seed and calls give the same results.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.rng = SplitMix64::new(seed);
+    }
+
+    /// Condition on PDE parameters (`NAME=VALUE`, checked against the bundle's ranges; parameters
+    /// not given take their default). An empty list means unconditional sampling.
+    pub fn set_parameters(&mut self, given: &[String]) -> Result<()> {
+        self.params = tasks::resolve_params(&self.bundle.manifest, given)?;
+        if let Some(p) = self.pipeline.as_mut() {
+            p.params = self.params.clone();
+        }
+        Ok(())
+    }
+
+    /// Check that a host's fields (names and components, in order) are the bundle's fields and
+    /// its mesh dimension is the bundle's. `dim` is the number of solved directions of the mesh.
+    pub fn check_case(&self, names: &[String], components: &[usize], dim: usize) -> Result<()> {
+        let m = self.manifest();
+        let bundle: Vec<String> = m.fields.iter().map(|f| format!("{} ({} comp.)", f.name, f.components)).collect();
+        let host: Vec<String> = names.iter().zip(components).map(|(n, c)| format!("{n} ({c} comp.)")).collect();
+        if bundle != host {
+            return Err(err!(MissingField, "bundle '{}' ('{}') has fields [{}], but the case gives [{}]", m.name, self.bundle.dir.display(), bundle.join(", "), host.join(", "))
+                .with_hint("list the bundle's fields, in the bundle's order, with the same names and components (vectors: one per grid dimension)"));
+        }
+        if dim != m.latent_grid.dim {
+            return Err(err!(MissingField, "bundle '{}' ('{}') is {}D, but the case's mesh is {dim}D", m.name, self.bundle.dir.display(), m.latent_grid.dim)
+                .with_hint("use a bundle trained for the case's dimension (2D cases: one cell thick, empty in z)"));
+        }
+        Ok(())
+    }
+
+    /// Serial hosts: register the mesh's sample locations (cell centres or points), once.
+    pub fn set_mesh(&mut self, points: &[[f64; 3]]) -> Result<()> {
+        let ids: Vec<i64> = (0..points.len() as i64).collect();
+        let (lo, hi) = bounding_box(points);
+        self.set_local_mesh(points, &ids, lo, hi)?;
+        let (cloud, cloud_ids) = self.candidates()?;
+        let inside = self.inside_count()?;
+        self.set_cloud(&cloud, &cloud_ids, points.len(), inside)
+    }
+
+    /// Every rank: register this rank's locations with their global ids (unique over the ranks;
+    /// they break ties between equidistant points, like point indices in a serial run). `lo`/`hi`
+    /// is the bounding box of the whole mesh, used only when the bundle's grid box is fitted.
+    pub fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
+        if ids.len() != points.len() {
+            return Err(err!(Usage, "{} global ids for {} points", ids.len(), points.len()));
+        }
+        let grid = self.bundle.grid(Some((lo, hi)))?;
+        let m = &self.bundle.manifest;
+        let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
+        let mut candidates = Vec::new();
+        if !points.is_empty() {
+            // Index the points in global-id order, so ties fall the way they fall in a serial run.
+            let mut by_id: Vec<usize> = (0..points.len()).collect();
+            by_id.sort_by_key(|&i| ids[i]);
+            let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
+            let index = PointIndex::new(&sorted, &grid)?;
+            let neigh = gather_grid_neighbours(&index, &grid, m.lift.neighbours, m.lift.radius, 0..grid.len())?;
+            let mut used = vec![false; points.len()];
+            neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
+            candidates = by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect();
+        }
+        self.grid = Some(grid);
+        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
+        self.pipeline = None;
+        self.cloud = None;
+        self.history.clear();
+        Ok(())
+    }
+
+    fn local(&self) -> Result<&Local> {
+        self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh or set_local_mesh first"))
+    }
+
+    /// Number of local locations inside the latent grid's box (to reduce over ranks).
+    pub fn inside_count(&self) -> Result<usize> {
+        Ok(self.local()?.inside)
+    }
+
+    /// Local candidates: their locations and global ids, ordered by global id.
+    pub fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
+        let local = self.local()?;
+        Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| local.ids[i]).collect()))
+    }
+
+    /// Number of local candidates.
+    pub fn candidate_count(&self) -> Result<usize> {
+        Ok(self.local()?.candidates.len())
+    }
+
+    /// One snapshot's values at the local candidates (`[candidates][C]`), from the values at all
+    /// local locations (`[N][C]`, physical units).
+    pub fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
+        let local = self.local()?;
+        let c = self.channels();
+        check_len("snapshot values", values.len(), local.points.len() * c)?;
+        Ok(local.candidates.iter().flat_map(|&i| values[i * c..(i + 1) * c].iter().copied()).collect())
+    }
+
+    /// Master: the candidates of every rank (any order; `ids` unique), the total number of
+    /// locations and how many of them lie inside the grid's box, over all ranks. Builds the
+    /// neighbour lists of the latent grid (once) and the evaluation at this rank's locations.
+    pub fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<()> {
+        check_len("cloud ids", ids.len(), points.len())?;
+        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_cloud"))?;
+        if total_points == 0 {
+            return Err(err!(OutsideGrid, "the mesh has no locations to resample onto the latent grid"));
+        }
+        if (total_inside as f64) < MIN_INSIDE_SHARE * total_points as f64 {
+            let d = grid.dim;
+            return Err(err!(OutsideGrid, "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
+                total_points - total_inside, &grid.lo[..d], &grid.hi[..d])
+                .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+        }
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        order.sort_by_key(|&i| ids[i]);
+        if order.windows(2).any(|w| ids[w[0]] == ids[w[1]]) {
+            return Err(err!(Usage, "the cloud's global ids are not unique"));
+        }
+        let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
+        let model = self.take_model()?;
+        let output = self.local()?.points.clone();
+        let mut p = Pipeline::new(model, grid, Some(&cloud), &output, self.sampler)?;
+        p.params = self.params.clone();
+        self.pipeline = Some(p);
+        self.cloud = Some(Cloud { order, points: cloud });
+        self.history.clear();
+        Ok(())
+    }
+
+    /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
+    pub fn set_evaluation_only(&mut self) -> Result<()> {
+        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
+        let model = self.take_model()?;
+        let output = self.local()?.points.clone();
+        self.pipeline = Some(Pipeline::new(model, grid, None, &output, self.sampler)?);
+        self.cloud = None;
+        Ok(())
+    }
+
+    fn take_model(&mut self) -> Result<Model> {
+        if let Some(model) = self.model.take() {
+            return Ok(model);
+        }
+        match self.pipeline.take() {
+            Some(p) => Ok(p.model),
+            None => Err(err!(Usage, "the model was lost in an earlier failure; open the bundle again")),
+        }
+    }
+
+    fn pipeline(&mut self) -> Result<&mut Pipeline> {
+        self.pipeline.as_mut().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))
+    }
+
+    /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations.
+    pub fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
+        let cloud_values = self.candidate_values(values)?;
+        self.push_cloud_snapshot(time, &cloud_values)
+    }
+
+    /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.
+    /// Keeps the bundle's `context_frames` most recent snapshots.
+    pub fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
+        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
+        let m = &self.bundle.manifest;
+        let c = m.channels();
+        check_len("cloud snapshot values", values.len(), cloud.order.len() * c)?;
+        let mut out = Vec::with_capacity(values.len());
+        for &i in &cloud.order {
+            let mut c0 = 0;
+            for f in &m.fields {
+                for k in 0..f.components {
+                    let v = values[i * c + c0 + k];
+                    if !v.is_finite() {
+                        return Err(err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", f.name)
+                            .with_hint("the solution holds NaN or Inf; the surrogate cannot use it"));
+                    }
+                    out.push(((v - f.mean[k]) / f.std[k]) as f32);
+                }
+                c0 += f.components;
+            }
+        }
+        if let Some((last, _)) = self.history.back() {
+            if time <= *last {
+                return Err(err!(Usage, "snapshot at time {time} is not after the previous one ({last})"));
+            }
+        }
+        self.history.push_back((time, out));
+        while self.history.len() > m.time.context_frames {
+            self.history.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Snapshots held (at most the bundle's context frames).
+    pub fn snapshots(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Master: forecast `horizon` frames (0: one segment) after the last snapshot, from the last
+    /// `context_frames` snapshots. Returns the number of predicted frames.
+    pub fn forecast(&mut self, horizon: usize) -> Result<usize> {
+        let t = &self.bundle.manifest.time;
+        let (context, frames) = (t.context_frames, t.frames);
+        let horizon = if horizon == 0 { frames - context } else { horizon };
+        if self.history.len() < context {
+            return Err(err!(Usage, "forecasting needs {context} snapshots (the bundle's context frames); {} were pushed", self.history.len()));
+        }
+        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
+        let series = Series {
+            locations: cloud.points.clone(),
+            times: self.history.iter().map(|(t, _)| *t).collect(),
+            values: self.history.iter().map(|(_, v)| v.clone()).collect(),
+            association: Association::Point,
+        };
+        let mut rng = self.rng.clone();
+        let out = tasks::forecast_grids(self.pipeline()?, &series, horizon, context, &mut rng)?;
+        self.rng = rng;
+        self.times = out.times;
+        self.frames = out.frames;
+        Ok(self.frames.len())
+    }
+
+    /// Master: generate one segment from nothing but the parameters, frames at `t0 + k dt`.
+    /// Returns the number of frames.
+    pub fn generate(&mut self, t0: f64) -> Result<usize> {
+        if self.cloud.is_none() {
+            return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
+        }
+        let (frames, dt) = (self.bundle.manifest.time.frames, self.bundle.manifest.time.dt);
+        let mut rng = self.rng.clone();
+        let decoded = self.pipeline()?.segment(&vec![None; frames], &mut rng)?;
+        self.rng = rng;
+        self.times = (0..frames).map(|t| t0 + t as f64 * dt).collect();
+        self.frames = (0..frames).map(|t| frame_slice(&decoded, t)).collect();
+        Ok(frames)
+    }
+
+    /// Times of the frames of the last forecast or generated segment.
+    pub fn predicted_times(&self) -> &[f64] {
+        &self.times
+    }
+
+    /// The decoded frames of the last forecast or generation, concatenated (to broadcast).
+    pub fn decoded(&self) -> Vec<f32> {
+        self.frames.concat()
+    }
+
+    /// Length of [`Surrogate::decoded`].
+    pub fn decoded_len(&self) -> usize {
+        self.frames.iter().map(Vec::len).sum()
+    }
+
+    /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
+    /// [`Surrogate::decoded`].
+    pub fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
+        let nodes = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.len();
+        let per = nodes * self.bundle.manifest.decoder_channels();
+        check_len("decoded frames", data.len(), times.len() * per)?;
+        self.times = times.to_vec();
+        self.frames = data.chunks(per.max(1)).map(<[f32]>::to_vec).collect();
+        Ok(())
+    }
+
+    /// Predicted frame `frame` at this rank's locations: `[N][C]` in physical units.
+    pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
+        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?.clone();
+        let values = self.pipeline()?.evaluate_output_grid(&grid_values)?;
+        let m = &self.bundle.manifest;
+        let c = m.channels();
+        let mut out = Vec::with_capacity(values.len());
+        for point in values.chunks(c.max(1)) {
+            let mut c0 = 0;
+            for f in &m.fields {
+                for k in 0..f.components {
+                    out.push(f64::from(point[c0 + k]) * f.std[k] + f.mean[k]);
+                }
+                c0 += f.components;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(err!(FieldShape, "{what}: expected {expected} values, got {got}"));
+    }
+    Ok(())
+}
+
+fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in points {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo, hi)
+}

@@ -1,0 +1,226 @@
+//! The host API (`echo_onnx::host`): a serial host gets what the CLI path computes, and the
+//! distributed protocol (candidates -> master -> decoded frames -> every rank) gets exactly what
+//! the serial host gets, whatever the split of the points over ranks.
+
+mod common;
+
+use echo_onnx::bundle::Bundle;
+use echo_onnx::fields::{self, FieldSelection};
+use echo_onnx::host::Surrogate;
+use echo_onnx::mesh::read::read_series;
+use echo_onnx::model::Model;
+use echo_onnx::noise::SplitMix64;
+use echo_onnx::pipeline::Pipeline;
+use echo_onnx::runtime::{self, Device};
+use echo_onnx::sampler::Sampler;
+use echo_onnx::tasks;
+
+/// The example's locations and its frames in physical units, point-major.
+fn example() -> (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>) {
+    let frames = read_series(&common::example().join("input.pvd")).unwrap();
+    let points = frames[0].mesh.points.clone();
+    let times = frames.iter().map(|f| f.time).collect();
+    let values = frames.iter().map(|f| f.mesh.point_data.iter().find(|d| d.name == "vorticity").unwrap().values.clone()).collect();
+    (points, times, values)
+}
+
+fn open(variant: &str) -> Surrogate {
+    let mut s = Surrogate::open(&common::bundle(variant), "cpu", Some(1), None).unwrap();
+    s.set_sampler(4, "").unwrap();
+    s.set_seed(7);
+    s
+}
+
+/// Serial host: forecast `horizon` from the last snapshot; every predicted frame at the points.
+fn serial(variant: &str, horizon: usize) -> Vec<Vec<f64>> {
+    let (points, times, values) = example();
+    let mut s = open(variant);
+    s.set_mesh(&points).unwrap();
+    for (t, v) in times.iter().zip(&values) {
+        s.push_snapshot(*t, v).unwrap();
+    }
+    let n = s.forecast(horizon).unwrap();
+    (0..n).map(|f| s.prediction(f).unwrap()).collect()
+}
+
+#[test]
+fn serial_host_matches_the_cli_path() {
+    for variant in ["2d", "2d-kernel-linear"] {
+        let got = serial(variant, 12);
+        // The CLI's path: all points as input and output, the same seed and settings.
+        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
+        let m = bundle.manifest.clone();
+        let frames = read_series(&common::example().join("input.pvd")).unwrap();
+        let series = fields::extract(&frames, &m, &FieldSelection::default()).unwrap();
+        runtime::init(None, Device::Cpu).unwrap();
+        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
+        let grid = bundle.grid(None).unwrap();
+        let mut p = Pipeline::new(model, grid, Some(&series.locations), &series.locations, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
+        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut SplitMix64::new(7)).unwrap();
+        assert_eq!(want.values.len(), got.len());
+        for (w, g) in want.values.iter().zip(&got) {
+            let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
+            assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
+        }
+    }
+}
+
+type Data = (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>);
+
+/// Run the distributed protocol with the points dealt to `ranks` ranks by `owner`.
+fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, horizon: usize) -> Vec<Vec<f64>> {
+    distributed_on(example(), variant, ranks, owner, horizon).0
+}
+
+/// The same on given data; also returns how many candidates reached the master.
+fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, horizon: usize) -> (Vec<Vec<f64>>, usize) {
+    let (points, times, values) = data;
+    let n = points.len();
+    let (lo, hi) = bounds(&points);
+    let local_of: Vec<Vec<usize>> = (0..ranks).map(|r| (0..n).filter(|&i| owner(i) == r).collect()).collect();
+    let mut rank: Vec<Surrogate> = (0..ranks).map(|_| open(variant)).collect();
+    let (mut cloud_points, mut cloud_ids, mut total_inside) = (vec![], vec![], 0);
+    for (r, s) in rank.iter_mut().enumerate() {
+        let pts: Vec<[f64; 3]> = local_of[r].iter().map(|&i| points[i]).collect();
+        let ids: Vec<i64> = local_of[r].iter().map(|&i| i as i64).collect();
+        s.set_local_mesh(&pts, &ids, lo, hi).unwrap();
+        let (p, i) = s.candidates().unwrap();
+        cloud_points.extend(p);
+        cloud_ids.extend(i);
+        total_inside += s.inside_count().unwrap();
+    }
+    // The master (rank 0) gets the cloud gathered rank by rank, the others evaluate only.
+    let gathered = cloud_ids.len();
+    let (master, others) = rank.split_at_mut(1);
+    master[0].set_cloud(&cloud_points, &cloud_ids, n, total_inside).unwrap();
+    for s in others.iter_mut() {
+        s.set_evaluation_only().unwrap();
+    }
+    for (t, v) in times.iter().zip(&values) {
+        let mut gathered = vec![];
+        for (r, s) in master.iter().chain(others.iter()).enumerate() {
+            let local: Vec<f64> = local_of[r].iter().map(|&i| v[i]).collect();
+            gathered.extend(s.candidate_values(&local).unwrap());
+        }
+        master[0].push_cloud_snapshot(*t, &gathered).unwrap();
+    }
+    let frames = master[0].forecast(horizon).unwrap();
+    let (times, data) = (master[0].predicted_times().to_vec(), master[0].decoded());
+    for s in others.iter_mut() {
+        s.set_decoded(&times, &data).unwrap();
+    }
+    // Reassemble every frame in global order.
+    let out = (0..frames)
+        .map(|f| {
+            let mut out = vec![f64::NAN; n];
+            for (r, s) in rank.iter_mut().enumerate() {
+                for (&i, v) in local_of[r].iter().zip(s.prediction(f).unwrap()) {
+                    out[i] = v;
+                }
+            }
+            out
+        })
+        .collect();
+    (out, gathered)
+}
+
+fn bounds(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in points {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo, hi)
+}
+
+#[test]
+fn distributed_protocol_equals_serial_bit_for_bit() {
+    for variant in ["2d", "2d-kernel-linear"] {
+        let want = serial(variant, 12);
+        let (points, _, _) = example();
+        // Slabs (like a simple decomposition), an interleaved deal, and a scatter over 3 ranks.
+        let slabs = distributed(variant, 2, |i| usize::from(points[i][0] >= 0.5), 12);
+        let dealt = distributed(variant, 2, |i| i % 2, 12);
+        let scattered = distributed(variant, 3, |i| (i * 7919) % 3, 12);
+        for got in [slabs, dealt, scattered] {
+            assert_eq!(want, got, "{variant}: distributed differs from serial");
+        }
+    }
+}
+
+#[test]
+fn generate_and_checks() {
+    let (points, _, _) = example();
+    let mut s = open("2d");
+    s.set_mesh(&points).unwrap();
+    s.set_parameters(&["viscosity=1e-4".to_string()]).unwrap();
+    assert_eq!(s.generate(0.0).unwrap(), 9);
+    let v = s.prediction(0).unwrap();
+    assert_eq!(v.len(), points.len());
+    assert!(v.iter().all(|x| x.is_finite()));
+    // Out-of-range parameters, wrong fields and wrong dimension are refused with their reason.
+    let e = s.set_parameters(&["viscosity=1".to_string()]).unwrap_err();
+    assert!(e.message().contains("outside the bundle's range"), "{e}");
+    let e = s.check_case(&["T".to_string()], &[1], 2).unwrap_err();
+    assert!(e.message().contains("has fields [vorticity (1 comp.)], but the case gives [T (1 comp.)]"), "{e}");
+    let e = s.check_case(&["vorticity".to_string()], &[1], 3).unwrap_err();
+    assert!(e.message().contains("is 2D, but the case's mesh is 3D"), "{e}");
+    s.check_case(&["vorticity".to_string()], &[1], 2).unwrap();
+    // Forecasting needs the context snapshots.
+    let e = s.forecast(0).unwrap_err();
+    assert!(e.message().contains("needs 1 snapshots"), "{e}");
+}
+
+/// A mesh much finer than the latent grid (a jittered 120 x 120 lattice, with exact duplicates and
+/// lattice points equidistant from grid nodes): only some points are candidates, and the
+/// distributed result still equals the serial one bit for bit.
+#[test]
+fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
+    let m = 120;
+    let mut points = vec![];
+    for j in 0..m {
+        for i in 0..m {
+            let jitter = if (i * 7 + j * 3) % 5 == 0 { 0.0 } else { 1e-3 * (((i * 31 + j * 17) % 11) as f64 - 5.0) / 5.0 };
+            points.push([(i as f64 + 0.5) / m as f64 + jitter, (j as f64 + 0.5) / m as f64, 0.0]);
+        }
+    }
+    points.extend_from_within(..50); // exact duplicates
+    let f = |p: &[f64; 3], t: f64| (6.0 * p[0] + t).sin() * (4.0 * p[1]).cos();
+    let times = vec![0.0, 0.1];
+    let values: Vec<Vec<f64>> = times.iter().map(|&t| points.iter().map(|p| f(p, t)).collect()).collect();
+    for variant in ["2d", "2d-kernel-linear"] {
+        let mut s = open(variant);
+        s.set_mesh(&points).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            s.push_snapshot(*t, v).unwrap();
+        }
+        let frames = s.forecast(10).unwrap();
+        let want: Vec<Vec<f64>> = (0..frames).map(|k| s.prediction(k).unwrap()).collect();
+        assert!(s.candidate_count().unwrap() < points.len(), "every point is a candidate: the test proves nothing");
+        // The CLI's path on every point gives the same: dropping non-candidates changes nothing.
+        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
+        let m = bundle.manifest.clone();
+        let (mean, std) = (m.fields[0].mean[0], m.fields[0].std[0]);
+        let series = fields::Series {
+            locations: points.clone(),
+            times: times.clone(),
+            values: values.iter().map(|v| v.iter().map(|x| ((x - mean) / std) as f32).collect()).collect(),
+            association: echo_onnx::mesh::Association::Point,
+        };
+        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
+        let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
+        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut SplitMix64::new(7)).unwrap();
+        let cli: Vec<Vec<f64>> = cli.values.iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
+        let data = (points.clone(), times.clone(), values.clone());
+        let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);
+        assert!(gathered < points.len());
+        assert_eq!(want, got, "{variant}: 2 ranks differ from serial");
+        let data = (points.clone(), times.clone(), values.clone());
+        let (got, _) = distributed_on(data, variant, 3, |i| (i / 97) % 3, 10);
+        assert_eq!(want, got, "{variant}: 3 ranks differ from serial");
+    }
+}

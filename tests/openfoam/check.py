@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Assertions of the OpenFOAM end-to-end tests (tests/openfoam/run.sh made the cases in WORK).
+
+Usage: check.py WORK. Standard library only. SPDX-License-Identifier: MIT OR Apache-2.0
+"""
+import math
+import re
+import sys
+from pathlib import Path
+
+WORK = Path(sys.argv[1])
+WRITE_TIMES = ["0.2", "0.4", "0.6", "0.8", "1", "1.2", "1.4", "1.6"]
+CELLS = 96 * 96
+TOL = 1e-6
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def log(case):
+    return (WORK / case / "log.solver").read_text(errors="replace")
+
+
+def rc(case):
+    return int((WORK / case / "rc").read_text())
+
+
+def field(case, time, name):
+    """The internal field of an ASCII volScalarField file, as a list of floats."""
+    text = (WORK / case / time / name).read_text()
+    m = re.search(r"internalField\s+nonuniform\s+List<scalar>\s*(\d+)\s*\((.*?)\)\s*;", text, re.S)
+    if m:
+        values = [float(v) for v in m.group(2).split()]
+        assert len(values) == int(m.group(1)), f"{case}/{time}/{name}: truncated list"
+        return values
+    m = re.search(r"internalField\s+uniform\s+(\S+);", text)
+    return [float(m.group(1))] * CELLS
+
+
+def vectors(case, time, name):
+    """The internal field of an ASCII volVectorField file, as a list of (x, y, z)."""
+    text = (WORK / case / time / name).read_text()
+    m = re.search(r"internalField\s+nonuniform\s+List<vector>\s*(\d+)\s*\((.*?)\)\s*;", text, re.S)
+    if m:
+        values = [tuple(float(v) for v in t.split()) for t in re.findall(r"\(([^()]*)\)", m.group(2))]
+        assert len(values) == int(m.group(1)), f"{case}/{time}/{name}: truncated list"
+        return values
+    m = re.search(r"internalField\s+uniform\s+\(([^()]*)\);", text)
+    return [tuple(float(v) for v in m.group(1).split())] * CELLS
+
+
+def rel_diff(a, b):
+    """max |a - b| / max |b|."""
+    return max(abs(x - y) for x, y in zip(a, b)) / max(max(abs(y) for y in b), 1e-300)
+
+
+def errors(case):
+    rows = []
+    for line in (WORK / case / "postProcessing/echo/0/error.dat").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append([float(v) for v in line.split()])
+    return rows
+
+
+def ran_cleanly(case, ranks):
+    text = log(case)
+    check(rc(case) == 0, f"{case}: the solver exits 0")
+    check("Could not load" not in text and "FOAM Warning" not in text and "FOAM FATAL" not in text,
+          f"{case}: no failed library load, no warning, no error in the log")
+    check(f"echoSurrogate echo: bundle 'example-T-" in text, f"{case}: the library loaded and the function object was built")
+    m = re.search(rf"{CELLS} cells on {ranks} rank\(s\), (\d+) gathered", text)
+    check(m is not None, f"{case}: the function object saw {CELLS} cells on {ranks} rank(s)")
+    # 32 x 32 grid nodes x 8 neighbours: at most 8192 of the 9216 cells reach the master.
+    check(m is not None and int(m.group(1)) < CELLS, f"{case}: only the cells the latent grid needs were gathered ({m and m.group(1)})")
+    check(re.search(r"^End\s*$", text, re.M) is not None, f"{case}: the solver ran to the end")
+
+
+def surrogate():
+    for case, ranks in [("serial-surrogate", 1), ("parallel-surrogate", 2)]:
+        ran_cleanly(case, ranks)
+        text = log(case)
+        check("forecast 8 frames from t = 0 (0.1 .. 0.8)" in text and "forecast 8 frames from t = 0.8 (0.9 .. 1.6)" in text,
+              f"{case}: forecast at t = 0 and t = 0.8, one segment each")
+        check(len(re.findall(r"relative L2 error T \S+", text)) == 16, f"{case}: 16 errors logged (t = 0.1 .. 1.6)")
+        rows = errors(case)
+        check([round(r[0], 6) for r in rows] == [round(0.1 * k, 6) for k in range(1, 17)],
+              f"{case}: error.dat has the 16 predicted times")
+        check([round(r[1], 6) for r in rows] == [round(0.1 * (k % 8 or 8), 6) for k in range(1, 17)],
+              f"{case}: error.dat's lead times restart with each forecast")
+        check(all(math.isfinite(r[2]) and r[2] > 0 for r in rows), f"{case}: errors are finite and positive")
+        for t in WRITE_TIMES:
+            if not check((WORK / case / t / "TEcho").is_file(), f"{case}: {t}/TEcho written"):
+                continue
+            echo, solver = field(case, t, "TEcho"), field(case, t, "T")
+            check(len(echo) == CELLS and all(math.isfinite(v) for v in echo), f"{case}: {t}/TEcho has {CELLS} finite values")
+            # The written prediction and solution give back the logged error.
+            e = math.sqrt(sum((a - b) ** 2 for a, b in zip(echo, solver))) / math.sqrt(sum(b * b for b in solver))
+            row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+            check(abs(e - row[2]) <= 1e-6 * row[2], f"{case}: error at t = {t} recomputed from the fields: {e:.9g} vs {row[2]:.9g}")
+    check((WORK / "parallel-surrogate/processor1/0.2/TEcho").is_file(), "parallel-surrogate: each rank wrote its TEcho")
+    worst = max(rel_diff(field("parallel-surrogate", t, "TEcho"), field("serial-surrogate", t, "TEcho")) for t in WRITE_TIMES)
+    check(worst <= TOL, f"surrogate: parallel TEcho = serial TEcho to {worst:.2e} relative (max over write times; limit {TOL})")
+    first = max(rel_diff(field("parallel-surrogate", t, "TEcho"), field("serial-surrogate", t, "TEcho")) for t in WRITE_TIMES[:4])
+    print(f"     (first segment, from identical initial fields: {first:.2e})")
+    es, ep = errors("serial-surrogate"), errors("parallel-surrogate")
+    worst = max(abs(a[2] - b[2]) / a[2] for a, b in zip(es, ep))
+    check(worst <= TOL, f"surrogate: parallel errors = serial errors to {worst:.2e} relative")
+
+
+def warmstart():
+    for case, ranks in [("serial-warmstart", 1), ("parallel-warmstart", 2)]:
+        ran_cleanly(case, ranks)
+        text = log(case)
+        check("warm start at t = 0: replaced 1(T) with frame 0 of the generated segment (parameters DT=0.001)" in text,
+              f"{case}: the fields were replaced at the start time, conditioned on DT")
+        check(not (WORK / case / "postProcessing/echo/0/error.dat").exists(), f"{case}: no error monitor in warmStart mode")
+        check(all((WORK / case / t / "TEcho").is_file() for t in WRITE_TIMES), f"{case}: the generated state TEcho is written")
+        # The solver ran on from the generated state, not from the case's initial blob.
+        d = rel_diff(field(case, "0.2", "T"), field("serial-surrogate", "0.2", "T"))
+        check(d > 1e-2, f"{case}: T at 0.2 differs from the run without warm start ({d:.2f} relative)")
+        echo0 = field(case, "0.2", "TEcho")
+        check(len(set(echo0)) > 100, f"{case}: the generated state varies in space")
+    d = rel_diff(field("parallel-warmstart", "0.2", "TEcho"), field("serial-warmstart", "0.2", "TEcho"))
+    check(d <= TOL, f"warmStart: parallel generated state = serial to {d:.2e} relative (limit {TOL})")
+    d = max(rel_diff(field("parallel-warmstart", t, "T"), field("serial-warmstart", t, "T")) for t in WRITE_TIMES)
+    check(d <= TOL, f"warmStart: parallel solution = serial solution to {d:.2e} relative (all write times)")
+
+
+def vector():
+    """Two fields, one a vector (U, 2 components in 2D): both monitored, both predicted."""
+    for case, ranks in [("serial-vector", 1), ("parallel-vector", 2)]:
+        text = log(case)
+        check(rc(case) == 0 and "FOAM Warning" not in text and re.search(r"^End\s*$", text, re.M) is not None,
+              f"{case}: ran cleanly")
+        check("fields 2(U T)" in text and f"{CELLS} cells on {ranks} rank(s)" in text, f"{case}: the function object took U and T")
+        check(len(re.findall(r"relative L2 error U \S+ T \S+", text)) == 16, f"{case}: an error per field at each predicted time")
+        rows = errors(case)
+        check(len(rows) == 16 and all(len(r) == 4 and all(math.isfinite(v) for v in r) for r in rows),
+              f"{case}: error.dat has time, lead, U and T columns")
+        for t in ["0.4", "1.6"]:
+            u, uecho = vectors(case, t, "U"), vectors(case, t, "UEcho")
+            e = math.sqrt(sum((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 for a, b in zip(uecho, u))) / math.sqrt(sum(b[0] ** 2 + b[1] ** 2 for b in u))
+            row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+            check(abs(e - row[2]) <= 1e-6 * row[2], f"{case}: U error at t = {t} recomputed from U and UEcho: {e:.9g} vs {row[2]:.9g}")
+            check(all(v[2] == 0.0 for v in uecho), f"{case}: {t}/UEcho has no z component (2D)")
+    flat = lambda vs: [c for v in vs for c in v]
+    d = max(rel_diff(flat(vectors("parallel-vector", t, "UEcho")), flat(vectors("serial-vector", t, "UEcho"))) for t in WRITE_TIMES)
+    check(d <= TOL, f"vector: parallel UEcho = serial UEcho to {d:.2e} relative")
+    case = "serial-vector-warmstart"
+    text = log(case)
+    check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran to the end")
+    check("warm start at t = 1.5: replaced 2(U T)" in text and "warm start at t = 0" not in text,
+          f"{case}: the fields were replaced at the chosen time 1.5, not at the start")
+    check(not (WORK / case / "1.4/UEcho").exists() and (WORK / case / "1.6/UEcho").is_file(), f"{case}: UEcho written after the warm start only")
+    u, uecho = vectors(case, "1.6", "U"), vectors(case, "1.6", "UEcho")
+    check(all(a[0] == b[0] and a[1] == b[1] and a[2] == 0.0 for a, b in zip(u, uecho)),
+          f"{case}: U (not solved by scalarTransportFoam) is the generated state in x and y, z untouched")
+    check(vectors(case, "1.4", "U")[0] == (0.5, 0.25, 0.0), f"{case}: U was the case's until the warm start")
+
+
+def mismatch():
+    for case, message in [
+        ("mismatch-fields", "has fields [vorticity (1 comp.)], but the case gives [T (1 comp.)]"),
+        ("mismatch-fields-parallel", "has fields [vorticity (1 comp.)], but the case gives [T (1 comp.)]"),
+        ("mismatch-dim", "is 3D, but the case's mesh is 2D"),
+    ]:
+        text = log(case)
+        check(rc(case) != 0, f"{case}: the run stops (exit {rc(case)})")
+        check("FOAM FATAL IO ERROR" in text and message in text, f"{case}: fatal error at read() with the message '{message}'")
+        check(re.search(r"^Time = ", text, re.M) is None, f"{case}: stopped before the first time step")
+    text = log("mismatch-warn")
+    check(rc("mismatch-warn") == 0 and re.search(r"^End\s*$", text, re.M) is not None, "mismatch-warn: failOnError no lets the solver finish")
+    check("FOAM Warning" in text and "but the case gives [T (1 comp.)]" in text and "the solver continues without the surrogate" in text,
+          "mismatch-warn: the mismatch is a warning with its message")
+    check(not list((WORK / "mismatch-warn").glob("*/TEcho")), "mismatch-warn: no TEcho written")
+
+
+surrogate()
+warmstart()
+vector()
+mismatch()
+if failures:
+    print(f"\n{len(failures)} check(s) failed:")
+    for f in failures:
+        print("  " + f)
+    sys.exit(1)
+print("\nall OpenFOAM checks passed")
