@@ -68,7 +68,6 @@ fn brute_neighbours(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], k: usize, ra
 fn check_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f64) {
     let index = PointIndex::new(points, g).unwrap();
     let neigh = gather_grid_neighbours(&index, g, k, radius, 0..g.len()).unwrap();
-    let h = g.min_spacing();
     for node in 0..g.len() {
         let q = g.node(g.ijk(node));
         let want = brute_neighbours(g, points, &q, k, radius);
