@@ -205,6 +205,8 @@ def run_measured(cmd, env=None):
 
 
 def bench_binary():
+    if os.environ.get("ECHO_BENCH_BIN"):  # a prebuilt driver (A/B runs against another build)
+        return os.environ["ECHO_BENCH_BIN"]
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "resample_bench"], cwd=ROOT, check=True)
     return str(target / "release" / "examples" / "resample_bench")
@@ -242,7 +244,7 @@ def print_row(case, tool, secs, ref, err, peak, note):
     print(f"| {case} | {tool} | {secs:.3f} | {ratio} | {err} | {peak:.0f} | {note} |", flush=True)
 
 
-def to_grid_case(binary, tmp, n_points, shape, tris, dim):
+def to_grid_case(binary, tmp, n_points, shape, tris, dim, only=None):
     rng = np.random.default_rng(SEED)
     d = tmp / f"{dim}d-{n_points}"
     if not (d / "points.npy").exists():
@@ -275,6 +277,8 @@ def to_grid_case(binary, tmp, n_points, shape, tris, dim):
     pairs = {"gaussian": ["vtk-gaussian"], "nearest": ["vtk-voronoi", "scipy-nearest"], "idw": ["scipy-idw"], "linear": ["vtk-probe-cells"] + (["scipy-linear"] if tris else [])}
     results = {}
     for method, extra in methods.items():
+        if only and method not in only:
+            continue
         secs, out, peak, note, bound = echo(binary, d, shape, method, extra)
         results[method] = (secs, peak, bound)
         print_row(case, f"echo-onnx {method}", secs, None, rms(out, want, mask), peak, note)
@@ -316,6 +320,8 @@ def main():
     ap.add_argument("--dir")
     ap.add_argument("--shape")
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the script)")
+    ap.add_argument("--big-only", action="store_true", help="only the 2D cases with the most points (10^6, or 10^4 with --quick)")
+    ap.add_argument("--methods", help="comma-separated subset of gaussian,nearest,idw,linear (default: all)")
     args = ap.parse_args()
     if args.worker:
         secs, out, notes = worker(args.worker, Path(args.dir), [int(s) for s in args.shape.split("x")])
@@ -329,11 +335,13 @@ def main():
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="resample-bench-") as tmp:
         tmp = Path(tmp)
-        for n_points in (big // 10, big):
+        only = set(args.methods.split(",")) if args.methods else None
+        for n_points in (big,) if args.big_only else (big // 10, big):
             for n in (side // 4, side):
-                to_grid_case(binary, tmp, n_points, (n, n), True, 2)
-        to_grid_case(binary, tmp, big // 10, (side3,) * 3, True, 3)
-        to_points_case(binary, tmp, (side, side), big)
+                to_grid_case(binary, tmp, n_points, (n, n), True, 2, only)
+        if not args.big_only:
+            to_grid_case(binary, tmp, big // 10, (side3,) * 3, True, 3, only)
+            to_points_case(binary, tmp, (side, side), big)
 
 if __name__ == "__main__":
     main()

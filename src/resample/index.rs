@@ -2,25 +2,34 @@
 //! reused for every frame (the "cached geometry").
 //!
 //! Points are counting-sorted into uniform bins over the grid's box (about [`POINTS_PER_BIN`] per
-//! bin), like VTK's `vtkStaticPointLocator`. A query visits rings of bins around its own bin until
-//! no unvisited bin can hold anything closer; the queries that matter here (grid nodes in order)
-//! then walk memory almost sequentially, which a k-d tree cannot offer.
+//! bin), like VTK's `vtkStaticPointLocator`, and stored by bin as one coordinate array per axis,
+//! so a row of bins is one contiguous run of coordinates.
+//!
+//! A query first scans a fixed window of bins around its own bin (a few contiguous runs, a tight
+//! loop), keeping the best candidates as it goes, and checks that nothing outside the window can
+//! beat or tie them (the window's edges are farther than the worst kept distance). When the check
+//! fails (sparse regions, far queries) it falls back to visiting rings of bins until no unvisited
+//! bin can hold anything closer. Either way the result is exact.
 //!
 //! Periodic axes wrap bin indices and distances are nearest-image ([`Grid::delta`]), so searches
 //! are exact at any radius without ghost copies. On other axes points outside the box are clamped
-//! into the edge bins; the ring lower bound stays valid because such points are only farther away.
+//! into the edge bins; the lower bounds stay valid because such points are only farther away.
 //! Nothing here depends on coordinates being distinct: lattices, duplicates and a single point are
 //! ordinary inputs (k-d tree buckets, in contrast, overflow when many points share a coordinate).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
 
 use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
 
 /// Target bin occupancy. Measured on 10^6 random points, 8 nearest of each node of a 1024^2 grid
-/// (one thread): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
+/// (one thread, ring search): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
 const POINTS_PER_BIN: f64 = 6.0;
 
-/// Relative shrink of ring lower bounds, so rounding can never stop a search early.
+/// Relative shrink of lower bounds (in bin widths), so rounding can never stop a search early.
 const SLACK: f64 = 1e-9;
 
 /// Static point locator over input points, aware of the grid's periodic axes.
@@ -29,16 +38,34 @@ pub struct PointIndex {
     /// Bins per axis (1 on unused axes) and their width.
     bins: [usize; 3],
     width: [f64; 3],
+    /// `1 / width` (bin of a coordinate by one multiplication).
+    inv_width: [f64; 3],
     /// Smallest bin width over the used axes: ring `r` is at least `(r - 1) * min_width` away.
     min_width: f64,
-    /// `start[b]..start[b + 1]` are bin `b`'s entries in `sorted` / `ids`.
+    /// Whether a used axis is periodic (distances then take the nearest-image path).
+    periodic: bool,
+    /// `start[b]..start[b + 1]` are bin `b`'s entries in `coords` / `ids`.
     start: Vec<u32>,
-    /// Points (wrapped into the box on periodic axes), grouped by bin.
-    sorted: Vec<[f64; 3]>,
-    /// Original index of each entry of `sorted`.
+    /// Per used axis, the points' coordinates (wrapped into the box on periodic axes), grouped by
+    /// bin; empty on unused axes.
+    coords: [Vec<f64>; 3],
+    /// Original index of each entry, ascending within a bin.
     ids: Vec<u32>,
-    /// Original index -> position in `sorted`.
+    /// Original index -> entry.
     slot: Vec<u32>,
+}
+
+/// A candidate as one sortable key: the squared distance's bits (non-negative, so they order like
+/// the values) above the point index, so "closer, ties by index" is one integer comparison and
+/// selections need no branches.
+#[inline(always)]
+fn key(id: u32, d: f64) -> u128 {
+    (u128::from(d.to_bits()) << 32) | u128::from(id)
+}
+
+#[inline(always)]
+fn unkey(k: u128) -> (u32, f64) {
+    (k as u32, f64::from_bits((k >> 32) as u64))
 }
 
 impl PointIndex {
@@ -51,7 +78,7 @@ impl PointIndex {
             return Err(err!(OutsideGrid, "the mesh has no points to resample onto the latent grid")
                 .with_hint("check that the input file holds a non-empty mesh"));
         }
-        if let Some(p) = points.iter().position(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
+        if let Some(p) = points.par_iter().position_first(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
             return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
                 .with_hint("fix or remove the point in the mesh"));
         }
@@ -60,29 +87,38 @@ impl PointIndex {
         }
         let (bins, width) = bin_layout(grid, points.len());
         let min_width = (0..grid.dim).map(|a| width[a]).fold(f64::INFINITY, f64::min);
-        let mut index = PointIndex { grid: grid.clone(), bins, width, min_width, start: vec![], sorted: vec![], ids: vec![], slot: vec![] };
+        let inv_width = std::array::from_fn(|a| 1.0 / width[a]);
+        let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
+        let mut index = PointIndex {
+            grid: grid.clone(), bins, width, inv_width, min_width, periodic,
+            start: vec![], coords: Default::default(), ids: vec![], slot: vec![],
+        };
         index.sort_into_bins(points);
         Ok(index)
     }
 
-    /// Counting sort of the (wrapped) points by bin.
+    /// Counting sort of the (wrapped) points by bin; stable, so ids ascend within a bin.
     fn sort_into_bins(&mut self, points: &[[f64; 3]]) {
-        let nbins = self.bins.iter().product::<usize>();
-        let wrapped: Vec<[f64; 3]> = points.iter().map(|p| wrap_point(&self.grid, p)).collect();
-        let bin_of: Vec<u32> = wrapped.iter().map(|p| self.flat_bin(self.bin_ijk(p)) as u32).collect();
+        let (n, dim, nbins) = (points.len(), self.grid.dim, self.bins.iter().product::<usize>());
+        let bin_of: Vec<u32> = points.par_iter().with_min_len(1 << 14)
+            .map(|p| self.flat_bin(self.bin_ijk(&wrap_point(&self.grid, p))) as u32).collect();
         let mut start = vec![0u32; nbins + 1];
         bin_of.iter().for_each(|&b| start[b as usize + 1] += 1);
         for b in 0..nbins {
             start[b + 1] += start[b];
         }
-        let mut next = start.clone();
-        let (mut sorted, mut ids, mut slot) = (vec![[0.0; 3]; points.len()], vec![0u32; points.len()], vec![0u32; points.len()]);
-        for (i, (&b, p)) in bin_of.iter().zip(&wrapped).enumerate() {
+        let mut next = start[..nbins].to_vec();
+        let mut coords: [Vec<f64>; 3] = std::array::from_fn(|a| if a < dim { vec![0.0; n] } else { vec![] });
+        let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
+        for (i, (&b, p)) in bin_of.iter().zip(points).enumerate() {
             let s = next[b as usize] as usize;
             next[b as usize] += 1;
-            (sorted[s], ids[s], slot[i]) = (*p, i as u32, s as u32);
+            for (a, c) in coords[..dim].iter_mut().enumerate() {
+                c[s] = self.grid.wrap(a, p[a]);
+            }
+            (ids[s], slot[i]) = (i as u32, s as u32);
         }
-        (self.start, self.sorted, self.ids, self.slot) = (start, sorted, ids, slot);
+        (self.start, self.coords, self.ids, self.slot) = (start, coords, ids, slot);
     }
 
     /// Number of input points.
@@ -97,7 +133,13 @@ impl PointIndex {
 
     /// Input point `i` as indexed (wrapped into the box on periodic axes).
     pub fn point(&self, i: usize) -> [f64; 3] {
-        self.sorted[self.slot[i] as usize]
+        self.entry(self.slot[i] as usize)
+    }
+
+    /// Coordinates of entry `s` (0 on unused axes).
+    #[inline(always)]
+    fn entry(&self, s: usize) -> [f64; 3] {
+        std::array::from_fn(|a| if a < self.grid.dim { self.coords[a][s] } else { 0.0 })
     }
 
     /// The grid whose box and periodicity the index was built for.
@@ -107,7 +149,7 @@ impl PointIndex {
 
     /// Bytes held by the index (for memory accounting).
     pub fn bytes(&self) -> usize {
-        self.start.len() * 4 + self.sorted.len() * 24 + self.ids.len() * 4 + self.slot.len() * 4
+        self.start.len() * 4 + self.coords.iter().map(|c| c.len() * 8).sum::<usize>() + self.ids.len() * 4 + self.slot.len() * 4
     }
 
     /// Squared nearest-image distance from point `p` to `q`.
@@ -124,14 +166,25 @@ impl PointIndex {
     }
 
     /// [`PointIndex::nearest`] into a reused buffer (cleared first): no allocation per query.
-    ///
-    /// Candidates are collected ring by ring without comparisons (a branch-free distance loop);
-    /// after each ring a selection keeps the `k` best, whose worst bounds the search.
     pub fn nearest_into(&self, q: &[f64; 3], k: usize, r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
-        if k == 0 {
+        // (A negative or NaN radius admits nothing; keys would admit everything.)
+        if k == 0 || r2.is_nan() || r2 < 0.0 {
             return;
         }
+        // Fast path: one window of bins, exact when its edges are beyond the worst kept distance.
+        let m = self.window_rings(k, r2);
+        let reach2 = if k == 1 { self.closest_in_window(q, m, r2, out) } else { self.nearest_in_window(q, m, k, r2, out) };
+        let bound = if out.len() == k { out[k - 1].1 } else { r2 };
+        if bound < reach2 || reach2 == f64::INFINITY {
+            return;
+        }
+        self.nearest_by_rings(q, k, r2, out);
+    }
+
+    /// The ring search: visit rings of bins until the next cannot hold anything better.
+    fn nearest_by_rings(&self, q: &[f64; 3], k: usize, r2: f64, out: &mut Vec<(u32, f64)>) {
+        out.clear();
         let order = |a: &(u32, f64), b: &(u32, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
         let keep_best = |found: &mut Vec<(u32, f64)>| {
             if found.len() > k {
@@ -150,7 +203,12 @@ impl PointIndex {
     /// Every point within squared distance `r2` of `q`, sorted by distance, ties by index.
     pub fn within_into(&self, q: &[f64; 3], r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
-        self.search(q, |_| r2, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
+        let m = self.window_rings(usize::MAX, r2);
+        let reach2 = self.scan_window(q, m, |id, d| if d <= r2 { out.push((id, d)) });
+        if !(r2 < reach2 || reach2 == f64::INFINITY) {
+            out.clear();
+            self.search(q, |_| r2, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
+        }
         out.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     }
 
@@ -159,6 +217,154 @@ impl PointIndex {
         let mut out = Vec::with_capacity(1);
         self.nearest_into(q, 1, f64::INFINITY, &mut out);
         out[0]
+    }
+
+    /// Rings of bins around the query's bin for the fast path: enough to hold `k` points with
+    /// high probability at the average density (a Poisson count two standard deviations above
+    /// `k`), and no more than needed to contain the radius.
+    fn window_rings(&self, k: usize, r2: f64) -> usize {
+        let dim = self.grid.dim as i32;
+        let nbins = self.bins.iter().product::<usize>() as f64;
+        let per_bin = self.len() as f64 / nbins;
+        let ball = if dim == 2 { std::f64::consts::PI } else { 4.0 / 3.0 * std::f64::consts::PI };
+        let cap = self.bins.iter().max().copied().unwrap_or(1);
+        let by_radius = r2.sqrt() / self.min_width;
+        let mut m = 1;
+        while m < cap && (m as f64) <= by_radius {
+            let mean = ball * (m as f64).powi(dim) * per_bin;
+            if mean - 2.0 * mean.sqrt() >= k as f64 {
+                break;
+            }
+            m += 1;
+        }
+        m
+    }
+
+    /// [`PointIndex::nearest_into`]'s fast path for `k > 1`; returns the window's squared reach.
+    /// Candidates are appended to a buffer without branches when their key is below the current
+    /// `k`-th best; when the buffer is full a selection keeps the `k` best and tightens the bound.
+    fn nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        let cap = 4 * k;
+        let (mut stack, mut heap) = ([0u128; 128], Vec::new());
+        let buf: &mut [u128] = if cap <= stack.len() { &mut stack[..cap] } else { heap.resize(cap, 0); &mut heap };
+        let (mut len, mut bound) = (0, key(u32::MAX, r2));
+        let reach2 = self.scan_window(q, m, |id, d| {
+            let c = key(id, d);
+            buf[len] = c;
+            len += usize::from(c < bound);
+            if len == cap {
+                buf.select_nth_unstable(k - 1);
+                (len, bound) = (k, buf[k - 1]);
+            }
+        });
+        let best = &mut buf[..len];
+        if len > k {
+            best.select_nth_unstable(k - 1);
+        }
+        let best = &mut best[..len.min(k)];
+        best.sort_unstable();
+        out.extend(best.iter().map(|&b| unkey(b)));
+        reach2
+    }
+
+    /// The fast path for `k == 1`: a running minimum of keys.
+    fn closest_in_window(&self, q: &[f64; 3], m: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        let pad = key(u32::MAX, r2);
+        let mut best = pad;
+        let reach2 = self.scan_window(q, m, |id, d| best = best.min(key(id, d)));
+        if best != pad {
+            out.push(unkey(best));
+        }
+        reach2
+    }
+
+    /// Offer every point in the bins within `m` rings of `q`'s bin to `f(point, squared distance)`,
+    /// one contiguous run of entries at a time. Returns the squared distance below which every
+    /// point outside the window is known to lie farther (shrunk for rounding; infinite when the
+    /// window holds every point, 0 when nothing is known).
+    #[inline(always)]
+    fn scan_window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(u32, f64)) -> f64 {
+        let g = &self.grid;
+        self.window(q, m, |run| {
+            let ids = &self.ids[run.clone()];
+            if !self.periodic && g.dim == 2 {
+                let (xs, ys) = (&self.coords[0][run.clone()], &self.coords[1][run]);
+                for ((&x, &y), &id) in xs.iter().zip(ys).zip(ids) {
+                    let (dx, dy) = (x - q[0], y - q[1]);
+                    f(id, dx * dx + dy * dy);
+                }
+            } else if !self.periodic {
+                let (xs, ys, zs) = (&self.coords[0][run.clone()], &self.coords[1][run.clone()], &self.coords[2][run.clone()]);
+                for (((&x, &y), &z), &id) in xs.iter().zip(ys).zip(zs).zip(ids) {
+                    let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
+                    f(id, dx * dx + dy * dy + dz * dz);
+                }
+            } else {
+                for (s, &id) in run.zip(ids) {
+                    f(id, dist2(g, &self.entry(s), q));
+                }
+            }
+        })
+    }
+
+    /// Call `f` with the runs of entries of the bins within `m` rings of `q`'s bin (each bin once);
+    /// returns the window's squared reach as [`PointIndex::scan_window`].
+    #[inline(always)]
+    fn window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(Range<usize>)) -> f64 {
+        let g = &self.grid;
+        // Per axis up to two intervals of bins (a periodic window may wrap around).
+        let mut spans = [[(0usize, 0usize); 2]; 3];
+        let mut count = [1usize; 3];
+        let mut reach = f64::INFINITY;
+        let mut home = [0usize; 3];
+        for a in 0..g.dim {
+            let (n, w) = (self.bins[a], self.width[a]);
+            let x = g.wrap(a, q[a]);
+            let b = self.bin_of(a, x);
+            home[a] = b;
+            // Rounding of coordinates, bin edges and bin assignment, in world units.
+            let tol = SLACK * w + 16.0 * f64::EPSILON * (g.lo[a].abs() + g.hi[a].abs() + q[a].abs());
+            let edge = |i: i64| g.lo[a] + i as f64 * w;
+            if g.periodic[a] {
+                if 2 * m + 1 >= n {
+                    spans[a][0] = (0, n - 1);
+                    continue;
+                }
+                let (lo, hi) = (b as i64 - m as i64, (b + m) as i64);
+                reach = reach.min(x - edge(lo) - tol).min(edge(hi + 1) - x - tol);
+                let n = n as i64;
+                if lo < 0 {
+                    (spans[a], count[a]) = ([((lo + n) as usize, n as usize - 1), (0, hi as usize)], 2);
+                } else if hi >= n {
+                    (spans[a], count[a]) = ([(lo as usize, n as usize - 1), (0, (hi - n) as usize)], 2);
+                } else {
+                    spans[a][0] = (lo as usize, hi as usize);
+                }
+            } else {
+                let (lo, hi) = (b.saturating_sub(m), (b + m).min(n - 1));
+                if lo > 0 {
+                    reach = reach.min(x - edge(lo as i64) - tol);
+                }
+                if hi < n - 1 {
+                    reach = reach.min(edge(hi as i64 + 1) - x - tol);
+                }
+                spans[a][0] = (lo, hi);
+            }
+        }
+        // The query's own row first: the best candidates come early and bound the rest.
+        let order = |a: usize| {
+            let h = home[a];
+            std::iter::once(h).chain(spans[a][..count[a]].iter().flat_map(|&(lo, hi)| lo..=hi).filter(move |&b| b != h))
+        };
+        for z in order(2) {
+            for y in order(1) {
+                let row = (z * self.bins[1] + y) * self.bins[0];
+                for &(x0, x1) in &spans[0][..count[0]] {
+                    f(self.start[row + x0] as usize..self.start[row + x1 + 1] as usize);
+                }
+            }
+        }
+        if reach == f64::INFINITY { reach } else if reach > 0.0 { reach * reach } else { 0.0 }
     }
 
     /// Visit bins in rings of growing Chebyshev radius around `q`'s bin, offering every point to
@@ -178,9 +384,8 @@ impl PointIndex {
         let last_ring = window.iter().map(|&(lo, hi)| lo.abs().max(hi)).max().unwrap_or(0);
         for r in 0..=last_ring {
             self.visit_ring(home, r, &window, |b| {
-                let range = self.start[b] as usize..self.start[b + 1] as usize;
-                for (p, &id) in self.sorted[range.clone()].iter().zip(&self.ids[range]) {
-                    offer(found, id, dist2(&self.grid, p, q));
+                for s in self.start[b] as usize..self.start[b + 1] as usize {
+                    offer(found, self.ids[s], dist2(&self.grid, &self.entry(s), q));
                 }
             });
             let next = r as f64 * self.min_width * (1.0 - SLACK);
@@ -211,15 +416,17 @@ impl PointIndex {
         }
     }
 
+    /// Bin along axis `a` of a wrapped coordinate; outside the box (non-periodic axes) the edge bin.
+    #[inline(always)]
+    fn bin_of(&self, a: usize, x: f64) -> usize {
+        // Truncation is floor here (clamped at 0 first); the cast saturates far outside.
+        let u = ((x - self.grid.lo[a]) * self.inv_width[a]).max(0.0);
+        (u as usize).min(self.bins[a] - 1)
+    }
+
     /// Bin of a wrapped point; outside the box (non-periodic axes) the nearest edge bin.
     fn bin_ijk(&self, p: &[f64; 3]) -> [usize; 3] {
-        std::array::from_fn(|a| {
-            if a >= self.grid.dim {
-                return 0;
-            }
-            let u = ((p[a] - self.grid.lo[a]) / self.width[a]).floor();
-            u.clamp(0.0, (self.bins[a] - 1) as f64) as usize
-        })
+        std::array::from_fn(|a| if a < self.grid.dim { self.bin_of(a, p[a]) } else { 0 })
     }
 
     fn flat_bin(&self, b: [usize; 3]) -> usize {
@@ -281,6 +488,49 @@ mod tests {
         }
         assert!(index.nearest(&[0.5, 0.5, 0.0], 0, 1.0).is_empty());
         assert_eq!(index.closest(&[0.9, 0.5, 0.0]).0, 0);
+    }
+
+    /// The window fast path against the ring search alone, on clustered clouds with duplicates,
+    /// periodic and open axes, 2D and 3D, queries inside and outside the box, every k and radius
+    /// regime (so both the fast path and its fallback run).
+    #[test]
+    fn window_search_matches_ring_search() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..24 {
+            let dim = 2 + case % 2;
+            let periodic: Vec<bool> = (0..dim).map(|a| (case / 2 + a) % 3 == 0).collect();
+            let g = Grid::new(&vec![9; dim], &vec![-1.0; dim], &vec![2.0; dim], &periodic).unwrap();
+            let n = [1, 7, 300, 2000][case % 4];
+            let mut pts: Vec<[f64; 3]> = (0..n).map(|i| {
+                // Half the points in a small cluster, a few far outside, some duplicated.
+                let (c, s) = if i % 2 == 0 { (0.3, 0.05) } else { (0.5, 3.2) };
+                std::array::from_fn(|a| if a < dim { -1.0 + 3.0 * c + s * (rand() - 0.5) } else { 0.0 })
+            }).collect();
+            pts.extend_from_within(..n / 10);
+            let index = PointIndex::new(&pts, &g).unwrap();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            for qi in 0..200 {
+                let q: [f64; 3] = std::array::from_fn(|a| if a < dim { -2.0 + 5.0 * rand() } else { 0.0 });
+                let k = [1, 2, 8, 40][qi % 4];
+                let r = [0.05, 0.3, 1.0, f64::INFINITY][(qi / 4) % 4];
+                index.nearest_into(&q, k, r * r, &mut fast);
+                index.nearest_by_rings(&q, k, r * r, &mut slow);
+                assert_eq!(fast, slow, "case {case} query {q:?} k {k} r {r}");
+                if r.is_finite() {
+                    index.within_into(&q, r * r, &mut fast);
+                    slow.clear();
+                    index.search(&q, |_| r * r, |f, id, d2| if d2 <= r * r { f.push((id, d2)) }, &mut slow);
+                    slow.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                    assert_eq!(fast, slow, "within: case {case} query {q:?} r {r}");
+                }
+            }
+        }
     }
 
     #[test]
