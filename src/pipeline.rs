@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::grid::Grid;
 use crate::model::Model;
 use crate::noise::SplitMix64;
-use crate::resample::{gather_node_features, gather_stencil, interpolate_linear, Kernel, Resampler};
+use crate::resample::{gather_node_features, gather_stencil, interpolate_linear, Kernel, Resampler, Stencil};
 use crate::sampler::Sampler;
 
 /// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
@@ -25,8 +25,9 @@ const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// How decoded grid frames are evaluated at a set of points.
 enum Evaluator {
-    /// The output points; their stencils are gathered per chunk, so memory stays bounded.
-    Learned(Vec<[f64; 3]>),
+    /// The stencils of the points, one per chunk of at most `CHUNK` points: built once with the
+    /// geometry; the features they gather exist for one chunk at a time, so memory stays bounded.
+    Learned(Vec<Stencil>),
     Linear(Vec<[f64; 3]>),
 }
 
@@ -187,8 +188,8 @@ fn evaluator(model: &Model, grid: &Grid, points: &[[f64; 3]]) -> Result<Evaluato
     let m = &model.bundle.manifest;
     Ok(match m.query.kind {
         QueryKind::Learned => {
-            gather_stencil(grid, &[], m.query.stencil)?; // refuse a bad stencil now, not mid-run
-            Evaluator::Learned(points.to_vec())
+            let stencils = points.chunks(CHUNK).map(|chunk| gather_stencil(grid, chunk, m.query.stencil)).collect::<Result<_>>()?;
+            Evaluator::Learned(stencils)
         }
         QueryKind::Linear => Evaluator::Linear(points.to_vec()),
     })
@@ -199,12 +200,10 @@ fn evaluate(model: &mut Model, grid: &Grid, eval: &Evaluator, grid_values: &[f32
     let (channels, g) = (m.channels(), m.decoder_channels());
     match eval {
         Evaluator::Linear(points) => interpolate_linear(grid, grid_values, channels, points),
-        Evaluator::Learned(points) => {
-            let size = m.query.stencil;
-            let mut out = Vec::with_capacity(points.len() * channels);
-            for chunk in points.chunks(CHUNK) {
-                let stencil = gather_stencil(grid, chunk, size)?;
-                let features = gather_node_features(&stencil, grid_values, g)?;
+        Evaluator::Learned(stencils) => {
+            let mut out = Vec::with_capacity(stencils.iter().map(Stencil::len).sum::<usize>() * channels);
+            for stencil in stencils {
+                let features = gather_node_features(stencil, grid_values, g)?;
                 let (n, k, d) = (stencil.len(), stencil.k, stencil.dim);
                 out.extend(model.query(rows(&features, 0, &[n, k, g]), rows(&stencil.offsets, 0, &[n, k, d]))?.iter());
             }
