@@ -73,7 +73,7 @@ def cmd_train(a):
     spec = param_spec(_data_nus(a.data))
     if a.stage == 1:
         cfg = ModelConfig(**{**preset["model"], "params": len(spec)})
-        stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed)
+        stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed, resume=a.resume)
     elif a.stage == 2:
         stages.train_autoencoder(2, a.data, a.run, None, steps, batch, lr, a.minutes, a.seed)
     else:
@@ -114,6 +114,7 @@ def main(argv=None):
         t = sub.add_parser(name, help="one ECHO training stage" if name == "train" else "the FNO baseline")
         if name == "train":
             t.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+            t.add_argument("--resume", action="store_true", help="stage 1: continue from stage1.pt (warm restart)")
         t.add_argument("--data", required=True, help="directory with train.npz")
         t.add_argument("--run-dir", dest="run", required=True, help="run directory (checkpoints stageN.pt)")
         t.add_argument("--preset", choices=PRESETS, default="ns2d")

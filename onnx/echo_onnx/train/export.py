@@ -105,7 +105,14 @@ def export_graph(module, inputs: dict, dynamic: dict, output: str, path) -> onnx
         prog = torch.onnx.export(module, tuple(inputs.values()), dynamic_shapes=dynamic, dynamo=True,
                                  external_data=False, input_names=names, output_names=[output], verbose=False)
     prog.save(str(path), external_data=False)
-    return onnx.load(str(path))
+    proto = onnx.load(str(path))
+    if output == "latent":  # the exporter names the derived latent axes s<N>; name them like the decoder's input
+        dims = proto.graph.output[0].type.tensor_type.shape.dim
+        for axis, name in ((3, "ny_blocks"), (4, "nx_blocks")):
+            if dims[axis].HasField("dim_param"):
+                dims[axis].dim_param = name
+        onnx.save(proto, str(path))
+    return proto
 
 
 def manifest(model: Echo, ck: dict, graphs: dict, name: str) -> dict:

@@ -83,5 +83,6 @@ def train_fno(data_dir, run, steps, batch, lr, minutes=None, seed=0, small=False
 def load_fno(run):
     ck = torch.load(Path(run) / "fno.pt", map_location="cpu", weights_only=False)
     model = Stepper(ck["small"])
-    model.load_state_dict(ck["model"])
+    state = {k: v for k, v in ck["model"].items() if not k.endswith("_metadata")}  # neuralop's extra entry
+    model.load_state_dict(state)
     return model.eval(), ck

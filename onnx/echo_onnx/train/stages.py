@@ -127,14 +127,20 @@ def rel_l2(pred, target):
 
 
 # ---------------------------------------------------------------- stages 1 and 2
-def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0):
+def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False):
     """Stage 1 (windows of T frames, `input_points` = data lattice size) or stage 2 (single frames,
-    4x denser input points); the fraction of input points kept is drawn in [0.5, 1]."""
+    4x denser input points); the fraction of input points kept is drawn in [0.5, 1]. `resume`
+    continues stage 1 from its checkpoint with a new schedule (a warm restart)."""
     rank, world = dist_setup()
     torch.manual_seed(seed)
     d = load(Path(data_dir) / "train.npz")
     n = d["w"].shape[-1]
-    if stage == 1:
+    if stage == 1 and resume:
+        model, extra = load_checkpoint(run, 1)
+        extra = {k: extra[k] for k in ("std", "data", "history")}
+        cfg = model.cfg
+        frames, points = cfg.frames, n * n
+    elif stage == 1:
         model, extra = Echo(cfg), {"std": float(d["w"].std()), "data": d["info"]}
         frames, points = cfg.frames, n * n
     else:
@@ -153,7 +159,13 @@ def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, 
 
     hist = run_loop(f"stage {stage}", model.ae, list(model.ae.parameters()), step, steps, lr, minutes)
     history = dict(extra.get("history", {}))
-    history[f"stage{stage}"] = {"steps": hist[-1]["step"] if hist else 0, "batch": batch, "world": world, "log": hist}
+    done = hist[-1]["step"] if hist else 0
+    if stage == 1 and resume:  # append the restart to the first run's record
+        first = history["stage1"]
+        history["stage1"] = {**first, "steps": first["steps"] + done, "restarts": first.get("restarts", 0) + 1,
+                             "log": first["log"] + [{**h, "step": h["step"] + first["steps"]} for h in hist]}
+    else:
+        history[f"stage{stage}"] = {"steps": done, "batch": batch, "world": world, "log": hist}
     if stage == 2:
         set_latent_norm(model, sampler, batches=max(2, 64 // batch), batch=batch)
     save(run, stage, model, {"std": extra["std"], "data": extra["data"], "history": history})
