@@ -23,6 +23,7 @@ from ..sampler import integrate
 from .batches import WindowSampler
 from .data import load
 from .fno import load_fno, normalised_nu
+from .report import write_report
 from .stages import load_checkpoint, log, pattern_frames, slot_mask_of
 
 HORIZONS = [1, 2, 4, 8, 12, 16, 24, 32]
@@ -221,6 +222,23 @@ def super_resolution(rt, test_info, n_fine, cfg, segments=1):
     return {"n_fine": n_fine, **out}
 
 
+def write_example(test, out_dir, traj=0, frames=1):
+    """A held-out trajectory's first frames at the data lattice as a .pvd series (a physical example
+    input for the bundle: `echo-onnx forecast --input out_dir/input.pvd`), plus the solver's next
+    frames as truth.pvd for comparison."""
+    from ..vtkxml import Mesh, write_pvd, write_vtu
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    w, dt = test["w"][traj], test["dt"]
+    pts = lattice(w.shape[-1]).astype(np.float32)
+    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 16)))):
+        entries = []
+        for k in ks:
+            write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, {"vorticity": w[k].ravel().astype(np.float32)}))
+            entries.append((round(k * dt, 12), f"{name}_{k:04d}.vtu"))
+        write_pvd(out_dir / f"{name}.pvd", entries)
+
+
 def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
     """Every metric into out/metrics.json (and returned)."""
     t0 = time.perf_counter()
@@ -255,5 +273,6 @@ def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
     res["seconds"] = round(time.perf_counter() - t0, 1)
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
-    log(f"wrote {Path(out) / 'metrics.json'} in {res['seconds']} s")
+    write_report(Path(out) / "metrics.json", Path(out) / "REPORT.md")
+    log(f"wrote {Path(out) / 'metrics.json'} and REPORT.md in {res['seconds']} s")
     return res
