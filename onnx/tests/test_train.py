@@ -223,6 +223,7 @@ def test_evaluate_writes_every_metric(smoke, tmp_path):
                      "--out", str(tmp_path), "--quick", "--super-res", "32"]) == 0
     res = json.loads((tmp_path / "metrics.json").read_text())
     assert "## Forecast vs horizon" in (tmp_path / "REPORT.md").read_text()
+    assert (tmp_path / "example" / "input.pvd").exists() and (tmp_path / "example" / "truth.pvd").exists()
     for key in ("autoencoder", "pod_same_ratio", "forecast", "inverse_interpolation", "generation", "super_resolution"):
         assert key in res, key
     for method in ("echo_100%", "echo_50%", "echo_20%", "persistence", "fno"):

@@ -231,12 +231,26 @@ def write_example(test, out_dir, traj=0, frames=1):
     out_dir.mkdir(parents=True, exist_ok=True)
     w, dt = test["w"][traj], test["dt"]
     pts = lattice(w.shape[-1]).astype(np.float32)
-    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 16)))):
+    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 8)))):
         entries = []
         for k in ks:
             write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, {"vorticity": w[k].ravel().astype(np.float32)}))
             entries.append((round(k * dt, 12), f"{name}_{k:04d}.vtu"))
         write_pvd(out_dir / f"{name}.pvd", entries)
+
+
+def record_in_manifest(bundle, res):
+    """A summary of the held-out metrics in the manifest's provenance (free-form; graphs untouched,
+    so their sha256 stay valid)."""
+    from ..manifest import dumps_manifest
+    path = Path(bundle) / "manifest.json"
+    m = json.loads(path.read_text())
+    fc = res["forecast"]
+    m["provenance"]["metrics"] = {
+        "held_out_rel_l2": {name: fc[name]["all"] for name in ("echo_100%", "persistence", "fno")},
+        "autoencoder_rel_l2": res["autoencoder"], "pod_same_ratio_rel_l2": res["pod_same_ratio"]["rel_l2"],
+        "see": "REPORT.md"}
+    path.write_text(dumps_manifest(m) + "\n")
 
 
 def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
@@ -272,7 +286,9 @@ def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
                        for k, v in ck["history"].items()}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     Path(out).mkdir(parents=True, exist_ok=True)
+    write_example(test, Path(out) / "example")
     (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     write_report(Path(out) / "metrics.json", Path(out) / "REPORT.md")
+    record_in_manifest(bundle, res)
     log(f"wrote {Path(out) / 'metrics.json'} and REPORT.md in {res['seconds']} s")
     return res
