@@ -25,7 +25,7 @@ PRESETS = {
                  "train": {"traj": 32, "seed": 1000}, "test": {"traj": 8, "seed": 2000}},
         "model": {},
         "stages": {1: {"steps": 4000, "batch": 4, "lr": 1e-3}, 2: {"steps": 2000, "batch": 8, "lr": 3e-4},
-                   3: {"steps": 20000, "batch": 32, "lr": 3e-4}},
+                   3: {"steps": 20000, "batch": 16, "lr": 3e-4}},
     },
     "smoke": {
         "data": {"n": 16, "nus": [1e-3, 1e-4], "frames": 9, "dt": 0.25, "burn_in": 0.5,
