@@ -4,18 +4,21 @@
 #   2. the project's Python environment .venv: onnxruntime==1.31.1 (the runtime library the CLI
 #      loads), onnx, numpy, scipy, pytest, and the project's own Python package (onnx/),
 #   3. with --gpu: .venv-gpu with onnxruntime-gpu==1.31.1 and the CUDA 13 / cuDNN 9 wheels,
+#      with --train: the training side (torch, onnxscript, neuraloperator: onnx/requirements-train.txt) in .venv,
 #   4. the release build of the echo-onnx CLI (target/release/echo-onnx),
 #   5. the example: a test bundle (examples/bundle-2d) and an input series (examples/vorticity2d),
 #      generated deterministically.
-# Usage: scripts/setup.sh [--gpu]
+# Usage: scripts/setup.sh [--gpu] [--train]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 gpu=0
+train=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) gpu=1 ;;
-    *) echo "usage: scripts/setup.sh [--gpu]" >&2; exit 2 ;;
+    --train) train=1 ;;
+    *) echo "usage: scripts/setup.sh [--gpu] [--train]" >&2; exit 2 ;;
   esac
 done
 
@@ -60,6 +63,11 @@ gpu_env() {
     "onnxruntime-gpu[cuda,cudnn]==1.31.1" "nvidia-cublas~=13.0"
 }
 
+train_env() {
+  say "installing the training packages (onnx/requirements-train.txt; torch is ~3 GB the first time)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r onnx/requirements-train.txt
+}
+
 build() {
   say "building the echo-onnx CLI (release)"
   cargo build --release --locked
@@ -79,6 +87,7 @@ example() {
 install_system_packages
 python_env
 [ "$gpu" = 1 ] && gpu_env
+[ "$train" = 1 ] && train_env
 build
 example
 say "ready: target/release/echo-onnx (try: target/release/echo-onnx doctor --bundle examples/bundle-2d)"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run every test of the project: the Rust unit and integration tests (which drive the CLI on
-# generated bundles and meshes) and the Python package's tests. Sets up first (scripts/setup.sh),
-# so it works on a fresh machine.
+# generated bundles and meshes) and the Python package's tests, including the training smoke path
+# and the export parity tests. Sets up first (scripts/setup.sh --train), so it works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --train
 printf '\n== Rust tests\n'
 cargo test --release --locked
 printf '\n== Python tests\n'

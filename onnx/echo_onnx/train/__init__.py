@@ -1,0 +1,1 @@
+"""Training side of ECHO: data, the three training stages, baselines, evaluation and export."""

@@ -1,0 +1,147 @@
+"""`echo-onnx-train`: the training side's command line, one subcommand per step.
+
+    echo-onnx-train generate-data --out DATA [--preset ns2d|smoke]
+    echo-onnx-train train --stage 1|2|3 --data DATA --run-dir RUN [--preset ...] [--steps N] [--minutes M]
+    echo-onnx-train baseline --data DATA --run-dir RUN [--steps N] [--minutes M]     (FNO, neuraloperator)
+    echo-onnx-train export --run-dir RUN --out BUNDLE
+    echo-onnx-train evaluate --run-dir RUN --data DATA --bundle BUNDLE --out REPORT_DIR
+
+Data-parallel: `torchrun --nproc-per-node 2 -m echo_onnx.train.cli train ...` (gloo on CPU).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ..model import ModelConfig
+
+# Presets: the shipped bundle and the CI smoke path (every stage a few steps).
+PRESETS = {
+    "ns2d": {
+        "data": {"n": 64, "nus": [1e-3, 1e-4], "frames": 41, "dt": 0.25, "burn_in": 5.0,
+                 "train": {"traj": 32, "seed": 1000}, "test": {"traj": 8, "seed": 2000}},
+        "model": {},
+        "stages": {1: {"steps": 4000, "batch": 4, "lr": 1e-3}, 2: {"steps": 2000, "batch": 8, "lr": 3e-4},
+                   3: {"steps": 20000, "batch": 16, "lr": 3e-4}},
+    },
+    "smoke": {
+        "data": {"n": 16, "nus": [1e-3, 1e-4], "frames": 9, "dt": 0.25, "burn_in": 0.5,
+                 "train": {"traj": 2, "seed": 1}, "test": {"traj": 1, "seed": 2}},
+        "model": {"grid": [16, 16], "lift_features": 4, "neighbours": 4, "decoder_channels": 4,
+                  "widths": [8, 8], "latent_channels": 2, "time_stride": 2, "slots": 3,
+                  "width": 32, "depth": 1, "heads": 2},
+        "stages": {1: {"steps": 3, "batch": 2, "lr": 1e-3}, 2: {"steps": 2, "batch": 2, "lr": 1e-3},
+                   3: {"steps": 3, "batch": 4, "lr": 1e-3}},
+    },
+}
+
+
+def param_spec(nus) -> list:
+    """The manifest's parameter list for the viscosities of the data (empty for a single one)."""
+    lo, hi = min(nus), max(nus)
+    if lo == hi:
+        return []
+    return [{"name": "viscosity", "min": lo, "max": hi, "default": hi, "units": "nondimensional (unit box, unit time)"}]
+
+
+def cmd_generate(a):
+    from .data import generate
+    p = PRESETS[a.preset]["data"]
+    common = {k: p[k] for k in ("n", "nus", "frames", "dt", "burn_in")}
+    for split in ("train", "test"):
+        info = generate(Path(a.out) / f"{split}.npz", p[split]["traj"], p[split]["seed"], workers=a.workers, **common)
+        print(f"{split}: {json.dumps(info)}")
+
+
+def _data_nus(data_dir):
+    from .data import load
+    return sorted({float(x) for x in load(Path(data_dir) / "train.npz")["nu"]})
+
+
+def cmd_train(a):
+    from . import stages
+    preset = PRESETS[a.preset]
+    st = preset["stages"][a.stage]
+    steps = a.steps or st["steps"]
+    batch = a.batch or st["batch"]
+    lr = a.lr or st["lr"]
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    spec = param_spec(_data_nus(a.data))
+    if a.stage == 1:
+        cfg = ModelConfig(**{**preset["model"], "params": len(spec)})
+        stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed, resume=a.resume)
+    elif a.stage == 2:
+        stages.train_autoencoder(2, a.data, a.run, None, steps, batch, lr, a.minutes, a.seed)
+    else:
+        stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec)
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def cmd_baseline(a):
+    from .fno import train_fno
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    train_fno(a.data, a.run, a.steps or 3000, a.batch or 16, a.lr or 1e-3, a.minutes, a.seed,
+              small=a.preset == "smoke")
+
+
+def cmd_export(a):
+    from .export import export_bundle
+    m = export_bundle(a.run, a.out, name=a.name)
+    print(f"wrote bundle {m['name']} to {a.out}")
+
+
+def cmd_evaluate(a):
+    from .evaluate import evaluate
+    evaluate(a.run, a.data, a.bundle, a.out, quick=a.quick, super_res=a.super_res)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="echo-onnx-train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate-data", help="solve the seeded Navier-Stokes train/test trajectories")
+    g.add_argument("--out", required=True)
+    g.add_argument("--preset", choices=PRESETS, default="ns2d")
+    g.add_argument("--workers", type=int, default=1, help="scipy.fft threads")
+    g.set_defaults(fn=cmd_generate)
+    for name, fn in (("train", cmd_train), ("baseline", cmd_baseline)):
+        t = sub.add_parser(name, help="one ECHO training stage" if name == "train" else "the FNO baseline")
+        if name == "train":
+            t.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+            t.add_argument("--resume", action="store_true", help="stage 1: continue from stage1.pt (warm restart)")
+        t.add_argument("--data", required=True, help="directory with train.npz")
+        t.add_argument("--run-dir", dest="run", required=True, help="run directory (checkpoints stageN.pt)")
+        t.add_argument("--preset", choices=PRESETS, default="ns2d")
+        t.add_argument("--steps", type=int)
+        t.add_argument("--batch", type=int)
+        t.add_argument("--lr", type=float)
+        t.add_argument("--minutes", type=float, help="wall-time budget; the cosine schedule follows it")
+        t.add_argument("--seed", type=int, default=0)
+        t.add_argument("--threads", type=int, help="torch intra-op threads")
+        t.set_defaults(fn=fn)
+    e = sub.add_parser("export", help="write the bundle (ONNX graphs + manifest) from a stage-3 run")
+    e.add_argument("--run-dir", dest="run", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--name", default="ns2d-vorticity")
+    e.set_defaults(fn=cmd_export)
+    v = sub.add_parser("evaluate", help="the evaluation report on held-out trajectories")
+    v.add_argument("--run-dir", dest="run", required=True)
+    v.add_argument("--data", required=True)
+    v.add_argument("--bundle", required=True)
+    v.add_argument("--out", required=True, help="directory for metrics.json")
+    v.add_argument("--quick", action="store_true", help="fewer trajectories (CI)")
+    v.add_argument("--super-res", type=int, default=0, help="also compare against a solver run at this n (e.g. 256)")
+    v.set_defaults(fn=cmd_evaluate)
+    a = ap.parse_args(argv)
+    a.fn(a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Evaluation on held-out trajectories (the test split), written to metrics.json.
+
+All ECHO numbers except the autoencoder's come from the exported bundle run by ONNX Runtime through
+the numpy reference pipeline (reference.py: the runtime's neighbours, stencils, SplitMix64 noise,
+sampler, chaining), so they measure what the Rust CLI runs. Inputs are the test fields at the points
+of the data lattice (n^2, optionally a random fraction of them); outputs are evaluated at the same
+lattice. Errors are relative L2 per trajectory and frame, ||pred - true|| / ||true||, averaged over
+trajectories (and reported per viscosity).
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import ns2d
+from ..grid import Grid
+from ..reference import Forecaster, Runtime
+from ..noise import SplitMix64
+from ..sampler import integrate
+from .batches import WindowSampler
+from .data import load
+from .fno import load_fno, normalised_nu
+from .report import write_report
+from .stages import load_checkpoint, log, pattern_frames, slot_mask_of
+
+HORIZONS = [1, 2, 4, 8, 12, 16, 24, 32]
+
+
+def lattice(n: int) -> np.ndarray:
+    """The n^2 data lattice points [n^2, 3], flat index j n + i (x fastest) like w[..., j, i]."""
+    j, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return np.stack([i.ravel() / n, j.ravel() / n, np.zeros(n * n)], axis=1)
+
+
+def rel(pred, true, axis):
+    """||pred - true|| / ||true|| over `axis` (an int or a tuple)."""
+    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    return np.sqrt(((pred - true) ** 2).sum(axis=axis)) / np.sqrt((true ** 2).sum(axis=axis))
+
+
+def subset(n_points: int, keep: float, seed: int) -> np.ndarray:
+    """Sorted random indices of round(keep n) points (all of them for keep = 1)."""
+    if keep >= 1.0:
+        return np.arange(n_points)
+    return np.sort(np.random.default_rng(seed).choice(n_points, int(round(keep * n_points)), replace=False))
+
+
+def echo_forecast(rt, w0, nu, horizon, keep=1.0, seed=0, out_points=None):
+    """ECHO forecast of `horizon` frames from frame w0 [n, n] via the bundle: [horizon, N_out]."""
+    n = w0.shape[-1]
+    pts = lattice(n)
+    idx = subset(len(pts), keep, seed + 17)
+    fc = Forecaster(rt, pts[idx], pts if out_points is None else out_points, {"viscosity": float(nu)})
+    ctx = w0.reshape(1, -1, 1)[:, idx].astype(np.float32)
+    m = rt.manifest
+    return fc.forecast(ctx, horizon, seed, m["sampler"]["steps"], m["sampler"]["method"])[..., 0]
+
+
+def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
+    """rel L2 per horizon for ECHO (each keep), persistence and the FNO."""
+    w, nus = test["w"], test["nu"]
+    rows = {f"echo_{int(k * 100)}%": [] for k in keeps}
+    rows.update(persistence=[], fno=[])
+    which = []
+    for b in range(len(w)):
+        if sum(1 for x in which if x == nus[b]) >= n_traj:
+            continue
+        which.append(nus[b])
+        for s in starts:
+            true = w[b, s + 1:s + 1 + horizon].reshape(horizon, -1)
+            for k in keeps:
+                pred = echo_forecast(rt, w[b, s], nus[b], horizon, keep=k, seed=b)
+                rows[f"echo_{int(k * 100)}%"].append((nus[b], rel(pred, true, 1)))
+            rows["persistence"].append((nus[b], rel(np.broadcast_to(w[b, s].reshape(1, -1), true.shape), true, 1)))
+            p = torch.tensor([normalised_nu(np.array([nus[b]]), fno_ck["nus"])[0]], dtype=torch.float32)
+            roll = fno.rollout(torch.from_numpy(w[b, s][None] / fno_ck["std"]), p, horizon)[0].numpy() * fno_ck["std"]
+            rows["fno"].append((nus[b], rel(roll.reshape(horizon, -1), true, 1)))
+    return summarise(rows, horizon)
+
+
+def summarise(rows, horizon):
+    """{method: {"all"|nu: {h: mean rel L2}}} at HORIZONS <= horizon."""
+    out = {}
+    for name, items in rows.items():
+        out[name] = {}
+        for key in ["all"] + sorted({nu for nu, _ in items}):
+            errs = np.array([e for nu, e in items if key == "all" or nu == key])
+            out[name][str(key)] = {h: float(errs[:, h - 1].mean()) for h in HORIZONS if h <= horizon}
+    return out
+
+
+@torch.no_grad()
+def autoencoder_errors(model, ck, test, keeps, n_windows=16):
+    """rel L2 of the autoencoder (PyTorch; identical to the graphs by the parity tests) on test windows
+    at the n^2 lattice, inputs a random `keep` fraction of the lattice points."""
+    cfg = model.cfg
+    n = test["w"].shape[-1]
+    out = {}
+    for k in keeps:
+        s = WindowSampler(test["w"], test["nu"], cfg, ck["std"], cfg.frames, n * n, targets=n * n, fine_factor=1,
+                          keep=(k, k), seed=5)
+        errs = []
+        for _ in range(n_windows // 4):
+            b = s.batch(4)
+            pred, _ = model.ae(b)
+            errs += list(rel(pred.numpy(), b["target"].numpy(), axis=(1, 2, 3)))
+        out[f"{int(k * 100)}%"] = float(np.mean(errs))
+    return out
+
+
+def pod_error(train_w, test_w, ratio):
+    """Per-frame POD with n^2 / ratio modes (the autoencoder's compression), fitted on the training
+    frames: rel L2 of projecting test frames."""
+    x = train_w.reshape(-1, train_w.shape[-1] ** 2).astype(np.float64)
+    r = int(round(x.shape[1] / ratio))
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    basis = vt[:r]
+    y = test_w.reshape(-1, x.shape[1]).astype(np.float64)
+    proj = (y @ basis.T) @ basis
+    return {"modes": r, "rel_l2": float(np.mean(rel(proj, y, 1)))}
+
+
+def masked_task(rt, w_window, nu, frames_obs, seed=0):
+    """Sample a segment given the frames marked in frames_obs (the runtime's encoding of inverse and
+    interpolation): -> predicted frames [T, n^2]."""
+    n = w_window.shape[-1]
+    pts = lattice(n)
+    fc = Forecaster(rt, pts, pts, {"viscosity": float(nu)})
+    m = rt.manifest
+    feats = fc.lift(fc.normalise(w_window.reshape(len(w_window), -1, 1).astype(np.float32)))
+    f = feats.shape[0]
+    x = np.zeros((1, f + 1, fc.T, *fc.grid.tensor_shape), dtype=np.float32)
+    obs_t = np.flatnonzero(frames_obs)
+    x[0, :f][:, obs_t] = feats[:, obs_t]
+    x[0, f, obs_t] = fc.neighbours.coverage().reshape(fc.grid.tensor_shape)
+    latent = rt.run("encoder", frames=x)
+    sm = np.array([float(all(frames_obs[t] for t in s)) for s in m["time"]["slots"]], dtype=np.float32)
+    observed = (latent * sm.reshape(1, 1, -1, 1, 1)).astype(np.float32)
+    decoded = fc.generate(observed, sm, SplitMix64(seed), m["sampler"]["steps"], m["sampler"]["method"])
+    out = fc.query(decoded, list(range(fc.T)), fc.stencil_out)
+    return fc.denormalise(out)[..., 0]
+
+
+def inverse_interp(rt, cfg, test, n_traj):
+    """Inverse: observe the last slot's frames, error on the earlier frames (and frame 0 alone).
+    Interpolation: observe frame 0 and the last slot, error on the frames between."""
+    T = cfg.frames
+    res = {"inverse": [], "inverse_frame0": [], "interpolation": []}
+    inv, itp = pattern_frames("inverse", cfg), pattern_frames("interpolate", cfg)
+    for b in range(len(test["w"])):
+        if b % (len(test["w"]) // len(set(test["nu"].tolist()))) >= n_traj:
+            continue
+        win = test["w"][b, :T]
+        true = win.reshape(T, -1)
+        p = masked_task(rt, win, test["nu"][b], inv, seed=b)
+        miss = np.flatnonzero(inv == 0)
+        res["inverse"].append(float(np.mean(rel(p[miss], true[miss], 1))))
+        res["inverse_frame0"].append(float(rel(p[0], true[0], 0)))
+        p = masked_task(rt, win, test["nu"][b], itp, seed=b)
+        miss = np.flatnonzero(itp == 0)
+        res["interpolation"].append(float(np.mean(rel(p[miss], true[miss], 1))))
+    return {k: float(np.mean(v)) for k, v in res.items()} | {"trajectories": len(res["inverse"]),
+                                                             "observed_inverse": inv.tolist(), "observed_interpolation": itp.tolist()}
+
+
+def radial_spectrum(w):
+    """Mean energy spectrum E(k) over fields [..., n, n]: |w_hat|^2 summed over shells |k| in [k-0.5, k+0.5)."""
+    n = w.shape[-1]
+    wh = np.fft.fft2(w.reshape(-1, n, n)) / n ** 2
+    k = np.fft.fftfreq(n, 1.0 / n)
+    kk = np.sqrt(k[:, None] ** 2 + k[None, :] ** 2)
+    shells = np.rint(kk).astype(int)
+    e = (np.abs(wh) ** 2).mean(0)
+    return np.bincount(shells.ravel(), weights=e.ravel())[: n // 2]
+
+
+def generation_spectra(rt, test, samples=8, seed=0):
+    """Unconditional segments (nothing observed, no parameters) vs the test data's frames."""
+    m = rt.manifest
+    n = test["w"].shape[-1]
+    pts = lattice(n)
+    fc = Forecaster(rt, pts, pts, None)
+    S = len(m["time"]["slots"])
+    shape = (1, m["latent"]["channels"], S, *m["latent"]["shape"][::-1])
+    gen = []
+    noise = SplitMix64(seed)
+    for _ in range(samples):
+        decoded = fc.generate(np.zeros(shape, np.float32), np.zeros(S, np.float32), noise, m["sampler"]["steps"], m["sampler"]["method"])
+        gen.append(fc.denormalise(fc.query(decoded, list(range(fc.T)), fc.stencil_out))[..., 0].reshape(fc.T, n, n))
+    e_gen, e_data = radial_spectrum(np.stack(gen)), radial_spectrum(test["w"])
+    ks = [k for k in (1, 2, 4, 8, 12, 16, 20, 24, 31) if k < len(e_gen)]
+    ratios = {}
+    for lo, hi in ((1, 4), (5, 10), (11, 21)):
+        if hi < len(e_data) and e_data[lo:hi + 1].sum() > 0:
+            ratios[f"k{lo}-{hi}"] = float(e_gen[lo:hi + 1].sum() / e_data[lo:hi + 1].sum())
+    return {"samples": samples, "k": ks, "E_generated": [float(e_gen[k]) for k in ks], "E_data": [float(e_data[k]) for k in ks],
+            "energy_ratio_generated_over_data": ratios,
+            "std_generated": float(np.std(gen)), "std_data": float(np.std(test["w"]))}
+
+
+def super_resolution(rt, test_info, n_fine, cfg, segments=1):
+    """Solve one test trajectory per viscosity at n_fine^2 (same seeds and initial GRF as the test
+    split), feed ECHO the data-resolution (spectrally truncated) frame 0, evaluate its forecast at the
+    n_fine^2 lattice against the fine solver. Also the error of the data-resolution truth upsampled
+    exactly (band-limited) to n_fine: what the coarse data itself misses."""
+    from .data import upsample
+    n, out = test_info["n"], {}
+    horizon = segments * (cfg.frames - 1)
+    for i, nu in enumerate(test_info["nus"]):
+        t0 = time.perf_counter()
+        fine = ns2d.trajectories(1, n_fine, nu, horizon + 1, test_info["dt"], test_info["seed"] + i,
+                                 burn_in=test_info["burn_in"], workers=1)[0]
+        coarse = ns2d.downsample(fine, n_fine // n)
+        pred = echo_forecast(rt, coarse[0], nu, horizon, out_points=lattice(n_fine))
+        true = fine[1:].reshape(horizon, -1)
+        up = upsample(coarse[1:], n_fine // n).reshape(horizon, -1)
+        out[str(nu)] = {"echo": float(np.mean(rel(pred, true, 1))), "coarse_truth_upsampled": float(np.mean(rel(up, true, 1))),
+                        "frames": horizon, "solve_s": round(time.perf_counter() - t0, 1)}
+    return {"n_fine": n_fine, **out}
+
+
+def write_example(test, out_dir, traj=0, frames=1):
+    """A held-out trajectory's first frames at the data lattice as a .pvd series (a physical example
+    input for the bundle: `echo-onnx forecast --input out_dir/input.pvd`), plus the solver's next
+    frames as truth.pvd for comparison."""
+    from ..vtkxml import Mesh, write_pvd, write_vtu
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    w, dt = test["w"][traj], test["dt"]
+    pts = lattice(w.shape[-1]).astype(np.float32)
+    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 8)))):
+        entries = []
+        for k in ks:
+            write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, {"vorticity": w[k].ravel().astype(np.float32)}))
+            entries.append((round(k * dt, 12), f"{name}_{k:04d}.vtu"))
+        write_pvd(out_dir / f"{name}.pvd", entries)
+
+
+def record_in_manifest(bundle, res):
+    """A summary of the held-out metrics in the manifest's provenance (free-form; graphs untouched,
+    so their sha256 stay valid)."""
+    from ..manifest import dumps_manifest
+    path = Path(bundle) / "manifest.json"
+    m = json.loads(path.read_text())
+    fc = res["forecast"]
+    m["provenance"]["metrics"] = {
+        "held_out_rel_l2": {name: fc[name]["all"] for name in ("echo_100%", "persistence", "fno")},
+        "autoencoder_rel_l2": res["autoencoder"], "pod_same_ratio_rel_l2": res["pod_same_ratio"]["rel_l2"],
+        "see": "REPORT.md"}
+    path.write_text(dumps_manifest(m) + "\n")
+
+
+def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
+    """Every metric into out/metrics.json (and returned)."""
+    t0 = time.perf_counter()
+    model, ck = load_checkpoint(run, 3)
+    model.eval()
+    cfg = model.cfg
+    test, train = load(Path(data_dir) / "test.npz"), load(Path(data_dir) / "train.npz")
+    rt = Runtime(bundle)
+    fno, fno_ck = load_fno(run)
+    n = test["w"].shape[-1]
+    seg = cfg.frames - 1
+    horizon = min(4 * seg, test["w"].shape[1] - 1)
+    n_traj = 1 if quick else 8
+    ratio = cfg.compression_ratio(n * n)
+    res = {"compression_ratio": ratio, "segment_frames": seg, "dt": test["dt"], "test": test["info"],
+           "trajectories_per_viscosity": n_traj}
+    log("autoencoder ...")
+    res["autoencoder"] = autoencoder_errors(model, ck, test, [1.0, 0.5, 0.2], n_windows=4 if quick else 32)
+    res["pod_same_ratio"] = pod_error(train["w"], test["w"], ratio)
+    log("forecast ...")
+    res["forecast"] = forecast_table(rt, fno, fno_ck, test, horizon, [1.0, 0.5, 0.2], n_traj)
+    log("inverse / interpolation ...")
+    res["inverse_interpolation"] = inverse_interp(rt, cfg, test, n_traj)
+    log("generation ...")
+    res["generation"] = generation_spectra(rt, test, samples=2 if quick else 8)
+    if super_res:
+        log(f"super-resolution at {super_res}^2 ...")
+        res["super_resolution"] = super_resolution(rt, test["info"], super_res, cfg)
+    res["fno"] = {"params": fno_ck["params"], "steps": fno_ck["history"]["steps"], "batch": fno_ck["history"]["batch"]}
+    res["training"] = {k: {kk: vv for kk, vv in v.items() if kk != "log"} | {"final": v["log"][-1] if v["log"] else None}
+                       for k, v in ck["history"].items()}
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_example(test, Path(out) / "example")
+    (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
+    write_report(Path(out) / "metrics.json", Path(out) / "REPORT.md")
+    record_in_manifest(bundle, res)
+    log(f"wrote {Path(out) / 'metrics.json'} and REPORT.md in {res['seconds']} s")
+    return res

@@ -1,0 +1,298 @@
+"""The three training stages of ECHO, each resumable from the previous stage's checkpoint.
+
+1. autoencoder (lift, encoder, decoder, query) on multi-frame windows at the data resolution;
+2. the same autoencoder refined on single frames seen through denser point sets (the causal encoder
+   makes T = 1 valid); afterwards the latent normalisation is measured and frozen into the encoder
+   and decoder;
+3. autoencoder frozen, the DiT velocity field trained with rectified flow matching on the latents,
+   with random observed-slot patterns (forecast, inverse, interpolation, none) and condition dropout.
+
+Every stage runs data-parallel under torchrun (DistributedDataParallel, gloo on CPU): each rank
+draws its own batches (seed + rank), gradients are averaged, so parameters stay identical.
+"""
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ..model import Echo, ModelConfig
+from .batches import WindowSampler
+from .data import load
+
+
+# ---------------------------------------------------------------- distributed helpers
+def dist_setup():
+    """(rank, world) and init the gloo process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return int(os.environ.get("RANK", "0")), world
+
+
+def is_main():
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def log(msg):
+    if is_main():
+        print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- checkpoints
+def rank_checksums(model) -> list:
+    """Every rank's float64 sum of |parameter| (one entry per rank): equal when DDP kept the replicas
+    in sync. Must be called on every rank."""
+    local = torch.tensor([sum(float(p.detach().double().abs().sum()) for p in model.parameters())], dtype=torch.float64)
+    if not dist.is_initialized():
+        return [local.item()]
+    out = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, local)
+    return [t.item() for t in out]
+
+
+def save(run, stage, model: Echo, extra: dict):
+    extra = {**extra, "rank_checksums": rank_checksums(model)}
+    if not is_main():
+        return
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": model.cfg.to_dict(), "model": model.state_dict(), "stage": stage, **extra},
+               run / f"stage{stage}.pt")
+
+
+def load_checkpoint(run, stage):
+    """(model, checkpoint dict) of `run/stage{stage}.pt`."""
+    ck = torch.load(Path(run) / f"stage{stage}.pt", map_location="cpu", weights_only=False)
+    model = Echo(ModelConfig(**ck["config"]))
+    model.load_state_dict(ck["model"])
+    return model, ck
+
+
+def latest_stage(run):
+    for s in (3, 2, 1):
+        if (Path(run) / f"stage{s}.pt").exists():
+            return s
+    return 0
+
+
+# ---------------------------------------------------------------- shared loop
+def run_loop(name, module, params, step_fn, steps, lr, minutes=None, log_every=20):
+    """Adam with a cosine decay over `steps`; stops early after `minutes` of wall time (the same step
+    on every rank: the main rank decides and broadcasts). Returns the loss history."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    history, t0, recent = [], time.perf_counter(), []
+    for i in range(steps):
+        # cosine decay over whichever budget (steps or minutes) runs out first
+        progress = i / max(steps, 1)
+        if minutes:
+            progress = max(progress, (time.perf_counter() - t0) / (60 * minutes))
+        for g in opt.param_groups:
+            g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        loss, info = step_fn()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        recent.append(loss.item())
+        if (i + 1) % log_every == 0 or i == steps - 1:
+            history.append({"step": i + 1, "loss": float(np.mean(recent)), "s": round(time.perf_counter() - t0, 1), **info})
+            log(f"[{name}] step {i + 1}/{steps} loss {np.mean(recent):.4g} {info} {time.perf_counter() - t0:.0f}s")
+            recent = []
+        if minutes is not None and _stop(time.perf_counter() - t0 > 60 * minutes):
+            log(f"[{name}] time budget of {minutes} min reached at step {i + 1}")
+            break
+    return history
+
+
+def _stop(flag: bool) -> bool:
+    if not dist.is_initialized():
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
+
+def rel_l2(pred, target):
+    """Mean over the batch of ||pred - target|| / ||target|| (per sample, all frames and points)."""
+    b = pred.shape[0]
+    num = (pred - target).reshape(b, -1).norm(dim=1)
+    return (num / target.reshape(b, -1).norm(dim=1).clamp_min(1e-12)).mean()
+
+
+# ---------------------------------------------------------------- stages 1 and 2
+def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False):
+    """Stage 1 (windows of T frames, `input_points` = data lattice size) or stage 2 (single frames,
+    4x denser input points); the fraction of input points kept is drawn in [0.5, 1]. `resume`
+    continues stage 1 from its checkpoint with a new schedule (a warm restart)."""
+    rank, world = dist_setup()
+    torch.manual_seed(seed)
+    d = load(Path(data_dir) / "train.npz")
+    n = d["w"].shape[-1]
+    if stage == 1 and resume:
+        model, extra = load_checkpoint(run, 1)
+        extra = {k: extra[k] for k in ("std", "data", "history")}
+        cfg = model.cfg
+        frames, points = cfg.frames, n * n
+    elif stage == 1:
+        model, extra = Echo(cfg), {"std": float(d["w"].std()), "data": d["info"]}
+        frames, points = cfg.frames, n * n
+    else:
+        model, extra = load_checkpoint(run, 1)
+        extra = {k: extra[k] for k in ("std", "data", "history")}
+        cfg = model.cfg
+        frames, points = 1, 4 * n * n
+    sampler = WindowSampler(d["w"], d["nu"], cfg, extra["std"], frames, points, seed=seed + 1 + rank)
+    ae = DDP(model.ae) if world > 1 else model.ae
+
+    def step():
+        b = sampler.batch(batch)
+        pred, _ = ae(b)
+        loss = torch.mean((pred - b["target"]) ** 2)
+        return loss, {"rel_l2": round(rel_l2(pred.detach(), b["target"]).item(), 4)}
+
+    hist = run_loop(f"stage {stage}", model.ae, list(model.ae.parameters()), step, steps, lr, minutes)
+    history = dict(extra.get("history", {}))
+    done = hist[-1]["step"] if hist else 0
+    if stage == 1 and resume:  # append the restart to the first run's record
+        first = history["stage1"]
+        history["stage1"] = {**first, "steps": first["steps"] + done, "restarts": first.get("restarts", 0) + 1,
+                             "log": first["log"] + [{**h, "step": h["step"] + first["steps"]} for h in hist]}
+    else:
+        history[f"stage{stage}"] = {"steps": done, "batch": batch, "world": world, "log": hist}
+    if stage == 2:
+        set_latent_norm(model, sampler, batches=max(2, 64 // batch), batch=batch)
+    save(run, stage, model, {"std": extra["std"], "data": extra["data"], "history": history})
+    return model
+
+
+@torch.no_grad()
+def set_latent_norm(model: Echo, sampler: WindowSampler, batches: int, batch: int):
+    """Measure per-channel mean/std of the latents of training windows (full frames, all points) and
+    freeze them into the encoder (normalise) and decoder (denormalise): unit-scale latents for the
+    flow matching, whose noise is standard normal. Identical on all ranks (rank 0's numbers)."""
+    cfg = model.cfg
+    win = WindowSampler(sampler.w, sampler.nu, cfg, sampler.std, cfg.frames, sampler.w.shape[-1] ** 2, seed=12345)
+    zs = []
+    for _ in range(batches):
+        b = win.batch(batch, keep=1.0)
+        zs.append(model.ae.encoder(model.ae.encoder_input(b["values"], b["offsets"], b["mask"])))
+    z = torch.cat(zs).transpose(0, 1).reshape(cfg.latent_channels, -1)
+    mean, std = z.mean(1), z.std(1).clamp_min(1e-6)
+    if dist.is_initialized():
+        dist.broadcast(mean, 0)
+        dist.broadcast(std, 0)
+    for m in (model.ae.encoder, model.ae.decoder):
+        m.latent_mean.copy_(mean)
+        m.latent_std.copy_(std)
+
+
+# ---------------------------------------------------------------- stage 3
+# Observed-slot patterns and their probabilities: name -> (frames observed as a function of T and c).
+PATTERNS = [("forecast", 0.45), ("forecast2", 0.1), ("inverse", 0.15), ("interpolate", 0.15), ("none", 0.15)]
+
+
+def pattern_frames(name, cfg: ModelConfig) -> np.ndarray:
+    """[T] 1/0: frames observed by a task pattern, as the CLI poses the task."""
+    slots = cfg.time_slots()
+    obs = np.zeros(cfg.frames, dtype=np.float32)
+    chosen = {"forecast": [0], "forecast2": [0, 1], "inverse": [len(slots) - 1],
+              "interpolate": [0, len(slots) - 1], "none": []}[name]
+    for s in chosen:
+        obs[slots[s]] = 1.0
+    return obs
+
+
+def slot_mask_of(frames_obs, cfg: ModelConfig) -> np.ndarray:
+    """A slot is observed when all of its frames are."""
+    return np.array([float(all(frames_obs[f] for f in s)) for s in cfg.time_slots()], dtype=np.float32)
+
+
+@torch.no_grad()
+def encode_latents(model: Echo, sampler: WindowSampler, batch: int):
+    """Clean latents of every training window (all points) and, per pattern, the encoder's output on
+    the window with the unobserved frames zeroed: the `observed` the runtime will feed."""
+    cfg = model.cfg
+    names = [p for p, _ in PATTERNS]
+    clean, obs = [], {p: [] for p in names}
+    nus = []
+    for start in range(0, len(sampler.windows), batch):
+        items = [sampler.window(*w, keep=1.0) for w in sampler.windows[start:start + batch]]
+        b = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+        z = model.ae.encoder(model.ae.encoder_input(b["values"], b["offsets"], b["mask"]))
+        clean.append(z)
+        for p in names:
+            frames_obs = pattern_frames(p, cfg)
+            sm = torch.from_numpy(slot_mask_of(frames_obs, cfg)).view(1, 1, -1, 1, 1)
+            prefix = frames_obs.sum() == 0 or frames_obs[:int(frames_obs.sum())].all()
+            if prefix:  # causal encoder: observing a prefix gives the clean latents of its slots
+                obs[p].append(z * sm)
+                continue
+            fo = torch.from_numpy(frames_obs)[None].expand(len(items), -1)
+            x = model.ae.encoder_input(b["values"], b["offsets"], b["mask"], observed=fo)
+            obs[p].append(model.ae.encoder(x) * sm)
+        nus.append(b["nu"])
+    return torch.cat(clean), {p: torch.cat(v) for p, v in obs.items()}, torch.cat(nus)
+
+
+def normalise_params(nu: torch.Tensor, spec: list) -> torch.Tensor:
+    """[B] viscosities -> [B, 1] in [0, 1] over the manifest range (as the runtime normalises)."""
+    q = spec[0]
+    return ((nu.double() - q["min"]) / (q["max"] - q["min"])).float()[:, None]
+
+
+def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1):
+    """Stage 3: rectified flow on frozen-encoder latents. z_r = (1 - r) eps + r z_1, target z_1 - eps,
+    loss on the unobserved slots; observed slots of z_r are clamped to `observed` as in sampling."""
+    rank, world = dist_setup()
+    torch.manual_seed(seed)
+    model, ck = load_checkpoint(run, 2)
+    cfg = model.cfg
+    d = load(Path(data_dir) / "train.npz")
+    sampler = WindowSampler(d["w"], d["nu"], cfg, ck["std"], cfg.frames, d["w"].shape[-1] ** 2, seed=seed + 7,
+                            starts_every=2)
+    model.ae.eval()
+    for p in model.ae.parameters():
+        p.requires_grad_(False)
+    t0 = time.perf_counter()
+    clean, observed, nus = encode_latents(model, sampler, batch=16)
+    log(f"[stage 3] encoded {len(clean)} windows in {time.perf_counter() - t0:.0f}s")
+    names = [p for p, _ in PATTERNS]
+    probs = np.array([w for _, w in PATTERNS])
+    masks = {p: torch.from_numpy(slot_mask_of(pattern_frames(p, cfg), cfg)) for p in names}
+    rng = np.random.default_rng(seed + 100 + rank)
+    vel = DDP(model.velocity) if world > 1 else model.velocity
+    params_all = normalise_params(nus, param_spec) if cfg.params else None
+
+    def step():
+        idx = torch.from_numpy(rng.integers(len(clean), size=batch))
+        pats = rng.choice(len(names), size=batch, p=probs)
+        z1 = clean[idx]
+        obs = torch.stack([observed[names[k]][i] for k, i in zip(pats, idx.tolist())])
+        sm = torch.stack([masks[names[k]] for k in pats])
+        r = torch.from_numpy(rng.uniform(0, 1, size=batch).astype(np.float32))
+        eps = torch.from_numpy(rng.standard_normal(z1.shape).astype(np.float32))
+        keep = sm.view(batch, 1, -1, 1, 1)
+        zr = (1 - r.view(-1, 1, 1, 1, 1)) * eps + r.view(-1, 1, 1, 1, 1) * z1
+        zr = keep * obs + (1 - keep) * zr
+        extra = {}
+        if cfg.params:
+            extra = {"params": params_all[idx],
+                     "param_mask": torch.from_numpy((rng.uniform(size=batch) > p_drop).astype(np.float32))}
+        v = vel(zr, obs, sm, r, **extra)
+        err = ((v - (z1 - eps)) ** 2) * (1 - keep)
+        loss = err.sum() / ((1 - keep).expand_as(err).sum().clamp_min(1.0))
+        return loss, {}
+
+    hist = run_loop("stage 3", model.velocity, list(model.velocity.parameters()), step, steps, lr, minutes)
+    history = dict(ck["history"])
+    history["stage3"] = {"steps": hist[-1]["step"] if hist else 0, "batch": batch, "world": world, "log": hist,
+                         "windows": len(clean), "patterns": dict(PATTERNS), "param_dropout": p_drop}
+    save(run, 3, model, {"std": ck["std"], "data": ck["data"], "history": history, "parameters": param_spec})
+    return model

@@ -1,0 +1,234 @@
+"""The training side: model properties, ONNX export parity (ONNX Runtime vs PyTorch), the CI smoke
+path (every stage a few steps, export, load and run in the Rust CLI, which must match the PyTorch
+sampler), DDP under torchrun with two gloo processes, and the evaluation report's plumbing.
+
+The Rust CLI is `$ECHO_ONNX_CLI`, else `$CARGO_TARGET_DIR/release/echo-onnx`, else
+`target/release/echo-onnx` (scripts/test.sh builds it first); a missing binary is a failure.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from echo_onnx.manifest import load_manifest
+from echo_onnx.model import Echo, ModelConfig
+from echo_onnx.reference import read_series
+from echo_onnx.train import cli
+from echo_onnx.train.data import load
+from echo_onnx.train.export import example_inputs, export_bundle
+from echo_onnx.train.stages import load_checkpoint
+from echo_onnx.train.torchpipe import forecast as torch_forecast
+from echo_onnx.vtkxml import Mesh, write_pvd, write_vtu
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def cli_path() -> Path:
+    if os.environ.get("ECHO_ONNX_CLI"):
+        return Path(os.environ["ECHO_ONNX_CLI"])
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "release" / "echo-onnx"
+
+
+def smoke_config(params=1) -> ModelConfig:
+    return ModelConfig(**{**cli.PRESETS["smoke"]["model"], "params": params})
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """The CI smoke path through the command line: data, stages 1-3, the FNO baseline, export."""
+    d = tmp_path_factory.mktemp("smoke")
+    data, run, bundle = d / "data", d / "run", d / "bundle"
+    common = ["--preset", "smoke", "--data", str(data), "--run-dir", str(run)]
+    assert cli.main(["generate-data", "--preset", "smoke", "--out", str(data)]) == 0
+    for stage in (1, 2, 3):
+        assert cli.main(["train", "--stage", str(stage), *common]) == 0
+    assert cli.main(["baseline", *common, "--steps", "3"]) == 0
+    assert cli.main(["export", "--run-dir", str(run), "--out", str(bundle)]) == 0
+    return {"dir": d, "data": data, "run": run, "bundle": bundle}
+
+
+def randomised(cfg: ModelConfig, seed=0) -> Echo:
+    """A model with every weight random (no zero-initialised layers), so parity checks are not vacuous."""
+    torch.manual_seed(seed)
+    m = Echo(cfg).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        for enc in (m.ae.encoder, m.ae.decoder):
+            enc.latent_mean.copy_(torch.linspace(-0.5, 0.5, cfg.latent_channels))
+            enc.latent_std.copy_(torch.linspace(0.5, 2.0, cfg.latent_channels))
+    return m
+
+
+def test_encoder_is_causal():
+    """Slot j of the latent depends only on frames <= its last frame (time.slots)."""
+    cfg = smoke_config()
+    m = randomised(cfg)
+    x = torch.randn(2, cfg.lift_features + 1, cfg.frames, *cfg.grid[::-1])
+    z = m.ae.encoder(x)
+    for j, frames in enumerate(cfg.time_slots()):
+        later = x.clone()
+        later[:, :, frames[-1] + 1:] = torch.randn_like(later[:, :, frames[-1] + 1:])
+        changed = m.ae.encoder(later)
+        assert torch.equal(changed[:, :, :j + 1], z[:, :, :j + 1]), f"slot {j} sees frames after {frames[-1]}"
+        if j + 1 < cfg.slots:
+            assert not torch.allclose(changed[:, :, j + 1], z[:, :, j + 1]), "later slots must see later frames"
+
+
+def test_decoder_frames_follow_their_slots():
+    """Decoded frame t depends on the slots up to the one holding t, not on later slots."""
+    cfg = smoke_config()
+    m = randomised(cfg)
+    z = torch.randn(1, cfg.latent_channels, cfg.slots, *cfg.latent_shape[::-1])
+    y = m.ae.decoder(z)
+    z2 = z.clone()
+    z2[:, :, 1:] += 1.0
+    y2 = m.ae.decoder(z2)
+    assert y.shape[2] == cfg.frames
+    assert torch.equal(y[:, :, 0], y2[:, :, 0])
+    assert not torch.allclose(y[:, :, 1], y2[:, :, 1])
+
+
+def test_lift_ignores_padding_and_empty_nodes_give_zero():
+    cfg = smoke_config()
+    lift = randomised(cfg).ae.lift
+    g = torch.Generator().manual_seed(1)
+    v, o = torch.randn(5, 4, 1, generator=g), torch.randn(5, 4, 2, generator=g)
+    mask = torch.tensor([[1, 1, 0, 0]] * 4 + [[0, 0, 0, 0]], dtype=torch.float32)
+    f = lift(v, o, mask)
+    v2, o2 = v.clone(), o.clone()
+    v2[:, 2:] = 100.0
+    o2[:, 2:] = -3.0
+    assert torch.allclose(lift(v2, o2, mask)[:4], f[:4], atol=1e-6)
+    assert torch.count_nonzero(f[4]) == 0 and torch.count_nonzero(f[0]) > 0
+
+
+def test_compression_ratio_of_the_shipped_configuration():
+    """(T N C) / (S h w Z): 9 frames of 64^2 points into 8 x 3 x 8^2."""
+    assert ModelConfig().compression_ratio(64 * 64) == pytest.approx(9 * 4096 / (8 * 3 * 64))
+
+
+def test_every_graph_matches_pytorch_in_onnx_runtime(tmp_path):
+    """Relative error < 1e-4 on random inputs of other sizes than the export examples (dynamic axes:
+    batch, points, neighbours, and the encoder/decoder grid)."""
+    cfg = smoke_config()
+    model = randomised(cfg)
+    export_bundle(None, tmp_path, name="parity", model=model, ck={"std": 1.0, "data": {"n": 16, "dt": 0.25}})
+    g = torch.Generator().manual_seed(3)
+    rnd = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    b, m, sp, lsp = 3, 37, cfg.grid[::-1], cfg.latent_shape[::-1]
+    cases = {
+        "lift": {"values": rnd(m, 6, 1), "offsets": rnd(m, 6, 2), "mask": (torch.rand(m, 6, generator=g) > 0.3).float()},
+        "encoder": {"frames": rnd(b, cfg.lift_features + 1, cfg.frames, 2 * sp[0], sp[1])},
+        "velocity": {"z": rnd(b, cfg.latent_channels, cfg.slots, *lsp), "observed": rnd(b, cfg.latent_channels, cfg.slots, *lsp),
+                     "slot_mask": torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+                     "r": torch.rand(b, generator=g), "params": torch.rand(b, 1, generator=g), "param_mask": torch.tensor([1.0, 0.0, 1.0])},
+        "decoder": {"latent": rnd(b, cfg.latent_channels, cfg.slots, 2 * lsp[0], lsp[1])},
+        "query": {"features": rnd(m, 9, cfg.decoder_channels), "offsets": rnd(m, 9, 2)},
+    }
+    modules = {name: mod for name, (mod, *_rest) in example_inputs(model).items()}
+    for name, feeds in cases.items():
+        sess = ort.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {k: v.numpy() for k, v in feeds.items()})[0]
+        with torch.no_grad():
+            want = modules[name](*feeds.values()).numpy()
+        assert got.shape == want.shape, name
+        err = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert np.linalg.norm(want) > 0 and err < 1e-4, f"{name}: relative error {err:.2e}"
+
+
+def test_smoke_bundle_is_valid_for_the_rust_runtime(smoke):
+    cli_bin = cli_path()
+    assert cli_bin.exists(), f"{cli_bin} missing: build the CLI first (cargo build --release)"
+    r = subprocess.run([str(cli_bin), "doctor", "--bundle", str(smoke["bundle"])], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "is valid" in r.stdout + r.stderr
+    m = load_manifest(smoke["bundle"])
+    assert [s["name"] for s in m["graphs"]["encoder"]["inputs"]] == ["frames"]
+    assert m["graphs"]["encoder"]["inputs"][0]["shape"][0] == "B"          # dynamic batch
+    assert m["graphs"]["lift"]["inputs"][0]["shape"][:2] == ["M", "K"]      # dynamic points and neighbours
+    assert m["provenance"]["compression_ratio"] > 1
+
+
+def write_input(path: Path, w: np.ndarray, dt: float) -> np.ndarray:
+    """Frames w [F, n, n] at the n^2 lattice as a .pvd series; returns the points."""
+    n = w.shape[-1]
+    j, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    pts = np.stack([i.ravel() / n, j.ravel() / n, np.zeros(n * n)], 1).astype(np.float32)
+    path.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for k, frame in enumerate(w):
+        write_vtu(path / f"in_{k}.vtu", Mesh(pts, {"vorticity": frame.ravel().astype(np.float32)}))
+        entries.append((k * dt, f"in_{k}.vtu"))
+    write_pvd(path / "input.pvd", entries)
+    return pts
+
+
+@pytest.mark.parametrize("param", [None, "viscosity=0.0005"])
+def test_rust_forecast_matches_the_pytorch_sampler(smoke, param):
+    """Two chained segments through the Rust CLI on the exported bundle vs the PyTorch model driven
+    by the reference pipeline with the same seed (SplitMix64 noise): the whole contract end to end."""
+    test = load(smoke["data"] / "test.npz")
+    inp = smoke["dir"] / "input"
+    write_input(inp, test["w"][0, :1], test["dt"])
+    m = load_manifest(smoke["bundle"])
+    horizon = 2 * (m["time"]["frames"] - 1)
+    out = smoke["dir"] / f"rust_{param}"
+    cmd = [str(cli_path()), "forecast", "--bundle", str(smoke["bundle"]), "--input", str(inp / "input.pvd"),
+           "--horizon", str(horizon), "--seed", "11", "--out", str(out), "--force", "--json", "--quiet"]
+    if param:
+        cmd += ["--param", param]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["sampling"]["segments"] == 2 and summary["sampling"]["conditioned"] == bool(param)
+    _, _, rust = read_series(out / "prediction.pvd", m["fields"])
+    model, _ = load_checkpoint(smoke["run"], 3)
+    params = {"viscosity": float(param.split("=")[1])} if param else None
+    _, mine = torch_forecast(model, smoke["bundle"], inp / "input.pvd", horizon, 11, params=params)
+    assert rust.shape == mine.shape == (horizon, 16 * 16, 1)
+    err = np.linalg.norm(rust - mine) / np.linalg.norm(mine)
+    assert err < 1e-4, f"Rust vs PyTorch relative difference {err:.2e}"
+
+
+def test_ddp_two_gloo_processes_keep_identical_parameters(smoke, tmp_path):
+    """Stage 1 and stage 3 under torchrun with 2 CPU processes: every rank ends with the same weights."""
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(smoke["run"] / "stage2.pt", run / "stage2.pt")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for stage in ("1", "3"):
+        r = subprocess.run([str(VENV_BIN / "torchrun"), "--nproc-per-node", "2", "-m", "echo_onnx.train.cli", "train",
+                            "--stage", stage, "--preset", "smoke", "--data", str(smoke["data"]), "--run-dir", str(run)],
+                           capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+        ck = torch.load(run / f"stage{stage}.pt", map_location="cpu", weights_only=False)
+        sums = ck["rank_checksums"]
+        assert len(sums) == 2 and sums[0] == sums[1], sums
+        assert ck["history"][f"stage{stage}"]["world"] == 2
+
+
+def test_evaluate_writes_every_metric(smoke, tmp_path):
+    assert cli.main(["evaluate", "--run-dir", str(smoke["run"]), "--data", str(smoke["data"]), "--bundle", str(smoke["bundle"]),
+                     "--out", str(tmp_path), "--quick", "--super-res", "32"]) == 0
+    res = json.loads((tmp_path / "metrics.json").read_text())
+    assert "## Forecast vs horizon" in (tmp_path / "REPORT.md").read_text()
+    assert (tmp_path / "example" / "input.pvd").exists() and (tmp_path / "example" / "truth.pvd").exists()
+    for key in ("autoencoder", "pod_same_ratio", "forecast", "inverse_interpolation", "generation", "super_resolution"):
+        assert key in res, key
+    for method in ("echo_100%", "echo_50%", "echo_20%", "persistence", "fno"):
+        errs = list(res["forecast"][method]["all"].values())
+        assert errs and all(np.isfinite(errs)), method
+    # persistence is exact at horizon 0 and wrong later: its error must grow with the horizon
+    pers = res["forecast"]["persistence"]["all"]
+    assert pers["1"] < pers[max(pers, key=int)]
