@@ -29,6 +29,9 @@ use crate::grid::Grid;
 /// (one thread, ring search): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
 const POINTS_PER_BIN: f64 = 6.0;
 
+/// Largest `k` for [`PointIndex::few_nearest_in_window`] (larger `k` use a buffered selection).
+const SMALL_K: usize = 32;
+
 /// Relative shrink of lower bounds (in bin widths), so rounding can never stop a search early.
 const SLACK: f64 = 1e-9;
 
@@ -78,10 +81,6 @@ impl PointIndex {
             return Err(err!(OutsideGrid, "the mesh has no points to resample onto the latent grid")
                 .with_hint("check that the input file holds a non-empty mesh"));
         }
-        if let Some(p) = points.par_iter().position_first(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
-            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
-                .with_hint("fix or remove the point in the mesh"));
-        }
         if points.len() >= u32::MAX as usize {
             return Err(err!(MeshFormat, "{} points are more than this runtime can index (at most {})", points.len(), u32::MAX - 1));
         }
@@ -93,32 +92,79 @@ impl PointIndex {
             grid: grid.clone(), bins, width, inv_width, min_width, periodic,
             start: vec![], coords: Default::default(), ids: vec![], slot: vec![],
         };
-        index.sort_into_bins(points);
+        index.sort_into_bins(points)?;
         Ok(index)
     }
 
-    /// Counting sort of the (wrapped) points by bin; stable, so ids ascend within a bin.
-    fn sort_into_bins(&mut self, points: &[[f64; 3]]) {
+    /// Counting sort of the (wrapped) points by bin; stable, so ids ascend within a bin. Parallel
+    /// over contiguous chunks of points: per-chunk histograms, one prefix sum over (bin, chunk) so
+    /// chunk `c`'s entries of a bin follow those of earlier chunks, then a scatter per chunk into
+    /// disjoint slots. Non-finite coordinates are found on the way (refused before anything is kept).
+    fn sort_into_bins(&mut self, points: &[[f64; 3]]) -> Result<()> {
         let (n, dim, nbins) = (points.len(), self.grid.dim, self.bins.iter().product::<usize>());
-        let bin_of: Vec<u32> = points.par_iter().with_min_len(1 << 14)
-            .map(|p| self.flat_bin(self.bin_ijk(&wrap_point(&self.grid, p))) as u32).collect();
-        let mut start = vec![0u32; nbins + 1];
-        bin_of.iter().for_each(|&b| start[b as usize + 1] += 1);
-        for b in 0..nbins {
-            start[b + 1] += start[b];
+        // A chunk per thread (histograms are nbins long each), at least 2^16 points per chunk.
+        let chunks = rayon::current_num_threads().min(n.div_ceil(1 << 16)).max(1);
+        let per = n.div_ceil(chunks);
+        let mut bin_of = vec![0u32; n];
+        let mut counts = vec![0u32; chunks * nbins];
+        let finite = bin_of.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins))
+            .map(|((bins, pts), count)| {
+                let mut ok = true;
+                for (b, p) in bins.iter_mut().zip(pts) {
+                    ok &= p[..dim].iter().all(|x| x.is_finite());
+                    *b = self.flat_bin_of(p) as u32;
+                    count[*b as usize] += 1;
+                }
+                ok
+            }).reduce(|| true, |a, b| a & b);
+        if !finite {
+            let p = points.iter().position(|p| p[..dim].iter().any(|x| !x.is_finite())).unwrap_or(0);
+            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..dim])
+                .with_hint("fix or remove the point in the mesh"));
         }
-        let mut next = start[..nbins].to_vec();
+        // counts[c * nbins + b] becomes chunk c's first slot in bin b.
+        let mut start = vec![0u32; nbins + 1];
+        let mut acc = 0u32;
+        for b in 0..nbins {
+            start[b] = acc;
+            for c in 0..chunks {
+                let k = &mut counts[c * nbins + b];
+                (*k, acc) = (acc, acc + *k);
+            }
+        }
+        start[nbins] = acc;
         let mut coords: [Vec<f64>; 3] = std::array::from_fn(|a| if a < dim { vec![0.0; n] } else { vec![] });
         let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
-        for (i, (&b, p)) in bin_of.iter().zip(points).enumerate() {
-            let s = next[b as usize] as usize;
-            next[b as usize] += 1;
-            for (a, c) in coords[..dim].iter_mut().enumerate() {
-                c[s] = self.grid.wrap(a, p[a]);
-            }
-            (ids[s], slot[i]) = (i as u32, s as u32);
-        }
+        let dst = Scatter { coords: std::array::from_fn(|a| coords[a].as_mut_ptr()), ids: ids.as_mut_ptr() };
+        let dst = &dst;
+        slot.par_chunks_mut(per).zip(bin_of.par_chunks(per)).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
+            .for_each(|(c, (((slots, bins), pts), next))| {
+                for (i, ((sl, &b), p)) in slots.iter_mut().zip(bins).zip(pts).enumerate() {
+                    let s = next[b as usize] as usize;
+                    next[b as usize] += 1;
+                    *sl = s as u32;
+                    // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
+                    // range of each bin is disjoint from the other chunks' (the prefix sum above).
+                    unsafe {
+                        for a in 0..dim {
+                            *dst.coords[a].add(s) = self.grid.wrap(a, p[a]);
+                        }
+                        *dst.ids.add(s) = (c * per + i) as u32;
+                    }
+                }
+            });
         (self.start, self.coords, self.ids, self.slot) = (start, coords, ids, slot);
+        Ok(())
+    }
+
+    /// Flat bin of a point (wrapped first on periodic axes; outside the box, the nearest edge bin).
+    #[inline(always)]
+    fn flat_bin_of(&self, p: &[f64; 3]) -> usize {
+        let mut b = 0;
+        for a in (0..self.grid.dim).rev() {
+            b = b * self.bins[a] + self.bin_of(a, self.grid.wrap(a, p[a]));
+        }
+        b
     }
 
     /// Number of input points.
@@ -174,7 +220,11 @@ impl PointIndex {
         }
         // Fast path: one window of bins, exact when its edges are beyond the worst kept distance.
         let m = self.window_rings(k, r2);
-        let reach2 = if k == 1 { self.closest_in_window(q, m, r2, out) } else { self.nearest_in_window(q, m, k, r2, out) };
+        let reach2 = match k {
+            1 => self.closest_in_window(q, m, r2, out),
+            2..=SMALL_K => self.few_nearest_in_window(q, m, k, r2, out),
+            _ => self.nearest_in_window(q, m, k, r2, out),
+        };
         let bound = if out.len() == k { out[k - 1].1 } else { r2 };
         if bound < reach2 || reach2 == f64::INFINITY {
             return;
@@ -240,6 +290,54 @@ impl PointIndex {
         m
     }
 
+    /// [`PointIndex::nearest_into`]'s fast path for `1 < k <= SMALL_K`; returns the window's
+    /// squared reach. Three passes over the window's candidates, collected into `out`: the `k`-th
+    /// smallest distance (a sorted array of `k` distances, entered only by a candidate below its
+    /// last), then those within it (all ties at the cut), then a sort of those few by key.
+    fn few_nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        let reach2 = self.scan_runs(q, m, |ids, ds| out.extend(ids.iter().copied().zip(ds.iter().copied())));
+        let kth = match k {
+            4 => kth_smallest::<4>(out),
+            8 => kth_smallest::<8>(out),
+            16 => kth_smallest::<16>(out),
+            _ => {
+                let mut top = [f64::INFINITY; SMALL_K];
+                let top = &mut top[..k];
+                for &(_, d) in out.iter() {
+                    if d < top[k - 1] {
+                        let mut i = k - 1;
+                        while i > 0 && top[i - 1] > d {
+                            top[i] = top[i - 1];
+                            i -= 1;
+                        }
+                        top[i] = d;
+                    }
+                }
+                top[k - 1]
+            }
+        };
+        let cut = kth.min(r2);
+        let mut kept = 0;
+        for r in 0..out.len() {
+            let e = out[r];
+            out[kept] = e;
+            kept += usize::from(e.1 <= cut);
+        }
+        out.truncate(kept);
+        // Usually exactly k entries, in window order: an insertion sort by (distance, index).
+        for i in 1..out.len() {
+            let e = out[i];
+            let mut j = i;
+            while j > 0 && (out[j - 1].1 > e.1 || (out[j - 1].1 == e.1 && out[j - 1].0 > e.0)) {
+                out[j] = out[j - 1];
+                j -= 1;
+            }
+            out[j] = e;
+        }
+        out.truncate(k);
+        reach2
+    }
+
     /// [`PointIndex::nearest_into`]'s fast path for `k > 1`; returns the window's squared reach.
     /// Candidates are appended to a buffer without branches when their key is below the current
     /// `k`-th best; when the buffer is full a selection keeps the `k` best and tightens the bound.
@@ -303,6 +401,40 @@ impl PointIndex {
                 for (s, &id) in run.zip(ids) {
                     f(id, dist2(g, &self.entry(s), q));
                 }
+            }
+        })
+    }
+
+    /// [`PointIndex::scan_window`] by runs: `f(ids, squared distances)` for each contiguous run
+    /// (in pieces of at most 64 entries; the distances are computed in one tight loop).
+    #[inline(always)]
+    fn scan_runs(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(&[u32], &[f64])) -> f64 {
+        let g = &self.grid;
+        let mut buf = [0.0f64; 64];
+        self.window(q, m, |run| {
+            let (mut s, e) = (run.start, run.end);
+            while s < e {
+                let t = e.min(s + buf.len());
+                let ds = &mut buf[..t - s];
+                if !self.periodic && g.dim == 2 {
+                    let (xs, ys) = (&self.coords[0][s..t], &self.coords[1][s..t]);
+                    for ((d, &x), &y) in ds.iter_mut().zip(xs).zip(ys) {
+                        let (dx, dy) = (x - q[0], y - q[1]);
+                        *d = dx * dx + dy * dy;
+                    }
+                } else if !self.periodic {
+                    let (xs, ys, zs) = (&self.coords[0][s..t], &self.coords[1][s..t], &self.coords[2][s..t]);
+                    for (((d, &x), &y), &z) in ds.iter_mut().zip(xs).zip(ys).zip(zs) {
+                        let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
+                        *d = dx * dx + dy * dy + dz * dz;
+                    }
+                } else {
+                    for (d, i) in ds.iter_mut().zip(s..t) {
+                        *d = dist2(g, &self.entry(i), q);
+                    }
+                }
+                f(&self.ids[s..t], ds);
+                s = t;
             }
         })
     }
@@ -428,11 +560,42 @@ impl PointIndex {
     fn bin_ijk(&self, p: &[f64; 3]) -> [usize; 3] {
         std::array::from_fn(|a| if a < self.grid.dim { self.bin_of(a, p[a]) } else { 0 })
     }
-
-    fn flat_bin(&self, b: [usize; 3]) -> usize {
-        (b[2] * self.bins[1] + b[1]) * self.bins[0] + b[0]
-    }
 }
+
+/// The `K`-th smallest distance of `found` (infinite when fewer): a sorted array of the `K`
+/// smallest so far, updated by every candidate without branches (`min`/`max` per slot: a slot
+/// keeps its value, takes the candidate, or takes its lower neighbour's value).
+#[inline(always)]
+fn kth_smallest<const K: usize>(found: &[(u32, f64)]) -> f64 {
+    let mut top = [f64::INFINITY; K];
+    for &(_, d) in found {
+        for i in (1..K).rev() {
+            top[i] = min(top[i], max(top[i - 1], d));
+        }
+        top[0] = min(top[0], d);
+    }
+    top[K - 1]
+}
+
+/// `min` / `max` without NaN handling (distances are never NaN): one instruction each.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
+/// Destinations of the parallel scatter in [`PointIndex::sort_into_bins`].
+struct Scatter {
+    coords: [*mut f64; 3],
+    ids: *mut u32,
+}
+
+// SAFETY: the scatter's writers never touch the same slot (see its use).
+unsafe impl Sync for Scatter {}
 
 /// Squared nearest-image distance; the same arithmetic as the brute-force oracles' sum of
 /// `delta.powi(2)` (adding to 0 first is exact), so ties are bit-identical.
