@@ -213,6 +213,14 @@ impl PointIndex {
 
     /// [`PointIndex::nearest`] into a reused buffer (cleared first): no allocation per query.
     pub fn nearest_into(&self, q: &[f64; 3], k: usize, r2: f64, out: &mut Vec<(u32, f64)>) {
+        self.nearest_into_hinted(q, k, r2, f64::INFINITY, out)
+    }
+
+    /// [`PointIndex::nearest_into`] with a guess `hint2` of the `k`-th nearest squared distance,
+    /// such as the previous query's plus the distance between them (triangle inequality): the
+    /// search first skips bins and candidates beyond it. The result is the same for any hint (a
+    /// hint that leaves fewer than `k` points is retried without it).
+    pub fn nearest_into_hinted(&self, q: &[f64; 3], k: usize, r2: f64, hint2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         // (A negative or NaN radius admits nothing; keys would admit everything.)
         if k == 0 || r2.is_nan() || r2 < 0.0 {
@@ -220,16 +228,27 @@ impl PointIndex {
         }
         // Fast path: one window of bins, exact when its edges are beyond the worst kept distance.
         let m = self.window_rings(k, r2);
-        let reach2 = match k {
-            1 => self.closest_in_window(q, m, r2, out),
-            2..=SMALL_K => self.few_nearest_in_window(q, m, k, r2, out),
-            _ => self.nearest_in_window(q, m, k, r2, out),
-        };
+        let limit = if hint2 < r2 { hint2 } else { r2 };
+        let mut reach2 = self.nearest_in_window_upto(q, m, k, limit, out);
+        if out.len() < k && limit < r2 {
+            out.clear();
+            reach2 = self.nearest_in_window_upto(q, m, k, r2, out);
+        }
         let bound = if out.len() == k { out[k - 1].1 } else { r2 };
         if bound < reach2 || reach2 == f64::INFINITY {
             return;
         }
         self.nearest_by_rings(q, k, r2, out);
+    }
+
+    /// The `k` nearest within squared distance `limit` among the window's points.
+    #[inline(always)]
+    fn nearest_in_window_upto(&self, q: &[f64; 3], m: usize, k: usize, limit: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        match k {
+            1 => self.closest_in_window(q, m, limit, out),
+            2..=SMALL_K => self.few_nearest_in_window(q, m, k, limit, out),
+            _ => self.nearest_in_window(q, m, k, limit, out),
+        }
     }
 
     /// The ring search: visit rings of bins until the next cannot hold anything better.
@@ -254,7 +273,7 @@ impl PointIndex {
     pub fn within_into(&self, q: &[f64; 3], r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         let m = self.window_rings(usize::MAX, r2);
-        let reach2 = self.scan_window(q, m, |id, d| if d <= r2 { out.push((id, d)) });
+        let reach2 = self.scan_window(q, m, r2, |id, d| if d <= r2 { out.push((id, d)) });
         if !(r2 < reach2 || reach2 == f64::INFINITY) {
             out.clear();
             self.search(q, |_| r2, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
@@ -295,7 +314,19 @@ impl PointIndex {
     /// smallest distance (a sorted array of `k` distances, entered only by a candidate below its
     /// last), then those within it (all ties at the cut), then a sort of those few by key.
     fn few_nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        let reach2 = self.scan_runs(q, m, |ids, ds| out.extend(ids.iter().copied().zip(ds.iter().copied())));
+        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
+            // Branch-free append of the candidates within r2: each is written, and counted if in.
+            out.reserve(ds.len());
+            let len = out.len();
+            let spare = &mut out.spare_capacity_mut()[..ds.len()];
+            let mut n = 0;
+            for (&id, &d) in ids.iter().zip(ds) {
+                spare[n.min(ds.len() - 1)].write((id, d));
+                n += usize::from(d <= r2);
+            }
+            // SAFETY: the first `n` spare slots were written (slot `n` before each count).
+            unsafe { out.set_len(len + n) };
+        });
         let kth = match k {
             4 => kth_smallest::<4>(out),
             8 => kth_smallest::<8>(out),
@@ -316,7 +347,7 @@ impl PointIndex {
                 top[k - 1]
             }
         };
-        let cut = kth.min(r2);
+        let cut = kth;
         let mut kept = 0;
         for r in 0..out.len() {
             let e = out[r];
@@ -324,15 +355,19 @@ impl PointIndex {
             kept += usize::from(e.1 <= cut);
         }
         out.truncate(kept);
-        // Usually exactly k entries, in window order: an insertion sort by (distance, index).
-        for i in 1..out.len() {
-            let e = out[i];
-            let mut j = i;
-            while j > 0 && (out[j - 1].1 > e.1 || (out[j - 1].1 == e.1 && out[j - 1].0 > e.0)) {
-                out[j] = out[j - 1];
-                j -= 1;
+        // Usually exactly k entries: each goes to its rank by (distance, index), counted without
+        // branches (keys are distinct, so ranks are a permutation).
+        const RANKED: usize = 2 * SMALL_K;
+        if out.len() <= RANKED {
+            let mut keys = [0u128; RANKED];
+            let keys = &mut keys[..out.len()];
+            keys.iter_mut().zip(out.iter()).for_each(|(c, &(id, d))| *c = key(id, d));
+            for &c in keys.iter() {
+                let rank = keys.iter().map(|&o| usize::from(o < c)).sum::<usize>();
+                out[rank] = unkey(c);
             }
-            out[j] = e;
+        } else {
+            out.sort_unstable_by_key(|&(id, d)| key(id, d));
         }
         out.truncate(k);
         reach2
@@ -346,7 +381,7 @@ impl PointIndex {
         let (mut stack, mut heap) = ([0u128; 128], Vec::new());
         let buf: &mut [u128] = if cap <= stack.len() { &mut stack[..cap] } else { heap.resize(cap, 0); &mut heap };
         let (mut len, mut bound) = (0, key(u32::MAX, r2));
-        let reach2 = self.scan_window(q, m, |id, d| {
+        let reach2 = self.scan_window(q, m, r2, |id, d| {
             let c = key(id, d);
             buf[len] = c;
             len += usize::from(c < bound);
@@ -369,7 +404,7 @@ impl PointIndex {
     fn closest_in_window(&self, q: &[f64; 3], m: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
         let pad = key(u32::MAX, r2);
         let mut best = pad;
-        let reach2 = self.scan_window(q, m, |id, d| best = best.min(key(id, d)));
+        let reach2 = self.scan_window(q, m, r2, |id, d| best = best.min(key(id, d)));
         if best != pad {
             out.push(unkey(best));
         }
@@ -381,9 +416,9 @@ impl PointIndex {
     /// point outside the window is known to lie farther (shrunk for rounding; infinite when the
     /// window holds every point, 0 when nothing is known).
     #[inline(always)]
-    fn scan_window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(u32, f64)) -> f64 {
+    fn scan_window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(u32, f64)) -> f64 {
         let g = &self.grid;
-        self.window(q, m, |run| {
+        self.window(q, m, limit, |run| {
             let ids = &self.ids[run.clone()];
             if !self.periodic && g.dim == 2 {
                 let (xs, ys) = (&self.coords[0][run.clone()], &self.coords[1][run]);
@@ -408,10 +443,10 @@ impl PointIndex {
     /// [`PointIndex::scan_window`] by runs: `f(ids, squared distances)` for each contiguous run
     /// (in pieces of at most 64 entries; the distances are computed in one tight loop).
     #[inline(always)]
-    fn scan_runs(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(&[u32], &[f64])) -> f64 {
+    fn scan_runs(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(&[u32], &[f64])) -> f64 {
         let g = &self.grid;
         let mut buf = [0.0f64; 64];
-        self.window(q, m, |run| {
+        self.window(q, m, limit, |run| {
             let (mut s, e) = (run.start, run.end);
             while s < e {
                 let t = e.min(s + buf.len());
@@ -442,7 +477,9 @@ impl PointIndex {
     /// Call `f` with the runs of entries of the bins within `m` rings of `q`'s bin (each bin once);
     /// returns the window's squared reach as [`PointIndex::scan_window`].
     #[inline(always)]
-    fn window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(Range<usize>)) -> f64 {
+    /// Bins that cannot hold a point within squared distance `limit` of `q` may be skipped (on
+    /// open axes; the reach is still the whole window's).
+    fn window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(Range<usize>)) -> f64 {
         let g = &self.grid;
         // Per axis up to two intervals of bins (a periodic window may wrap around).
         let mut spans = [[(0usize, 0usize); 2]; 3];
@@ -480,7 +517,10 @@ impl PointIndex {
                 if hi < n - 1 {
                     reach = reach.min(edge(hi as i64 + 1) - x - tol);
                 }
-                spans[a][0] = (lo, hi);
+                // Bin assignment is monotone in the coordinate, so points within `limit` along
+                // this axis lie in the bins of the (widened) interval's ends.
+                let r = limit.sqrt() * (1.0 + SLACK) + tol;
+                spans[a][0] = (lo.max(self.bin_of(a, x - r)), hi.min(self.bin_of(a, x + r)));
             }
         }
         // The query's own row first: the best candidates come early and bound the rest.
