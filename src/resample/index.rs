@@ -43,6 +43,8 @@ pub struct PointIndex {
     width: [f64; 3],
     /// `1 / width` (bin of a coordinate by one multiplication).
     inv_width: [f64; 3],
+    /// `bins - 1` per axis, as a float (bin indices are clamped before conversion).
+    last_bin: [f64; 3],
     /// Smallest bin width over the used axes: ring `r` is at least `(r - 1) * min_width` away.
     min_width: f64,
     /// Whether a used axis is periodic (distances then take the nearest-image path).
@@ -89,7 +91,7 @@ impl PointIndex {
         let inv_width = std::array::from_fn(|a| 1.0 / width[a]);
         let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
         let mut index = PointIndex {
-            grid: grid.clone(), bins, width, inv_width, min_width, periodic,
+            grid: grid.clone(), bins, width, inv_width, min_width, periodic, last_bin: bins.map(|b| (b - 1) as f64),
             start: vec![], coords: Default::default(), ids: vec![], slot: vec![],
         };
         index.sort_into_bins(points)?;
@@ -105,15 +107,15 @@ impl PointIndex {
         // A chunk per thread (histograms are nbins long each), at least 2^16 points per chunk.
         let chunks = rayon::current_num_threads().min(n.div_ceil(1 << 16)).max(1);
         let per = n.div_ceil(chunks);
-        let mut bin_of = vec![0u32; n];
+        // (Bins are computed again in the scatter: cheaper than storing them.)
         let mut counts = vec![0u32; chunks * nbins];
-        let finite = bin_of.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins))
-            .map(|((bins, pts), count)| {
+        let finite = points.par_chunks(per).zip(counts.par_chunks_mut(nbins))
+            .map(|(pts, count)| {
                 let mut ok = true;
-                for (b, p) in bins.iter_mut().zip(pts) {
-                    ok &= p[..dim].iter().all(|x| x.is_finite());
-                    *b = self.flat_bin_of(p) as u32;
-                    count[*b as usize] += 1;
+                for p in pts {
+                    // 0 * x is 0 for finite x, NaN for NaN and infinities.
+                    ok &= p[..dim].iter().fold(0.0, |s, &x| s + 0.0 * x) == 0.0;
+                    count[self.flat_bin_of(p)] += 1;
                 }
                 ok
             }).reduce(|| true, |a, b| a & b);
@@ -137,11 +139,12 @@ impl PointIndex {
         let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
         let dst = Scatter { coords: std::array::from_fn(|a| coords[a].as_mut_ptr()), ids: ids.as_mut_ptr() };
         let dst = &dst;
-        slot.par_chunks_mut(per).zip(bin_of.par_chunks(per)).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
-            .for_each(|(c, (((slots, bins), pts), next))| {
-                for (i, ((sl, &b), p)) in slots.iter_mut().zip(bins).zip(pts).enumerate() {
-                    let s = next[b as usize] as usize;
-                    next[b as usize] += 1;
+        slot.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
+            .for_each(|(c, ((slots, pts), next))| {
+                for (i, (sl, p)) in slots.iter_mut().zip(pts).enumerate() {
+                    let b = self.flat_bin_of(p);
+                    let s = next[b] as usize;
+                    next[b] += 1;
                     *sl = s as u32;
                     // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
                     // range of each bin is disjoint from the other chunks' (the prefix sum above).
@@ -160,11 +163,12 @@ impl PointIndex {
     /// Flat bin of a point (wrapped first on periodic axes; outside the box, the nearest edge bin).
     #[inline(always)]
     fn flat_bin_of(&self, p: &[f64; 3]) -> usize {
-        let mut b = 0;
-        for a in (0..self.grid.dim).rev() {
-            b = b * self.bins[a] + self.bin_of(a, self.grid.wrap(a, p[a]));
+        let axis = |a: usize| self.bin_of(a, if self.periodic { self.grid.wrap(a, p[a]) } else { p[a] });
+        match self.grid.dim {
+            1 => axis(0),
+            2 => axis(1) * self.bins[0] + axis(0),
+            _ => (axis(2) * self.bins[1] + axis(1)) * self.bins[0] + axis(0),
         }
-        b
     }
 
     /// Number of input points.
@@ -400,13 +404,30 @@ impl PointIndex {
         reach2
     }
 
-    /// The fast path for `k == 1`: a running minimum of keys.
+    /// The fast path for `k == 1`: per run of distances, their minimum (four independent running
+    /// minima), then the smallest index at that distance only when it can win.
     fn closest_in_window(&self, q: &[f64; 3], m: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        let pad = key(u32::MAX, r2);
-        let mut best = pad;
-        let reach2 = self.scan_window(q, m, r2, |id, d| best = best.min(key(id, d)));
-        if best != pad {
-            out.push(unkey(best));
+        // (u32::MAX is no point's index: it marks "nothing within r2 yet".)
+        let (mut best_d, mut best_id) = (r2, u32::MAX);
+        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
+            let mut acc = [f64::INFINITY; 4];
+            let mut quads = ds.chunks_exact(4);
+            for c in &mut quads {
+                for j in 0..4 {
+                    acc[j] = min(acc[j], c[j]);
+                }
+            }
+            quads.remainder().iter().zip(&mut acc).for_each(|(&d, a)| *a = min(*a, d));
+            let d = min(min(acc[0], acc[1]), min(acc[2], acc[3]));
+            if d <= best_d {
+                let id = ids.iter().zip(ds).filter(|&(_, &e)| e == d).fold(u32::MAX, |b, (&i, _)| b.min(i));
+                if d < best_d || id < best_id {
+                    (best_d, best_id) = (d, id);
+                }
+            }
+        });
+        if best_id != u32::MAX {
+            out.push((best_id, best_d));
         }
         reach2
     }
@@ -591,9 +612,9 @@ impl PointIndex {
     /// Bin along axis `a` of a wrapped coordinate; outside the box (non-periodic axes) the edge bin.
     #[inline(always)]
     fn bin_of(&self, a: usize, x: f64) -> usize {
-        // Truncation is floor here (clamped at 0 first); the cast saturates far outside.
-        let u = ((x - self.grid.lo[a]) * self.inv_width[a]).max(0.0);
-        (u as usize).min(self.bins[a] - 1)
+        // Clamped into [0, bins - 1] (NaN to 0) first, so truncation is floor and fits a u32.
+        let u = ((x - self.grid.lo[a]) * self.inv_width[a]).max(0.0).min(self.last_bin[a]);
+        u as u32 as usize
     }
 
     /// Bin of a wrapped point; outside the box (non-periodic axes) the nearest edge bin.
