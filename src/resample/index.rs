@@ -149,8 +149,8 @@ impl PointIndex {
                     // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
                     // range of each bin is disjoint from the other chunks' (the prefix sum above).
                     unsafe {
-                        for a in 0..dim {
-                            *dst.coords[a].add(s) = self.grid.wrap(a, p[a]);
+                        for (a, (&x, c)) in p.iter().zip(&dst.coords).take(dim).enumerate() {
+                            *c.add(s) = self.grid.wrap(a, x);
                         }
                         *dst.ids.add(s) = (c * per + i) as u32;
                     }
