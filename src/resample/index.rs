@@ -746,6 +746,12 @@ mod tests {
                 index.nearest_into(&q, k, r * r, &mut fast);
                 index.nearest_by_rings(&q, k, r * r, &mut slow);
                 assert_eq!(fast, slow, "case {case} query {q:?} k {k} r {r}");
+                // Any hint gives the same result: none left, too few, exact, loose.
+                let kth = slow.last().map_or(1.0, |f| f.1);
+                for hint2 in [0.0, 0.25 * kth, kth, 4.0 * kth + 0.1] {
+                    index.nearest_into_hinted(&q, k, r * r, hint2, &mut fast);
+                    assert_eq!(fast, slow, "hinted {hint2}: case {case} query {q:?} k {k} r {r}");
+                }
                 if r.is_finite() {
                     index.within_into(&q, r * r, &mut fast);
                     slow.clear();
