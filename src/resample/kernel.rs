@@ -115,12 +115,7 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
         match footprint {
             Footprint::Closest { n, .. } => {
                 let k = if kernel == Kernel::Nearest { n.min(1) } else { n };
-                // The last node's k nearest are within its k-th distance plus the step from it.
-                let hint2 = last.map_or(f64::INFINITY, |(p, r): ([f64; 3], f64)| {
-                    let step = (0..grid.dim).map(|a| (q[a] - p[a]).powi(2)).sum::<f64>().sqrt();
-                    ((r + step) * (1.0 + 1e-9)).powi(2)
-                });
-                index.nearest_into_hinted(&q, k, r2, hint2, found);
+                index.nearest_into_hinted(&q, k, r2, super::gather::next_hint(grid, *last, &q), found);
                 *last = (k > 0 && found.len() == k).then(|| (q, found[k - 1].1.sqrt()));
             }
             Footprint::Radius(_) => index.within_into(&q, r2, found),
