@@ -74,9 +74,12 @@ pub fn gather_grid_neighbours(
         return Ok(out);
     }
     let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
-    rows.enumerate().for_each_init(Vec::new, |found, (row, ((idx, off), mask))| {
+    // Per task: the search buffer and the last node with its k-th distance (a hint for the next).
+    let init = || (Vec::new(), None::<([f64; 3], f64)>);
+    rows.enumerate().for_each_init(init, |(found, last), (row, ((idx, off), mask))| {
         let node = grid.node(grid.ijk(nodes.start + row));
-        index.nearest_into(&node, k, r2, found);
+        index.nearest_into_hinted(&node, k, r2, next_hint(grid, *last, &node), found);
+        *last = (found.len() == k).then(|| (node, found[k - 1].1.sqrt()));
         for (slot, &(p, _)) in found.iter().enumerate() {
             idx[slot] = p;
             mask[slot] = 1.0;
@@ -87,6 +90,15 @@ pub fn gather_grid_neighbours(
         }
     });
     Ok(out)
+}
+
+/// A guess of a node's k-th nearest squared distance from the last node's (`(node, distance)`):
+/// that distance plus the step between them (triangle inequality; any value keeps results exact).
+pub(crate) fn next_hint(grid: &Grid, last: Option<([f64; 3], f64)>, q: &[f64; 3]) -> f64 {
+    last.map_or(f64::INFINITY, |(p, r)| {
+        let step = (0..grid.dim).map(|a| (q[a] - p[a]).powi(2)).sum::<f64>().sqrt();
+        ((r + step) * (1.0 + 1e-9)).powi(2)
+    })
 }
 
 /// The index must have been built for `grid`'s box and periodicity (its bins and wrapping depend on

@@ -29,6 +29,9 @@ use crate::grid::Grid;
 /// (one thread, ring search): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
 const POINTS_PER_BIN: f64 = 6.0;
 
+/// Largest `k` for [`PointIndex::few_nearest_in_window`] (larger `k` use a buffered selection).
+const SMALL_K: usize = 32;
+
 /// Relative shrink of lower bounds (in bin widths), so rounding can never stop a search early.
 const SLACK: f64 = 1e-9;
 
@@ -40,6 +43,8 @@ pub struct PointIndex {
     width: [f64; 3],
     /// `1 / width` (bin of a coordinate by one multiplication).
     inv_width: [f64; 3],
+    /// `bins - 1` per axis, as a float (bin indices are clamped before conversion).
+    last_bin: [f64; 3],
     /// Smallest bin width over the used axes: ring `r` is at least `(r - 1) * min_width` away.
     min_width: f64,
     /// Whether a used axis is periodic (distances then take the nearest-image path).
@@ -78,10 +83,6 @@ impl PointIndex {
             return Err(err!(OutsideGrid, "the mesh has no points to resample onto the latent grid")
                 .with_hint("check that the input file holds a non-empty mesh"));
         }
-        if let Some(p) = points.par_iter().position_first(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
-            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
-                .with_hint("fix or remove the point in the mesh"));
-        }
         if points.len() >= u32::MAX as usize {
             return Err(err!(MeshFormat, "{} points are more than this runtime can index (at most {})", points.len(), u32::MAX - 1));
         }
@@ -90,35 +91,84 @@ impl PointIndex {
         let inv_width = std::array::from_fn(|a| 1.0 / width[a]);
         let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
         let mut index = PointIndex {
-            grid: grid.clone(), bins, width, inv_width, min_width, periodic,
+            grid: grid.clone(), bins, width, inv_width, min_width, periodic, last_bin: bins.map(|b| (b - 1) as f64),
             start: vec![], coords: Default::default(), ids: vec![], slot: vec![],
         };
-        index.sort_into_bins(points);
+        index.sort_into_bins(points)?;
         Ok(index)
     }
 
-    /// Counting sort of the (wrapped) points by bin; stable, so ids ascend within a bin.
-    fn sort_into_bins(&mut self, points: &[[f64; 3]]) {
+    /// Counting sort of the (wrapped) points by bin; stable, so ids ascend within a bin. Parallel
+    /// over contiguous chunks of points: per-chunk histograms, one prefix sum over (bin, chunk) so
+    /// chunk `c`'s entries of a bin follow those of earlier chunks, then a scatter per chunk into
+    /// disjoint slots. Non-finite coordinates are found on the way (refused before anything is kept).
+    fn sort_into_bins(&mut self, points: &[[f64; 3]]) -> Result<()> {
         let (n, dim, nbins) = (points.len(), self.grid.dim, self.bins.iter().product::<usize>());
-        let bin_of: Vec<u32> = points.par_iter().with_min_len(1 << 14)
-            .map(|p| self.flat_bin(self.bin_ijk(&wrap_point(&self.grid, p))) as u32).collect();
-        let mut start = vec![0u32; nbins + 1];
-        bin_of.iter().for_each(|&b| start[b as usize + 1] += 1);
-        for b in 0..nbins {
-            start[b + 1] += start[b];
+        // A chunk per thread (histograms are nbins long each), at least 2^16 points per chunk.
+        let chunks = rayon::current_num_threads().min(n.div_ceil(1 << 16)).max(1);
+        let per = n.div_ceil(chunks);
+        // (Bins are computed again in the scatter: cheaper than storing them.)
+        let mut counts = vec![0u32; chunks * nbins];
+        let finite = points.par_chunks(per).zip(counts.par_chunks_mut(nbins))
+            .map(|(pts, count)| {
+                let mut ok = true;
+                for p in pts {
+                    // 0 * x is 0 for finite x, NaN for NaN and infinities.
+                    ok &= p[..dim].iter().fold(0.0, |s, &x| s + 0.0 * x) == 0.0;
+                    count[self.flat_bin_of(p)] += 1;
+                }
+                ok
+            }).reduce(|| true, |a, b| a & b);
+        if !finite {
+            let p = points.iter().position(|p| p[..dim].iter().any(|x| !x.is_finite())).unwrap_or(0);
+            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..dim])
+                .with_hint("fix or remove the point in the mesh"));
         }
-        let mut next = start[..nbins].to_vec();
+        // counts[c * nbins + b] becomes chunk c's first slot in bin b.
+        let mut start = vec![0u32; nbins + 1];
+        let mut acc = 0u32;
+        for b in 0..nbins {
+            start[b] = acc;
+            for c in 0..chunks {
+                let k = &mut counts[c * nbins + b];
+                (*k, acc) = (acc, acc + *k);
+            }
+        }
+        start[nbins] = acc;
         let mut coords: [Vec<f64>; 3] = std::array::from_fn(|a| if a < dim { vec![0.0; n] } else { vec![] });
         let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
-        for (i, (&b, p)) in bin_of.iter().zip(points).enumerate() {
-            let s = next[b as usize] as usize;
-            next[b as usize] += 1;
-            for (a, c) in coords[..dim].iter_mut().enumerate() {
-                c[s] = self.grid.wrap(a, p[a]);
-            }
-            (ids[s], slot[i]) = (i as u32, s as u32);
-        }
+        let dst = Scatter { coords: std::array::from_fn(|a| coords[a].as_mut_ptr()), ids: ids.as_mut_ptr() };
+        let dst = &dst;
+        slot.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
+            .for_each(|(c, ((slots, pts), next))| {
+                for (i, (sl, p)) in slots.iter_mut().zip(pts).enumerate() {
+                    let b = self.flat_bin_of(p);
+                    let s = next[b] as usize;
+                    next[b] += 1;
+                    *sl = s as u32;
+                    // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
+                    // range of each bin is disjoint from the other chunks' (the prefix sum above).
+                    unsafe {
+                        for (a, (&x, c)) in p.iter().zip(&dst.coords).take(dim).enumerate() {
+                            *c.add(s) = self.grid.wrap(a, x);
+                        }
+                        *dst.ids.add(s) = (c * per + i) as u32;
+                    }
+                }
+            });
         (self.start, self.coords, self.ids, self.slot) = (start, coords, ids, slot);
+        Ok(())
+    }
+
+    /// Flat bin of a point (wrapped first on periodic axes; outside the box, the nearest edge bin).
+    #[inline(always)]
+    fn flat_bin_of(&self, p: &[f64; 3]) -> usize {
+        let axis = |a: usize| self.bin_of(a, if self.periodic { self.grid.wrap(a, p[a]) } else { p[a] });
+        match self.grid.dim {
+            1 => axis(0),
+            2 => axis(1) * self.bins[0] + axis(0),
+            _ => (axis(2) * self.bins[1] + axis(1)) * self.bins[0] + axis(0),
+        }
     }
 
     /// Number of input points.
@@ -167,6 +217,14 @@ impl PointIndex {
 
     /// [`PointIndex::nearest`] into a reused buffer (cleared first): no allocation per query.
     pub fn nearest_into(&self, q: &[f64; 3], k: usize, r2: f64, out: &mut Vec<(u32, f64)>) {
+        self.nearest_into_hinted(q, k, r2, f64::INFINITY, out)
+    }
+
+    /// [`PointIndex::nearest_into`] with a guess `hint2` of the `k`-th nearest squared distance,
+    /// such as the previous query's plus the distance between them (triangle inequality): the
+    /// search first skips bins and candidates beyond it. The result is the same for any hint (a
+    /// hint that leaves fewer than `k` points is retried without it).
+    pub fn nearest_into_hinted(&self, q: &[f64; 3], k: usize, r2: f64, hint2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         // (A negative or NaN radius admits nothing; keys would admit everything.)
         if k == 0 || r2.is_nan() || r2 < 0.0 {
@@ -174,12 +232,27 @@ impl PointIndex {
         }
         // Fast path: one window of bins, exact when its edges are beyond the worst kept distance.
         let m = self.window_rings(k, r2);
-        let reach2 = if k == 1 { self.closest_in_window(q, m, r2, out) } else { self.nearest_in_window(q, m, k, r2, out) };
+        let limit = if hint2 < r2 { hint2 } else { r2 };
+        let mut reach2 = self.nearest_in_window_upto(q, m, k, limit, out);
+        if out.len() < k && limit < r2 {
+            out.clear();
+            reach2 = self.nearest_in_window_upto(q, m, k, r2, out);
+        }
         let bound = if out.len() == k { out[k - 1].1 } else { r2 };
         if bound < reach2 || reach2 == f64::INFINITY {
             return;
         }
         self.nearest_by_rings(q, k, r2, out);
+    }
+
+    /// The `k` nearest within squared distance `limit` among the window's points.
+    #[inline(always)]
+    fn nearest_in_window_upto(&self, q: &[f64; 3], m: usize, k: usize, limit: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        match k {
+            1 => self.closest_in_window(q, m, limit, out),
+            2..=SMALL_K => self.few_nearest_in_window(q, m, k, limit, out),
+            _ => self.nearest_in_window(q, m, k, limit, out),
+        }
     }
 
     /// The ring search: visit rings of bins until the next cannot hold anything better.
@@ -204,7 +277,7 @@ impl PointIndex {
     pub fn within_into(&self, q: &[f64; 3], r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         let m = self.window_rings(usize::MAX, r2);
-        let reach2 = self.scan_window(q, m, |id, d| if d <= r2 { out.push((id, d)) });
+        let reach2 = self.scan_window(q, m, r2, |id, d| if d <= r2 { out.push((id, d)) });
         if !(r2 < reach2 || reach2 == f64::INFINITY) {
             out.clear();
             self.search(q, |_| r2, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
@@ -240,6 +313,70 @@ impl PointIndex {
         m
     }
 
+    /// [`PointIndex::nearest_into`]'s fast path for `1 < k <= SMALL_K`; returns the window's
+    /// squared reach. Three passes over the window's candidates, collected into `out`: the `k`-th
+    /// smallest distance (a sorted array of `k` distances, entered only by a candidate below its
+    /// last), then those within it (all ties at the cut), then a sort of those few by key.
+    fn few_nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
+        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
+            // Branch-free append of the candidates within r2: each is written, and counted if in.
+            out.reserve(ds.len());
+            let len = out.len();
+            let spare = &mut out.spare_capacity_mut()[..ds.len()];
+            let mut n = 0;
+            for (&id, &d) in ids.iter().zip(ds) {
+                spare[n.min(ds.len() - 1)].write((id, d));
+                n += usize::from(d <= r2);
+            }
+            // SAFETY: the first `n` spare slots were written (slot `n` before each count).
+            unsafe { out.set_len(len + n) };
+        });
+        let kth = match k {
+            4 => kth_smallest::<4>(out),
+            8 => kth_smallest::<8>(out),
+            16 => kth_smallest::<16>(out),
+            _ => {
+                let mut top = [f64::INFINITY; SMALL_K];
+                let top = &mut top[..k];
+                for &(_, d) in out.iter() {
+                    if d < top[k - 1] {
+                        let mut i = k - 1;
+                        while i > 0 && top[i - 1] > d {
+                            top[i] = top[i - 1];
+                            i -= 1;
+                        }
+                        top[i] = d;
+                    }
+                }
+                top[k - 1]
+            }
+        };
+        let cut = kth;
+        let mut kept = 0;
+        for r in 0..out.len() {
+            let e = out[r];
+            out[kept] = e;
+            kept += usize::from(e.1 <= cut);
+        }
+        out.truncate(kept);
+        // Usually exactly k entries: each goes to its rank by (distance, index), counted without
+        // branches (keys are distinct, so ranks are a permutation).
+        const RANKED: usize = 2 * SMALL_K;
+        if out.len() <= RANKED {
+            let mut keys = [0u128; RANKED];
+            let keys = &mut keys[..out.len()];
+            keys.iter_mut().zip(out.iter()).for_each(|(c, &(id, d))| *c = key(id, d));
+            for &c in keys.iter() {
+                let rank = keys.iter().map(|&o| usize::from(o < c)).sum::<usize>();
+                out[rank] = unkey(c);
+            }
+        } else {
+            out.sort_unstable_by_key(|&(id, d)| key(id, d));
+        }
+        out.truncate(k);
+        reach2
+    }
+
     /// [`PointIndex::nearest_into`]'s fast path for `k > 1`; returns the window's squared reach.
     /// Candidates are appended to a buffer without branches when their key is below the current
     /// `k`-th best; when the buffer is full a selection keeps the `k` best and tightens the bound.
@@ -248,7 +385,7 @@ impl PointIndex {
         let (mut stack, mut heap) = ([0u128; 128], Vec::new());
         let buf: &mut [u128] = if cap <= stack.len() { &mut stack[..cap] } else { heap.resize(cap, 0); &mut heap };
         let (mut len, mut bound) = (0, key(u32::MAX, r2));
-        let reach2 = self.scan_window(q, m, |id, d| {
+        let reach2 = self.scan_window(q, m, r2, |id, d| {
             let c = key(id, d);
             buf[len] = c;
             len += usize::from(c < bound);
@@ -267,13 +404,30 @@ impl PointIndex {
         reach2
     }
 
-    /// The fast path for `k == 1`: a running minimum of keys.
+    /// The fast path for `k == 1`: per run of distances, their minimum (four independent running
+    /// minima), then the smallest index at that distance only when it can win.
     fn closest_in_window(&self, q: &[f64; 3], m: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        let pad = key(u32::MAX, r2);
-        let mut best = pad;
-        let reach2 = self.scan_window(q, m, |id, d| best = best.min(key(id, d)));
-        if best != pad {
-            out.push(unkey(best));
+        // (u32::MAX is no point's index: it marks "nothing within r2 yet".)
+        let (mut best_d, mut best_id) = (r2, u32::MAX);
+        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
+            let mut acc = [f64::INFINITY; 4];
+            let mut quads = ds.chunks_exact(4);
+            for c in &mut quads {
+                for j in 0..4 {
+                    acc[j] = min(acc[j], c[j]);
+                }
+            }
+            quads.remainder().iter().zip(&mut acc).for_each(|(&d, a)| *a = min(*a, d));
+            let d = min(min(acc[0], acc[1]), min(acc[2], acc[3]));
+            if d <= best_d {
+                let id = ids.iter().zip(ds).filter(|&(_, &e)| e == d).fold(u32::MAX, |b, (&i, _)| b.min(i));
+                if d < best_d || id < best_id {
+                    (best_d, best_id) = (d, id);
+                }
+            }
+        });
+        if best_id != u32::MAX {
+            out.push((best_id, best_d));
         }
         reach2
     }
@@ -283,9 +437,9 @@ impl PointIndex {
     /// point outside the window is known to lie farther (shrunk for rounding; infinite when the
     /// window holds every point, 0 when nothing is known).
     #[inline(always)]
-    fn scan_window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(u32, f64)) -> f64 {
+    fn scan_window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(u32, f64)) -> f64 {
         let g = &self.grid;
-        self.window(q, m, |run| {
+        self.window(q, m, limit, |run| {
             let ids = &self.ids[run.clone()];
             if !self.periodic && g.dim == 2 {
                 let (xs, ys) = (&self.coords[0][run.clone()], &self.coords[1][run]);
@@ -307,10 +461,46 @@ impl PointIndex {
         })
     }
 
+    /// [`PointIndex::scan_window`] by runs: `f(ids, squared distances)` for each contiguous run
+    /// (in pieces of at most 64 entries; the distances are computed in one tight loop).
+    #[inline(always)]
+    fn scan_runs(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(&[u32], &[f64])) -> f64 {
+        let g = &self.grid;
+        let mut buf = [0.0f64; 64];
+        self.window(q, m, limit, |run| {
+            let (mut s, e) = (run.start, run.end);
+            while s < e {
+                let t = e.min(s + buf.len());
+                let ds = &mut buf[..t - s];
+                if !self.periodic && g.dim == 2 {
+                    let (xs, ys) = (&self.coords[0][s..t], &self.coords[1][s..t]);
+                    for ((d, &x), &y) in ds.iter_mut().zip(xs).zip(ys) {
+                        let (dx, dy) = (x - q[0], y - q[1]);
+                        *d = dx * dx + dy * dy;
+                    }
+                } else if !self.periodic {
+                    let (xs, ys, zs) = (&self.coords[0][s..t], &self.coords[1][s..t], &self.coords[2][s..t]);
+                    for (((d, &x), &y), &z) in ds.iter_mut().zip(xs).zip(ys).zip(zs) {
+                        let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
+                        *d = dx * dx + dy * dy + dz * dz;
+                    }
+                } else {
+                    for (d, i) in ds.iter_mut().zip(s..t) {
+                        *d = dist2(g, &self.entry(i), q);
+                    }
+                }
+                f(&self.ids[s..t], ds);
+                s = t;
+            }
+        })
+    }
+
     /// Call `f` with the runs of entries of the bins within `m` rings of `q`'s bin (each bin once);
     /// returns the window's squared reach as [`PointIndex::scan_window`].
     #[inline(always)]
-    fn window(&self, q: &[f64; 3], m: usize, mut f: impl FnMut(Range<usize>)) -> f64 {
+    /// Bins that cannot hold a point within squared distance `limit` of `q` may be skipped (on
+    /// open axes; the reach is still the whole window's).
+    fn window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(Range<usize>)) -> f64 {
         let g = &self.grid;
         // Per axis up to two intervals of bins (a periodic window may wrap around).
         let mut spans = [[(0usize, 0usize); 2]; 3];
@@ -348,7 +538,10 @@ impl PointIndex {
                 if hi < n - 1 {
                     reach = reach.min(edge(hi as i64 + 1) - x - tol);
                 }
-                spans[a][0] = (lo, hi);
+                // Bin assignment is monotone in the coordinate, so points within `limit` along
+                // this axis lie in the bins of the (widened) interval's ends.
+                let r = limit.sqrt() * (1.0 + SLACK) + tol;
+                spans[a][0] = (lo.max(self.bin_of(a, x - r)), hi.min(self.bin_of(a, x + r)));
             }
         }
         // The query's own row first: the best candidates come early and bound the rest.
@@ -419,20 +612,51 @@ impl PointIndex {
     /// Bin along axis `a` of a wrapped coordinate; outside the box (non-periodic axes) the edge bin.
     #[inline(always)]
     fn bin_of(&self, a: usize, x: f64) -> usize {
-        // Truncation is floor here (clamped at 0 first); the cast saturates far outside.
-        let u = ((x - self.grid.lo[a]) * self.inv_width[a]).max(0.0);
-        (u as usize).min(self.bins[a] - 1)
+        // Clamped into [0, bins - 1] (NaN to 0) first, so truncation is floor and fits a u32.
+        let u = ((x - self.grid.lo[a]) * self.inv_width[a]).max(0.0).min(self.last_bin[a]);
+        u as u32 as usize
     }
 
     /// Bin of a wrapped point; outside the box (non-periodic axes) the nearest edge bin.
     fn bin_ijk(&self, p: &[f64; 3]) -> [usize; 3] {
         std::array::from_fn(|a| if a < self.grid.dim { self.bin_of(a, p[a]) } else { 0 })
     }
-
-    fn flat_bin(&self, b: [usize; 3]) -> usize {
-        (b[2] * self.bins[1] + b[1]) * self.bins[0] + b[0]
-    }
 }
+
+/// The `K`-th smallest distance of `found` (infinite when fewer): a sorted array of the `K`
+/// smallest so far, updated by every candidate without branches (`min`/`max` per slot: a slot
+/// keeps its value, takes the candidate, or takes its lower neighbour's value).
+#[inline(always)]
+fn kth_smallest<const K: usize>(found: &[(u32, f64)]) -> f64 {
+    let mut top = [f64::INFINITY; K];
+    for &(_, d) in found {
+        for i in (1..K).rev() {
+            top[i] = min(top[i], max(top[i - 1], d));
+        }
+        top[0] = min(top[0], d);
+    }
+    top[K - 1]
+}
+
+/// `min` / `max` without NaN handling (distances are never NaN): one instruction each.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
+/// Destinations of the parallel scatter in [`PointIndex::sort_into_bins`].
+struct Scatter {
+    coords: [*mut f64; 3],
+    ids: *mut u32,
+}
+
+// SAFETY: the scatter's writers never touch the same slot (see its use).
+unsafe impl Sync for Scatter {}
 
 /// Squared nearest-image distance; the same arithmetic as the brute-force oracles' sum of
 /// `delta.powi(2)` (adding to 0 first is exact), so ties are bit-identical.
@@ -522,6 +746,12 @@ mod tests {
                 index.nearest_into(&q, k, r * r, &mut fast);
                 index.nearest_by_rings(&q, k, r * r, &mut slow);
                 assert_eq!(fast, slow, "case {case} query {q:?} k {k} r {r}");
+                // Any hint gives the same result: none left, too few, exact, loose.
+                let kth = slow.last().map_or(1.0, |f| f.1);
+                for hint2 in [0.0, 0.25 * kth, kth, 4.0 * kth + 0.1] {
+                    index.nearest_into_hinted(&q, k, r * r, hint2, &mut fast);
+                    assert_eq!(fast, slow, "hinted {hint2}: case {case} query {q:?} k {k} r {r}");
+                }
                 if r.is_finite() {
                     index.within_into(&q, r * r, &mut fast);
                     slow.clear();

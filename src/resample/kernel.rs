@@ -108,11 +108,16 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
         Outside::Null(v) => v,
         Outside::Closest => 0.0,
     };
-    let init = || (Vec::new(), Vec::new(), Vec::new());
-    Weights::build(grid.len(), index.len(), null, init, |(found, dist, w), node, out| {
+    // Per task: the search buffer, distances, weights, and the last node with its k-th distance.
+    let init = || (Vec::new(), Vec::new(), Vec::new(), None::<([f64; 3], f64)>);
+    Weights::build(grid.len(), index.len(), null, init, |(found, dist, w, last), node, out| {
         let q = grid.node(grid.ijk(node));
         match footprint {
-            Footprint::Closest { n, .. } => index.nearest_into(&q, if kernel == Kernel::Nearest { n.min(1) } else { n }, r2, found),
+            Footprint::Closest { n, .. } => {
+                let k = if kernel == Kernel::Nearest { n.min(1) } else { n };
+                index.nearest_into_hinted(&q, k, r2, super::gather::next_hint(grid, *last, &q), found);
+                *last = (k > 0 && found.len() == k).then(|| (q, found[k - 1].1.sqrt()));
+            }
             Footprint::Radius(_) => index.within_into(&q, r2, found),
         }
         if found.is_empty() {
