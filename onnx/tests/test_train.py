@@ -208,7 +208,7 @@ def test_ddp_two_gloo_processes_keep_identical_parameters(smoke, tmp_path):
     shutil.copy(smoke["run"] / "stage2.pt", run / "stage2.pt")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for stage in ("1", "3"):
-        r = subprocess.run([str(VENV_BIN / "torchrun"), "--nproc-per-node", "2", "-m", "echo_onnx.train.cli", "train",
+        r = subprocess.run([str(VENV_BIN / "torchrun"), "--standalone", "--nproc-per-node", "2", "-m", "echo_onnx.train.cli", "train",
                             "--stage", stage, "--preset", "smoke", "--data", str(smoke["data"]), "--run-dir", str(run)],
                            capture_output=True, text=True, env=env, timeout=600)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
@@ -232,3 +232,30 @@ def test_evaluate_writes_every_metric(smoke, tmp_path):
     # persistence is exact at horizon 0 and wrong later: its error must grow with the horizon
     pers = res["forecast"]["persistence"]["all"]
     assert pers["1"] < pers[max(pers, key=int)]
+
+
+SHIPPED = ROOT / "onnx" / "bundles" / "ns2d-vorticity"
+
+
+def test_shipped_bundle_runs_in_the_cli_and_matches_the_reference(tmp_path):
+    """The pretrained bundle: valid, runs on its held-out example input (two chained segments, conditioned
+    on the viscosity), the Rust output equals the numpy/ONNX Runtime reference for the same seed, and it
+    is closer to the solver than persistence after one segment (the example's truth.pvd)."""
+    from echo_onnx.reference import forecast as reference_forecast
+    r = subprocess.run([str(cli_path()), "doctor", "--bundle", str(SHIPPED)], capture_output=True, text=True)
+    assert r.returncode == 0 and "is valid" in r.stdout + r.stderr, r.stderr
+    m = load_manifest(SHIPPED)
+    horizon = m["time"]["frames"] - 1
+    inp = SHIPPED / "example" / "input.pvd"
+    r = subprocess.run([str(cli_path()), "forecast", "--bundle", str(SHIPPED), "--input", str(inp), "--horizon", str(2 * horizon),
+                        "--seed", "5", "--param", "viscosity=0.001", "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    _, _, rust = read_series(tmp_path / "out" / "prediction.pvd", m["fields"])
+    _, ref = reference_forecast(SHIPPED, inp, 2 * horizon, 5, params={"viscosity": 0.001})
+    assert np.linalg.norm(rust - ref) / np.linalg.norm(ref) < 1e-4
+    _, _, context = read_series(inp, m["fields"])
+    _, _, truth = read_series(SHIPPED / "example" / "truth.pvd", m["fields"])
+    err = np.linalg.norm(rust[horizon - 1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
+    persistence = np.linalg.norm(context[-1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
+    assert err < persistence, (err, persistence)

@@ -88,7 +88,7 @@ def summarise(rows, horizon):
         out[name] = {}
         for key in ["all"] + sorted({nu for nu, _ in items}):
             errs = np.array([e for nu, e in items if key == "all" or nu == key])
-            out[name][str(key)] = {h: float(errs[:, h - 1].mean()) for h in HORIZONS if h <= horizon}
+            out[name][str(key)] = {str(h): float(errs[:, h - 1].mean()) for h in HORIZONS if h <= horizon}
     return out
 
 

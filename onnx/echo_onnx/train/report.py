@@ -86,9 +86,9 @@ def render(metrics: dict) -> str:
     L += ["Verdict (computed):", ""] + verdict(m["forecast"], seg) + [""]
     ii = m["inverse_interpolation"]
     L += ["## Inverse problem and temporal interpolation", "",
-          f"One segment from frame 0 of each test trajectory. Inverse: frames {ii['observed_inverse']} observed (1 = "
+          f"One segment from frame 0 of each test trajectory. Inverse: frames {[int(x) for x in ii['observed_inverse']]} observed (1 = "
           "observed; the last slot, as `echo-onnx inverse` poses it), error over the unobserved earlier frames and on "
-          f"frame 0 alone. Interpolation: frames {ii['observed_interpolation']} observed, error over the frames between.", "",
+          f"frame 0 alone. Interpolation: frames {[int(x) for x in ii['observed_interpolation']]} observed, error over the frames between.", "",
           "| task | rel L2 |", "|---|---|",
           f"| inverse, frames before the observed slot | {ii['inverse']:.3f} |",
           f"| inverse, initial frame (frame 0) | {ii['inverse_frame0']:.3f} |",
@@ -113,7 +113,7 @@ def render(metrics: dict) -> str:
               "cannot represent.", "", "| viscosity | ECHO | coarse truth upsampled |", "|---|---|---|"]
         for k, v in s.items():
             if isinstance(v, dict):
-                L.append(f"| {k} | {v['echo']:.3f} | {v['coarse_truth_upsampled']:.3f} |")
+                L.append(f"| {k} | {v['echo']:.3f} | {v['coarse_truth_upsampled']:.1e} |")
         L.append("")
     L += [f"Evaluation wall time: {m['seconds']} s.", ""]
     return "\n".join(L)

@@ -107,6 +107,8 @@ def run_loop(name, module, params, step_fn, steps, lr, minutes=None, log_every=2
             recent = []
         if minutes is not None and _stop(time.perf_counter() - t0 > 60 * minutes):
             log(f"[{name}] time budget of {minutes} min reached at step {i + 1}")
+            if recent:  # record the steps run since the last log line
+                history.append({"step": i + 1, "loss": float(np.mean(recent)), "s": round(time.perf_counter() - t0, 1), **info})
             break
     return history
 
