@@ -12,7 +12,7 @@ use crate::bundle::{Bundle, Manifest, Method};
 use crate::err;
 use crate::error::{Error, Result};
 use crate::fields::{self, FieldSelection, Series};
-use crate::grid::Grid;
+use crate::grid::{bounding_box, Grid};
 use crate::mesh::write::VtuGeometry;
 use crate::mesh::{self, Association, Field, Mesh};
 use crate::model::Model;
@@ -496,17 +496,6 @@ fn association(a: AssociationArg) -> Association {
     }
 }
 
-fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for p in points {
-        for a in 0..3 {
-            lo[a] = lo[a].min(p[a]);
-            hi[a] = hi[a].max(p[a]);
-        }
-    }
-    (lo, hi)
-}
 
 fn output_target(out: &OutputArgs, grid: &Grid, input_mesh: Option<Mesh>, series: Option<&Series>) -> Result<Target> {
     if let Some(path) = &out.query {

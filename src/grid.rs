@@ -10,6 +10,19 @@
 use crate::error::Result;
 use crate::err;
 
+/// Smallest and largest coordinate per axis of `points` (infinite bounds for no points).
+pub fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in points {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo, hi)
+}
+
 /// Geometry of a regular grid in 2 or 3 dimensions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {

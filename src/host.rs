@@ -34,7 +34,7 @@ use crate::bundle::{Bundle, Manifest, Method};
 use crate::err;
 use crate::error::Result;
 use crate::fields::Series;
-use crate::grid::Grid;
+use crate::grid::{bounding_box, Grid};
 use crate::mesh::Association;
 use crate::model::Model;
 use crate::noise::SplitMix64;
@@ -444,14 +444,3 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
     Ok(())
 }
 
-fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for p in points {
-        for a in 0..3 {
-            lo[a] = lo[a].min(p[a]);
-            hi[a] = hi[a].max(p[a]);
-        }
-    }
-    (lo, hi)
-}

@@ -6,6 +6,7 @@ mod common;
 
 use echo_onnx::bundle::Bundle;
 use echo_onnx::fields::{self, FieldSelection};
+use echo_onnx::grid::bounding_box;
 use echo_onnx::host::Surrogate;
 use echo_onnx::mesh::read::read_series;
 use echo_onnx::model::Model;
@@ -76,7 +77,7 @@ fn distributed(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, hori
 fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize) -> usize, horizon: usize) -> (Vec<Vec<f64>>, usize) {
     let (points, times, values) = data;
     let n = points.len();
-    let (lo, hi) = bounds(&points);
+    let (lo, hi) = bounding_box(&points);
     let local_of: Vec<Vec<usize>> = (0..ranks).map(|r| (0..n).filter(|&i| owner(i) == r).collect()).collect();
     let mut rank: Vec<Surrogate> = (0..ranks).map(|_| open(variant)).collect();
     let (mut cloud_points, mut cloud_ids, mut total_inside) = (vec![], vec![], 0);
@@ -124,17 +125,6 @@ fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize)
     (out, gathered)
 }
 
-fn bounds(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for p in points {
-        for a in 0..3 {
-            lo[a] = lo[a].min(p[a]);
-            hi[a] = hi[a].max(p[a]);
-        }
-    }
-    (lo, hi)
-}
 
 #[test]
 fn distributed_protocol_equals_serial_bit_for_bit() {
