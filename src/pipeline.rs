@@ -36,7 +36,8 @@ pub struct Pipeline {
     pub model: Model,
     pub grid: Grid,
     input: Option<(Resampler, Evaluator)>,
-    output: Evaluator,
+    /// `None` when the output points are the input points: the input's evaluator serves both.
+    output: Option<Evaluator>,
     pub sampler: Sampler,
     /// Normalised parameters, or `None` for unconditional generation.
     pub params: Option<Vec<f32>>,
@@ -46,6 +47,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Build the cached geometry: neighbour lists of the input locations, stencils of the outputs.
     pub fn new(model: Model, grid: Grid, input: Option<&[[f64; 3]]>, output: &[[f64; 3]], sampler: Sampler) -> Result<Pipeline> {
+        let same_points = input == Some(output);
         let m = &model.bundle.manifest;
         let kernel = (m.lift.kind == LiftKind::Kernel).then_some(Kernel::Gaussian { sharpness: crate::resample::DEFAULT_GAUSSIAN_SHARPNESS });
         let input = match input {
@@ -61,7 +63,7 @@ impl Pipeline {
             }
             None => None,
         };
-        let output = evaluator(&model, &grid, output)?;
+        let output = if same_points { None } else { Some(evaluator(&model, &grid, output)?) };
         Ok(Pipeline { model, grid, input, output, sampler, params: None, progress: ProgressBar::hidden() })
     }
 
@@ -152,14 +154,17 @@ impl Pipeline {
 
     /// Frame `t` of decoded output evaluated at the output points: point-major `[N][C]`.
     pub fn evaluate_output(&mut self, decoded: &ArrayD<f32>, t: usize) -> Result<Vec<f32>> {
-        let grid_values = frame_slice(decoded, t);
-        evaluate(&mut self.model, &self.grid, &self.output, &grid_values)
+        self.evaluate_output_grid(&frame_slice(decoded, t))
     }
 
     /// One decoded grid frame `[G][nodes]` (see [`frame_slice`]) evaluated at the output points:
     /// point-major `[N][C]`.
     pub fn evaluate_output_grid(&mut self, grid_values: &[f32]) -> Result<Vec<f32>> {
-        evaluate(&mut self.model, &self.grid, &self.output, grid_values)
+        let eval = match (&self.output, &self.input) {
+            (Some(eval), _) | (None, Some((_, eval))) => eval,
+            (None, None) => unreachable!("the output shares the input's evaluator only when there is an input"),
+        };
+        evaluate(&mut self.model, &self.grid, eval, grid_values)
     }
 
     /// Frame `t` of decoded output evaluated at the input locations (to chain segments).
