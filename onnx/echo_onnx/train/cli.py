@@ -79,6 +79,10 @@ def cmd_train(a):
     else:
         stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec)
     if torch.distributed.is_initialized():
+        # Every rank must be done (rank 0 writes the checkpoint after the last collective) before
+        # the group goes: destroying it while a peer still uses it aborts that peer in gloo
+        # ("terminate called without an active exception", seen in CI).
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
