@@ -101,6 +101,11 @@ impl Grid {
         p
     }
 
+    /// A [`NodeCursor`] over this grid's nodes.
+    pub fn cursor(&self) -> NodeCursor<'_> {
+        NodeCursor { grid: self, next: 0, ijk: [0; 3], spacing: std::array::from_fn(|a| if a < self.dim { self.spacing(a) } else { 0.0 }) }
+    }
+
     /// Positions of all nodes in flat-index order.
     pub fn nodes(&self) -> Vec<[f64; 3]> {
         (0..self.len()).map(|n| self.node(self.ijk(n))).collect()
@@ -144,6 +149,41 @@ impl Grid {
     }
 }
 
+/// Node positions by flat index, [`Grid::node`]`(`[`Grid::ijk`]`(n))` exactly, without the
+/// divisions when nodes come in order (a row of nodes per task): the last node's `ijk` is carried.
+pub struct NodeCursor<'a> {
+    grid: &'a Grid,
+    next: usize,
+    ijk: [usize; 3],
+    spacing: [f64; 3],
+}
+
+impl NodeCursor<'_> {
+    /// Position of flat node `n`.
+    #[inline]
+    pub fn position(&mut self, n: usize) -> [f64; 3] {
+        let g = self.grid;
+        if n != self.next {
+            self.ijk = g.ijk(n);
+        }
+        let mut p = [0.0; 3];
+        for (a, x) in p.iter_mut().enumerate().take(g.dim) {
+            *x = g.lo[a] + self.ijk[a] as f64 * self.spacing[a];
+        }
+        self.next = n + 1;
+        self.ijk[0] += 1;
+        if self.ijk[0] == g.shape[0] {
+            self.ijk[0] = 0;
+            self.ijk[1] += 1;
+            if self.ijk[1] == g.shape[1] {
+                self.ijk[1] = 0;
+                self.ijk[2] += 1;
+            }
+        }
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +208,17 @@ mod tests {
         assert!(Grid::new(&[4, 4], &[0.0, 1.0], &[1.0, 1.0], &[false, false]).is_err());
         assert!(Grid::new(&[4], &[0.0], &[1.0], &[false]).is_err());
         assert!(Grid::new(&[4, 4], &[0.0, f64::NAN], &[1.0, 1.0], &[false, false]).is_err());
+    }
+
+    #[test]
+    fn cursor_matches_node_of_ijk_in_order_and_after_jumps() {
+        for g in [Grid::new(&[5, 3], &[-1.0, 0.5], &[2.0, 1.75], &[false, true]).unwrap(),
+                  Grid::new(&[4, 3, 2], &[0.0; 3], &[1.0, 2.0, 3.0], &[true, false, false]).unwrap()] {
+            let mut cursor = g.cursor();
+            let order: Vec<usize> = (0..g.len()).chain([7, 2, 3, 4, 0, g.len() - 1]).collect();
+            for n in order {
+                assert_eq!(cursor.position(n), g.node(g.ijk(n)), "node {n}");
+            }
+        }
     }
 }

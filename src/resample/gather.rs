@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::index::PointIndex;
+use super::index::{KthEstimate, PointIndex};
 use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
@@ -74,12 +74,12 @@ pub fn gather_grid_neighbours(
         return Ok(out);
     }
     let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
-    // Per task: the search buffer and the last node with its k-th distance (a hint for the next).
-    let init = || (Vec::new(), None::<([f64; 3], f64)>);
-    rows.enumerate().for_each_init(init, |(found, last), (row, ((idx, off), mask))| {
-        let node = grid.node(grid.ijk(nodes.start + row));
-        index.nearest_into_hinted(&node, k, r2, next_hint(grid, *last, &node), found);
-        *last = (found.len() == k).then(|| (node, found[k - 1].1.sqrt()));
+    // Per task: the search buffer and the running k-th distance (a hint for the next node).
+    let init = || (Vec::new(), KthEstimate::default(), grid.cursor());
+    rows.enumerate().for_each_init(init, |(found, kth, cursor), (row, ((idx, off), mask))| {
+        let node = cursor.position(nodes.start + row);
+        index.nearest_into_hinted(&node, k, r2, kth.hint2(), found);
+        kth.update(found, k);
         for (slot, &(p, _)) in found.iter().enumerate() {
             idx[slot] = p;
             mask[slot] = 1.0;
@@ -90,15 +90,6 @@ pub fn gather_grid_neighbours(
         }
     });
     Ok(out)
-}
-
-/// A guess of a node's k-th nearest squared distance from the last node's (`(node, distance)`):
-/// that distance plus the step between them (triangle inequality; any value keeps results exact).
-pub(crate) fn next_hint(grid: &Grid, last: Option<([f64; 3], f64)>, q: &[f64; 3]) -> f64 {
-    last.map_or(f64::INFINITY, |(p, r)| {
-        let step = (0..grid.dim).map(|a| (q[a] - p[a]).powi(2)).sum::<f64>().sqrt();
-        ((r + step) * (1.0 + 1e-9)).powi(2)
-    })
 }
 
 /// The index must have been built for `grid`'s box and periodicity (its bins and wrapping depend on

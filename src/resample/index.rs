@@ -2,14 +2,14 @@
 //! reused for every frame (the "cached geometry").
 //!
 //! Points are counting-sorted into uniform bins over the grid's box (about [`POINTS_PER_BIN`] per
-//! bin), like VTK's `vtkStaticPointLocator`, and stored by bin as one coordinate array per axis,
-//! so a row of bins is one contiguous run of coordinates.
+//! bin), like VTK's `vtkStaticPointLocator`, and stored by bin with interleaved coordinates, so a
+//! row of bins is one contiguous run of points.
 //!
-//! A query first scans a fixed window of bins around its own bin (a few contiguous runs, a tight
-//! loop), keeping the best candidates as it goes, and checks that nothing outside the window can
-//! beat or tie them (the window's edges are farther than the worst kept distance). When the check
-//! fails (sparse regions, far queries) it falls back to visiting rings of bins until no unvisited
-//! bin can hold anything closer. Either way the result is exact.
+//! A k-nearest query first collects the points in a ball around it, of a radius guessed from the
+//! previous queries (the bins overlapping the ball's box: a few contiguous runs, a tight loop): if
+//! the ball holds `k` points, the `k` nearest are among them. Otherwise the ball grows, and far
+//! from every point (sparse regions, far queries) the search visits rings of bins until no
+//! unvisited bin can hold anything closer. Either way the result is exact.
 //!
 //! Periodic axes wrap bin indices and distances are nearest-image ([`Grid::delta`]), so searches
 //! are exact at any radius without ghost copies. On other axes points outside the box are clamped
@@ -29,8 +29,8 @@ use crate::grid::Grid;
 /// (one thread, ring search): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
 const POINTS_PER_BIN: f64 = 6.0;
 
-/// Largest `k` for [`PointIndex::few_nearest_in_window`] (larger `k` use a buffered selection).
-const SMALL_K: usize = 32;
+/// Balls tried (each with twice the radius of the last) before a k-nearest search visits rings of bins.
+const BALL_TRIES: usize = 3;
 
 /// Relative shrink of lower bounds (in bin widths), so rounding can never stop a search early.
 const SLACK: f64 = 1e-9;
@@ -51,9 +51,9 @@ pub struct PointIndex {
     periodic: bool,
     /// `start[b]..start[b + 1]` are bin `b`'s entries in `coords` / `ids`.
     start: Vec<u32>,
-    /// Per used axis, the points' coordinates (wrapped into the box on periodic axes), grouped by
-    /// bin; empty on unused axes.
-    coords: [Vec<f64>; 3],
+    /// The points' coordinates on the used axes (wrapped into the box on periodic axes),
+    /// interleaved (`dim` per entry: one cache line per point when sorting), grouped by bin.
+    coords: Vec<f64>,
     /// Original index of each entry, ascending within a bin.
     ids: Vec<u32>,
     /// Original index -> entry.
@@ -68,10 +68,6 @@ fn key(id: u32, d: f64) -> u128 {
     (u128::from(d.to_bits()) << 32) | u128::from(id)
 }
 
-#[inline(always)]
-fn unkey(k: u128) -> (u32, f64) {
-    (k as u32, f64::from_bits((k >> 32) as u64))
-}
 
 impl PointIndex {
     /// Index `points` (only the first `grid.dim` coordinates are used) for searches around `grid`'s box.
@@ -92,7 +88,7 @@ impl PointIndex {
         let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
         let mut index = PointIndex {
             grid: grid.clone(), bins, width, inv_width, min_width, periodic, last_bin: bins.map(|b| (b - 1) as f64),
-            start: vec![], coords: Default::default(), ids: vec![], slot: vec![],
+            start: vec![], coords: vec![], ids: vec![], slot: vec![],
         };
         index.sort_into_bins(points)?;
         Ok(index)
@@ -135,9 +131,9 @@ impl PointIndex {
             }
         }
         start[nbins] = acc;
-        let mut coords: [Vec<f64>; 3] = std::array::from_fn(|a| if a < dim { vec![0.0; n] } else { vec![] });
+        let mut coords = vec![0.0; n * dim];
         let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
-        let dst = Scatter { coords: std::array::from_fn(|a| coords[a].as_mut_ptr()), ids: ids.as_mut_ptr() };
+        let dst = Scatter { coords: coords.as_mut_ptr(), ids: ids.as_mut_ptr() };
         let dst = &dst;
         slot.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
             .for_each(|(c, ((slots, pts), next))| {
@@ -149,8 +145,8 @@ impl PointIndex {
                     // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
                     // range of each bin is disjoint from the other chunks' (the prefix sum above).
                     unsafe {
-                        for (a, (&x, c)) in p.iter().zip(&dst.coords).take(dim).enumerate() {
-                            *c.add(s) = self.grid.wrap(a, x);
+                        for (a, &x) in p.iter().take(dim).enumerate() {
+                            *dst.coords.add(s * dim + a) = self.grid.wrap(a, x);
                         }
                         *dst.ids.add(s) = (c * per + i) as u32;
                     }
@@ -189,7 +185,8 @@ impl PointIndex {
     /// Coordinates of entry `s` (0 on unused axes).
     #[inline(always)]
     fn entry(&self, s: usize) -> [f64; 3] {
-        std::array::from_fn(|a| if a < self.grid.dim { self.coords[a][s] } else { 0.0 })
+        let dim = self.grid.dim;
+        std::array::from_fn(|a| if a < dim { self.coords[s * dim + a] } else { 0.0 })
     }
 
     /// The grid whose box and periodicity the index was built for.
@@ -199,7 +196,7 @@ impl PointIndex {
 
     /// Bytes held by the index (for memory accounting).
     pub fn bytes(&self) -> usize {
-        self.start.len() * 4 + self.coords.iter().map(|c| c.len() * 8).sum::<usize>() + self.ids.len() * 4 + self.slot.len() * 4
+        self.start.len() * 4 + self.coords.len() * 8 + self.ids.len() * 4 + self.slot.len() * 4
     }
 
     /// Squared nearest-image distance from point `p` to `q`.
@@ -220,39 +217,46 @@ impl PointIndex {
         self.nearest_into_hinted(q, k, r2, f64::INFINITY, out)
     }
 
-    /// [`PointIndex::nearest_into`] with a guess `hint2` of the `k`-th nearest squared distance,
-    /// such as the previous query's plus the distance between them (triangle inequality): the
-    /// search first skips bins and candidates beyond it. The result is the same for any hint (a
-    /// hint that leaves fewer than `k` points is retried without it).
+    /// [`PointIndex::nearest_into`] with a guess `hint2` of the `k`-th nearest squared distance
+    /// (such as a running mean over the previous queries, see [`KthEstimate`]; infinite or 0: the
+    /// average density's). The search first collects the points in a ball a little larger than
+    /// the guess: when it holds `k` of them, the `k` nearest are among them (every point within
+    /// the ball is seen), so the result is exact. Otherwise the ball grows, and after a few tries
+    /// (queries far from every point) the search visits rings of bins. Any hint gives the same result.
     pub fn nearest_into_hinted(&self, q: &[f64; 3], k: usize, r2: f64, hint2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         // (A negative or NaN radius admits nothing; keys would admit everything.)
         if k == 0 || r2.is_nan() || r2 < 0.0 {
             return;
         }
-        // Fast path: one window of bins, exact when its edges are beyond the worst kept distance.
-        let m = self.window_rings(k, r2);
-        let limit = if hint2 < r2 { hint2 } else { r2 };
-        let mut reach2 = self.nearest_in_window_upto(q, m, k, limit, out);
-        if out.len() < k && limit < r2 {
+        let guess = if hint2 > 0.0 && hint2.is_finite() { hint2 } else { self.typical_dist2(k) };
+        // Expected count in the first ball: about k + 3 sqrt(k) at a locally uniform density.
+        let mut ball2 = guess * (1.0 + 3.0 / (k as f64).sqrt());
+        for _ in 0..BALL_TRIES {
+            let limit = if ball2 < r2 { ball2 } else { r2 };
             out.clear();
-            reach2 = self.nearest_in_window_upto(q, m, k, r2, out);
-        }
-        let bound = if out.len() == k { out[k - 1].1 } else { r2 };
-        if bound < reach2 || reach2 == f64::INFINITY {
-            return;
+            self.collect_ball(q, limit, out);
+            if out.len() >= k || limit == r2 {
+                keep_nearest(out, k);
+                return;
+            }
+            ball2 *= 4.0;
         }
         self.nearest_by_rings(q, k, r2, out);
     }
 
-    /// The `k` nearest within squared distance `limit` among the window's points.
-    #[inline(always)]
-    fn nearest_in_window_upto(&self, q: &[f64; 3], m: usize, k: usize, limit: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        match k {
-            1 => self.closest_in_window(q, m, limit, out),
-            2..=SMALL_K => self.few_nearest_in_window(q, m, k, limit, out),
-            _ => self.nearest_in_window(q, m, k, limit, out),
-        }
+    /// Squared distance of the `k`-th nearest point at the average density (the box's volume
+    /// over the number of points): the first guess of a search without a hint.
+    fn typical_dist2(&self, k: usize) -> f64 {
+        let g = &self.grid;
+        let volume: f64 = (0..g.dim).map(|a| g.hi[a] - g.lo[a]).product();
+        let per_point = volume * k as f64 / self.len() as f64;
+        let d2 = match g.dim {
+            1 => (0.5 * per_point).powi(2),
+            2 => per_point / std::f64::consts::PI,
+            _ => (per_point / (4.0 / 3.0 * std::f64::consts::PI)).powf(2.0 / 3.0),
+        };
+        if d2 > 0.0 && d2.is_finite() { d2 } else { f64::MIN_POSITIVE }
     }
 
     /// The ring search: visit rings of bins until the next cannot hold anything better.
@@ -276,13 +280,10 @@ impl PointIndex {
     /// Every point within squared distance `r2` of `q`, sorted by distance, ties by index.
     pub fn within_into(&self, q: &[f64; 3], r2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
-        let m = self.window_rings(usize::MAX, r2);
-        let reach2 = self.scan_window(q, m, r2, |id, d| if d <= r2 { out.push((id, d)) });
-        if !(r2 < reach2 || reach2 == f64::INFINITY) {
-            out.clear();
-            self.search(q, |_| r2, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
+        if r2 >= 0.0 {
+            self.collect_ball(q, r2, out);
         }
-        out.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out.sort_unstable_by_key(|&(id, d)| key(id, d));
     }
 
     /// The closest point to `q` (ties by index), at any distance.
@@ -292,196 +293,25 @@ impl PointIndex {
         out[0]
     }
 
-    /// Rings of bins around the query's bin for the fast path: enough to hold `k` points with
-    /// high probability at the average density (a Poisson count two standard deviations above
-    /// `k`), and no more than needed to contain the radius.
-    fn window_rings(&self, k: usize, r2: f64) -> usize {
-        let dim = self.grid.dim as i32;
-        let nbins = self.bins.iter().product::<usize>() as f64;
-        let per_bin = self.len() as f64 / nbins;
-        let ball = if dim == 2 { std::f64::consts::PI } else { 4.0 / 3.0 * std::f64::consts::PI };
-        let cap = self.bins.iter().max().copied().unwrap_or(1);
-        let by_radius = r2.sqrt() / self.min_width;
-        let mut m = 1;
-        while m < cap && (m as f64) <= by_radius {
-            let mean = ball * (m as f64).powi(dim) * per_bin;
-            if mean - 2.0 * mean.sqrt() >= k as f64 {
-                break;
-            }
-            m += 1;
-        }
-        m
-    }
-
-    /// [`PointIndex::nearest_into`]'s fast path for `1 < k <= SMALL_K`; returns the window's
-    /// squared reach. Three passes over the window's candidates, collected into `out`: the `k`-th
-    /// smallest distance (a sorted array of `k` distances, entered only by a candidate below its
-    /// last), then those within it (all ties at the cut), then a sort of those few by key.
-    fn few_nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
-            // Branch-free append of the candidates within r2: each is written, and counted if in.
-            out.reserve(ds.len());
-            let len = out.len();
-            let spare = &mut out.spare_capacity_mut()[..ds.len()];
-            let mut n = 0;
-            for (&id, &d) in ids.iter().zip(ds) {
-                spare[n.min(ds.len() - 1)].write((id, d));
-                n += usize::from(d <= r2);
-            }
-            // SAFETY: the first `n` spare slots were written (slot `n` before each count).
-            unsafe { out.set_len(len + n) };
-        });
-        let kth = match k {
-            4 => kth_smallest::<4>(out),
-            8 => kth_smallest::<8>(out),
-            16 => kth_smallest::<16>(out),
-            _ => {
-                let mut top = [f64::INFINITY; SMALL_K];
-                let top = &mut top[..k];
-                for &(_, d) in out.iter() {
-                    if d < top[k - 1] {
-                        let mut i = k - 1;
-                        while i > 0 && top[i - 1] > d {
-                            top[i] = top[i - 1];
-                            i -= 1;
-                        }
-                        top[i] = d;
-                    }
-                }
-                top[k - 1]
-            }
-        };
-        let cut = kth;
-        let mut kept = 0;
-        for r in 0..out.len() {
-            let e = out[r];
-            out[kept] = e;
-            kept += usize::from(e.1 <= cut);
-        }
-        out.truncate(kept);
-        // Usually exactly k entries: each goes to its rank by (distance, index), counted without
-        // branches (keys are distinct, so ranks are a permutation).
-        const RANKED: usize = 2 * SMALL_K;
-        if out.len() <= RANKED {
-            let mut keys = [0u128; RANKED];
-            let keys = &mut keys[..out.len()];
-            keys.iter_mut().zip(out.iter()).for_each(|(c, &(id, d))| *c = key(id, d));
-            for &c in keys.iter() {
-                let rank = keys.iter().map(|&o| usize::from(o < c)).sum::<usize>();
-                out[rank] = unkey(c);
-            }
-        } else {
-            out.sort_unstable_by_key(|&(id, d)| key(id, d));
-        }
-        out.truncate(k);
-        reach2
-    }
-
-    /// [`PointIndex::nearest_into`]'s fast path for `k > 1`; returns the window's squared reach.
-    /// Candidates are appended to a buffer without branches when their key is below the current
-    /// `k`-th best; when the buffer is full a selection keeps the `k` best and tightens the bound.
-    fn nearest_in_window(&self, q: &[f64; 3], m: usize, k: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        let cap = 4 * k;
-        let (mut stack, mut heap) = ([0u128; 128], Vec::new());
-        let buf: &mut [u128] = if cap <= stack.len() { &mut stack[..cap] } else { heap.resize(cap, 0); &mut heap };
-        let (mut len, mut bound) = (0, key(u32::MAX, r2));
-        let reach2 = self.scan_window(q, m, r2, |id, d| {
-            let c = key(id, d);
-            buf[len] = c;
-            len += usize::from(c < bound);
-            if len == cap {
-                buf.select_nth_unstable(k - 1);
-                (len, bound) = (k, buf[k - 1]);
-            }
-        });
-        let best = &mut buf[..len];
-        if len > k {
-            best.select_nth_unstable(k - 1);
-        }
-        let best = &mut best[..len.min(k)];
-        best.sort_unstable();
-        out.extend(best.iter().map(|&b| unkey(b)));
-        reach2
-    }
-
-    /// The fast path for `k == 1`: per run of distances, their minimum (four independent running
-    /// minima), then the smallest index at that distance only when it can win.
-    fn closest_in_window(&self, q: &[f64; 3], m: usize, r2: f64, out: &mut Vec<(u32, f64)>) -> f64 {
-        // (u32::MAX is no point's index: it marks "nothing within r2 yet".)
-        let (mut best_d, mut best_id) = (r2, u32::MAX);
-        let reach2 = self.scan_runs(q, m, r2, |ids, ds| {
-            let mut acc = [f64::INFINITY; 4];
-            let mut quads = ds.chunks_exact(4);
-            for c in &mut quads {
-                for j in 0..4 {
-                    acc[j] = min(acc[j], c[j]);
-                }
-            }
-            quads.remainder().iter().zip(&mut acc).for_each(|(&d, a)| *a = min(*a, d));
-            let d = min(min(acc[0], acc[1]), min(acc[2], acc[3]));
-            if d <= best_d {
-                let id = ids.iter().zip(ds).filter(|&(_, &e)| e == d).fold(u32::MAX, |b, (&i, _)| b.min(i));
-                if d < best_d || id < best_id {
-                    (best_d, best_id) = (d, id);
-                }
-            }
-        });
-        if best_id != u32::MAX {
-            out.push((best_id, best_d));
-        }
-        reach2
-    }
-
-    /// Offer every point in the bins within `m` rings of `q`'s bin to `f(point, squared distance)`,
-    /// one contiguous run of entries at a time. Returns the squared distance below which every
-    /// point outside the window is known to lie farther (shrunk for rounding; infinite when the
-    /// window holds every point, 0 when nothing is known).
-    #[inline(always)]
-    fn scan_window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(u32, f64)) -> f64 {
-        let g = &self.grid;
-        self.window(q, m, limit, |run| {
-            let ids = &self.ids[run.clone()];
-            if !self.periodic && g.dim == 2 {
-                let (xs, ys) = (&self.coords[0][run.clone()], &self.coords[1][run]);
-                for ((&x, &y), &id) in xs.iter().zip(ys).zip(ids) {
-                    let (dx, dy) = (x - q[0], y - q[1]);
-                    f(id, dx * dx + dy * dy);
-                }
-            } else if !self.periodic {
-                let (xs, ys, zs) = (&self.coords[0][run.clone()], &self.coords[1][run.clone()], &self.coords[2][run.clone()]);
-                for (((&x, &y), &z), &id) in xs.iter().zip(ys).zip(zs).zip(ids) {
-                    let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
-                    f(id, dx * dx + dy * dy + dz * dz);
-                }
-            } else {
-                for (s, &id) in run.zip(ids) {
-                    f(id, dist2(g, &self.entry(s), q));
-                }
-            }
-        })
-    }
-
-    /// [`PointIndex::scan_window`] by runs: `f(ids, squared distances)` for each contiguous run
-    /// (in pieces of at most 64 entries; the distances are computed in one tight loop).
-    #[inline(always)]
-    fn scan_runs(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(&[u32], &[f64])) -> f64 {
+    /// Append every point within squared distance `limit` of `q` to `out`, unsorted. The
+    /// distances of a run of entries are computed in one tight loop, then the candidates are
+    /// appended without branches (each is written, and counted if within the limit).
+    fn collect_ball(&self, q: &[f64; 3], limit: f64, out: &mut Vec<(u32, f64)>) {
         let g = &self.grid;
         let mut buf = [0.0f64; 64];
-        self.window(q, m, limit, |run| {
+        self.ball_runs(q, limit, |run| {
             let (mut s, e) = (run.start, run.end);
             while s < e {
                 let t = e.min(s + buf.len());
                 let ds = &mut buf[..t - s];
                 if !self.periodic && g.dim == 2 {
-                    let (xs, ys) = (&self.coords[0][s..t], &self.coords[1][s..t]);
-                    for ((d, &x), &y) in ds.iter_mut().zip(xs).zip(ys) {
-                        let (dx, dy) = (x - q[0], y - q[1]);
+                    for (d, p) in ds.iter_mut().zip(self.coords[2 * s..2 * t].chunks_exact(2)) {
+                        let (dx, dy) = (p[0] - q[0], p[1] - q[1]);
                         *d = dx * dx + dy * dy;
                     }
-                } else if !self.periodic {
-                    let (xs, ys, zs) = (&self.coords[0][s..t], &self.coords[1][s..t], &self.coords[2][s..t]);
-                    for (((d, &x), &y), &z) in ds.iter_mut().zip(xs).zip(ys).zip(zs) {
-                        let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
+                } else if !self.periodic && g.dim == 3 {
+                    for (d, p) in ds.iter_mut().zip(self.coords[3 * s..3 * t].chunks_exact(3)) {
+                        let (dx, dy, dz) = (p[0] - q[0], p[1] - q[1], p[2] - q[2]);
                         *d = dx * dx + dy * dy + dz * dz;
                     }
                 } else {
@@ -489,75 +319,65 @@ impl PointIndex {
                         *d = dist2(g, &self.entry(i), q);
                     }
                 }
-                f(&self.ids[s..t], ds);
+                out.reserve(ds.len());
+                let len = out.len();
+                let spare = &mut out.spare_capacity_mut()[..ds.len()];
+                let mut n = 0;
+                for (&id, &d) in self.ids[s..t].iter().zip(ds.iter()) {
+                    spare[n.min(ds.len() - 1)].write((id, d));
+                    n += usize::from(d <= limit);
+                }
+                // SAFETY: the first `n` spare slots were written (slot `n` before each count).
+                unsafe { out.set_len(len + n) };
                 s = t;
             }
         })
     }
 
-    /// Call `f` with the runs of entries of the bins within `m` rings of `q`'s bin (each bin once);
-    /// returns the window's squared reach as [`PointIndex::scan_window`].
+    /// Call `f` with the runs of entries (one per row of bins) of the bins that can hold a point
+    /// within squared distance `limit` of `q`: per axis, the bins from that of `q - r` to that of
+    /// `q + r` (bin assignment is monotone in the coordinate; points outside the box sit in the
+    /// edge bins, and a periodic interval wraps), with `r` widened for rounding.
     #[inline(always)]
-    /// Bins that cannot hold a point within squared distance `limit` of `q` may be skipped (on
-    /// open axes; the reach is still the whole window's).
-    fn window(&self, q: &[f64; 3], m: usize, limit: f64, mut f: impl FnMut(Range<usize>)) -> f64 {
+    fn ball_runs(&self, q: &[f64; 3], limit: f64, mut f: impl FnMut(Range<usize>)) {
         let g = &self.grid;
-        // Per axis up to two intervals of bins (a periodic window may wrap around).
+        // Per axis up to two intervals of bins (a periodic interval may wrap around).
         let mut spans = [[(0usize, 0usize); 2]; 3];
         let mut count = [1usize; 3];
-        let mut reach = f64::INFINITY;
-        let mut home = [0usize; 3];
         for a in 0..g.dim {
-            let (n, w) = (self.bins[a], self.width[a]);
-            let x = g.wrap(a, q[a]);
-            let b = self.bin_of(a, x);
-            home[a] = b;
+            let (n, x) = (self.bins[a], g.wrap(a, q[a]));
             // Rounding of coordinates, bin edges and bin assignment, in world units.
-            let tol = SLACK * w + 16.0 * f64::EPSILON * (g.lo[a].abs() + g.hi[a].abs() + q[a].abs());
-            let edge = |i: i64| g.lo[a] + i as f64 * w;
-            if g.periodic[a] {
-                if 2 * m + 1 >= n {
-                    spans[a][0] = (0, n - 1);
-                    continue;
-                }
-                let (lo, hi) = (b as i64 - m as i64, (b + m) as i64);
-                reach = reach.min(x - edge(lo) - tol).min(edge(hi + 1) - x - tol);
-                let n = n as i64;
-                if lo < 0 {
-                    (spans[a], count[a]) = ([((lo + n) as usize, n as usize - 1), (0, hi as usize)], 2);
-                } else if hi >= n {
-                    (spans[a], count[a]) = ([(lo as usize, n as usize - 1), (0, (hi - n) as usize)], 2);
-                } else {
-                    spans[a][0] = (lo as usize, hi as usize);
-                }
+            let tol = SLACK * self.width[a] + 16.0 * f64::EPSILON * (g.lo[a].abs() + g.hi[a].abs() + q[a].abs());
+            let r = limit.sqrt() * (1.0 + SLACK) + tol;
+            if !g.periodic[a] {
+                spans[a][0] = (self.bin_of(a, x - r), self.bin_of(a, x + r));
+            } else if 2.0 * r * self.inv_width[a] + 2.0 >= n as f64 {
+                spans[a][0] = (0, n - 1);
             } else {
-                let (lo, hi) = (b.saturating_sub(m), (b + m).min(n - 1));
-                if lo > 0 {
-                    reach = reach.min(x - edge(lo as i64) - tol);
-                }
-                if hi < n - 1 {
-                    reach = reach.min(edge(hi as i64 + 1) - x - tol);
-                }
-                // Bin assignment is monotone in the coordinate, so points within `limit` along
-                // this axis lie in the bins of the (widened) interval's ends.
-                let r = limit.sqrt() * (1.0 + SLACK) + tol;
-                spans[a][0] = (lo.max(self.bin_of(a, x - r)), hi.min(self.bin_of(a, x + r)));
+                let lo = ((x - r - g.lo[a]) * self.inv_width[a]).floor() as i64;
+                let hi = ((x + r - g.lo[a]) * self.inv_width[a]).floor() as i64;
+                let n = n as i64;
+                (spans[a], count[a]) = if lo < 0 {
+                    ([((lo + n) as usize, n as usize - 1), (0, hi.min(n - 1) as usize)], 2)
+                } else if hi >= n {
+                    ([(lo as usize, n as usize - 1), (0, (hi - n) as usize)], 2)
+                } else {
+                    ([(lo as usize, hi as usize), (0, 0)], 1)
+                };
             }
         }
-        // The query's own row first: the best candidates come early and bound the rest.
-        let order = |a: usize| {
-            let h = home[a];
-            std::iter::once(h).chain(spans[a][..count[a]].iter().flat_map(|&(lo, hi)| lo..=hi).filter(move |&b| b != h))
-        };
-        for z in order(2) {
-            for y in order(1) {
-                let row = (z * self.bins[1] + y) * self.bins[0];
-                for &(x0, x1) in &spans[0][..count[0]] {
-                    f(self.start[row + x0] as usize..self.start[row + x1 + 1] as usize);
+        for &(z0, z1) in &spans[2][..count[2]] {
+            for z in z0..=z1 {
+                for &(y0, y1) in &spans[1][..count[1]] {
+                    for y in y0..=y1 {
+                        let row = (z * self.bins[1] + y) * self.bins[0];
+                        for &(x0, x1) in &spans[0][..count[0]] {
+                            f(self.start[row + x0] as usize..self.start[row + x1 + 1] as usize);
+                        }
+                    }
                 }
             }
         }
-        if reach == f64::INFINITY { reach } else if reach > 0.0 { reach * reach } else { 0.0 }
     }
 
     /// Visit bins in rings of growing Chebyshev radius around `q`'s bin, offering every point to
@@ -623,6 +443,47 @@ impl PointIndex {
     }
 }
 
+/// Keep the `k` smallest of `found` by (distance, index), sorted. Usually `found` is a ball's
+/// few candidates: the `k`-th smallest distance first (without branches for common `k`), then
+/// those within it (all ties at the cut), each moved to its rank by (distance, index).
+fn keep_nearest(found: &mut Vec<(u32, f64)>, k: usize) {
+    const RANKED: usize = 64;
+    if found.len() > k {
+        let cut = match k {
+            1 => found.iter().fold(f64::INFINITY, |m, f| min(m, f.1)),
+            4 => kth_smallest::<4>(found),
+            8 => kth_smallest::<8>(found),
+            16 => kth_smallest::<16>(found),
+            _ => f64::INFINITY,
+        };
+        let mut kept = 0;
+        for r in 0..found.len() {
+            let e = found[r];
+            found[kept] = e;
+            kept += usize::from(e.1 <= cut);
+        }
+        found.truncate(kept);
+    }
+    if found.len() <= RANKED {
+        // Keys are distinct (indices are), so the ranks are a permutation.
+        let mut keys = [0u128; RANKED];
+        let keys = &mut keys[..found.len()];
+        keys.iter_mut().zip(found.iter()).for_each(|(c, &(id, d))| *c = key(id, d));
+        for &c in keys.iter() {
+            let rank = keys.iter().map(|&o| usize::from(o < c)).sum::<usize>();
+            found[rank] = (c as u32, f64::from_bits((c >> 32) as u64));
+        }
+    } else {
+        let order = |&(id, d): &(u32, f64)| key(id, d);
+        if found.len() > k {
+            found.select_nth_unstable_by_key(k - 1, order);
+        }
+        found.truncate(k);
+        found.sort_unstable_by_key(order);
+    }
+    found.truncate(k);
+}
+
 /// The `K`-th smallest distance of `found` (infinite when fewer): a sorted array of the `K`
 /// smallest so far, updated by every candidate without branches (`min`/`max` per slot: a slot
 /// keeps its value, takes the candidate, or takes its lower neighbour's value).
@@ -649,9 +510,36 @@ fn max(a: f64, b: f64) -> f64 {
     if a > b { a } else { b }
 }
 
+/// A running estimate of the `k`-th nearest squared distance over consecutive queries (nodes of a
+/// grid row): the hint of [`PointIndex::nearest_into_hinted`]. A mean over the last few queries
+/// follows the local density of graded meshes, and a bad guess only costs a second look.
+#[derive(Debug, Clone, Copy)]
+pub struct KthEstimate(f64);
+
+impl Default for KthEstimate {
+    fn default() -> Self {
+        KthEstimate(f64::INFINITY)
+    }
+}
+
+impl KthEstimate {
+    /// The current guess (infinite before any query).
+    pub fn hint2(self) -> f64 {
+        self.0
+    }
+
+    /// Record a query's result: its `k`-th squared distance when it found `k` points.
+    pub fn update(&mut self, found: &[(u32, f64)], k: usize) {
+        if k > 0 && found.len() == k {
+            let d2 = found[k - 1].1;
+            self.0 = if self.0.is_finite() { 0.75 * self.0 + 0.25 * d2 } else { d2 };
+        }
+    }
+}
+
 /// Destinations of the parallel scatter in [`PointIndex::sort_into_bins`].
 struct Scatter {
-    coords: [*mut f64; 3],
+    coords: *mut f64,
     ids: *mut u32,
 }
 
@@ -714,11 +602,12 @@ mod tests {
         assert_eq!(index.closest(&[0.9, 0.5, 0.0]).0, 0);
     }
 
-    /// The window fast path against the ring search alone, on clustered clouds with duplicates,
+    /// The ball search against the ring search alone, on clustered clouds with duplicates,
     /// periodic and open axes, 2D and 3D, queries inside and outside the box, every k and radius
-    /// regime (so both the fast path and its fallback run).
+    /// regime, and hints from useless to exact (so balls that hold enough, too few, and the
+    /// fallback to rings all run).
     #[test]
-    fn window_search_matches_ring_search() {
+    fn ball_search_matches_ring_search() {
         let mut state = 0x9e3779b97f4a7c15u64;
         let mut rand = move || {
             state ^= state << 13;
@@ -746,9 +635,9 @@ mod tests {
                 index.nearest_into(&q, k, r * r, &mut fast);
                 index.nearest_by_rings(&q, k, r * r, &mut slow);
                 assert_eq!(fast, slow, "case {case} query {q:?} k {k} r {r}");
-                // Any hint gives the same result: none left, too few, exact, loose.
+                // Any hint gives the same result: none, far too small, too few, exact, loose, huge.
                 let kth = slow.last().map_or(1.0, |f| f.1);
-                for hint2 in [0.0, 0.25 * kth, kth, 4.0 * kth + 0.1] {
+                for hint2 in [0.0, 1e-30, 0.25 * kth, kth, 4.0 * kth + 0.1, 1e6] {
                     index.nearest_into_hinted(&q, k, r * r, hint2, &mut fast);
                     assert_eq!(fast, slow, "hinted {hint2}: case {case} query {q:?} k {k} r {r}");
                 }

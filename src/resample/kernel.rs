@@ -6,7 +6,7 @@
 //! [`Weights::apply`] maps each frame.
 
 use super::gather::check_point_values;
-use super::index::PointIndex;
+use super::index::{KthEstimate, PointIndex};
 use super::weights::{Outside, Weights};
 use crate::err;
 use crate::error::Result;
@@ -108,15 +108,15 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
         Outside::Null(v) => v,
         Outside::Closest => 0.0,
     };
-    // Per task: the search buffer, distances, weights, and the last node with its k-th distance.
-    let init = || (Vec::new(), Vec::new(), Vec::new(), None::<([f64; 3], f64)>);
-    Weights::build(grid.len(), index.len(), null, init, |(found, dist, w, last), node, out| {
-        let q = grid.node(grid.ijk(node));
+    // Per task: the search buffer, distances, weights, and the running k-th distance (a hint).
+    let init = || (Vec::new(), Vec::new(), Vec::new(), KthEstimate::default(), grid.cursor());
+    Weights::build(grid.len(), index.len(), null, init, |(found, dist, w, kth, nodes), node, out| {
+        let q = nodes.position(node);
         match footprint {
             Footprint::Closest { n, .. } => {
                 let k = if kernel == Kernel::Nearest { n.min(1) } else { n };
-                index.nearest_into_hinted(&q, k, r2, super::gather::next_hint(grid, *last, &q), found);
-                *last = (k > 0 && found.len() == k).then(|| (q, found[k - 1].1.sqrt()));
+                index.nearest_into_hinted(&q, k, r2, kth.hint2(), found);
+                kth.update(found, k);
             }
             Footprint::Radius(_) => index.within_into(&q, r2, found),
         }
@@ -125,6 +125,10 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
                 out.push(index.closest(&q).0, 1.0);
             }
             return false;
+        }
+        if kernel == Kernel::Nearest {
+            out.push(found[0].0, 1.0);
+            return true;
         }
         dist.clear();
         dist.extend(found.iter().map(|&(_, d2)| d2.sqrt() / h));

@@ -73,10 +73,17 @@ impl Weights {
         let blocks: Vec<Block> = coverage.par_chunks_mut(BLOCK).enumerate().map_init(&init, |scratch, (b, cov)| {
             let mut block = Block { offsets: Vec::with_capacity(cov.len() + 1), cols: vec![], vals: vec![] };
             block.offsets.push(0);
+            let rows = cov.len();
             for (i, c) in cov.iter_mut().enumerate() {
                 let mut out = RowOut { cols: &mut block.cols, vals: &mut block.vals };
                 *c = f32::from(u8::from(row(scratch, b * BLOCK + i, &mut out)));
                 block.offsets.push(block.cols.len() as u32);
+                if i == 0 {
+                    // Rows of one method have similar lengths: one allocation instead of doublings.
+                    let guess = rows * (block.cols.len() + 1);
+                    block.cols.reserve(guess);
+                    block.vals.reserve(guess);
+                }
             }
             block
         }).collect();
