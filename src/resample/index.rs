@@ -297,6 +297,24 @@ impl PointIndex {
     /// distances of a run of entries are computed in one tight loop, then the candidates are
     /// appended without branches (each is written, and counted if within the limit).
     fn collect_ball(&self, q: &[f64; 3], limit: f64, out: &mut Vec<(u32, f64)>) {
+        self.ball_distances(q, limit, |ids, ds| {
+            out.reserve(ds.len());
+            let len = out.len();
+            let spare = &mut out.spare_capacity_mut()[..ds.len()];
+            let mut n = 0;
+            for (&id, &d) in ids.iter().zip(ds) {
+                spare[n.min(ds.len() - 1)].write((id, d));
+                n += usize::from(d <= limit);
+            }
+            // SAFETY: the first `n` spare slots were written (slot `n` before each count).
+            unsafe { out.set_len(len + n) };
+        })
+    }
+
+    /// `f(ids, squared distances)` for the entries of the bins that can hold a point within
+    /// squared distance `limit` of `q`, in pieces of at most 64 (distances in one tight loop).
+    #[inline(always)]
+    fn ball_distances(&self, q: &[f64; 3], limit: f64, mut f: impl FnMut(&[u32], &[f64])) {
         let g = &self.grid;
         let mut buf = [0.0f64; 64];
         self.ball_runs(q, limit, |run| {
@@ -319,16 +337,7 @@ impl PointIndex {
                         *d = dist2(g, &self.entry(i), q);
                     }
                 }
-                out.reserve(ds.len());
-                let len = out.len();
-                let spare = &mut out.spare_capacity_mut()[..ds.len()];
-                let mut n = 0;
-                for (&id, &d) in self.ids[s..t].iter().zip(ds.iter()) {
-                    spare[n.min(ds.len() - 1)].write((id, d));
-                    n += usize::from(d <= limit);
-                }
-                // SAFETY: the first `n` spare slots were written (slot `n` before each count).
-                unsafe { out.set_len(len + n) };
+                f(&self.ids[s..t], ds);
                 s = t;
             }
         })
@@ -344,11 +353,12 @@ impl PointIndex {
         // Per axis up to two intervals of bins (a periodic interval may wrap around).
         let mut spans = [[(0usize, 0usize); 2]; 3];
         let mut count = [1usize; 3];
+        let reach = limit.sqrt() * (1.0 + SLACK);
         for a in 0..g.dim {
-            let (n, x) = (self.bins[a], g.wrap(a, q[a]));
+            let (n, x) = (self.bins[a], if self.periodic { g.wrap(a, q[a]) } else { q[a] });
             // Rounding of coordinates, bin edges and bin assignment, in world units.
             let tol = SLACK * self.width[a] + 16.0 * f64::EPSILON * (g.lo[a].abs() + g.hi[a].abs() + q[a].abs());
-            let r = limit.sqrt() * (1.0 + SLACK) + tol;
+            let r = reach + tol;
             if !g.periodic[a] {
                 spans[a][0] = (self.bin_of(a, x - r), self.bin_of(a, x + r));
             } else if 2.0 * r * self.inv_width[a] + 2.0 >= n as f64 {
