@@ -18,6 +18,7 @@
 //! ordinary inputs (k-d tree buckets, in contrast, overflow when many points share a coordinate).
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -56,8 +57,8 @@ pub struct PointIndex {
     coords: Vec<f64>,
     /// Original index of each entry, ascending within a bin.
     ids: Vec<u32>,
-    /// Original index -> entry.
-    slot: Vec<u32>,
+    /// Original index -> entry, made on first use (only the learned lift's offsets need it).
+    slot: OnceLock<Vec<u32>>,
 }
 
 /// A candidate as one sortable key: the squared distance's bits (non-negative, so they order like
@@ -88,7 +89,7 @@ impl PointIndex {
         let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
         let mut index = PointIndex {
             grid: grid.clone(), bins, width, inv_width, min_width, periodic, last_bin: bins.map(|b| (b - 1) as f64),
-            start: vec![], coords: vec![], ids: vec![], slot: vec![],
+            start: vec![], coords: vec![], ids: vec![], slot: OnceLock::new(),
         };
         index.sort_into_bins(points)?;
         Ok(index)
@@ -132,16 +133,15 @@ impl PointIndex {
         }
         start[nbins] = acc;
         let mut coords = vec![0.0; n * dim];
-        let (mut ids, mut slot) = (vec![0u32; n], vec![0u32; n]);
+        let mut ids = vec![0u32; n];
         let dst = Scatter { coords: coords.as_mut_ptr(), ids: ids.as_mut_ptr() };
         let dst = &dst;
-        slot.par_chunks_mut(per).zip(points.par_chunks(per)).zip(counts.par_chunks_mut(nbins)).enumerate()
-            .for_each(|(c, ((slots, pts), next))| {
-                for (i, (sl, p)) in slots.iter_mut().zip(pts).enumerate() {
+        points.par_chunks(per).zip(counts.par_chunks_mut(nbins)).enumerate()
+            .for_each(|(c, (pts, next))| {
+                for (i, p) in pts.iter().enumerate() {
                     let b = self.flat_bin_of(p);
                     let s = next[b] as usize;
                     next[b] += 1;
-                    *sl = s as u32;
                     // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
                     // range of each bin is disjoint from the other chunks' (the prefix sum above).
                     unsafe {
@@ -152,7 +152,7 @@ impl PointIndex {
                     }
                 }
             });
-        (self.start, self.coords, self.ids, self.slot) = (start, coords, ids, slot);
+        (self.start, self.coords, self.ids) = (start, coords, ids);
         Ok(())
     }
 
@@ -179,7 +179,12 @@ impl PointIndex {
 
     /// Input point `i` as indexed (wrapped into the box on periodic axes).
     pub fn point(&self, i: usize) -> [f64; 3] {
-        self.entry(self.slot[i] as usize)
+        let slot = self.slot.get_or_init(|| {
+            let mut slot = vec![0u32; self.ids.len()];
+            self.ids.iter().enumerate().for_each(|(s, &id)| slot[id as usize] = s as u32);
+            slot
+        });
+        self.entry(slot[i] as usize)
     }
 
     /// Coordinates of entry `s` (0 on unused axes).
@@ -196,7 +201,7 @@ impl PointIndex {
 
     /// Bytes held by the index (for memory accounting).
     pub fn bytes(&self) -> usize {
-        self.start.len() * 4 + self.coords.len() * 8 + self.ids.len() * 4 + self.slot.len() * 4
+        self.start.len() * 4 + self.coords.len() * 8 + self.ids.len() * 4 + self.slot.get().map_or(0, |s| s.len() * 4)
     }
 
     /// Squared nearest-image distance from point `p` to `q`.
