@@ -142,6 +142,15 @@ impl Weights {
             plane.chunks_mut(BLOCK).zip(parts.iter_mut()).for_each(|(chunk, part)| part.push(chunk));
         }
         parts.into_par_iter().zip(&self.blocks).for_each(|(mut planes, b)| {
+            if channels == 1 {
+                // (The common case, without the per-row channel loops.)
+                for (r, out) in planes[0].iter_mut().enumerate() {
+                    let (s, e) = (b.offsets[r] as usize, b.offsets[r + 1] as usize);
+                    let dot = b.cols[s..e].iter().zip(&b.vals[s..e]).map(|(&c, &w)| f64::from(w) * f64::from(values[c as usize])).sum::<f64>();
+                    *out = if s == e { self.null } else { dot as f32 };
+                }
+                return;
+            }
             let mut acc = vec![0.0f64; channels];
             for r in 0..b.offsets.len() - 1 {
                 let (s, e) = (b.offsets[r] as usize, b.offsets[r + 1] as usize);
