@@ -300,53 +300,39 @@ impl PointIndex {
         out[0]
     }
 
-    /// Append every point within squared distance `limit` of `q` to `out`, unsorted. The
-    /// distances of a run of entries are computed in one tight loop, then the candidates are
-    /// appended without branches (each is written, and counted if within the limit).
+    /// Append every point within squared distance `limit` of `q` to `out`, unsorted, without
+    /// branches: each candidate of a run is written to the next free slot, and counted if within
+    /// the limit.
     fn collect_ball(&self, q: &[f64; 3], limit: f64, out: &mut Vec<(u32, f64)>) {
-        self.ball_distances(q, limit, |ids, ds| {
-            out.reserve(ds.len());
+        let g = &self.grid;
+        self.ball_runs(q, limit, |run| {
+            out.reserve(run.len());
             let len = out.len();
-            let spare = &mut out.spare_capacity_mut()[..ds.len()];
+            let spare = &mut out.spare_capacity_mut()[..run.len()];
+            let last = run.len().saturating_sub(1);
+            let ids = &self.ids[run.clone()];
             let mut n = 0;
-            for (&id, &d) in ids.iter().zip(ds) {
-                spare[n.min(ds.len() - 1)].write((id, d));
+            let mut put = |id: u32, d: f64| {
+                spare[n.min(last)].write((id, d));
                 n += usize::from(d <= limit);
+            };
+            if !self.periodic && g.dim == 2 {
+                for (p, &id) in self.coords[2 * run.start..2 * run.end].chunks_exact(2).zip(ids) {
+                    let (dx, dy) = (p[0] - q[0], p[1] - q[1]);
+                    put(id, dx * dx + dy * dy);
+                }
+            } else if !self.periodic && g.dim == 3 {
+                for (p, &id) in self.coords[3 * run.start..3 * run.end].chunks_exact(3).zip(ids) {
+                    let (dx, dy, dz) = (p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+                    put(id, dx * dx + dy * dy + dz * dz);
+                }
+            } else {
+                for (s, &id) in run.zip(ids) {
+                    put(id, dist2(g, &self.entry(s), q));
+                }
             }
             // SAFETY: the first `n` spare slots were written (slot `n` before each count).
             unsafe { out.set_len(len + n) };
-        })
-    }
-
-    /// `f(ids, squared distances)` for the entries of the bins that can hold a point within
-    /// squared distance `limit` of `q`, in pieces of at most 64 (distances in one tight loop).
-    #[inline(always)]
-    fn ball_distances(&self, q: &[f64; 3], limit: f64, mut f: impl FnMut(&[u32], &[f64])) {
-        let g = &self.grid;
-        let mut buf = [0.0f64; 64];
-        self.ball_runs(q, limit, |run| {
-            let (mut s, e) = (run.start, run.end);
-            while s < e {
-                let t = e.min(s + buf.len());
-                let ds = &mut buf[..t - s];
-                if !self.periodic && g.dim == 2 {
-                    for (d, p) in ds.iter_mut().zip(self.coords[2 * s..2 * t].chunks_exact(2)) {
-                        let (dx, dy) = (p[0] - q[0], p[1] - q[1]);
-                        *d = dx * dx + dy * dy;
-                    }
-                } else if !self.periodic && g.dim == 3 {
-                    for (d, p) in ds.iter_mut().zip(self.coords[3 * s..3 * t].chunks_exact(3)) {
-                        let (dx, dy, dz) = (p[0] - q[0], p[1] - q[1], p[2] - q[2]);
-                        *d = dx * dx + dy * dy + dz * dz;
-                    }
-                } else {
-                    for (d, i) in ds.iter_mut().zip(s..t) {
-                        *d = dist2(g, &self.entry(i), q);
-                    }
-                }
-                f(&self.ids[s..t], ds);
-                s = t;
-            }
         })
     }
 
