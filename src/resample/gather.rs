@@ -75,11 +75,11 @@ pub fn gather_grid_neighbours(
     }
     let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
     // Per task: the search buffer and the running k-th distance (a hint for the next node).
-    let init = || (Vec::new(), KthEstimate::default(), grid.cursor());
+    let init = || (Vec::new(), KthEstimate::new(k), grid.cursor());
     rows.enumerate().for_each_init(init, |(found, kth, cursor), (row, ((idx, off), mask))| {
         let node = cursor.position(nodes.start + row);
         index.nearest_into_hinted(&node, k, r2, kth.hint2(), found);
-        kth.update(found, k);
+        kth.update(found);
         for (slot, &(p, _)) in found.iter().enumerate() {
             idx[slot] = p;
             mask[slot] = 1.0;

@@ -224,21 +224,19 @@ impl PointIndex {
         self.nearest_into_hinted(q, k, r2, f64::INFINITY, out)
     }
 
-    /// [`PointIndex::nearest_into`] with a guess `hint2` of the `k`-th nearest squared distance
-    /// (such as a running mean over the previous queries, see [`KthEstimate`]; infinite or 0: the
-    /// average density's). The search first collects the points in a ball a little larger than
-    /// the guess: when it holds `k` of them, the `k` nearest are among them (every point within
-    /// the ball is seen), so the result is exact. Otherwise the ball grows, and after a few tries
-    /// (queries far from every point) the search visits rings of bins. Any hint gives the same result.
+    /// [`PointIndex::nearest_into`] starting from a ball of squared radius `hint2` (a guess from
+    /// the previous queries: [`KthEstimate`]; infinite or 0: from the average density). The search
+    /// first collects the points in that ball: when it holds `k` of them, the `k` nearest are
+    /// among them (every point within the ball is seen), so the result is exact. Otherwise the
+    /// ball grows, and after a few tries (queries far from every point) the search visits rings of
+    /// bins. Any hint gives the same result.
     pub fn nearest_into_hinted(&self, q: &[f64; 3], k: usize, r2: f64, hint2: f64, out: &mut Vec<(u32, f64)>) {
         out.clear();
         // (A negative or NaN radius admits nothing; keys would admit everything.)
         if k == 0 || r2.is_nan() || r2 < 0.0 {
             return;
         }
-        let guess = if hint2 > 0.0 && hint2.is_finite() { hint2 } else { self.typical_dist2(k) };
-        // Expected count in the first ball: about k + 3 sqrt(k) at a locally uniform density.
-        let mut ball2 = guess * (1.0 + 3.0 / (k as f64).sqrt());
+        let mut ball2 = if hint2 > 0.0 && hint2.is_finite() { hint2 } else { self.typical_dist2(k) * ball_spread(k) };
         for _ in 0..BALL_TRIES {
             let limit = if ball2 < r2 { ball2 } else { r2 };
             out.clear();
@@ -513,31 +511,42 @@ fn max(a: f64, b: f64) -> f64 {
     if a > b { a } else { b }
 }
 
-/// A running estimate of the `k`-th nearest squared distance over consecutive queries (nodes of a
-/// grid row): the hint of [`PointIndex::nearest_into_hinted`]. A mean over the last few queries
-/// follows the local density of graded meshes, and a bad guess only costs a second look.
+/// The first ball of a `k`-nearest search: a running estimate of the `k`-th nearest squared
+/// distance over consecutive queries (nodes of a grid row), padded so that the ball usually holds
+/// `k` points. A mean over the last few queries follows the local density of graded meshes, and a
+/// bad guess only costs a second look.
 #[derive(Debug, Clone, Copy)]
-pub struct KthEstimate(f64);
-
-impl Default for KthEstimate {
-    fn default() -> Self {
-        KthEstimate(f64::INFINITY)
-    }
+pub struct KthEstimate {
+    k: usize,
+    /// Mean k-th squared distance (infinite before any query).
+    mean: f64,
+    /// Area (volume) factor of the first ball over the mean: about k + 3 sqrt(k) points expected.
+    spread: f64,
 }
 
 impl KthEstimate {
-    /// The current guess (infinite before any query).
-    pub fn hint2(self) -> f64 {
-        self.0
+    pub fn new(k: usize) -> KthEstimate {
+        KthEstimate { k, mean: f64::INFINITY, spread: ball_spread(k) }
+    }
+
+    /// The squared radius of the next query's first ball (infinite before any query).
+    pub fn hint2(&self) -> f64 {
+        self.mean * self.spread
     }
 
     /// Record a query's result: its `k`-th squared distance when it found `k` points.
-    pub fn update(&mut self, found: &[(u32, f64)], k: usize) {
-        if k > 0 && found.len() == k {
-            let d2 = found[k - 1].1;
-            self.0 = if self.0.is_finite() { 0.75 * self.0 + 0.25 * d2 } else { d2 };
+    pub fn update(&mut self, found: &[(u32, f64)]) {
+        if self.k > 0 && found.len() == self.k {
+            let d2 = found[self.k - 1].1;
+            self.mean = if self.mean.is_finite() { 0.75 * self.mean + 0.25 * d2 } else { d2 };
         }
     }
+}
+
+/// [`KthEstimate`]'s padding: the first ball's area over the mean `k`-th squared distance's, so
+/// that it holds about `k + 3 sqrt(k)` points at a locally uniform density.
+fn ball_spread(k: usize) -> f64 {
+    1.0 + 3.0 / (k.max(1) as f64).sqrt()
 }
 
 /// Destinations of the parallel scatter in [`PointIndex::sort_into_bins`].
@@ -638,7 +647,7 @@ mod tests {
                 index.nearest_into(&q, k, r * r, &mut fast);
                 index.nearest_by_rings(&q, k, r * r, &mut slow);
                 assert_eq!(fast, slow, "case {case} query {q:?} k {k} r {r}");
-                // Any hint gives the same result: none, far too small, too few, exact, loose, huge.
+                // Any first ball gives the same result: none, far too small, too few, exact, loose, huge.
                 let kth = slow.last().map_or(1.0, |f| f.1);
                 for hint2 in [0.0, 1e-30, 0.25 * kth, kth, 4.0 * kth + 0.1, 1e6] {
                     index.nearest_into_hinted(&q, k, r * r, hint2, &mut fast);

@@ -108,15 +108,20 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
         Outside::Null(v) => v,
         Outside::Closest => 0.0,
     };
+    // Points per node of a `Closest` footprint (the nearest kernel needs one).
+    let k = match footprint {
+        Footprint::Closest { n, .. } if kernel == Kernel::Nearest => n.min(1),
+        Footprint::Closest { n, .. } => n,
+        Footprint::Radius(_) => 0,
+    };
     // Per task: the search buffer, distances, weights, and the running k-th distance (a hint).
-    let init = || (Vec::new(), Vec::new(), Vec::new(), KthEstimate::default(), grid.cursor());
+    let init = || (Vec::new(), Vec::new(), Vec::new(), KthEstimate::new(k), grid.cursor());
     Weights::build(grid.len(), index.len(), null, init, |(found, dist, w, kth, nodes), node, out| {
         let q = nodes.position(node);
         match footprint {
-            Footprint::Closest { n, .. } => {
-                let k = if kernel == Kernel::Nearest { n.min(1) } else { n };
+            Footprint::Closest { .. } => {
                 index.nearest_into_hinted(&q, k, r2, kth.hint2(), found);
-                kth.update(found, k);
+                kth.update(found);
             }
             Footprint::Radius(_) => index.within_into(&q, r2, found),
         }
