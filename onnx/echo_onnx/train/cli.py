@@ -14,9 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
-from ..model import ModelConfig
+# PyTorch is imported by the steps that need it, so the others (generate-data) run without it.
 
 # Presets: the shipped bundle and the CI smoke path (every stage a few steps).
 PRESETS = {
@@ -62,6 +60,9 @@ def _data_nus(data_dir):
 
 
 def cmd_train(a):
+    import torch
+
+    from ..model import ModelConfig
     from . import stages
     preset = PRESETS[a.preset]
     st = preset["stages"][a.stage]
@@ -87,6 +88,8 @@ def cmd_train(a):
 
 
 def cmd_baseline(a):
+    import torch
+
     from .fno import train_fno
     if a.threads:
         torch.set_num_threads(a.threads)
