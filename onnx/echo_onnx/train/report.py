@@ -13,7 +13,7 @@ REGENERATE = """```sh
 .venv/bin/echo-onnx-train export --run-dir .echo/runs/ns2d --out onnx/bundles/ns2d-vorticity
 .venv/bin/echo-onnx-train evaluate --run-dir .echo/runs/ns2d --data .echo/data --bundle onnx/bundles/ns2d-vorticity \\
     --out onnx/bundles/ns2d-vorticity
-OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024   # ~25 min
+OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024   # ~20 min
 ```
 (all with `--threads 2` on the 2-core machine, except `super-res`, which runs one thread; `--minutes` budgets
 make the step counts machine-dependent: the steps actually run are in the training table below. `super-res`
@@ -61,7 +61,8 @@ def super_resolution_section(sr: dict, n: int) -> list:
          f"band-limited interpolated back, the floor set by what {n}^2 data cannot represent. `{n}^2 solver`: the "
          f"{n}^2 solver's own run of the trajectory (what the test split holds) against the reference truncated to "
          f"{n}^2 (the data's discretisation error). E(k)/E_max: the reference's shell-summed vorticity spectrum at "
-         f"the last mode kept by the {n}^2 grid's dealiasing and by the n_fine^2 grid's. Solve: seconds of the "
+         f"the last mode kept by the {n}^2 grid's dealiasing and by the n_fine^2 grid's, over the segment's frames "
+         "(values near 1e-18 are the round-off floor of the float32 fields: nothing resolved there). Solve: seconds of the "
          "n_fine^2 solver (one thread), ECHO: seconds of the bundle through ONNX Runtime (one thread).", "",
          f"| n_fine | viscosity | ECHO | coarse truth upsampled | {n}^2 solver | E(k)/E_max at {n}^2 edge | "
          "E(k)/E_max at n_fine^2 edge | solver steps | solve s | ECHO s |",
