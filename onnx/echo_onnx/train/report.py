@@ -13,7 +13,7 @@ REGENERATE = """```sh
 .venv/bin/echo-onnx-train export --run-dir .echo/runs/ns2d --out onnx/bundles/ns2d-vorticity
 .venv/bin/echo-onnx-train evaluate --run-dir .echo/runs/ns2d --data .echo/data --bundle onnx/bundles/ns2d-vorticity \\
     --out onnx/bundles/ns2d-vorticity
-OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024   # ~20 min
+OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024   # ~25 min
 ```
 (all with `--threads 2` on the 2-core machine, except `super-res`, which runs one thread; `--minutes` budgets
 make the step counts machine-dependent: the steps actually run are in the training table below. `super-res`
