@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import ns2d
 from ..grid import Grid
 from ..reference import Forecaster, Runtime
 from ..noise import SplitMix64
@@ -24,39 +23,10 @@ from .batches import WindowSampler
 from .data import load
 from .fno import load_fno, normalised_nu
 from .report import write_report
+from .superres import echo_forecast, lattice, rel, subset, super_resolution  # torch-free (the super-res step)
 from .stages import load_checkpoint, log, pattern_frames, slot_mask_of
 
 HORIZONS = [1, 2, 4, 8, 12, 16, 24, 32]
-
-
-def lattice(n: int) -> np.ndarray:
-    """The n^2 data lattice points [n^2, 3], flat index j n + i (x fastest) like w[..., j, i]."""
-    j, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    return np.stack([i.ravel() / n, j.ravel() / n, np.zeros(n * n)], axis=1)
-
-
-def rel(pred, true, axis):
-    """||pred - true|| / ||true|| over `axis` (an int or a tuple)."""
-    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    return np.sqrt(((pred - true) ** 2).sum(axis=axis)) / np.sqrt((true ** 2).sum(axis=axis))
-
-
-def subset(n_points: int, keep: float, seed: int) -> np.ndarray:
-    """Sorted random indices of round(keep n) points (all of them for keep = 1)."""
-    if keep >= 1.0:
-        return np.arange(n_points)
-    return np.sort(np.random.default_rng(seed).choice(n_points, int(round(keep * n_points)), replace=False))
-
-
-def echo_forecast(rt, w0, nu, horizon, keep=1.0, seed=0, out_points=None):
-    """ECHO forecast of `horizon` frames from frame w0 [n, n] via the bundle: [horizon, N_out]."""
-    n = w0.shape[-1]
-    pts = lattice(n)
-    idx = subset(len(pts), keep, seed + 17)
-    fc = Forecaster(rt, pts[idx], pts if out_points is None else out_points, {"viscosity": float(nu)})
-    ctx = w0.reshape(1, -1, 1)[:, idx].astype(np.float32)
-    m = rt.manifest
-    return fc.forecast(ctx, horizon, seed, m["sampler"]["steps"], m["sampler"]["method"])[..., 0]
 
 
 def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
@@ -201,27 +171,6 @@ def generation_spectra(rt, test, samples=8, seed=0):
             "std_generated": float(np.std(gen)), "std_data": float(np.std(test["w"]))}
 
 
-def super_resolution(rt, test_info, n_fine, cfg, segments=1):
-    """Solve one test trajectory per viscosity at n_fine^2 (same seeds and initial GRF as the test
-    split), feed ECHO the data-resolution (spectrally truncated) frame 0, evaluate its forecast at the
-    n_fine^2 lattice against the fine solver. Also the error of the data-resolution truth upsampled
-    exactly (band-limited) to n_fine: what the coarse data itself misses."""
-    from .data import upsample
-    n, out = test_info["n"], {}
-    horizon = segments * (cfg.frames - 1)
-    for i, nu in enumerate(test_info["nus"]):
-        t0 = time.perf_counter()
-        fine = ns2d.trajectories(1, n_fine, nu, horizon + 1, test_info["dt"], test_info["seed"] + i,
-                                 burn_in=test_info["burn_in"], workers=1)[0]
-        coarse = ns2d.downsample(fine, n_fine // n)
-        pred = echo_forecast(rt, coarse[0], nu, horizon, out_points=lattice(n_fine))
-        true = fine[1:].reshape(horizon, -1)
-        up = upsample(coarse[1:], n_fine // n).reshape(horizon, -1)
-        out[str(nu)] = {"echo": float(np.mean(rel(pred, true, 1))), "coarse_truth_upsampled": float(np.mean(rel(up, true, 1))),
-                        "frames": horizon, "solve_s": round(time.perf_counter() - t0, 1)}
-    return {"n_fine": n_fine, **out}
-
-
 def write_example(test, out_dir, traj=0, frames=1):
     """A held-out trajectory's first frames at the data lattice as a .pvd series (a physical example
     input for the bundle: `echo-onnx forecast --input out_dir/input.pvd`), plus the solver's next
@@ -280,7 +229,7 @@ def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
     res["generation"] = generation_spectra(rt, test, samples=2 if quick else 8)
     if super_res:
         log(f"super-resolution at {super_res}^2 ...")
-        res["super_resolution"] = super_resolution(rt, test["info"], super_res, cfg)
+        res["super_resolution"] = {str(super_res): super_resolution(rt, test["info"], super_res, cfg.frames - 1)}
     res["fno"] = {"params": fno_ck["params"], "steps": fno_ck["history"]["steps"], "batch": fno_ck["history"]["batch"]}
     res["training"] = {k: {kk: vv for kk, vv in v.items() if kk != "log"} | {"final": v["log"][-1] if v["log"] else None}
                        for k, v in ck["history"].items()}

@@ -1,0 +1,75 @@
+"""`echo-onnx-train super-res`: super-resolution from a shipped bundle alone (no run directory, no data,
+no PyTorch), at tiny sizes: the shipped ns2d-vorticity bundle with its `test` description shrunk to a
+32^2 data lattice and a short burn-in, scored at 64^2 and 128^2."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from echo_onnx import ns2d
+from echo_onnx.reference import Runtime
+from echo_onnx.train import cli
+from echo_onnx.train.superres import echo_forecast, echo_forecast_at, lattice
+
+SHIPPED = Path(__file__).resolve().parents[1] / "bundles" / "ns2d-vorticity"
+
+
+def tiny_bundle(tmp_path) -> Path:
+    b = tmp_path / "bundle"
+    shutil.copytree(SHIPPED, b, ignore=shutil.ignore_patterns("example"))
+    m = json.loads((b / "metrics.json").read_text())
+    m["test"].update(n=32, burn_in=0.5)
+    # an entry in the layout `evaluate --super-res N` wrote before (one dict with its own n_fine)
+    m["super_resolution"] = {"n_fine": 96, "0.001": {"echo": 0.5, "coarse_truth_upsampled": 1e-3, "frames": 8, "solve_s": 1.0}}
+    (b / "metrics.json").write_text(json.dumps(m))
+    return b
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_super_res_step_updates_metrics_and_report_only(tmp_path):
+    b = tiny_bundle(tmp_path)
+    graphs = {p.name: digest(p) for p in b.iterdir() if p.suffix == ".onnx" or p.name == "manifest.json"}
+    assert cli.main(["super-res", "--bundle", str(b), "--n", "64", "128"]) == 0
+    assert {p.name: digest(p) for p in b.iterdir() if p.suffix == ".onnx" or p.name == "manifest.json"} == graphs
+    sr = json.loads((b / "metrics.json").read_text())["super_resolution"]
+    assert list(sr) == ["64", "96", "128"], list(sr)  # sorted by n, the old entry kept
+    for n_fine in ("64", "128"):
+        assert sr[n_fine]["n_fine"] == int(n_fine) and sr[n_fine]["horizon"] == 8
+        for nu in ("0.001", "0.0001"):
+            v = sr[n_fine][nu]
+            assert 0 < v["echo"] < 1, (n_fine, nu, v)
+            # the fine reference holds little beyond the 32^2 band, and the 32^2 solver's own run is the
+            # same trajectory (1.2 % apart at viscosity 1e-4 after this short burn-in: 32^2 is coarse)
+            assert v["coarse_truth_upsampled"] < 1e-2, (n_fine, nu, v)
+            assert v["data_solver_vs_fine"] < 5e-2, (n_fine, nu, v)
+            assert v["spectrum"]["E_fine_edge_over_peak"] < 1e-6 and v["solver_steps"] > 0
+    # the fine run is resolved: doubling n_fine changes neither score beyond solver round-off
+    for nu in ("0.001", "0.0001"):
+        assert abs(sr["64"][nu]["echo"] - sr["128"][nu]["echo"]) < 0.02
+    report = (b / "REPORT.md").read_text()
+    for row in ("| 64^2 | 0.001 |", "| 64^2 | 0.0001 |", "| 96^2 | 0.001 | 0.500 |", "| 128^2 | 0.0001 |"):
+        assert row in report, row
+    assert "echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024" in report
+
+
+def test_fine_reference_truncates_to_the_coarse_solver_run():
+    fine = ns2d.trajectories(1, 64, 1e-3, 3, 0.25, 2000, burn_in=0.5, workers=1)[0]
+    coarse = ns2d.trajectories(1, 32, 1e-3, 3, 0.25, 2000, burn_in=0.5, workers=1)[0]
+    err = np.linalg.norm(ns2d.downsample(fine, 2) - coarse) / np.linalg.norm(coarse)
+    assert err < 1e-3, err
+
+
+def test_chunked_query_equals_the_forecaster(tmp_path):
+    """echo_forecast_at (query over chunks of output points) is Forecaster.forecast, across two segments."""
+    rt = Runtime(SHIPPED, threads=1)
+    w0 = ns2d.downsample(ns2d.trajectories(1, 64, 1e-4, 1, 0.25, 2001, burn_in=0.5, workers=1)[0, 0], 4)
+    whole = echo_forecast(rt, w0, 1e-4, 12, seed=3, out_points=lattice(32))
+    chunked = echo_forecast_at(rt, w0, 1e-4, 12, 32, seed=3, chunk=100)
+    assert chunked.shape == (12, 32 * 32)
+    np.testing.assert_array_equal(chunked, whole)
