@@ -85,7 +85,7 @@ def fmt_e(x):
     return "-" if x is None else f"{x:.1e}"
 
 
-def render(metrics: dict) -> str:
+def render(metrics: dict, readme: bool = False) -> str:
     m = metrics
     seg = m["segment_frames"]
     tr = m["training"]
@@ -127,6 +127,8 @@ def render(metrics: dict) -> str:
     for key in m["forecast"]["echo_100%"]:
         L += [f"### viscosity {key}", ""] + forecast_table(m["forecast"], key) + [""]
     L += ["Verdict (computed):", ""] + verdict(m["forecast"], seg) + [""]
+    if readme:
+        L += ["What the figures mean and what would change them: README.md next to this report (written by hand).", ""]
     ii = m["inverse_interpolation"]
     L += ["## Inverse problem and temporal interpolation", "",
           f"One segment from frame 0 of each test trajectory. Inverse: frames {[int(x) for x in ii['observed_inverse']]} observed (1 = "
@@ -152,5 +154,6 @@ def render(metrics: dict) -> str:
 
 
 def write_report(metrics_json, out_md):
+    """REPORT.md from metrics.json; it points to a hand-written README.md when one sits beside it."""
     m = json.loads(Path(metrics_json).read_text())
-    Path(out_md).write_text(render(m))
+    Path(out_md).write_text(render(m, readme=(Path(out_md).parent / "README.md").exists()))
