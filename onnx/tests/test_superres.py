@@ -73,3 +73,22 @@ def test_chunked_query_equals_the_forecaster(tmp_path):
     chunked = echo_forecast_at(rt, w0, 1e-4, 12, 32, seed=3, chunk=100)
     assert chunked.shape == (12, 32 * 32)
     np.testing.assert_array_equal(chunked, whole)
+
+
+def test_cached_references_are_read_back(tmp_path):
+    b, cache = tiny_bundle(tmp_path), tmp_path / "cache"
+    assert cli.main(["super-res", "--bundle", str(b), "--n", "64", "--cache", str(cache)]) == 0
+    files = sorted(p.name for p in cache.iterdir())
+    assert len(files) == 2 and all(f.startswith("ns2d-n64-") for f in files), files  # one per viscosity
+    first = json.loads((b / "metrics.json").read_text())["super_resolution"]["64"]
+    assert cli.main(["super-res", "--bundle", str(b), "--n", "64", "--cache", str(cache)]) == 0
+    again = json.loads((b / "metrics.json").read_text())["super_resolution"]["64"]
+    for nu in ("0.001", "0.0001"):
+        for key in ("echo", "coarse_truth_upsampled", "solver_steps", "solve_s"):
+            assert again[nu][key] == first[nu][key], (nu, key)
+    # The cache is what is used: a poisoned entry changes the score.
+    z = dict(np.load(cache / files[0]))
+    np.savez(cache / files[0], w=np.zeros_like(z["w"]) + 1.0, steps=z["steps"], solve_s=z["solve_s"])
+    assert cli.main(["super-res", "--bundle", str(b), "--n", "64", "--cache", str(cache)]) == 0
+    poisoned = json.loads((b / "metrics.json").read_text())["super_resolution"]["64"]
+    assert any(poisoned[nu]["echo"] != first[nu]["echo"] for nu in ("0.001", "0.0001"))

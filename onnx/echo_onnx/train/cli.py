@@ -112,7 +112,7 @@ def cmd_evaluate(a):
 def cmd_super_res(a):
     from .superres import run
     run(a.bundle, a.n, out=a.out, segments=a.segments, seed=a.seed, threads=a.threads, workers=a.workers,
-        chunk=a.chunk)
+        chunk=a.chunk, cache=a.cache)
 
 
 def main(argv=None):
@@ -160,6 +160,8 @@ def main(argv=None):
     r.add_argument("--bundle", required=True, help="bundle directory with metrics.json (its `test` key)")
     r.add_argument("--n", type=int, nargs="+", required=True, help="fine grid sides (multiples of the data's n)")
     r.add_argument("--out", help="directory with the metrics.json / REPORT.md to update (default: the bundle)")
+    r.add_argument("--cache", help="directory keeping the solver's fine references (they do not depend on the "
+                                   "bundle): solved once, read back by later runs")
     r.add_argument("--segments", type=int, default=1, help="segments forecast (default 1)")
     r.add_argument("--seed", type=int, default=0, help="ECHO's sampler noise seed")
     r.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
