@@ -26,8 +26,9 @@ use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
 
-/// Target bin occupancy. Measured on 10^6 random points, 8 nearest of each node of a 1024^2 grid
-/// (one thread, ring search): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; larger bins scan too many points.
+/// Target bin occupancy. Measured with the ring search (10^6 random points, 8 nearest of each node
+/// of a 1024^2 grid, one thread): 1.5 per bin 0.96 s, 3.5 0.73 s, 7 0.63 s; with the ball search
+/// (k = 1 and 8, onto 256^2 and 1024^2): 3, 6 and 12 per bin within the machine's noise.
 const POINTS_PER_BIN: f64 = 6.0;
 
 /// Balls tried (each with twice the radius of the last) before a k-nearest search visits rings of bins.
@@ -68,7 +69,6 @@ pub struct PointIndex {
 fn key(id: u32, d: f64) -> u128 {
     (u128::from(d.to_bits()) << 32) | u128::from(id)
 }
-
 
 impl PointIndex {
     /// Index `points` (only the first `grid.dim` coordinates are used) for searches around `grid`'s box.
