@@ -108,3 +108,25 @@ fn every_bad_manifest_value_is_refused_at_load_with_its_key() {
         assert!(!out.exists(), "{}: the forecast wrote an output", case.message);
     }
 }
+
+#[test]
+fn the_unedited_bundle_passes_and_a_large_steps_flag_names_the_flag() {
+    // The table's baseline: the copied bundle itself is fine.
+    let dir = tempfile::tempdir().unwrap();
+    let b = edited_bundle(dir.path(), |_| {});
+    let (result, _) = cli_json(&["doctor", "--bundle", s(&b)]);
+    assert_eq!(result.status.code(), Some(0), "{}", String::from_utf8_lossy(&result.stderr));
+    // A flag out of range is a usage error that names the flag, with the manifest's bound.
+    let input = example().join("input.pvd");
+    let out = dir.path().join("out");
+    for (flag, value, message) in [
+        ("--steps", "1000000", "--steps = 1000000 is out of range 1..=10000"),
+        ("--threads", "5000", "--threads = 5000 is out of range 1..=1024"),
+        ("--horizon", "1000000", "--horizon = 1000000 is out of range 1..=100000"),
+    ] {
+        let (result, json) = cli_json(&["forecast", "--bundle", s(&b), "--input", s(&input), "--out", s(&out), flag, value]);
+        assert_eq!(result.status.code(), Some(2), "{flag}: {}", String::from_utf8_lossy(&result.stderr));
+        let got = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(got.contains(message), "{flag}: message {got:?} lacks {message:?}");
+    }
+}
