@@ -130,3 +130,24 @@ fn the_unedited_bundle_passes_and_a_large_steps_flag_names_the_flag() {
         assert!(got.contains(message), "{flag}: message {got:?} lacks {message:?}");
     }
 }
+
+#[test]
+fn host_settings_share_the_bounds_and_name_the_setting() {
+    use echo_onnx::host::check_settings;
+    // 0 and "" are the defaults; the bounds are the CLI's and the manifest's.
+    assert!(check_settings("cpu", "", 0, 0, 0).is_ok());
+    assert!(check_settings("cuda:1", "rk4", 10_000, 100_000, 1024).is_ok());
+    for (result, message) in [
+        (check_settings("gpu", "", 0, 0, 0), "device: unknown device 'gpu'"),
+        (check_settings("cpu", "heun", 0, 0, 0), "method 'heun' is not a sampler method"),
+        (check_settings("cpu", "", 20_000, 0, 0), "steps = 20000 is out of range 1..=10000"),
+        (check_settings("cpu", "", 0, 1_000_000, 0), "horizon = 1000000 is out of range 1..=100000"),
+        (check_settings("cpu", "", 0, 0, 5000), "threads = 5000 is out of range 1..=1024"),
+        // What a negative C++ count used to become on its way to the runtime.
+        (check_settings("cpu", "", usize::MAX - 2, 0, 0), "steps = 18446744073709551613 is out of range"),
+    ] {
+        let e = result.unwrap_err();
+        assert_eq!(e.kind(), echo_onnx::ErrorKind::Usage);
+        assert!(e.message().starts_with(message), "{:?} does not start with {message:?}", e.message());
+    }
+}
