@@ -77,6 +77,10 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["fields"][0]["association"] = json!("face"), message: "fields[0].association: unknown variant `face`" },
     Case { edit: |m| m["sampler"]["order"] = json!(2), message: "sampler.order: unknown field `order`" },
     Case {
+        edit: |m| m["graphs"]["lift"]["inputs"][0]["shape"][0] = json!(-5),
+        message: "graphs.lift input 'values': shape[0] = -5 must be >= 1, or a name for a dynamic axis",
+    },
+    Case {
         // A decoder that declares an absurd channel count: refused before anything is allocated.
         edit: |m| {
             m["graphs"]["decoder"]["outputs"][0]["shape"][1] = json!(1_000_000);

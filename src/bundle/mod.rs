@@ -460,6 +460,14 @@ fn match_tensors(graph: &str, what: &str, declared: &[TensorSpec], expected: &[(
         if t.dtype != "float32" {
             return Err(format!("graphs.{graph} {what} '{}' has dtype {}; must be float32", t.name, t.dtype));
         }
+        // A fixed axis below 1 means nothing (a dynamic axis is a name); where the manifest implies
+        // no size it would otherwise pass unnoticed.
+        if let Some((a, n)) = t.shape.iter().enumerate().find_map(|(a, d)| match d {
+            Dim::Fixed(n) if *n < 1 => Some((a, *n)),
+            _ => None,
+        }) {
+            return Err(format!("graphs.{graph} {what} '{}': shape[{a}] = {n} must be >= 1, or a name for a dynamic axis", t.name));
+        }
         let fits = t.shape.len() == exp.len()
             && t.shape.iter().zip(exp).all(|(d, e)| match (d, e) {
                 (Dim::Fixed(n), Some(m)) => n == m,
