@@ -343,6 +343,9 @@ pub fn run(cli: &Cli) -> Result<Summary> {
             predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
                 let m = p.model.bundle.manifest.clone();
                 let context = context.unwrap_or(m.time.context_frames);
+                if let Some(h) = horizon {
+                    crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
+                }
                 let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
                 p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
                 tasks::forecast(p, series.expect("forecast has input"), horizon, context, rng)
@@ -391,7 +394,7 @@ fn predict(
 ) -> Result<Summary> {
     let mut laps = Laps(start);
     let mut phases = Phases::default();
-    let device = Device::parse(&args.runtime.device)?;
+    let device = runtime_settings(&args.runtime)?;
     let staging = Staging::new(&out.out, out.force)?;
     let bundle = Bundle::open(&args.bundle)?;
     let m = bundle.manifest.clone();
@@ -450,9 +453,10 @@ fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
         Some(MethodArg::Midpoint) => Method::Midpoint,
         Some(MethodArg::Rk4) => Method::Rk4,
     };
+    // The manifest's own steps were range-checked when the bundle was opened.
     let steps = args.steps.unwrap_or(m.sampler.steps);
-    if steps == 0 || steps > 10_000 {
-        return Err(err!(Usage, "--steps {steps} must be between 1 and 10000"));
+    if let Some(steps) = args.steps {
+        crate::bundle::limits::check("--steps", steps, &crate::bundle::limits::STEPS).map_err(|e| err!(Usage, "{e}"))?;
     }
     Ok(Sampler { method, steps })
 }
@@ -607,8 +611,17 @@ fn scalar_values(field: &Field) -> Vec<f64> {
     field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt()).collect()
 }
 
-fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
+/// The device, once `--device` and `--threads` are checked.
+fn runtime_settings(args: &RuntimeArgs) -> Result<Device> {
     let device = Device::parse(&args.device)?;
+    if let Some(n) = args.threads {
+        crate::bundle::limits::check("--threads", n, &crate::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
+    }
+    Ok(device)
+}
+
+fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
+    let device = runtime_settings(args)?;
     let info = runtime::init(args.ort_lib.as_deref(), device)?;
     let mut summary = Summary {
         command: "doctor".into(),

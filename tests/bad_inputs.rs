@@ -123,7 +123,7 @@ const CASES: &[Case] = &[
     Case { name: "manifest missing a key", exit: 4, message: "missing field `time`", setup: |d| {
         args(&edited_bundle(d, |m| { m.as_object_mut().unwrap().remove("time"); }), &example_input(), &[])
     }},
-    Case { name: "inconsistent manifest", exit: 4, message: "time.context_frames is 9", setup: |d| {
+    Case { name: "inconsistent manifest", exit: 4, message: "time.context_frames = 9 is out of range 1..=8", setup: |d| {
         args(&edited_bundle(d, |m| m["time"]["context_frames"] = 9.into()), &example_input(), &[])
     }},
     Case { name: "graph checksum mismatch", exit: 4, message: "has sha256", setup: |d| {

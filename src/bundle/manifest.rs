@@ -131,6 +131,19 @@ pub enum Method {
 }
 
 impl Method {
+    /// The names the manifest, the CLI and the host API accept.
+    pub const NAMES: [&'static str; 3] = ["euler", "midpoint", "rk4"];
+
+    /// The method called `name` (one of [`Method::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Method> {
+        match name {
+            "euler" => Some(Method::Euler),
+            "midpoint" => Some(Method::Midpoint),
+            "rk4" => Some(Method::Rk4),
+            _ => None,
+        }
+    }
+
     /// Velocity evaluations per step.
     pub fn evaluations(self) -> usize {
         match self {
