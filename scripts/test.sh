@@ -10,6 +10,11 @@ cargo test --release --locked
 printf '\n== Python tests\n'
 .venv/bin/python -m pytest -q onnx/tests
 
+# --- ParaView: the README's first forecast opens as an animated field (issue 16) ---------------
+printf '\n== ParaView tests\n'
+scripts/setup-paraview.sh
+tests/paraview/run.sh
+
 # --- OpenFOAM: the C++ bridge and the echoSurrogate function object with the real solver -------
 # (issue 5; installs OpenFOAM v1912 and builds the plugin first; see openfoam-plugin/README.md)
 printf '\n== OpenFOAM tests\n'
