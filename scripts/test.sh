@@ -20,3 +20,7 @@ tests/paraview/run.sh
 printf '\n== OpenFOAM tests\n'
 scripts/setup-openfoam.sh
 tests/openfoam/run.sh
+
+# --- The guide docs/your-own-case.md, command by command, on a small case (OpenFOAM is set up) -
+printf '\n== Guide: your own case\n'
+tests/guide/run.sh
