@@ -20,6 +20,7 @@ tests/paraview/run.sh
 printf '\n== OpenFOAM tests\n'
 scripts/setup-openfoam.sh
 tests/openfoam/run.sh
+tests/openfoam/wmake.sh   # the plugin built the OpenFOAM way (openfoam-plugin/Make)
 
 # --- The guide docs/your-own-case.md, command by command, on a small case (OpenFOAM is set up) -
 printf '\n== Guide: your own case\n'
