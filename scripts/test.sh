@@ -10,8 +10,18 @@ cargo test --release --locked
 printf '\n== Python tests\n'
 .venv/bin/python -m pytest -q onnx/tests
 
+# --- ParaView: the README's first forecast opens as an animated field (issue 16) ---------------
+printf '\n== ParaView tests\n'
+scripts/setup-paraview.sh
+tests/paraview/run.sh
+
 # --- OpenFOAM: the C++ bridge and the echoSurrogate function object with the real solver -------
 # (issue 5; installs OpenFOAM v1912 and builds the plugin first; see openfoam-plugin/README.md)
 printf '\n== OpenFOAM tests\n'
 scripts/setup-openfoam.sh
 tests/openfoam/run.sh
+tests/openfoam/wmake.sh   # the plugin built the OpenFOAM way (openfoam-plugin/Make)
+
+# --- The guide docs/your-own-case.md, command by command, on a small case (OpenFOAM is set up) -
+printf '\n== Guide: your own case\n'
+tests/guide/run.sh

@@ -6,6 +6,7 @@
     echo-onnx-train export --run-dir RUN --out BUNDLE
     echo-onnx-train evaluate --run-dir RUN --data DATA --bundle BUNDLE --out REPORT_DIR
     echo-onnx-train super-res --bundle BUNDLE --n 256 512 1024     (the bundle alone; no PyTorch)
+    echo-onnx-train write-example --data DATA --out BUNDLE/example  (what evaluate writes; no PyTorch)
 
 Data-parallel: `torchrun --nproc-per-node 2 -m echo_onnx.train.cli train ...` (gloo on CPU).
 """
@@ -115,6 +116,12 @@ def cmd_super_res(a):
         chunk=a.chunk, cache=a.cache)
 
 
+def cmd_write_example(a):
+    from .data import load, write_example
+    write_example(load(Path(a.data) / "test.npz"), a.out)
+    print(f"wrote {a.out}/input.pvd and truth.pvd")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="echo-onnx-train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +175,11 @@ def main(argv=None):
     r.add_argument("--workers", type=int, default=1, help="scipy.fft threads of the solver (default 1)")
     r.add_argument("--chunk", type=int, default=65536, help="output points per query-graph call")
     r.set_defaults(fn=cmd_super_res)
+    x = sub.add_parser("write-example", help="a bundle's example/: the first held-out trajectory's frame 0 and the next 8",
+                       epilog="example: echo-onnx-train write-example --data .echo/data --out onnx/bundles/ns2d-vorticity/example")
+    x.add_argument("--data", required=True, help="directory with test.npz (generate-data)")
+    x.add_argument("--out", required=True, help="directory to write input.pvd, truth.pvd and their .vtu files")
+    x.set_defaults(fn=cmd_write_example)
     a = ap.parse_args(argv)
     a.fn(a)
     return 0
