@@ -42,7 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Predict the frames after an input series (the last frames are the observed context).
-    #[command(after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input examples/ns2d/data/input.pvd \\\n      --horizon 32 --out out/forecast")]
+    #[command(after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input onnx/bundles/ns2d-vorticity/example/input.pvd \\\n      --horizon 32 --out out/forecast")]
     Forecast {
         #[command(flatten)]
         model: ModelArgs,
