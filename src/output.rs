@@ -1,39 +1,50 @@
 //! Atomic output: everything a run writes goes into a hidden staging directory beside the target,
 //! which is renamed into place only when the whole run succeeded. A failed or interrupted run
 //! leaves no partial output (the staging directory is removed when it is dropped).
+//!
+//! `--force` replaces only a directory this tool wrote (it holds the [`MARKER`] file) and never one
+//! that holds an input of the run, the current directory or one of its parents.
 
 use std::path::{Path, PathBuf};
 
 use crate::err;
 use crate::error::{Error, Result};
 
+/// Written into every committed output directory: what `--force` requires before it deletes one.
+pub const MARKER: &str = ".echo-onnx-output";
+
 pub struct Staging {
     target: PathBuf,
     staging: PathBuf,
     force: bool,
+    /// The files and directories the run reads: the output must never contain one of them.
+    inputs: Vec<PathBuf>,
     committed: bool,
 }
 
 impl Staging {
-    /// Prepare to write the directory `target`. Fails now, before any work, if `target` exists and
-    /// `force` is off, or if its parent cannot be written.
-    pub fn new(target: &Path, force: bool) -> Result<Staging> {
-        if target.exists() && !force {
-            return Err(err!(Output, "output directory '{}' already exists", target.display())
-                .with_hint("choose another --out, or pass --force to replace it"));
-        }
-        let name = target.file_name().ok_or_else(|| err!(Output, "'{}' is not a usable output directory name", target.display()))?;
+    /// Prepare to write the directory `target`. Fails now, before any work, if `target` cannot be the
+    /// output (see [`check_target`]) or its parent cannot be written. `inputs` are the paths the run
+    /// reads (input series and the files it names, bundle, query mesh).
+    pub fn new(target: &Path, force: bool, inputs: &[PathBuf]) -> Result<Staging> {
+        check_target(target, force, inputs, false)?;
+        let name = target.file_name().ok_or_else(|| {
+            err!(Output, "'{}' is not a usable output directory name", target.display()).with_hint("name the directory to write, e.g. --out out/run1")
+        })?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e).with_hint("check --out"))?;
+        std::fs::create_dir_all(&parent).map_err(|e| match file_in_the_way(&parent) {
+            Some(file) => blocked_by(target, &file),
+            None => Error::io("create", &parent, e).with_hint("check --out"),
+        })?;
         let staging = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io("remove stale", &staging, e))?;
         }
         std::fs::create_dir(&staging).map_err(|e| Error::io("create", &staging, e).with_hint("is the output location writable?"))?;
-        Ok(Staging { target: target.to_path_buf(), staging, force, committed: false })
+        Ok(Staging { target: target.to_path_buf(), staging, force, inputs: inputs.to_vec(), committed: false })
     }
 
     /// Where to write the file `name` now.
@@ -46,13 +57,14 @@ impl Staging {
         self.target.join(name)
     }
 
-    /// Move the staged directory into place (replacing an existing one with `force`).
+    /// Move the staged directory into place (replacing an earlier output of echo-onnx with `force`).
+    /// The target is checked again: it may have changed while the run was working.
     pub fn commit(mut self) -> Result<PathBuf> {
-        if self.target.exists() {
-            if !self.force {
-                return Err(err!(Output, "output directory '{}' appeared while running", self.target.display()));
-            }
-            let remove = if self.target.is_dir() { std::fs::remove_dir_all(&self.target) } else { std::fs::remove_file(&self.target) };
+        check_target(&self.target, self.force, &self.inputs, true)?;
+        std::fs::write(self.staging.join(MARKER), marker_text()).map_err(|e| Error::io("write", &self.staging.join(MARKER), e))?;
+        if let Ok(meta) = std::fs::symlink_metadata(&self.target) {
+            // check_target let it through: an earlier output of ours (or a link to one: only the link goes).
+            let remove = if meta.is_dir() { std::fs::remove_dir_all(&self.target) } else { std::fs::remove_file(&self.target) };
             remove.map_err(|e| Error::io("replace", &self.target, e))?;
         }
         std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io("move output into", &self.target, e))?;
@@ -69,6 +81,82 @@ impl Drop for Staging {
     }
 }
 
+fn marker_text() -> String {
+    format!(
+        "This directory was written by echo-onnx {}.\n`--force` replaces only directories that hold this file.\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Refuse an output directory that would be unsafe or impossible to write: a file (or a file in the
+/// way above it), the current directory or one of its parents, a directory holding an input of the
+/// run, an existing directory without `force`, and, with `force`, one that echo-onnx did not write.
+fn check_target(target: &Path, force: bool, inputs: &[PathBuf], at_commit: bool) -> Result<()> {
+    if let Some(file) = file_in_the_way(target) {
+        if file == target {
+            return Err(err!(Output, "--out '{}' is a file, not a directory", target.display())
+                .with_hint("--out names the directory to write the outputs into: choose a directory name"));
+        }
+        return Err(blocked_by(target, &file));
+    }
+    if std::fs::symlink_metadata(target).is_err() {
+        return Ok(());
+    }
+    let here = absolute(target);
+    if let Ok(cwd) = std::env::current_dir() {
+        if absolute(&cwd).starts_with(&here) {
+            return Err(err!(Output, "--out '{}' is the current directory or one of its parents", target.display())
+                .with_hint("the output directory is replaced as a whole: give a new directory, e.g. --out out/run1"));
+        }
+    }
+    if let Some(input) = inputs.iter().find(|i| absolute(i).starts_with(&here)) {
+        return Err(err!(Output, "--out '{}' contains '{}', an input of this run; replacing it would delete the input", target.display(), input.display())
+            .with_hint("write the output to a directory of its own, e.g. --out out/run1"));
+    }
+    if !force {
+        if at_commit {
+            return Err(err!(Output, "output directory '{}' appeared while running", target.display()).with_hint("choose another --out, or pass --force to replace it"));
+        }
+        return Err(err!(Output, "output directory '{}' already exists", target.display()).with_hint("choose another --out, or pass --force to replace it"));
+    }
+    if !target.join(MARKER).is_file() {
+        return Err(err!(Output, "--force refuses to replace '{}': it was not written by echo-onnx (it has no {MARKER} file)", target.display())
+            .with_hint(format!("--force replaces only earlier outputs of echo-onnx; choose another --out, or delete '{}' yourself if nothing in it is needed", target.display())));
+    }
+    Ok(())
+}
+
+/// The path with symbolic links and `..` resolved, as far as it exists (the rest appended as given),
+/// so that two spellings of one place compare equal.
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => absolute(parent).join(name),
+        (_, Some(name)) => std::env::current_dir().map(|d| absolute(&d).join(name)).unwrap_or_else(|_| path.to_path_buf()),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// The first existing path, from `path` itself upwards, if it is not a directory: what makes
+/// creating `path` fail with "File exists" or "Not a directory".
+fn file_in_the_way(path: &Path) -> Option<PathBuf> {
+    for p in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(p) {
+            Ok(meta) => return (!meta.is_dir()).then(|| p.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20 /* ENOTDIR */) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn blocked_by(target: &Path, file: &Path) -> Error {
+    err!(Output, "cannot create output directory '{}': '{}' is a file, not a directory", target.display(), file.display())
+        .with_hint("choose an --out whose parent directories are directories (or can be created)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,18 +166,60 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out");
         {
-            let s = Staging::new(&target, false).unwrap();
+            let s = Staging::new(&target, false, &[]).unwrap();
             std::fs::write(s.path("a.txt"), "x").unwrap();
         } // dropped: a failed run
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let s = Staging::new(&target, false).unwrap();
+        let s = Staging::new(&target, false, &[]).unwrap();
         std::fs::write(s.path("a.txt"), "y").unwrap();
         s.commit().unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "y");
-        assert_eq!(Staging::new(&target, false).err().map(|e| e.kind()), Some(crate::ErrorKind::Output));
-        let s = Staging::new(&target, true).unwrap();
+        assert!(target.join(MARKER).is_file());
+        assert_eq!(Staging::new(&target, false, &[]).err().map(|e| e.kind()), Some(crate::ErrorKind::Output));
+        let s = Staging::new(&target, true, &[]).unwrap();
         std::fs::write(s.path("b.txt"), "z").unwrap();
         s.commit().unwrap();
         assert!(!target.join("a.txt").exists() && target.join("b.txt").exists());
     }
+
+    fn message(r: Result<impl Sized>) -> String {
+        r.err().map(|e| e.message().to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn unsafe_targets_are_refused_before_any_work_and_again_at_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = d.join("file.txt");
+        std::fs::write(&file, "x").unwrap();
+        for force in [false, true] {
+            assert!(message(Staging::new(&file, force, &[])).contains("is a file, not a directory"));
+            assert!(message(Staging::new(&file.join("a/b"), force, &[])).contains(&format!("'{}' is a file", file.display())));
+        }
+        assert!(message(Staging::new(Path::new("."), true, &[])).contains("current directory"));
+        let data = d.join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::write(data.join(MARKER), "").unwrap();
+        std::fs::write(data.join("in.vtu"), "").unwrap();
+        assert!(message(Staging::new(&data, true, &[data.join("in.vtu")])).contains("an input of this run"));
+        assert!(message(Staging::new(d, true, &[data.join("in.vtu")])).contains("an input of this run"));
+        assert!(Staging::new(&data, true, &[d.join("elsewhere.vtu")]).is_ok(), "a marked output without inputs is replaceable");
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 2, "refusals left something behind");
+
+        // Something of the user's appears at the target while the run works: commit refuses it too.
+        let out = d.join("out");
+        let s = Staging::new(&out, true, &[]).unwrap();
+        std::fs::write(s.path("frame.vtu"), "new").unwrap();
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("keep.txt"), "mine").unwrap();
+        assert!(message(s.commit()).contains("not written by echo-onnx"));
+        assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+        let s = Staging::new(&d.join("late"), true, &[]).unwrap();
+        std::fs::write(d.join("late"), "a file").unwrap();
+        assert!(message(s.commit()).contains("is a file"));
+        let mut left: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, ["data", "file.txt", "late", "out"], "a refused commit left its staging directory");
+    }
+
 }
