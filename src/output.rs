@@ -1,17 +1,29 @@
 //! Atomic output: everything a run writes goes into a hidden staging directory beside the target,
-//! which is renamed into place only when the whole run succeeded. A failed or interrupted run
-//! leaves no partial output (the staging directory is removed when it is dropped).
+//! which is renamed into place only when the whole run succeeded. A failed run leaves no partial
+//! output (the staging directory is removed when it is dropped); an interrupted one neither, when the
+//! binary called [`clean_up_on_signals`].
 //!
 //! `--force` replaces only a directory this tool wrote (it holds the [`MARKER`] file) and never one
 //! that holds an input of the run, the current directory or one of its parents.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::err;
 use crate::error::{Error, Result};
 
 /// Written into every committed output directory: what `--force` requires before it deletes one.
 pub const MARKER: &str = ".echo-onnx-output";
+
+/// The staging directories of this process that are neither committed nor removed: what the signal
+/// thread removes. Creating, committing and dropping a staging directory hold the lock, so a signal
+/// never lands half-way through one of them (the thread waits for the lock, then finds a consistent list).
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while holding the lock leaves the list valid (every change is one push or retain).
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub struct Staging {
     target: PathBuf,
@@ -40,10 +52,16 @@ impl Staging {
             None => Error::io("create", &parent, e).with_hint("check --out"),
         })?;
         let staging = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-        if staging.exists() {
+        let mut live = live();
+        if live.contains(&staging) {
+            return Err(err!(Output, "output directory '{}' is already being written by this process", target.display()));
+        }
+        if std::fs::symlink_metadata(&staging).is_ok() {
+            // Our pid, not ours in this process: left by an earlier process that had the same pid.
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io("remove stale", &staging, e))?;
         }
         std::fs::create_dir(&staging).map_err(|e| Error::io("create", &staging, e).with_hint("is the output location writable?"))?;
+        live.push(staging.clone());
         Ok(Staging { target: target.to_path_buf(), staging, force, inputs: inputs.to_vec(), committed: false })
     }
 
@@ -60,6 +78,7 @@ impl Staging {
     /// Move the staged directory into place (replacing an earlier output of echo-onnx with `force`).
     /// The target is checked again: it may have changed while the run was working.
     pub fn commit(mut self) -> Result<PathBuf> {
+        let mut live = live();
         check_target(&self.target, self.force, &self.inputs, true)?;
         std::fs::write(self.staging.join(MARKER), marker_text()).map_err(|e| Error::io("write", &self.staging.join(MARKER), e))?;
         if let Ok(meta) = std::fs::symlink_metadata(&self.target) {
@@ -68,6 +87,7 @@ impl Staging {
             remove.map_err(|e| Error::io("replace", &self.target, e))?;
         }
         std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io("move output into", &self.target, e))?;
+        live.retain(|p| p != &self.staging);
         self.committed = true;
         Ok(self.target.clone())
     }
@@ -76,7 +96,9 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
+            let mut live = live();
             let _ = std::fs::remove_dir_all(&self.staging);
+            live.retain(|p| p != &self.staging);
         }
     }
 }
@@ -155,6 +177,73 @@ fn file_in_the_way(path: &Path) -> Option<PathBuf> {
 fn blocked_by(target: &Path, file: &Path) -> Error {
     err!(Output, "cannot create output directory '{}': '{}' is a file, not a directory", target.display(), file.display())
         .with_hint("choose an --out whose parent directories are directories (or can be created)")
+}
+
+/// Make SIGINT, SIGTERM and SIGHUP remove the live staging directories, then exit with 128 + the
+/// signal's number. For the command-line binary; call it first thing in `main`, before any thread
+/// exists. The library never calls it: a host program (an OpenFOAM solver) owns its signals.
+///
+/// Why a thread that waits with sigwait instead of a signal handler: a handler may only call
+/// async-signal-safe functions, and removing a directory tree allocates and takes the lock of the
+/// live list. Blocked in every thread (the mask is inherited by the threads started later: rayon's
+/// and ONNX Runtime's), the signals are delivered only to the waiting thread, which cleans up as
+/// ordinary code. No new dependency beyond libc (already in the tree through other crates).
+#[cfg(unix)]
+pub fn clean_up_on_signals() {
+    use std::mem::MaybeUninit;
+    unsafe {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(set.as_mut_ptr());
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(set.as_mut_ptr(), sig);
+        }
+        let set = set.assume_init();
+        let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, old.as_mut_ptr()) != 0 {
+            return;
+        }
+        let old = old.assume_init();
+        let waiter = std::thread::Builder::new().name("signals".into()).spawn(move || loop {
+            let mut sig = 0;
+            if libc::sigwait(&set, &mut sig) == 0 {
+                on_signal(sig);
+            }
+        });
+        if waiter.is_err() {
+            // Nobody would receive them: give the signals back their default (kill the process).
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn clean_up_on_signals() {}
+
+#[cfg(unix)]
+fn on_signal(sig: i32) -> ! {
+    // Holding the lock: a staging directory being created, committed or dropped finishes first, and
+    // none is created after. Writers still running in other threads fail once their directory is gone.
+    let live = live();
+    for dir in live.iter() {
+        // A writer may add a file between the listing and the final rmdir (ENOTEMPTY): try again.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(dir).is_ok() || std::fs::symlink_metadata(dir).is_err() {
+                break;
+            }
+        }
+    }
+    let name = match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "SIGHUP",
+    };
+    let note = format!("\ninterrupted by {name}: {} unfinished output(s) removed\n", live.len());
+    unsafe {
+        libc::write(2, note.as_ptr().cast(), note.len());
+        // _exit, not exit: exit would run ONNX Runtime's static destructors while its threads may still
+        // be computing; there is nothing left to flush (the outputs are gone).
+        libc::_exit(128 + sig)
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Output safety: `--force` replaces only earlier outputs of echo-onnx and never a directory that
-//! holds an input; a file in the way of `--out` is named.
+//! holds an input; an interrupted run leaves nothing behind; a file in the way of `--out` is named.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 use echo_onnx::output::MARKER;
@@ -132,4 +133,104 @@ fn out_that_is_or_lies_under_a_file_names_the_file() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "data");
     assert_eq!(names(dir.path()), ["some_file.txt"]);
+}
+
+/// When to send the signal: after a delay, or as soon as the run's staging directory holds `n` frames
+/// (the writing phase, whatever the machine's speed).
+#[derive(Debug, Clone, Copy)]
+enum When {
+    After(Duration),
+    Written(usize),
+}
+
+/// The number of frame files in the staging directories in `parent`.
+fn staged_frames(parent: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(parent) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .filter_map(|e| std::fs::read_dir(e.path()).ok())
+        .map(|d| d.flatten().filter(|f| f.file_name().to_string_lossy().starts_with("frame_")).count())
+        .sum()
+}
+
+/// Start the workload, send `sig` at `when`, and check what is left in `parent`: nothing, or (if the
+/// run finished first) exactly the complete output. Returns the exit code and whether it was interrupted.
+fn interrupt(argv: &[String], parent: &Path, sig: i32, when: When) -> (i32, bool) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-onnx")).args(argv).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    match when {
+        When::After(delay) => std::thread::sleep(delay),
+        When::Written(n) => {
+            let start = Instant::now();
+            while staged_frames(parent) < n && child.try_wait().unwrap().is_none() {
+                assert!(start.elapsed() < Duration::from_secs(300), "the run never wrote {n} frames");
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    let done = child.wait_with_output().unwrap();
+    let code = done.status.code().unwrap_or_else(|| panic!("killed by signal {sig} at {when:?} instead of exiting: {:?}", done.status));
+    let left = names(parent);
+    if code == 128 + sig && left.is_empty() {
+        assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted by"), "{}", String::from_utf8_lossy(&done.stderr));
+        return (code, true);
+    }
+    // Too late to interrupt (finished, or committed just before the signal): the output must be complete.
+    assert!(code == 0 || code == 128 + sig, "exit {code} after signal {sig} at {when:?}: {}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(left, ["out"], "signal {sig} at {when:?}, exit {code}: a partial output or staging directory is left");
+    check_complete(&parent.join("out"));
+    (code, false)
+}
+
+fn check_complete(out: &Path) {
+    assert!(out.join(MARKER).is_file(), "{} is not marked", out.display());
+    let pvd = std::fs::read_to_string(out.join("prediction.pvd")).unwrap();
+    let frames: Vec<&str> = pvd.split("file=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+    assert!(!frames.is_empty());
+    for f in frames {
+        let path = out.join(f);
+        assert!(echo_onnx::mesh::read::read_mesh(&path).is_ok(), "{} is not a complete frame", path.display());
+    }
+}
+
+#[test]
+fn interrupted_runs_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = example().join("input.pvd");
+    // Several segments on a large grid: long enough to interrupt in start-up, sampling and writing.
+    let workload = |parent: &Path| forecast(&input, &parent.join("out"), &["--grid", "512x512", "--horizon", "24", "--quiet", "--json"]);
+
+    let reference = dir.path().join("reference");
+    std::fs::create_dir(&reference).unwrap();
+    let t = Instant::now();
+    let (out, json) = run(&workload(&reference));
+    let total = t.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_complete(&reference.join("out"));
+    let ph = &json["phases"];
+    let secs = |k: &str| ph[k].as_f64().unwrap();
+    let (startup, run_s, write_s) = (secs("read_s") + secs("load_s") + secs("geometry_s"), secs("run_s"), secs("write_s"));
+    eprintln!("uninterrupted: {total:?} (start-up {startup:.2} s, sampling {run_s:.2} s, writing {write_s:.2} s)");
+    // The process starts a little before the phase clock: the timed signals land in the named phase
+    // or close to it; the writing ones wait until frames are staged (24 frames are written in parallel).
+    let at = |s: f64| When::After(Duration::from_secs_f64(s.max(0.0)));
+    let moments = [
+        ("start-up", libc::SIGINT, at(0.05)),
+        ("start-up", libc::SIGHUP, at(startup * 0.8)),
+        ("sampling", libc::SIGTERM, at(startup + run_s * 0.3)),
+        ("sampling", libc::SIGINT, at(startup + run_s * 0.9)),
+        ("writing", libc::SIGTERM, When::Written(1)),
+        ("writing", libc::SIGINT, When::Written(12)),
+    ];
+    let mut interrupted = 0;
+    for (i, (phase, sig, when)) in moments.into_iter().enumerate() {
+        let parent = dir.path().join(format!("run{i}"));
+        std::fs::create_dir(&parent).unwrap();
+        let (code, stopped) = interrupt(&workload(&parent), &parent, sig, when);
+        eprintln!("signal {sig} in {phase} at {when:?}: exit {code}, {}", if stopped { "interrupted, nothing left" } else { "finished first, output complete" });
+        interrupted += usize::from(stopped);
+    }
+    // The test means something only if most signals landed before the commit.
+    assert!(interrupted >= 4, "only {interrupted} of 6 runs were interrupted: the workload is too short for this machine");
 }
