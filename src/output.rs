@@ -1,7 +1,8 @@
 //! Atomic output: everything a run writes goes into a hidden staging directory beside the target,
 //! which is renamed into place only when the whole run succeeded. A failed run leaves no partial
 //! output (the staging directory is removed when it is dropped); an interrupted one neither, when the
-//! binary called [`clean_up_on_signals`].
+//! binary called [`clean_up_on_signals`]; and staging directories of runs that died anyway (SIGKILL,
+//! power loss) are swept by the next run that writes beside them.
 //!
 //! `--force` replaces only a directory this tool wrote (it holds the [`MARKER`] file) and never one
 //! that holds an input of the run, the current directory or one of its parents.
@@ -14,6 +15,10 @@ use crate::error::{Error, Result};
 
 /// Written into every committed output directory: what `--force` requires before it deletes one.
 pub const MARKER: &str = ".echo-onnx-output";
+
+/// Written into a staging directory while it is live: host, pid and process start time of its owner,
+/// so that a sweep can tell a dead run's directory from a live one even when the pid was reused.
+const OWNER: &str = ".echo-onnx-staging";
 
 /// The staging directories of this process that are neither committed nor removed: what the signal
 /// thread removes. Creating, committing and dropping a staging directory hold the lock, so a signal
@@ -51,6 +56,7 @@ impl Staging {
             Some(file) => blocked_by(target, &file),
             None => Error::io("create", &parent, e).with_hint("check --out"),
         })?;
+        sweep_stale(&parent);
         let staging = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
         let mut live = live();
         if live.contains(&staging) {
@@ -60,7 +66,16 @@ impl Staging {
             // Our pid, not ours in this process: left by an earlier process that had the same pid.
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io("remove stale", &staging, e))?;
         }
-        std::fs::create_dir(&staging).map_err(|e| Error::io("create", &staging, e).with_hint("is the output location writable?"))?;
+        // The directory appears under its final name only with its owner record inside, so that a
+        // sweep by another run never sees it without one.
+        let fresh = parent.join(format!(".{}.partial-{}.new", name.to_string_lossy(), std::process::id()));
+        let _ = std::fs::remove_dir_all(&fresh);
+        std::fs::create_dir(&fresh).map_err(|e| Error::io("create", &fresh, e).with_hint("is the output location writable?"))?;
+        let made = std::fs::write(fresh.join(OWNER), owner_record()).and_then(|_| std::fs::rename(&fresh, &staging));
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(Error::io("create", &staging, e).with_hint("is the output location writable?"));
+        }
         live.push(staging.clone());
         Ok(Staging { target: target.to_path_buf(), staging, force, inputs: inputs.to_vec(), committed: false })
     }
@@ -81,6 +96,7 @@ impl Staging {
         let mut live = live();
         check_target(&self.target, self.force, &self.inputs, true)?;
         std::fs::write(self.staging.join(MARKER), marker_text()).map_err(|e| Error::io("write", &self.staging.join(MARKER), e))?;
+        let _ = std::fs::remove_file(self.staging.join(OWNER));
         if let Ok(meta) = std::fs::symlink_metadata(&self.target) {
             // check_target let it through: an earlier output of ours (or a link to one: only the link goes).
             let remove = if meta.is_dir() { std::fs::remove_dir_all(&self.target) } else { std::fs::remove_file(&self.target) };
@@ -179,6 +195,93 @@ fn blocked_by(target: &Path, file: &Path) -> Error {
         .with_hint("choose an --out whose parent directories are directories (or can be created)")
 }
 
+/// What identifies this process to a sweep by another run: host, pid and start time.
+fn owner_record() -> String {
+    let pid = std::process::id();
+    // No start line when /proc cannot tell: a made-up one would later read as a reused pid.
+    let start = process_start(pid).map(|s| format!("start {s}\n")).unwrap_or_default();
+    format!("host {}\npid {pid}\n{start}", host_name())
+}
+
+/// Remove the staging directories `.NAME.partial-PID` in `dir` whose run is dead. Best effort: a
+/// failure here must not stop the run that is starting.
+fn sweep_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(staging_pid) else { continue };
+        // file_type does not follow links: a link named like a staging directory is left alone.
+        if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        let path = entry.path();
+        if !owner_alive(pid, &path) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// The pid in a staging directory's name `.NAME.partial-PID`.
+fn staging_pid(name: &str) -> Option<u32> {
+    let (stem, pid) = name.rsplit_once(".partial-")?;
+    if !stem.starts_with('.') || stem.len() < 2 || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // kill() treats 0 and negative pids as process groups: such a name is not one of ours.
+    pid.parse::<u32>().ok().filter(|&p| p > 0 && p <= i32::MAX as u32)
+}
+
+/// Whether the run that owns the staging directory `path` (named with `pid`) may still be running.
+/// In doubt (another host, unreadable records) it is alive: a live run's directory is never touched.
+fn owner_alive(pid: u32, path: &Path) -> bool {
+    if pid == std::process::id() {
+        let live = live();
+        return live.iter().any(|p| p == path || absolute(p) == absolute(path));
+    }
+    let record = std::fs::read_to_string(path.join(OWNER)).unwrap_or_default();
+    let field = |key: &str| record.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
+    if let Some(host) = field("host ") {
+        if host != host_name() {
+            return true; // a shared file system: the pid means nothing here
+        }
+    }
+    if !pid_alive(pid) {
+        return false;
+    }
+    // The pid lives; it is the owner unless the recorded start time says the pid was reused since.
+    match (field("start ").and_then(|s| s.parse::<u64>().ok()), process_start(pid)) {
+        (Some(recorded), Some(now)) => recorded == now,
+        _ => true,
+    }
+}
+
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    // Signal 0 checks existence without sending anything; EPERM means it exists but is not ours.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    true // cannot tell: never sweep
+}
+
+/// The start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat; Linux).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces and ')': split after the last one.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Make SIGINT, SIGTERM and SIGHUP remove the live staging directories, then exit with 128 + the
 /// signal's number. For the command-line binary; call it first thing in `main`, before any thread
 /// exists. The library never calls it: a host program (an OpenFOAM solver) owns its signals.
@@ -263,7 +366,7 @@ mod tests {
         std::fs::write(s.path("a.txt"), "y").unwrap();
         s.commit().unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "y");
-        assert!(target.join(MARKER).is_file());
+        assert!(target.join(MARKER).is_file() && !target.join(OWNER).exists());
         assert_eq!(Staging::new(&target, false, &[]).err().map(|e| e.kind()), Some(crate::ErrorKind::Output));
         let s = Staging::new(&target, true, &[]).unwrap();
         std::fs::write(s.path("b.txt"), "z").unwrap();
@@ -311,4 +414,50 @@ mod tests {
         assert_eq!(left, ["data", "file.txt", "late", "out"], "a refused commit left its staging directory");
     }
 
+    #[test]
+    fn sweep_removes_dead_runs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let alive = sleeper.id();
+        let me = std::process::id();
+        let start = process_start(alive).expect("/proc is readable");
+        let record = |host: &str, start: u64| format!("host {host}\npid 0\nstart {start}\n");
+        let cases = [
+            (format!(".a.partial-{dead}"), None, false),
+            (format!(".b.partial-{alive}"), None, true),
+            (format!(".c.partial-{alive}"), Some(record(&host_name(), start)), true),
+            // The pid was reused by another process since the record was written.
+            (format!(".d.partial-{alive}"), Some(record(&host_name(), start + 1)), false),
+            // Another host on a shared file system: its pids mean nothing here.
+            (format!(".e.partial-{dead}"), Some(record("elsewhere", 1)), true),
+            // Our own pid, not live in this process: an earlier process with the same pid.
+            (format!(".f.partial-{me}"), None, false),
+            (".g.partial-0".to_string(), None, true),
+            (".h.partial-".to_string(), None, true),
+            ("i.partial-1".to_string(), None, true),
+        ];
+        for (name, record, _) in &cases {
+            std::fs::create_dir(d.join(name)).unwrap();
+            if let Some(r) = record {
+                std::fs::write(d.join(name).join(OWNER), r).unwrap();
+            }
+        }
+        // A live staging directory of this process (created through Staging) is kept.
+        let s = Staging::new(&d.join("g"), false, &[]).unwrap();
+        sweep_stale(d);
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        for (name, _, kept) in &cases {
+            assert_eq!(d.join(name).exists(), *kept, "{name}");
+        }
+        assert!(s.path("").is_dir());
+        let record = std::fs::read_to_string(s.path(OWNER)).unwrap();
+        assert!(record.contains(&format!("pid {me}\nstart {}\n", process_start(me).unwrap())), "{record}");
+        assert_eq!(staging_pid(".out.partial-123"), Some(123));
+        assert_eq!(staging_pid(".out.partial-99999999999"), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! Output safety: `--force` replaces only earlier outputs of echo-onnx and never a directory that
-//! holds an input; an interrupted run leaves nothing behind; a file in the way of `--out` is named.
+//! holds an input; an interrupted run leaves nothing behind; stale staging directories of dead runs
+//! are swept, a live run's never; a file in the way of `--out` is named.
 
 mod common;
 
@@ -133,6 +134,45 @@ fn out_that_is_or_lies_under_a_file_names_the_file() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "data");
     assert_eq!(names(dir.path()), ["some_file.txt"]);
+}
+
+/// A pid that is certainly dead: a process that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn stale_staging_directories_of_dead_runs_are_swept_and_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(format!(".out.partial-{}", dead_pid()));
+    let stale_other = dir.path().join(format!(".other.partial-{}", dead_pid()));
+    for d in [&stale, &stale_other] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("frame_0000.vtu"), vec![0u8; 1 << 20]).unwrap();
+    }
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let live = dir.path().join(format!(".out.partial-{}", sleeper.id()));
+    std::fs::create_dir(&live).unwrap();
+    std::fs::write(live.join("frame_0000.vtu"), "being written").unwrap();
+    // Not staging directories: never touched.
+    let lookalikes = [dir.path().join("out.partial-1"), dir.path().join(".out.partial-x1")];
+    for d in &lookalikes {
+        std::fs::create_dir(d).unwrap();
+    }
+
+    let out = dir.path().join("out");
+    let r = cli(&["--quiet", "resample", "--input", s(&example().join("input.pvd")), "--grid", "16x16", "--out", s(&out)]);
+    let kept = names(dir.path());
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(!stale.exists() && !stale_other.exists(), "stale staging directories were not swept: {kept:?}");
+    assert!(live.join("frame_0000.vtu").is_file(), "a live run's staging directory was touched: {kept:?}");
+    assert!(lookalikes.iter().all(|d| d.is_dir()), "{kept:?}");
+    assert!(out.join("grid.vti").is_file());
 }
 
 /// When to send the signal: after a delay, or as soon as the run's staging directory holds `n` frames
