@@ -198,17 +198,25 @@ fn staged_frames(parent: &Path) -> usize {
 /// run finished first) exactly the complete output. Returns the exit code and whether it was interrupted.
 fn interrupt(argv: &[String], parent: &Path, sig: i32, when: When) -> (i32, bool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_echo-onnx")).args(argv).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut finished = false;
     match when {
+        // Never reaped before the kill: at worst the signal reaches a zombie, never a reused pid.
         When::After(delay) => std::thread::sleep(delay),
         When::Written(n) => {
             let start = Instant::now();
-            while staged_frames(parent) < n && child.try_wait().unwrap().is_none() {
+            while staged_frames(parent) < n {
+                finished = child.try_wait().unwrap().is_some();
+                if finished {
+                    break; // reaped: its pid may belong to another process now
+                }
                 assert!(start.elapsed() < Duration::from_secs(300), "the run never wrote {n} frames");
                 std::thread::sleep(Duration::from_micros(200));
             }
         }
     }
-    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    if !finished {
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    }
     let done = child.wait_with_output().unwrap();
     let code = done.status.code().unwrap_or_else(|| panic!("killed by signal {sig} at {when:?} instead of exiting: {:?}", done.status));
     let left = names(parent);
