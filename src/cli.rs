@@ -170,7 +170,7 @@ pub struct OutputArgs {
     /// Output directory (written atomically: complete, or not at all).
     #[arg(long)]
     pub out: PathBuf,
-    /// Replace --out if it exists.
+    /// Replace --out if it exists and is an earlier output of echo-onnx (never a directory holding an input).
     #[arg(long)]
     pub force: bool,
     /// Evaluate the prediction at this mesh's points instead of the input's (super-resolution).
@@ -195,6 +195,7 @@ pub struct ResampleArgs {
     /// Output directory: grid.vti (fields + coverage on the grid) and resampled.vtu (back on points).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out if it exists and is an earlier output of echo-onnx (never a directory holding an input).
     #[arg(long)]
     pub force: bool,
     /// Grid nodes per axis, NXxNY[xNZ].
@@ -395,7 +396,9 @@ fn predict(
     let mut laps = Laps(start);
     let mut phases = Phases::default();
     let device = runtime_settings(&args.runtime)?;
-    let staging = Staging::new(&out.out, out.force)?;
+    let mut reads = input.map(|i| mesh::read::series_files(&i.input)).unwrap_or_default();
+    reads.extend([Some(args.bundle.clone()), out.query.clone()].into_iter().flatten());
+    let staging = Staging::new(&out.out, out.force, &reads)?;
     let bundle = Bundle::open(&args.bundle)?;
     let m = bundle.manifest.clone();
     let params = tasks::resolve_params(&m, &args.params)?;
@@ -654,7 +657,9 @@ fn describe_bundle(m: &Manifest) -> String {
 /// to grid, back) exclude file I/O and go to the notes.
 fn resample(args: &ResampleArgs) -> Result<Summary> {
     let start = Instant::now();
-    let staging = Staging::new(&args.out, args.force)?;
+    let mut reads = mesh::read::series_files(&args.input);
+    reads.extend(args.query.clone());
+    let staging = Staging::new(&args.out, args.force, &reads)?;
     let mesh = mesh::read::read_series(&args.input)?.into_iter().next().ok_or_else(|| err!(MeshFormat, "'{}' holds no frames", args.input.display()))?.mesh;
     let assoc = association(args.association);
     let selected: Vec<&Field> = if args.fields.is_empty() {
