@@ -322,7 +322,10 @@ pub fn format_tick(v: f64, step: f64) -> String {
     if !(1e-3..1e5).contains(&mag) {
         return format!("{v:.1e}");
     }
-    let decimals = if step > 0.0 { (-(step.log10().floor()) as i64 + 1).clamp(0, 6) as usize } else { 3 };
+    // Enough decimals to tell ticks apart (one more than the step's leading digit), and no more
+    // than a round step needs (0.02 steps print 0.04, not 0.040).
+    let cap = if step > 0.0 { (-(step.log10().floor()) as i64 + 1).clamp(0, 6) as usize } else { 3 };
+    let decimals = (0..cap).find(|&d| { let s = step * 10f64.powi(d as i32); (s - s.round()).abs() < 1e-6 * s.max(1.0) }).unwrap_or(cap);
     format!("{v:.decimals$}")
 }
 
@@ -429,8 +432,7 @@ pub struct Curve {
 pub fn write_line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, curves: &[Curve]) -> Result<()> {
     const W: usize = 900;
     const H: usize = 540;
-    const TICKS: usize = 6;
-    let (left, right, top, bottom) = (110i64, W as i64 - 30, 50i64, H as i64 - 70);
+    let (left, right, top, bottom) = (110i64, W as i64 - 30, 70i64, H as i64 - 70);
     let all = curves.iter().flat_map(|c| c.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
     for (x, y) in all {
@@ -445,24 +447,26 @@ pub fn write_line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, c
         (x0, x1) = (x0 - 0.5, x1 + 0.5);
     }
     let y1 = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
+    let (x_ticks, y_ticks) = (nice_ticks(x0, x1), nice_ticks(0.0, y1));
     let px = |x: f64| left + ((x - x0) / (x1 - x0) * (right - left) as f64).round() as i64;
     let py = |y: f64| bottom - (y / y1 * (bottom - top) as f64).round() as i64;
     let mut canvas = Canvas::new(W, H, BACKGROUND);
-    canvas.text((W.saturating_sub(text_px(title)) / 2) as i64, 14, title, INK);
+    canvas.text((W.saturating_sub(text_px(title)) / 2) as i64, 10, title, INK);
     let grid = [225, 225, 225, 255];
-    for k in 0..TICKS {
-        let (step_x, step_y) = ((x1 - x0) / (TICKS - 1) as f64, y1 / (TICKS - 1) as f64);
-        let (x, y) = (x0 + k as f64 * step_x, k as f64 * step_y);
+    for (x, step) in x_ticks {
         canvas.line((px(x), top), (px(x), bottom), grid);
-        canvas.line((left, py(y)), (right, py(y)), grid);
-        let (tx, ty) = (format_tick(x, step_x), format_tick(y, step_y));
+        let tx = format_tick(x, step);
         canvas.text(px(x) - (text_px(&tx) / 2) as i64, bottom + 8, &tx, INK);
+    }
+    for (y, step) in y_ticks {
+        canvas.line((left, py(y)), (right, py(y)), grid);
+        let ty = format_tick(y, step);
         canvas.text(left - 8 - text_px(&ty) as i64, py(y) - 7, &ty, INK);
     }
     canvas.line((left, bottom), (right, bottom), INK);
     canvas.line((left, top), (left, bottom), INK);
     canvas.text((left + right) / 2 - (text_px(x_label) / 2) as i64, bottom + 36, x_label, INK);
-    canvas.text(10, top - 30, y_label, INK);
+    canvas.text(10, top - 28, y_label, INK);
     for (i, curve) in curves.iter().enumerate() {
         let [r, g, b] = LINES[i % LINES.len()];
         let c = [r, g, b, 255];
@@ -480,6 +484,20 @@ pub fn write_line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, c
         canvas.text(lx + 32, ly, &curve.name, INK);
     }
     canvas.write(path)
+}
+
+/// Round tick values (1, 2 or 5 times a power of ten apart, 4 to 10 of them) within [lo, hi],
+/// each with the step.
+fn nice_ticks(lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    let raw = (hi - lo) / 5.0;
+    if !(raw > 0.0 && raw.is_finite()) {
+        return vec![(lo, 0.0)];
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|&s| s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|k| (k as f64 * step, step)).collect()
 }
 
 fn encode(path: &Path, width: usize, height: usize, rgba: &[u8]) -> Result<()> {
@@ -514,7 +532,17 @@ mod tests {
         assert_eq!(format_tick(120.0, 30.0), "120");
         assert_eq!(format_tick(2.5e-5, 1e-5), "2.5e-5");
         assert_eq!(format_tick(0.0, 1.0), "0");
+        assert_eq!(format_tick(0.08, 0.02), "0.08");
+        assert_eq!(format_tick(0.9125, 0.5475), "0.91");
         assert_eq!(format_tick(-1e-17, 0.079), "0");
+    }
+
+    #[test]
+    fn plot_ticks_are_round() {
+        let x: Vec<f64> = nice_ticks(0.25, 2.0).iter().map(|t| t.0).collect();
+        assert_eq!(x, vec![0.5, 1.0, 1.5, 2.0]);
+        let y: Vec<f64> = nice_ticks(0.0, 0.097).iter().map(|t| (t.0 * 1e6).round() / 1e6).collect();
+        assert_eq!(y, vec![0.0, 0.02, 0.04, 0.06, 0.08]);
     }
 
     #[test]
