@@ -351,7 +351,7 @@ fn truth_resampler(truth: &View, on_truth: &[[f64; 3]], on_pred: &[[f64; 3]]) ->
     }
     let method = Method::Kernel { kernel: Kernel::InverseDistance { power: 2.0 }, footprint: Footprint::Closest { n: 8, radius: f64::INFINITY } };
     let r = Resampler::build(&grid, &source, method, Outside::Closest)?;
-    Ok((grid, r, "inverse-distance weights of the 8 closest truth locations (the truth has no cells)".into()))
+    Ok((grid, r, format!("inverse-distance weights of the 8 closest truth {}s (the truth has no {}D cells)", loc_word(truth.association), dim)))
 }
 
 #[cfg(test)]

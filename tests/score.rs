@@ -124,6 +124,31 @@ fn a_linear_truth_on_another_mesh_is_interpolated_exactly() {
     close(&m["max_abs"], 0.5, 1e-5, "max_abs");
 }
 
+#[test]
+fn cell_data_is_scored_per_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = quads(3); // 4 cells
+    let write = |name: &str, values: Vec<f64>| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let mesh = Mesh { cell_data: vec![scalar("p", values)], ..m.clone() };
+        mesh::write::write_vtu(&d.join("f.vtu"), &mesh).unwrap();
+        d.join("f.vtu")
+    };
+    // A single mesh file is one frame at t = 0. p - t = (0, 0, 0, 2), ||t||^2 = 4 + 4 + 16 + 16.
+    let pred = write("p", vec![2.0, 2.0, 4.0, 6.0]);
+    let truth = write("t", vec![2.0, 2.0, 4.0, 4.0]);
+    let (o, j) = cli_json(&["score", "--prediction", s(&pred), "--truth", s(&truth)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(j["score"]["association"], "cell");
+    let f = &j["score"]["frames"][0]["fields"][0];
+    close(&f["rel_l2"], 2.0 / 40.0f64.sqrt(), 1e-12, "rel_l2");
+    close(&f["max_abs"], 2.0, 1e-12, "max_abs");
+    // Asking for point data that is not there names the association.
+    let (o, j) = cli_json(&["score", "--prediction", s(&pred), "--truth", s(&truth), "--association", "point"]);
+    assert_eq!((o.status.code(), j["error"]["kind"].as_str()), (Some(3), Some("missing-field")), "{j}");
+}
+
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
     let mut reader = decoder.read_info().unwrap();

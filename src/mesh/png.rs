@@ -348,6 +348,7 @@ pub fn write_preview_panels(path: &Path, painter: &Painter, title: &str, column_
     const GAP: usize = 16;
     const BAR: usize = 20;
     const TICKS: usize = 5;
+    const TICK_GAP: usize = 14;
     let (pw, ph) = (painter.width, painter.height);
     let columns = column_titles.len();
     // Colorbar groups: a row with a label starts one, the rows without join the one above.
@@ -366,7 +367,7 @@ pub fn write_preview_panels(path: &Path, painter: &Painter, title: &str, column_
     let label_w = groups.iter().map(|g| {
         let row = &rows[g.0];
         let tick_w = ticks(row).iter().map(|t| text_px(&t.1)).max().unwrap_or(0);
-        (BAR + 8 + tick_w).max(text_px(row.colorbar.as_deref().unwrap_or("")))
+        (BAR + TICK_GAP + tick_w).max(text_px(row.colorbar.as_deref().unwrap_or("")))
     });
     let bar_column = label_w.max().unwrap_or(0);
     let row_h = 2 * LINE_HEIGHT + ph;
@@ -414,8 +415,9 @@ pub fn write_preview_panels(path: &Path, painter: &Painter, title: &str, column_
         for (v, text) in ticks(row) {
             let f = if hi > lo { (hi - v) / (hi - lo) } else { 0.5 };
             let ty = y0 as i64 + (f * (h - 1) as f64).round() as i64;
-            canvas.fill((bar_x + BAR) as i64, ty, 5, 1, INK);
-            canvas.text((bar_x + BAR + 8) as i64, ty - (font::HEIGHT * TEXT_SCALE / 2) as i64, &text, INK);
+            // A short tick and a wide gap: a tick right against a label reads as a minus sign.
+            canvas.fill((bar_x + BAR) as i64, ty, 4, 1, INK);
+            canvas.text((bar_x + BAR + TICK_GAP) as i64, ty - (font::HEIGHT * TEXT_SCALE / 2) as i64, &text, INK);
         }
     }
     canvas.write(path)
