@@ -130,6 +130,10 @@ pub struct Score {
 /// association (`FieldShape`/`MissingField`), no common time (`Usage`), NaN/Inf in a scored frame
 /// of either series (`NonFinite`), and those of resampling.
 pub fn align(pred: &View, truth: &View, names: &[String]) -> Result<Aligned> {
+    // Views built in memory (a prediction of 0 frames) may be empty; there is nothing to compare.
+    if let Some(v) = [pred, truth].into_iter().find(|v| v.frames.is_empty()) {
+        return Err(err!(Usage, "'{}' holds no frames to score", v.name));
+    }
     if pred.association != truth.association {
         return Err(err!(Usage, "'{}' holds {} data but '{}' {} data", pred.name, pred.association, truth.name, truth.association)
             .with_hint("score data of one association: pass --association point or cell"));
