@@ -147,7 +147,7 @@ impl Painter {
                 let [x, y] = frame.centre(col, row);
                 let found = tree.query(&[x, y, z]).nearest_one::<SquaredEuclidean<f64>>().execute();
                 if found.distance <= reach * reach {
-                    *px = found.item as u32;
+                    *px = found.item;
                 }
             }
         });
@@ -442,7 +442,8 @@ pub fn write_line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, c
         x1 = x1.max(x);
         y1 = y1.max(y);
     }
-    if !(x0 <= x1) {
+    // No finite point at all: an empty plot over [0, 1].
+    if x0 > x1 {
         (x0, x1) = (0.0, 1.0);
     }
     if x1 == x0 {
