@@ -88,6 +88,9 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         t0: f64,
     },
+    /// Compare a prediction series with a truth series: relative L2, max abs error, correlation.
+    #[command(after_help = "Example:\n  echo-onnx score --prediction out/forecast/prediction.pvd --truth onnx/bundles/ns2d-vorticity/example/truth.pvd")]
+    Score(ScoreArgs),
     /// Resample a mesh's fields onto a regular grid and back, without a model.
     #[command(after_help = "Example:\n  echo-onnx resample --input mesh.vtu --grid 128x128 --kernel gaussian --out out/resampled")]
     Resample(ResampleArgs),
@@ -182,9 +185,35 @@ pub struct OutputArgs {
     /// Field shown in preview.png (default: the bundle's first field; vectors show their magnitude).
     #[arg(long)]
     pub png_field: Option<String>,
-    /// Predicted frame shown in preview.png (default: the last).
+    /// Show only this predicted frame in preview.png (default: several across the horizon).
     #[arg(long)]
     pub png_frame: Option<usize>,
+    /// Truth series (.pvd) at some of the predicted times: score the prediction against it (in the
+    /// summary and --json) and add truth and error rows to preview.png.
+    #[arg(long, value_name = "SERIES")]
+    pub truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Predicted series (.pvd) or single mesh.
+    #[arg(long)]
+    pub prediction: PathBuf,
+    /// Truth series (.pvd) or single mesh; frames are matched by time, the mesh may differ.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Fields to score (default: all of the prediction's fields of the association).
+    #[arg(long = "field")]
+    pub fields: Vec<String>,
+    /// Score point or cell data (default: point data when the prediction has any).
+    #[arg(long, value_enum)]
+    pub association: Option<AssociationArg>,
+    /// Also write score.json and score.png (error against time) into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +305,8 @@ pub struct Summary {
     pub timings: Option<Timings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phases: Option<Phases>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::score::Score>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -340,6 +371,7 @@ pub fn run(cli: &Cli) -> Result<Summary> {
     match &cli.command {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
         Command::Resample(args) => resample(args),
+        Command::Score(args) => score(args),
         Command::Forecast { model, input, output, horizon, context } => {
             predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
                 let m = p.model.bundle.manifest.clone();
@@ -398,6 +430,7 @@ fn predict(
     let device = runtime_settings(&args.runtime)?;
     let mut reads = input.map(|i| mesh::read::series_files(&i.input)).unwrap_or_default();
     reads.extend([Some(args.bundle.clone()), out.query.clone()].into_iter().flatten());
+    reads.extend(out.truth.as_deref().map(mesh::read::series_files).unwrap_or_default());
     let staging = Staging::new(&out.out, out.force, &reads)?;
     let bundle = Bundle::open(&args.bundle)?;
     let m = bundle.manifest.clone();
@@ -410,6 +443,8 @@ fn predict(
         }
         None => (None, None),
     };
+    // The truth is read before the model runs: a bad file fails in seconds, not after sampling.
+    let truth = out.truth.as_deref().map(mesh::read::read_series).transpose()?;
     let grid = bundle.grid(series.as_ref().map(|s| bounding_box(&s.locations)))?;
     let target = output_target(out, &grid, input_mesh, series.as_ref())?;
     let out_points = target.points(series.as_ref());
@@ -425,7 +460,7 @@ fn predict(
     let prediction = task(&mut pipeline, series.as_ref(), &mut rng)?;
     pipeline.progress.finish_and_clear();
     phases.run_s = laps.lap();
-    let files = write_prediction(&staging, &prediction, &target, &m, out)?;
+    let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, truth.as_deref(), command)?;
     let dir = staging.commit()?;
     phases.write_s = laps.lap();
     let (onnx, calls) = pipeline.model.onnx_time();
@@ -445,6 +480,7 @@ fn predict(
         sampling: Some(SamplingSummary { method: sampler.method, steps: sampler.steps, seed: args.seed, segments: prediction.segments, conditioned: params.is_some() }),
         timings: Some(Timings { total_s: total, onnx_s: onnx.as_secs_f64(), onnx_calls: calls, outside_onnx_share: 1.0 - onnx.as_secs_f64() / total }),
         phases: Some(phases),
+        score,
         ..Default::default()
     })
 }
@@ -540,8 +576,16 @@ fn progress_bar(hidden: bool) -> ProgressBar {
 }
 
 /// Write one file per frame (in parallel), the .pvd series, and the PNG preview into the staging
-/// directory.
-fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Manifest, out: &OutputArgs) -> Result<Vec<String>> {
+/// directory; with a truth, score the prediction against it (the preview then shows it too).
+fn write_prediction(
+    staging: &Staging,
+    p: &Prediction,
+    target: &Target,
+    m: &Manifest,
+    out: &OutputArgs,
+    truth: Option<&[mesh::Frame]>,
+    command: &str,
+) -> Result<(Vec<String>, Option<crate::score::Score>)> {
     let writer = FrameWriter::new(target);
     let frame_fields: Vec<Vec<Field>> = p.values.par_iter().map(|values| fields::to_fields(values, m)).collect();
     let names: Vec<String> = (0..p.values.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
@@ -549,11 +593,50 @@ fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Mani
     let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names).collect();
     mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
     let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
-    if let Some(png) = write_png(staging, target, &frame_fields, m, out)? {
-        files.push(png);
+
+    // The prediction as the scorer sees it: the target's geometry, the association written.
+    let grid_nodes;
+    let no_cells = mesh::Cells::default();
+    let (points, cells, assoc) = match target {
+        Target::Input(mesh, assoc) => (mesh.points.as_slice(), &mesh.cells, *assoc),
+        Target::Query(mesh) => (mesh.points.as_slice(), &mesh.cells, Association::Point),
+        Target::Grid(grid) => {
+            grid_nodes = grid.nodes();
+            (grid_nodes.as_slice(), &no_cells, Association::Point)
+        }
+    };
+    let field_names: Vec<String> = m.fields.iter().map(|f| f.name.clone()).collect();
+    let scored = match (truth, &out.truth) {
+        (Some(frames), Some(path)) => {
+            let pred = crate::score::View {
+                name: staging.final_path("prediction.pvd").display().to_string(),
+                points,
+                cells,
+                association: assoc,
+                times: p.times.clone(),
+                frames: frame_fields.iter().map(Vec::as_slice).collect(),
+            };
+            let truth = crate::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
+            let aligned = crate::score::align(&pred, &truth, &field_names)?;
+            let score = crate::score::score(&pred, &truth, &field_names, &aligned)?;
+            Some((aligned, score))
+        }
+        _ => None,
+    };
+    let locations = match assoc {
+        Association::Point => points.to_vec(),
+        Association::Cell => cells.centres(points),
+    };
+    if !frame_fields.is_empty() {
+        let field = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
+        let units = m.fields.iter().find(|f| f.name == field).map_or("", |f| f.units.as_str());
+        let spec = crate::preview::Spec { command, field: &field, units, frame: out.png_frame };
+        let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
+        crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
+        files.push(staging.final_path("preview.png").display().to_string());
     }
     files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
-    Ok(files)
+    Ok((files, scored.map(|(_, s)| s)))
 }
 
 /// Writes predicted frames for a target; the mesh geometry is encoded once for the whole series.
@@ -585,33 +668,6 @@ impl<'a> FrameWriter<'a> {
             FrameWriter::Mesh(geometry, Association::Cell) => geometry.write(path, &[], fields),
         }
     }
-}
-
-/// preview.png of the chosen field and frame (2D only: a 3D field has no single picture).
-fn write_png(staging: &Staging, target: &Target, frames: &[Vec<Field>], m: &Manifest, out: &OutputArgs) -> Result<Option<String>> {
-    if m.latent_grid.dim != 2 || frames.is_empty() {
-        return Ok(None);
-    }
-    let name = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
-    let index = out.png_frame.unwrap_or(frames.len() - 1);
-    let fields = frames.get(index).ok_or_else(|| err!(Usage, "--png-frame {index}: only {} frames were predicted", frames.len()))?;
-    let field = fields.iter().find(|f| f.name == name).ok_or_else(|| err!(Usage, "--png-field '{name}' is not a field of the bundle"))?;
-    let points = match target {
-        Target::Input(mesh, Association::Cell) => mesh.cell_centres(),
-        Target::Input(mesh, Association::Point) | Target::Query(mesh) => mesh.points.clone(),
-        Target::Grid(grid) => grid.nodes(),
-    };
-    let path = staging.path("preview.png");
-    mesh::png::write_preview(&path, &points, &scalar_values(field), 512)?;
-    Ok(Some(staging.final_path("preview.png").display().to_string()))
-}
-
-/// What a picture of a field shows: a scalar's values, a vector's magnitude.
-fn scalar_values(field: &Field) -> Vec<f64> {
-    if field.components == 1 {
-        return field.values.clone();
-    }
-    field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt()).collect()
 }
 
 /// The device, once `--device` and `--threads` are checked.
@@ -718,6 +774,49 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
     })
 }
 
+/// `score`: a prediction series against a truth series, no model. With `--out`, score.json (what
+/// `--json` prints under "score") and score.png (relative L2 error against time, one line per field).
+fn score(args: &ScoreArgs) -> Result<Summary> {
+    let start = Instant::now();
+    let mut reads = mesh::read::series_files(&args.prediction);
+    reads.extend(mesh::read::series_files(&args.truth));
+    let staging = args.out.as_deref().map(|o| Staging::new(o, args.force, &reads)).transpose()?;
+    let pred_frames = mesh::read::read_series(&args.prediction)?;
+    let truth_frames = mesh::read::read_series(&args.truth)?;
+    let pred = crate::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
+    let truth = crate::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
+    let names: Vec<String> = if args.fields.is_empty() { pred.frames[0].iter().map(|f| f.name.clone()).collect() } else { args.fields.clone() };
+    let aligned = crate::score::align(&pred, &truth, &names)?;
+    let score = crate::score::score(&pred, &truth, &names, &aligned)?;
+    let times: Vec<f64> = score.frames.iter().map(|f| f.time).collect();
+    let output = match staging {
+        None => None,
+        Some(staging) => {
+            let json = serde_json::to_string_pretty(&score).expect("a score serialises");
+            let path = staging.path("score.json");
+            std::fs::write(&path, json + "\n").map_err(|e| Error::io("write", &path, e))?;
+            let curves: Vec<mesh::png::Curve> = names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| mesh::png::Curve { name: name.clone(), points: score.frames.iter().filter_map(|f| f.fields[n].rel_l2.map(|e| (f.time, e))).collect() })
+                .collect();
+            mesh::png::write_line_plot(&staging.path("score.png"), "prediction against truth", "time t (as in the .pvd timesteps)",
+                "relative L2 error ||p - t|| / ||t|| (dimensionless)", &curves)?;
+            let files = vec![staging.final_path("score.json").display().to_string(), staging.final_path("score.png").display().to_string()];
+            let dir = staging.commit()?;
+            Some(OutputSummary { dir: dir.display().to_string(), files, frames: times.len(), points: pred.frames[0].first().map_or(0, |f| f.values.len() / f.components), times })
+        }
+    };
+    let total = start.elapsed().as_secs_f64();
+    Ok(Summary {
+        command: "score".into(),
+        output,
+        timings: Some(Timings { total_s: total, onnx_s: 0.0, onnx_calls: 0, outside_onnx_share: 1.0 }),
+        score: Some(score),
+        ..Default::default()
+    })
+}
+
 /// The `resample` grid: `--grid` shape, `--bbox` or the input's bounding box, `--periodic` axes.
 fn resample_grid(args: &ResampleArgs, mesh: &Mesh) -> Result<Grid> {
     let dim = args.grid.split('x').count();
@@ -791,6 +890,9 @@ pub fn print_summary(s: &Summary) {
     if let (Some(sm), Some(t)) = (&s.sampling, &s.timings) {
         println!("  {} segment(s), {:?} x {} steps, seed {}{}; {:.2} s ({:.0}% inside ONNX Runtime)",
             sm.segments, sm.method, sm.steps, sm.seed, if sm.conditioned { ", conditioned" } else { "" }, t.total_s, 100.0 * (1.0 - t.outside_onnx_share));
+    }
+    if let Some(score) = &s.score {
+        print!("{}", score.table());
     }
 }
 

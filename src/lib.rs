@@ -15,9 +15,11 @@ pub mod model;
 pub mod noise;
 pub mod output;
 pub mod pipeline;
+pub mod preview;
 pub mod resample;
 pub mod runtime;
 pub mod sampler;
+pub mod score;
 pub mod tasks;
 
 pub use error::{Error, ErrorKind, Result};

@@ -167,7 +167,7 @@ fn bundle_variants_run_end_to_end() {
     let j = run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&cloud.join("in.pvd")), "--horizon", "3", "--out", s(&out)]);
     assert_eq!(j["output"]["frames"], 3);
     assert_eq!(vorticity(&out.join("frame_0002.vtu")).len(), 6000);
-    assert!(!out.join("preview.png").exists(), "a 3D field has no single-picture preview");
+    assert!(out.join("preview.png").exists(), "a 3D field is previewed at its z mid-plane (tests/preview.rs)");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Meshes with fields, as read from and written to VTK files.
 //!
 //! A [`Mesh`] is a point set (always stored in 3D; 2D data has z = 0), optional cells and named fields
-//! attached to points or cells. Readers live in [`read`], writers in [`write`], the PNG preview in [`png`].
+//! attached to points or cells. Readers live in [`read`], writers in [`write`], the PNG pictures in [`png`] (text in the bitmap [`font`]).
 
+pub mod font;
 pub mod png;
 pub mod read;
 pub mod write;
