@@ -28,9 +28,22 @@ fn python() -> PathBuf {
     py
 }
 
-/// Run a generator module into `target/test-fixtures/<name>` once; atomic so parallel tests agree.
+/// A digest of the generators' source (onnx/echo_onnx/*.py): fixtures made by an older generator
+/// live under another key and are never reused after a change.
+fn generators_digest() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("onnx/echo_onnx")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "py")).collect();
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        std::fs::read(&f).unwrap().hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// Run a generator module into `target/test-fixtures/<digest>/<name>` once; atomic so parallel tests agree.
 fn fixture(name: &str, module: &str, args: &[&str]) -> PathBuf {
-    let dir = root().join("target/test-fixtures");
+    let dir = root().join("target/test-fixtures").join(generators_digest());
     let path = dir.join(name);
     if path.exists() {
         return path;
