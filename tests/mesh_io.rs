@@ -509,6 +509,83 @@ fn bad_inputs_give_specific_errors() {
     }
 }
 
+/// A .vtu whose Points array is `data_array` (a DataArray element) and whose appended section,
+/// if any, holds `appended`; `n` points, no cells.
+fn hostile_vtu(n: &str, file_attrs: &str, data_array: &str, appended: Option<&[u8]>) -> Vec<u8> {
+    let mut b = format!("<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" {file_attrs}>\n\
+        <UnstructuredGrid><Piece NumberOfPoints=\"{n}\" NumberOfCells=\"0\"><Points>{data_array}</Points></Piece></UnstructuredGrid>\n").into_bytes();
+    if let Some(data) = appended {
+        b.extend(b"<AppendedData encoding=\"raw\">_");
+        b.extend(data);
+        b.extend(b"</AppendedData>\n");
+    }
+    b.extend(b"</VTKFile>\n");
+    b
+}
+
+#[test]
+fn declared_sizes_are_checked_before_allocating() {
+    // Each file is small and declares gigabytes or more; each is refused quickly, by comparing
+    // the sizes it declares with each other and with the bytes it has.
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = zlib(&vec![0u8; 1 << 20]); // ~1 KB that inflates to 1 MiB
+    let zlib_u32 = "header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\"";
+    let appended = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"appended\" offset=\"0\"/>";
+    let inline = |header: &[u8], payload: &[u8]| format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(header), B64.encode(payload));
+    let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // One block declaring 4 GiB - 16 bytes: 357913940 points x 12 bytes.
+    let bomb_header = words(&[1, 0xFFFF_FFF0, 0xFFFF_FFF0, zeros.len() as u32]);
+    let mut raw_2p40 = (1u64 << 40).to_le_bytes().to_vec();
+    raw_2p40.extend([0u8; 12]);
+    let mut raw_1e12 = 12_000_000_000_000u64.to_le_bytes().to_vec();
+    raw_1e12.extend([0u8; 12]);
+    let many_blocks = words(&[0x4000_0000, 16, 16]);
+    let ascii = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0</DataArray>";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        // The header's total disagrees with NumberOfPoints x components x 4 bytes.
+        ("zlib_mismatch.vtu", hostile_vtu("1", zlib_u32, &inline(&bomb_header, &zeros), None), "the data header declares 4294967280 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)"),
+        // The header agrees, but ~1 KB of deflate cannot hold 4 GiB.
+        ("zlib_ratio.vtu", hostile_vtu("357913940", zlib_u32, &inline(&bomb_header, &zeros), None), "declares 4294967280 bytes, more than its"),
+        ("zlib_blocks.vtu", hostile_vtu("1", zlib_u32, &inline(&many_blocks, &zeros), None), "declares 1073741824 blocks"),
+        ("raw_2p40.vtu", hostile_vtu("1", "header_type=\"UInt64\"", appended, Some(&raw_2p40)), "the data header declares 1099511627776 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)"),
+        ("raw_1e12.vtu", hostile_vtu("1000000000000", "header_type=\"UInt64\"", appended, Some(&raw_1e12)), "truncated: needed 12000000000000 more bytes"),
+        ("ascii_1e12.vtu", hostile_vtu("1000000000000", "", ascii, None), "too few values: 3, expected 3000000000000"),
+        ("overflow.vtu", hostile_vtu("18446744073709551615", "", ascii, None), "do not fit in memory"),
+    ];
+    for (name, bytes, phrase) in cases {
+        let start = std::time::Instant::now();
+        let e = read_mesh(&write_file(dir.path(), name, &bytes)).expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::MeshFormat, "{name}: {e}");
+        assert!(e.message().contains(phrase), "{name}: '{}' lacks '{phrase}'", e.message());
+        assert!(start.elapsed().as_secs_f64() < 2.0, "{name}: took {:?}", start.elapsed());
+    }
+}
+
+#[test]
+fn zlib_blocks_inflate_no_further_than_they_declare() {
+    // A block whose stream holds more than its header says is refused after one byte too many.
+    let dir = tempfile::tempdir().unwrap();
+    let data = zlib(&vec![0u8; 1 << 20]);
+    let header: Vec<u8> = [1u32, 12, 12, data.len() as u32].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let el = format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(&header), B64.encode(&data));
+    let bytes = hostile_vtu("1", "header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\"", &el, None);
+    let e = read_mesh(&write_file(dir.path(), "long.vtu", &bytes)).unwrap_err();
+    assert!(e.message().contains("zlib block 0 of 1 holds more than 12 bytes"), "{e}");
+}
+
+#[test]
+fn image_data_is_checked_against_its_arrays_first() {
+    // A huge extent with an array too short for it: the array's size check fails before the
+    // (implicit) points are built.
+    let dir = tempfile::tempdir().unwrap();
+    let extent = "0 99999 0 99999 0 0";
+    let sections = vec![("PointData", vec![arr("T", "Float32", 1, &[1.0, 2.0])])];
+    let ds = format!("WholeExtent=\"{extent}\"");
+    let bytes = vtk_xml("ImageData", &ds, &[(format!("Extent=\"{extent}\""), sections)], Enc::Appended { raw: true, h64: false, zlib: false });
+    let e = read_mesh(&write_file(dir.path(), "big.vti", &bytes)).unwrap_err();
+    assert!(e.message().contains("the data header declares 8 bytes, too few for 10000000000 tuples x 1 components of Float32 (40000000000 bytes)"), "{e}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // PNG preview.
 
