@@ -1,4 +1,4 @@
-//! Reading meshes and time series: legacy `.vtk` (through vtkio), VTK XML `.vtu`/`.vtp`/`.vti` (our own
+//! Reading meshes and time series: legacy `.vtk` (our own parser, see [`legacy`]), VTK XML `.vtu`/`.vtp`/`.vti` (our own
 //! reader, see [`xml`]) and ParaView `.pvd` collections.
 
 mod array;

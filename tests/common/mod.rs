@@ -9,7 +9,7 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let py = root().join(".venv/bin/python");
     assert!(py.exists(), "{} is missing: run scripts/setup.sh first (it creates the project's Python environment)", py.display());
     py
