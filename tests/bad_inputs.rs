@@ -78,6 +78,25 @@ fn set_scalar(mesh: &mut Mesh, point: usize, value: f64) {
     mesh.point_data.iter_mut().find(|f| f.name == "vorticity").unwrap().values[point] = value;
 }
 
+/// The example's first frame as a legacy ASCII `.vtk` (points and vorticity, written as VTK
+/// writes them: NaN is `nan`), with `edit` applied to the value texts.
+fn legacy_example(path: &Path, edit: impl Fn(&mut Vec<String>)) -> String {
+    let m = mesh::read::read_mesh(&example().join("input_0000.vtu")).unwrap();
+    let mut values: Vec<String> = m.field(Association::Point, "vorticity").unwrap().values.iter().map(|v| v.to_string()).collect();
+    edit(&mut values);
+    let points: Vec<String> = m.points.iter().map(|p| format!("{} {} {}", p[0], p[1], p[2])).collect();
+    let n = m.points.len();
+    let text = format!("# vtk DataFile Version 4.2\nexample\nASCII\nDATASET POLYDATA\nPOINTS {n} double\n{}\nPOINT_DATA {n}\nSCALARS vorticity double 1\nLOOKUP_TABLE default\n{}\n",
+        points.join("\n"), values.join("\n"));
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
+/// `resample` arguments (without --out).
+fn resample_args(input: &Path) -> Vec<String> {
+    ["resample", "--input", s(input), "--grid", "8x8"].map(String::from).to_vec()
+}
+
 const CASES: &[Case] = &[
     Case { name: "corrupt input file", exit: 3, message: "input.vtu", setup: |d| {
         std::fs::write(d.join("input.vtu"), "<VTKFile type=\"UnstructuredGrid\"><garbage").unwrap();
@@ -99,13 +118,39 @@ const CASES: &[Case] = &[
         });
         args(&bundle("2d"), &series, &[])
     }},
-    Case { name: "NaN in a field", exit: 3, message: "is NaN at point 17", setup: |d| {
+    Case { name: "NaN in a field", exit: 3, message: "series.pvd': field 'vorticity' in frame 2 | is NaN at point 17", setup: |d| {
         let series = edited_series(d, None, |i, m| if i == 2 { set_scalar(m, 17, f64::NAN) });
         args(&bundle("2d"), &series, &[])
     }},
-    Case { name: "Inf in a field", exit: 3, message: "is inf at point 5", setup: |d| {
+    Case { name: "Inf in a field", exit: 3, message: "series.pvd': field 'vorticity' in frame 2 | is inf at point 5", setup: |d| {
         let series = edited_series(d, None, |i, m| if i == 2 { set_scalar(m, 5, f64::INFINITY) });
         args(&bundle("2d"), &series, &[])
+    }},
+    Case { name: "NaN while resampling", exit: 3, message: "nan.vtu': field 'vorticity' is NaN at point 17, component 0", setup: |d| {
+        let mut m = mesh::read::read_mesh(&example().join("input_0000.vtu")).unwrap();
+        set_scalar(&mut m, 17, f64::NAN);
+        mesh::write::write_vtu(&d.join("nan.vtu"), &m).unwrap();
+        resample_args(&d.join("nan.vtu"))
+    }},
+    Case { name: "value beyond single precision while resampling", exit: 3, message: "big.vtk': field 'vorticity' is 1e300, beyond single precision at point 4", setup: |d| {
+        let mut m = mesh::read::read_mesh(&example().join("input_0000.vtu")).unwrap();
+        set_scalar(&mut m, 4, 1e300);
+        // The crate's writer stores Float32: write the Float64 value by hand, as a legacy file
+        // (whose SCALARS may omit the LOOKUP_TABLE line).
+        let n = m.points.len();
+        let pts: Vec<String> = m.points.iter().map(|p| format!("{} {} {}", p[0], p[1], p[2])).collect();
+        let vals: Vec<String> = m.point_data[0].values.iter().map(|v| v.to_string()).collect();
+        std::fs::write(d.join("big.vtk"), format!("# vtk DataFile Version 4.2\nx\nASCII\nDATASET POLYDATA\nPOINTS {n} double\n{}\nPOINT_DATA {n}\nSCALARS vorticity double\n{}\n", pts.join(" "), vals.join(" "))).unwrap();
+        resample_args(&d.join("big.vtk"))
+    }},
+    Case { name: "NaN in a legacy file (as VTK writes it)", exit: 3, message: "nan.vtk': field 'vorticity' in frame 0 (t = 0) is NaN at point 3", setup: |d| {
+        legacy_example(&d.join("nan.vtk"), |v| v[3] = "nan".into());
+        args(&bundle("2d"), &d.join("nan.vtk"), &[])
+    }},
+    Case { name: "truncated legacy file", exit: 3, message: "trunc.vtk': in 'SCALARS vorticity double 1' (line | truncated: 4096 values declared, the file ends after", setup: |d| {
+        let text = legacy_example(&d.join("trunc.vtk"), |_| {});
+        std::fs::write(d.join("trunc.vtk"), &text[..text.len() * 19 / 20]).unwrap();
+        args(&bundle("2d"), &d.join("trunc.vtk"), &[])
     }},
     Case { name: "mesh outside the grid box", exit: 3, message: "outside the latent grid's box", setup: |d| {
         let b = edited_bundle(d, |m| m["latent_grid"]["periodic"] = serde_json::json!([false, false]));
@@ -198,7 +243,8 @@ fn every_bad_input_has_its_own_error_and_leaves_no_output() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(case.exit), "{}: exit code; stderr:\n{stderr}", case.name);
         let message = json["error"]["message"].as_str().unwrap_or_default();
-        assert!(message.contains(case.message), "{}: message {message:?} lacks {:?}", case.name, case.message);
+        // (" | " separates key phrases that must all appear.)
+        assert!(case.message.split(" | ").all(|m| message.contains(m)), "{}: message {message:?} lacks {:?}", case.name, case.message);
         assert!(stderr.starts_with("error: "), "{}: stderr {stderr:?}", case.name);
         assert!(!out.exists(), "{}: output directory was created", case.name);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok())
