@@ -152,6 +152,12 @@ const CASES: &[Case] = &[
         std::fs::write(d.join("trunc.vtk"), &text[..text.len() * 19 / 20]).unwrap();
         args(&bundle("2d"), &d.join("trunc.vtk"), &[])
     }},
+    Case { name: "series naming a file outside its folder", exit: 3, message: "DataSet file '../outside.vtu' lies outside the .pvd's folder", setup: |d| {
+        std::fs::copy(example().join("input_0000.vtu"), d.join("outside.vtu")).unwrap();
+        std::fs::create_dir(d.join("series")).unwrap();
+        mesh::write::write_pvd(&d.join("series/s.pvd"), &[(0.0, "../outside.vtu".into())]).unwrap();
+        args(&bundle("2d"), &d.join("series/s.pvd"), &[])
+    }},
     Case { name: "mesh outside the grid box", exit: 3, message: "outside the latent grid's box", setup: |d| {
         let b = edited_bundle(d, |m| m["latent_grid"]["periodic"] = serde_json::json!([false, false]));
         let series = edited_series(d, None, |_, m| m.points.iter_mut().for_each(|p| p[0] += 10.0));

@@ -738,6 +738,32 @@ fn image_data_is_checked_against_its_arrays_first() {
     assert!(e.message().contains("the data header declares 8 bytes, too few for 10000000000 tuples x 1 components of Float32 (40000000000 bytes)"), "{e}");
 }
 
+#[test]
+fn pvd_files_stay_in_the_pvd_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    std::fs::create_dir_all(series.join("sub")).unwrap();
+    write_vtu(&dir.path().join("outside.vtu"), &reference()).unwrap();
+    write_vtu(&series.join("sub/inside.vtu"), &reference()).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside.vtu"), series.join("link.vtu")).unwrap();
+    std::os::unix::fs::symlink(series.join("sub/inside.vtu"), series.join("inlink.vtu")).unwrap();
+    let pvd = series.join("s.pvd");
+    let abs_out = dir.path().join("outside.vtu").display().to_string();
+    for file in ["../outside.vtu", "sub/../../outside.vtu", "link.vtu", abs_out.as_str()] {
+        write_pvd(&pvd, &[(0.0, file.to_string())]).unwrap();
+        let e = read_series(&pvd).expect_err(file);
+        assert_eq!(e.kind(), ErrorKind::MeshFormat, "{file}: {e}");
+        assert!(e.message().contains("s.pvd") && e.message().contains(&format!("DataSet file '{file}' lies outside the .pvd's folder")), "{file}: {e}");
+        assert!(e.hint().unwrap().contains("own folder or its subfolders"), "{file}");
+    }
+    // Inside (also through `..` that stays inside, a symlink to inside, an absolute path) is fine.
+    let abs_in = series.join("sub/inside.vtu").display().to_string();
+    for file in ["sub/inside.vtu", "sub/../sub/inside.vtu", "inlink.vtu", abs_in.as_str()] {
+        write_pvd(&pvd, &[(0.0, file.to_string())]).unwrap();
+        assert_eq!(read_series(&pvd).unwrap_or_else(|e| panic!("{file}: {e}")).len(), 1);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // PNG preview.
 

@@ -74,10 +74,28 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
     entries
         .into_iter()
         .map(|(time, _, file)| {
-            let mesh = read_mesh(&dir.join(&file)).map_err(|e| context(e, format!("'{}' (time {time})", path.display())))?;
+            let in_series = |e| context(e, format!("'{}' (time {time})", path.display()));
+            let frame = dir.join(&file);
+            confined(dir, &frame, &file).map_err(in_series)?;
+            let mesh = read_mesh(&frame).map_err(in_series)?;
             Ok(Frame { time, mesh })
         })
         .collect()
+}
+
+/// A `.pvd` may name files in its own folder and below it, nowhere else: a series is one folder
+/// that can be moved or shared, and a collection file must not make the tool read (and echo
+/// parts of, in messages) arbitrary files. Paths are canonicalised, so `..` and symlinks that lead
+/// out are caught. ParaView writes its series this way (5.11: `name.pvd` next to `name/name_0_N.vtu`). A
+/// file that does not exist is left to the read, which says so.
+fn confined(dir: &Path, frame: &Path, file: &str) -> Result<()> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let (Ok(root), Ok(target)) = (std::fs::canonicalize(dir), std::fs::canonicalize(frame)) else { return Ok(()) };
+    if target.starts_with(&root) {
+        return Ok(());
+    }
+    Err(err!(MeshFormat, "DataSet file '{file}' lies outside the .pvd's folder '{}' (it resolves to '{}')", root.display(), target.display())
+        .with_hint("a .pvd may only name files in its own folder or its subfolders; move the files there or write the .pvd next to them"))
 }
 
 /// Prefix an error's message, keeping its kind and hint.
