@@ -70,9 +70,10 @@ struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
     binary: bool,
-    /// The header line of the section being read, and its line number.
+    /// The header line of the section being read, and where it starts (its line number is
+    /// counted only for a message).
     section: String,
-    line: usize,
+    section_start: usize,
     /// Where the last line read by [`Cursor::line`] starts.
     line_start: usize,
 }
@@ -106,17 +107,17 @@ impl<'a> Cursor<'a> {
         Ok(Some(text.trim().to_string()))
     }
 
-    /// Start a section: its header line is `header`, which began at line `line`.
-    fn enter(&mut self, header: &str, line: usize) {
+    /// Start a section: its header line is `header`, the line [`Cursor::line`] just read.
+    fn enter(&mut self, header: &str) {
         self.section = header.to_string();
-        self.line = line;
+        self.section_start = self.line_start;
     }
 
     fn error(&self, pos: usize, what: impl std::fmt::Display) -> Error {
         if self.section.is_empty() {
             err!(MeshFormat, "line {}: {what}", self.line_number(pos))
         } else {
-            err!(MeshFormat, "in '{}' (line {}): {what}", self.section, self.line)
+            err!(MeshFormat, "in '{}' (line {}): {what}", self.section, self.line_number(self.section_start))
         }
     }
 
@@ -221,7 +222,7 @@ struct Parts {
 }
 
 pub fn read(bytes: &[u8]) -> Result<Mesh> {
-    let mut cur = Cursor { bytes, pos: 0, binary: false, section: String::new(), line: 1, line_start: 0 };
+    let mut cur = Cursor { bytes, pos: 0, binary: false, section: String::new(), section_start: 0, line_start: 0 };
     let first = cur.raw_line().unwrap_or_default();
     let version = std::str::from_utf8(first).ok().and_then(|l| {
         let rest = l.trim().strip_prefix('#')?.trim_start();
@@ -258,8 +259,7 @@ fn sections(cur: &mut Cursor, modern: bool, kind: &str) -> Result<Parts> {
     let mut data: Option<(bool, usize)> = None;
     loop {
         let Some(header) = cur.line()? else { break };
-        let line = cur.line_number(cur.line_start);
-        cur.enter(&header, line);
+        cur.enter(&header);
         let h = Header { words: header.split_ascii_whitespace().collect() };
         let keyword = h.words[0].to_ascii_uppercase();
         match keyword.as_str() {
@@ -368,9 +368,10 @@ fn attribute(cur: &mut Cursor, h: &Header, keyword: &str, tuples: usize) -> Resu
             let name = h.word(1, "name", cur)?;
             let ty = h.ty(2, cur)?;
             let components = if h.words.len() > 3 { h.count(3, "component count", cur)? } else { 1 };
-            // An optional `LOOKUP_TABLE name` line (required before 5.0, but not always written).
+            // An optional `LOOKUP_TABLE name` line (required before 5.0, but not always written):
+            // if the next line is not one (values, or binary data), read on from where it began.
             let save = cur.pos;
-            if !cur.line()?.is_some_and(|l| l.to_ascii_uppercase().starts_with("LOOKUP_TABLE")) {
+            if !matches!(cur.line(), Ok(Some(l)) if l.to_ascii_uppercase().starts_with("LOOKUP_TABLE")) {
                 cur.pos = save;
             }
             vec![field(name, components, cur.values(mul(tuples, components, cur)?, ty)?)]
@@ -451,6 +452,17 @@ mod tests {
         assert_eq!(Type::Int(2, true).decode(&[0xff, 0xfe]), -2.0);
         assert_eq!(Type::Int(2, false).decode(&[0xff, 0xfe]), 65534.0);
         assert_eq!(Type::Int(4, true).decode(&[0, 0, 1, 0]), 256.0);
+    }
+
+    #[test]
+    fn binary_scalars_may_omit_the_lookup_table_line() {
+        // The data starts with bytes that are whitespace and that are not text.
+        let mut b = b"# vtk DataFile Version 4.2\nt\nBINARY\nDATASET POLYDATA\nPOINTS 1 float\n".to_vec();
+        b.extend([0u8; 12]);
+        b.extend(b"\nPOINT_DATA 1\nSCALARS p float 1\n");
+        b.extend(f32::from_bits(0x0a20_ff00).to_be_bytes());
+        let m = read(&b).unwrap();
+        assert_eq!(m.point_data[0].values[0].to_bits(), f64::from(f32::from_bits(0x0a20_ff00)).to_bits());
     }
 
     #[test]
