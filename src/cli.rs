@@ -512,7 +512,7 @@ fn read_input(input: &InputArgs, m: &Manifest) -> Result<(Series, Mesh)> {
         }
         sel.rename.insert(bundle_name.to_string(), file_name.to_string());
     }
-    let series = fields::extract(&frames, m, &sel)?;
+    let series = fields::extract(&frames, m, &sel).map_err(|e| e.context(format!("'{}'", input.input.display())))?;
     if !input.ignore_dt {
         check_spacing(&series.times, m.time.dt, &input.input)?;
     }
@@ -733,6 +733,16 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
         return Err(err!(MeshFormat, "cell data goes back to cell centres, and the query mesh has no cells").with_hint("use --association point"));
     }
     let back_at = back_mesh.locations(assoc);
+    // The resampler refuses NaN/Inf too (in f32, which it computes in), but knows neither the
+    // file nor the field; check first, before the geometry is built.
+    for field in &selected {
+        if let Some(i) = field.values.iter().position(|&v| !(v as f32).is_finite()) {
+            let (p, c, v) = (i / field.components.max(1), i % field.components.max(1), field.values[i]);
+            let beyond = if v.is_finite() { ", beyond single precision" } else { "" };
+            return Err(err!(NonFinite, "'{}': field '{}' is {v:?}{beyond} at {assoc} {p}, component {c}", args.input.display(), field.name)
+                .with_hint("resampling needs finite values: fix the field, or name the other fields with --field"));
+        }
+    }
 
     let t = Instant::now();
     let source = Source { points: &mesh.points, cells: &mesh.cells, association: assoc };

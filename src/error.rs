@@ -98,6 +98,11 @@ impl Error {
         Error::new(ErrorKind::Io, format!("cannot {op} '{}': {err}", path.display()))
     }
 
+    /// Prefix the message (with the file, field or section it is about), keeping kind and hint.
+    pub fn context(self, prefix: impl fmt::Display) -> Self {
+        Error { message: format!("{prefix}: {}", self.message), ..self }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }

@@ -82,12 +82,15 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         for p in 0..n {
             for c in 0..spec.components {
                 let v = field.values[p * spec.components + c];
-                if !v.is_finite() {
-                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v} at {} {p}, component {c}",
+                let normalised = ((v - spec.mean[c]) / spec.std[c]) as f32;
+                // A finite value can still overflow single precision, which the model computes in.
+                if !normalised.is_finite() {
+                    let beyond = if v.is_finite() { ", beyond single precision once normalised" } else { "" };
+                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v:?}{beyond} at {} {p}, component {c}",
                         frame.time, assoc)
                         .with_hint("the input holds NaN or Inf; fix or drop that frame"));
                 }
-                out[p * channels + c0 + c] = ((v - spec.mean[c]) / spec.std[c]) as f32;
+                out[p * channels + c0 + c] = normalised;
             }
         }
         c0 += spec.components;

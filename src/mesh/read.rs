@@ -1,4 +1,4 @@
-//! Reading meshes and time series: legacy `.vtk` (through vtkio), VTK XML `.vtu`/`.vtp`/`.vti` (our own
+//! Reading meshes and time series: legacy `.vtk` (our own parser, see [`legacy`]), VTK XML `.vtu`/`.vtp`/`.vti` (our own
 //! reader, see [`xml`]) and ParaView `.pvd` collections.
 
 mod array;
@@ -74,19 +74,33 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
     entries
         .into_iter()
         .map(|(time, _, file)| {
-            let mesh = read_mesh(&dir.join(&file)).map_err(|e| context(e, format!("'{}' (time {time})", path.display())))?;
+            let in_series = |e| context(e, format!("'{}' (time {time})", path.display()));
+            let frame = dir.join(&file);
+            confined(dir, &frame, &file).map_err(in_series)?;
+            let mesh = read_mesh(&frame).map_err(in_series)?;
             Ok(Frame { time, mesh })
         })
         .collect()
 }
 
+/// A `.pvd` may name files in its own folder and below it, nowhere else: a series is one folder
+/// that can be moved or shared, and a collection file must not make the tool read (and echo
+/// parts of, in messages) arbitrary files. Paths are canonicalised, so `..` and symlinks that lead
+/// out are caught. ParaView writes its series this way (5.11: `name.pvd` next to `name/name_0_N.vtu`). A
+/// file that does not exist is left to the read, which says so.
+fn confined(dir: &Path, frame: &Path, file: &str) -> Result<()> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let (Ok(root), Ok(target)) = (std::fs::canonicalize(dir), std::fs::canonicalize(frame)) else { return Ok(()) };
+    if target.starts_with(&root) {
+        return Ok(());
+    }
+    Err(err!(MeshFormat, "DataSet file '{file}' lies outside the .pvd's folder '{}' (it resolves to '{}')", root.display(), target.display())
+        .with_hint("a .pvd may only name files in its own folder or its subfolders; move the files there or write the .pvd next to them"))
+}
+
 /// Prefix an error's message, keeping its kind and hint.
 fn context(e: Error, prefix: impl std::fmt::Display) -> Error {
-    let out = Error::new(e.kind(), format!("{prefix}: {}", e.message()));
-    match e.hint() {
-        Some(h) => out.with_hint(h),
-        None => out,
-    }
+    e.context(prefix)
 }
 
 /// Name the file in a format reader's error and give corrupt-file errors a hint.
@@ -166,33 +180,43 @@ fn append_poly_cells(cells: &mut Cells, section: &str, connectivity: &[usize], o
     append_cells(cells, connectivity, offsets, &types).map_err(|e| context(e, section))
 }
 
-/// Points (x fastest) and cells of a regular grid with the given index extent `[i0 i1 j0 j1 k0 k1]`.
-/// Cells are explicit (vertex/line/pixel/voxel by dimension) so that cell data has centres.
-fn image_mesh(extent: [i64; 6], origin: [f64; 3], spacing: [f64; 3], direction: [[f64; 3]; 3]) -> Result<Mesh> {
-    let dims = [0, 1, 2].map(|a| extent[2 * a + 1] - extent[2 * a] + 1);
+/// (points, cells) of a regular grid with index extent `[i0 i1 j0 j1 k0 k1]`, refused when empty
+/// or beyond 2^34 points (the counts come from one attribute and drive allocations).
+fn image_counts(extent: [i64; 6]) -> Result<(usize, usize)> {
+    let dims = [0, 1, 2].map(|a| extent[2 * a + 1].checked_sub(extent[2 * a]).and_then(|d| d.checked_add(1)).unwrap_or(0));
     if dims.iter().any(|&d| d < 1) {
         return Err(err!(MeshFormat, "image extent {extent:?} is empty"));
     }
-    let n = [0, 1, 2].map(|a| dims[a] as usize);
-    let total = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&t| t <= 1 << 34);
-    let total = total.ok_or_else(|| err!(MeshFormat, "image extent {extent:?} is too large"))?;
-    let points = (0..total)
-        .map(|idx| {
-            let ijk = [idx % n[0], (idx / n[0]) % n[1], idx / (n[0] * n[1])];
-            let local = [0, 1, 2].map(|a| (extent[2 * a] + ijk[a] as i64) as f64 * spacing[a]);
-            [0, 1, 2].map(|r| origin[r] + (0..3).map(|c| direction[r][c] * local[c]).sum::<f64>())
-        })
-        .collect();
-    Ok(Mesh { points, cells: image_cells(n), ..Mesh::default() })
+    let too_large = || err!(MeshFormat, "image extent {extent:?} is too large");
+    let points = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?)).filter(|&t| t <= 1 << 34).ok_or_else(too_large)?;
+    let cells = dims.iter().map(|&d| if d > 1 { d as usize - 1 } else { 1 }).product();
+    Ok((points, cells))
 }
 
-fn image_cells(n: [usize; 3]) -> Cells {
+/// Points (x fastest) and cells of a regular grid with the given index extent `[i0 i1 j0 j1 k0 k1]`.
+/// Cells are explicit (vertex/line/pixel/voxel by dimension) so that cell data has centres.
+fn image_mesh(extent: [i64; 6], origin: [f64; 3], spacing: [f64; 3], direction: [[f64; 3]; 3]) -> Result<Mesh> {
+    let (total, _) = image_counts(extent)?;
+    let n = [0, 1, 2].map(|a| (extent[2 * a + 1] - extent[2 * a] + 1) as usize);
+    let mut points = array::alloc(total)?;
+    points.extend((0..total).map(|idx| {
+        let ijk = [idx % n[0], (idx / n[0]) % n[1], idx / (n[0] * n[1])];
+        let local = [0, 1, 2].map(|a| (extent[2 * a] + ijk[a] as i64) as f64 * spacing[a]);
+        [0, 1, 2].map(|r| origin[r] + (0..3).map(|c| direction[r][c] * local[c]).sum::<f64>())
+    }));
+    Ok(Mesh { points, cells: image_cells(n)?, ..Mesh::default() })
+}
+
+fn image_cells(n: [usize; 3]) -> Result<Cells> {
     let axes: Vec<usize> = (0..3).filter(|&a| n[a] > 1).collect();
     let cell_type = [1, 3, 8, 11][axes.len()];
     let m = [0, 1, 2].map(|a| if n[a] > 1 { n[a] - 1 } else { 1 });
     let corners = 1usize << axes.len();
-    let mut cells = Cells { offsets: vec![0], ..Cells::default() };
-    for c in 0..m[0] * m[1] * m[2] {
+    let count = m[0] * m[1] * m[2];
+    // Reserved up front, so that an image too large for memory is an error rather than an abort.
+    let mut cells = Cells { offsets: array::alloc(count + 1)?, connectivity: array::alloc(count * corners)?, types: array::alloc(count)? };
+    cells.offsets.push(0);
+    for c in 0..count {
         let base = [c % m[0], (c / m[0]) % m[1], c / (m[0] * m[1])];
         // Corner bit b steps along axes[b]: the VTK_PIXEL / VTK_VOXEL point order.
         for corner in 0..corners {
@@ -205,7 +229,7 @@ fn image_cells(n: [usize; 3]) -> Cells {
         cells.offsets.push(cells.connectivity.len());
         cells.types.push(cell_type);
     }
-    cells
+    Ok(cells)
 }
 
 /// The files a run reads for the series `path`: the file itself and, for a `.pvd`, the files its
@@ -228,11 +252,11 @@ mod tests {
 
     #[test]
     fn image_cells_are_pixels_in_vtk_order() {
-        let cells = image_cells([3, 2, 1]);
+        let cells = image_cells([3, 2, 1]).unwrap();
         assert_eq!(cells.types, vec![8, 8]);
         assert_eq!(cells.cell(0), &[0, 1, 3, 4]);
         assert_eq!(cells.cell(1), &[1, 2, 4, 5]);
-        let voxels = image_cells([2, 2, 2]);
+        let voxels = image_cells([2, 2, 2]).unwrap();
         assert_eq!(voxels.cell(0), &[0, 1, 2, 3, 4, 5, 6, 7]);
     }
 

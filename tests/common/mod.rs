@@ -13,7 +13,7 @@ pub fn root() -> PathBuf {
 /// fresh clone `cargo test` creates it (`scripts/setup.sh --python-env`, about a minute), once:
 /// `flock` serialises the test binaries that cargo runs side by side, and the stamp that setup
 /// writes last tells a complete environment from one still being installed.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let py = root().join(".venv/bin/python");
     if !root().join(".venv/.echo-onnx-ready").exists() {
         std::fs::create_dir_all(root().join("target")).unwrap();

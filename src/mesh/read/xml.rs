@@ -3,7 +3,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::array::{self, Appended, Encoding};
+use super::array::{self, Appended, Encoding, Expect};
 use super::{context, image_mesh, join_pieces};
 use crate::err;
 use crate::error::{ErrorKind, Result};
@@ -151,7 +151,15 @@ impl Reader<'_> {
         let mut mesh = match kind {
             "UnstructuredGrid" => Mesh { points: self.points(piece)?, cells: self.unstructured_cells(piece)?, ..Mesh::default() },
             "PolyData" => Mesh { points: self.points(piece)?, cells: self.poly_cells(piece)?, ..Mesh::default() },
-            "ImageData" => image(dataset, piece)?,
+            "ImageData" => {
+                // The geometry is implicit: only the extent says how large it is. Decode the arrays
+                // first (their sizes are checked against the file), then build the points.
+                let image = Image::of(dataset, piece)?;
+                let (points, cells) = image.counts()?;
+                let point_data = self.fields(piece.child("PointData"), points)?;
+                let cell_data = self.fields(piece.child("CellData"), cells)?;
+                return Ok(Mesh { point_data, cell_data, ..image.mesh()? });
+            }
             other => {
                 return Err(err!(MeshFormat, "dataset type '{other}' is not supported")
                     .with_hint("convert the file to .vtu, .vtp or .vti"))
@@ -167,13 +175,8 @@ impl Reader<'_> {
         let name = el.attr("Name").unwrap_or("(unnamed)");
         let in_array = |e| context(e, format!("DataArray '{name}'"));
         let components: usize = el.attr("NumberOfComponents").map_or(Ok(default_components), |_| el.num("NumberOfComponents")).map_err(in_array)?;
-        let values = array::values(el, self.enc, self.appended).map_err(in_array)?;
-        if values.len() != tuples * components {
-            let few = if values.len() < tuples * components { "too few" } else { "too many" };
-            return Err(crate::Error::new(kind, format!(
-                "DataArray '{name}' has {few} values: {}, expected {} ({tuples} tuples x {components} components)",
-                values.len(), tuples * components)));
-        }
+        // The counts bound what the decoder may allocate; it returns exactly tuples x components values.
+        let values = array::values(el, self.enc, self.appended, Expect { tuples, components, kind }).map_err(in_array)?;
         Ok((components, values))
     }
 
@@ -249,15 +252,32 @@ fn as_index(v: f64) -> Option<usize> {
     (v >= 0.0 && v.fract() == 0.0 && v < usize::MAX as f64).then_some(v as usize)
 }
 
-/// Points and cells of an ImageData piece.
-fn image(dataset: &Elem, piece: &Elem) -> Result<Mesh> {
-    let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
-    let extent = piece.nums("Extent", whole)?;
-    let origin = dataset.nums("Origin", [0.0; 3])?;
-    let spacing = dataset.nums("Spacing", [1.0; 3])?;
-    let d = dataset.nums("Direction", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?;
-    let direction = [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6], d[7], d[8]]];
-    image_mesh(extent, origin, spacing, direction)
+/// The geometry of an ImageData piece.
+struct Image {
+    extent: [i64; 6],
+    origin: [f64; 3],
+    spacing: [f64; 3],
+    direction: [[f64; 3]; 3],
+}
+
+impl Image {
+    fn of(dataset: &Elem, piece: &Elem) -> Result<Image> {
+        let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
+        let extent = piece.nums("Extent", whole)?;
+        let origin = dataset.nums("Origin", [0.0; 3])?;
+        let spacing = dataset.nums("Spacing", [1.0; 3])?;
+        let d = dataset.nums("Direction", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?;
+        Ok(Image { extent, origin, spacing, direction: [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6], d[7], d[8]]] })
+    }
+
+    /// (points, cells) of the piece, without building them.
+    fn counts(&self) -> Result<(usize, usize)> {
+        super::image_counts(self.extent)
+    }
+
+    fn mesh(&self) -> Result<Mesh> {
+        image_mesh(self.extent, self.origin, self.spacing, self.direction)
+    }
 }
 
 /// Entries of a `.pvd` collection: (time, part, file).
