@@ -403,11 +403,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A count from the file, checked against the bytes left (each item takes at least `min_bytes`:
-    /// 2 in ASCII, a digit and a separator), so that a corrupt count fails here instead of allocating.
+    /// A count from the file, checked against the bytes left, so that a corrupt count fails here
+    /// instead of allocating. An item takes `binary_bytes` in binary; in ASCII each of its numbers
+    /// takes at least 2 bytes (a digit and a separator), and it has at least `binary_bytes / 4` of them
+    /// (ints are 4 bytes, doubles and size_t 8 or 4).
     fn count(&self, n: u64, binary_bytes: usize, what: &str, pos: usize) -> Result<usize> {
         let min_bytes = match self.enc {
-            Encoding::Ascii => 2,
+            Encoding::Ascii => (binary_bytes / 4).max(2),
             Encoding::Binary { .. } => binary_bytes.max(1),
         } as u64;
         let left = self.c.remaining() as u64;
@@ -707,11 +709,13 @@ fn data(r: &mut Reader, association: Association) -> Result<DataSection> {
     let &[step, components, count, ..] = ints.as_slice() else {
         return Err(err!(MeshFormat, "'{name}' has {} integer tags; expected at least 3 (time step, components, count)", ints.len()));
     };
-    if !(1..=1024).contains(&components) {
-        return Err(err!(MeshFormat, "'{name}' has {components} components"));
+    // Gmsh writes 1, 3 or 9; the bound keeps a corrupt tag from multiplying every field's memory.
+    if !(1..=64).contains(&components) {
+        return Err(err!(MeshFormat, "'{name}' has {components} components (this reader takes 1 to 64)"));
     }
     let components = components as usize;
-    let time = reals.first().copied().unwrap_or(step as f64);
+    // + 0.0 turns -0 into 0: frames are told apart by exact time.
+    let time = reals.first().copied().unwrap_or(step as f64) + 0.0;
     if !time.is_finite() {
         return Err(err!(MeshFormat, "'{name}' has time {time}"));
     }
@@ -775,6 +779,93 @@ mod tests {
         assert_eq!(m.cell_data[0].values[2], 3.0);
         assert!(m.cell_data[0].values[0].is_nan());
         m.validate(std::path::Path::new("x")).unwrap();
+    }
+
+    // A small mesh in every binary layout, both byte orders: Gmsh writes only the machine's own
+    // (little-endian here), so big-endian and 4-byte size_t files are built by hand.
+    const NODES: [(u64, [f64; 3]); 4] = [(3, [1.0, 1.0, 0.0]), (1, [0.0, 0.0, 0.0]), (2, [1.0, 0.0, 0.0]), (4, [0.0, 1.0, 0.0])];
+    const ELEMS: [(u64, i32, &[u64]); 2] = [(9, 3, &[1, 2, 3, 4]), (5, 2, &[1, 2, 4])];
+
+    fn ascii_reference() -> String {
+        let mut t = String::from("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n");
+        for (tag, p) in NODES {
+            t += &format!("{tag} {} {} {}\n", p[0], p[1], p[2]);
+        }
+        t += "$EndNodes\n$Elements\n2\n";
+        for (tag, ty, nodes) in ELEMS {
+            t += &format!("{tag} {ty} 2 0 1 {}\n", nodes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" "));
+        }
+        t += "$EndElements\n$NodeData\n1\n\"p\"\n1\n0.5\n3\n0\n1\n4\n1 10\n2 20\n3 30\n4 40\n$EndNodeData\n";
+        t += "$ElementData\n1\n\"c\"\n1\n0.5\n3\n0\n3\n2\n9 1 2 3\n5 -4 -5 -6\n$EndElementData\n";
+        t
+    }
+
+    fn binary(version: &str, size_t: usize, little: bool) -> Vec<u8> {
+        let int = |o: &mut Vec<u8>, v: i64| o.extend(if little { (v as i32).to_le_bytes() } else { (v as i32).to_be_bytes() });
+        let double = |o: &mut Vec<u8>, v: f64| o.extend(if little { v.to_le_bytes() } else { v.to_be_bytes() });
+        let size = |o: &mut Vec<u8>, v: u64| {
+            let b = if little { v.to_le_bytes().to_vec() } else { v.to_be_bytes().to_vec() };
+            o.extend(if little { &b[..size_t] } else { &b[8 - size_t..] });
+        };
+        let mut o = format!("$MeshFormat\n{version} 1 {}\n", if version == "4.1" { size_t } else { 8 }).into_bytes();
+        int(&mut o, 1);
+        o.extend(b"\n$EndMeshFormat\n$Nodes\n");
+        if version == "4.1" {
+            [1, 4, 1, 4].into_iter().for_each(|v| size(&mut o, v));
+            [2, 1, 0].into_iter().for_each(|v| int(&mut o, v));
+            size(&mut o, 4);
+            NODES.into_iter().for_each(|(t, _)| size(&mut o, t));
+            NODES.into_iter().flat_map(|(_, p)| p).for_each(|c| double(&mut o, c));
+            o.extend(b"\n$EndNodes\n$Elements\n");
+            [2, 2, 5, 9].into_iter().for_each(|v| size(&mut o, v));
+            for (tag, ty, nodes) in ELEMS {
+                [2, 1, ty as i64].into_iter().for_each(|v| int(&mut o, v));
+                size(&mut o, 1);
+                size(&mut o, tag);
+                nodes.iter().for_each(|&n| size(&mut o, n));
+            }
+        } else {
+            o.extend(b"4\n");
+            for (tag, p) in NODES {
+                int(&mut o, tag as i64);
+                p.into_iter().for_each(|c| double(&mut o, c));
+            }
+            o.extend(b"\n$EndNodes\n$Elements\n2\n");
+            for (tag, ty, nodes) in ELEMS {
+                [ty as i64, 1, 2, tag as i64, 0, 1].into_iter().for_each(|v| int(&mut o, v));
+                nodes.iter().for_each(|&n| int(&mut o, n as i64));
+            }
+        }
+        o.extend(b"\n$EndElements\n$NodeData\n1\n\"p\"\n1\n0.5\n3\n0\n1\n4\n");
+        for (tag, v) in [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)] {
+            int(&mut o, tag);
+            double(&mut o, v);
+        }
+        o.extend(b"\n$EndNodeData\n$ElementData\n1\n\"c\"\n1\n0.5\n3\n0\n3\n2\n");
+        for (tag, v) in [(9, [1.0, 2.0, 3.0]), (5, [-4.0, -5.0, -6.0])] {
+            int(&mut o, tag);
+            v.into_iter().for_each(|x| double(&mut o, x));
+        }
+        o.extend(b"\n$EndElementData\n");
+        o
+    }
+
+    #[test]
+    fn binary_layouts_and_byte_orders_read_like_ascii() {
+        let reference = read_frames(ascii_reference().as_bytes()).unwrap();
+        assert_eq!(reference.len(), 1);
+        assert_eq!(reference[0].time, 0.5);
+        let m = &reference[0].mesh;
+        assert_eq!(m.cells.types, vec![9, 5]);
+        assert_eq!(m.cells.cell(0), &[1, 2, 0, 3]);
+        assert_eq!(m.point_data[0].values, vec![30.0, 10.0, 20.0, 40.0]);
+        assert_eq!(m.cell_data[0].values, vec![1.0, 2.0, 3.0, -4.0, -5.0, -6.0]);
+        for (version, size_t) in [("2.2", 8), ("4.1", 8), ("4.1", 4)] {
+            for little in [true, false] {
+                let got = read_frames(&binary(version, size_t, little)).unwrap_or_else(|e| panic!("{version} {size_t} {little}: {e}"));
+                assert_eq!(got[0].mesh, *m, "{version}, size_t {size_t}, little-endian {little}");
+            }
+        }
     }
 
     #[test]
