@@ -94,7 +94,7 @@ fn type_name(t: i64) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct ElementType {
     nodes: usize,
     vtk: u8,
@@ -113,6 +113,7 @@ fn element_type(t: i64) -> Result<ElementType> {
 // ---------------------------------------------------------------------------------------------
 // What a file holds, before fields are attached to frames.
 
+#[derive(PartialEq)]
 struct Element {
     tag: u64,
     ty: ElementType,
@@ -507,20 +508,28 @@ fn parse(bytes: &[u8]) -> Result<MshFile> {
                     "Elements" => Some(&mut elements_seen),
                     _ => None,
                 };
-                if let Some(seen) = seen {
-                    if std::mem::replace(seen, true) {
-                        return Err(err!(MeshFormat, "{}: a second ${name} section; this reader reads files with one", at()));
-                    }
-                }
+                // Gmsh writes the mesh again with each view it appends to a file (PostProcessing.SaveMesh,
+                // on by default): a repeated $Nodes/$Elements is read aside and must be the same.
+                let repeated = seen.is_some_and(|seen| std::mem::replace(seen, true));
+                let mut again = MshFile::default();
+                let target = if repeated { &mut again } else { &mut file };
                 let result = match (name.as_str(), version) {
-                    ("Nodes", Version::V2) => nodes_v2(&mut r, &mut file),
-                    ("Nodes", Version::V41) => nodes_v41(&mut r, &mut file),
-                    ("Elements", Version::V2) => elements_v2(&mut r, &mut file),
-                    ("Elements", Version::V41) => elements_v41(&mut r, &mut file),
-                    ("NodeData", _) => data(&mut r, Association::Point).map(|d| file.data.push(d)),
-                    _ => data(&mut r, Association::Cell).map(|d| file.data.push(d)),
+                    ("Nodes", Version::V2) => nodes_v2(&mut r, target),
+                    ("Nodes", Version::V41) => nodes_v41(&mut r, target),
+                    ("Elements", Version::V2) => elements_v2(&mut r, target),
+                    ("Elements", Version::V41) => elements_v41(&mut r, target),
+                    ("NodeData", _) => data(&mut r, Association::Point).map(|d| target.data.push(d)),
+                    _ => data(&mut r, Association::Cell).map(|d| target.data.push(d)),
                 };
                 result.and_then(|()| expect_end(&mut r.c, &name)).map_err(|e| super::context(e, format!("${name} ({})", at())))?;
+                let same = || match name.as_str() {
+                    "Nodes" => again.node_tags == file.node_tags && again.points == file.points,
+                    _ => again.elements == file.elements,
+                };
+                if repeated && !same() {
+                    return Err(err!(MeshFormat, "{}: a second ${name} section that differs from the first; this reader reads one mesh per file", at())
+                        .with_hint("write each mesh to its own file (a .pvd can list them as a series)"));
+                }
             }
             _ => {
                 // Skip a section we do not read: find its end tag at the start of a line.
@@ -866,6 +875,16 @@ mod tests {
                 assert_eq!(got[0].mesh, *m, "{version}, size_t {size_t}, little-endian {little}");
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_mesh_must_be_the_same() {
+        let again = SQUARE_22.replace("$NodeData", "$Nodes\n5\n10 0 0 0\n20 1 0 0\n30 1 1 0\n40 0 1 0\n50 0.5 0.5 0\n$EndNodes\n$NodeData");
+        // Debug strings: the fields hold NaN, which is not equal to itself.
+        assert_eq!(format!("{:?}", read_msh(again.as_bytes()).unwrap()), format!("{:?}", read_msh(SQUARE_22.as_bytes()).unwrap()));
+        let moved = again.replace("50 0.5 0.5 0\n$EndNodes\n$NodeData", "50 0.5 0.6 0\n$EndNodes\n$NodeData");
+        let e = read_msh(moved.as_bytes()).unwrap_err();
+        assert!(e.message().contains("a second $Nodes section that differs from the first"), "{e}");
     }
 
     #[test]

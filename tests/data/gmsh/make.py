@@ -23,13 +23,13 @@ def rounded(a):
     return [float(f"{v:.10g}") for v in np.ravel(a)]
 
 
-def write(model, stem, flavours, views):
+def write(model, stem, flavours, views, save_mesh=0):
     """Write the mesh in each flavour, then append every view (one $NodeData/$ElementData per step)."""
     for suffix, version, binary in flavours:
         path = os.path.join(HERE, f"{stem}_{suffix}.msh")
         gmsh.option.setNumber("Mesh.MshFileVersion", version)
         gmsh.option.setNumber("Mesh.Binary", binary)
-        gmsh.option.setNumber("PostProcessing.SaveMesh", 0)
+        gmsh.option.setNumber("PostProcessing.SaveMesh", save_mesh)
         gmsh.write(path)
         for v in views:
             gmsh.view.write(v, path, append=True)
@@ -129,6 +129,8 @@ def solid():
     w = gmsh.view.add("position")
     gmsh.view.addModelData(w, 0, "solid", "NodeData", ntags, [list(p) for p in pts], time=0.0, numComponents=3)
     write("solid", "solid", [("41_ascii", 4.1, 0), ("22_binary", 2.2, 1)], [v, w])
+    # Gmsh's default (PostProcessing.SaveMesh = 1) writes the mesh again with each appended view.
+    write("solid", "solid", [("41_binary_savemesh", 4.1, 1)], [v, w], save_mesh=1)
     gmsh.option.setNumber("Mesh.Binary", 0)
     gmsh.write(os.path.join(HERE, "solid.vtk"))
     oracle("solid", {"volume": [{"time": 0.0, "kind": "ElementData", "components": 1, "tags": cells, "values": values}],
