@@ -179,7 +179,9 @@ fn resample_reads_msh_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let input = data("square_22_binary.msh");
-    let run = cli(&["--quiet", "resample", "--input", s(&input), "--grid", "16x16", "--kernel", "linear", "--field", "p", "--out", s(&out)]);
+    let query = data("square_41_ascii.msh");
+    let run = cli(&["--quiet", "resample", "--input", s(&input), "--grid", "16x16", "--kernel", "linear", "--field", "p",
+        "--query", s(&query), "--out", s(&out)]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let grid = read_mesh(&out.join("grid.vti")).unwrap();
     let p = grid.field(Association::Point, "p").unwrap();
@@ -193,6 +195,14 @@ fn resample_reads_msh_through_the_cli() {
         }
     }
     assert_eq!(covered, 256, "the grid spans the mesh's bounding box, all inside the mesh");
+    // And back from the grid onto the --query mesh's nodes (read from another .msh flavour).
+    let back = read_mesh(&out.join("resampled.vtu")).unwrap();
+    assert_eq!(back.points.len(), read_mesh(&query).unwrap().points.len());
+    let p = back.field(Association::Point, "p").unwrap();
+    for (x, v) in back.points.iter().zip(&p.values) {
+        let want = 1.0 + 2.0 * x[0] + 3.0 * x[1];
+        assert!((v - want).abs() < 1e-4, "query node {x:?}: {v} vs {want}");
+    }
 }
 
 /// Run `resample` on a bad file: exit 3 and a message that names the file and contains `needle`.
