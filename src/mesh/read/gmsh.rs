@@ -161,7 +161,7 @@ impl MshFile {
         let mut cells = Cells::default();
         for e in &self.elements {
             let kept = e.ty.dim == top;
-            let slot = kept.then(|| cells.types.len());
+            let slot = kept.then_some(cells.types.len());
             if element_index.insert(e.tag, slot).is_some() {
                 return Err(err!(MeshFormat, "$Elements: element tag {} is given twice", e.tag));
             }
@@ -448,7 +448,7 @@ fn parse(bytes: &[u8]) -> Result<MshFile> {
     let version_text = c.token().map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default();
     let version = match version_text.parse::<f64>() {
         Ok(v) if (2.0..3.0).contains(&v) => Version::V2,
-        Ok(v) if v == 4.1 => Version::V41,
+        Ok(4.1) => Version::V41,
         _ => {
             return Err(err!(MeshFormat, "$MeshFormat ({version_at}): version '{version_text}' is not read; this reader reads formats 2.x and 4.1")
                 .with_hint("re-save the mesh with Gmsh as format 4.1 or 2.2 (Mesh.MshFileVersion, or `gmsh -format msh41`)"))
