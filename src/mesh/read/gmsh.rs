@@ -28,7 +28,10 @@
 //!   tag when there is no real tag). Sections with the same name, association and time are merged (a
 //!   partitioned run writes one section per partition). Entities a field gives no value for are NaN;
 //!   values for a negative tag (Gmsh's mark for a node it did not save) are skipped.
-//! - [`read_frames`] gives one frame per distinct time (sorted); [`read_msh`] the first of them.
+//! - [`read_frames`] gives one frame per distinct time (sorted), holding the fields given at that
+//!   time; [`read_msh`] the first of them.
+//! - `$Nodes` / `$Elements` given again (Gmsh writes the mesh before each view it appends unless
+//!   PostProcessing.SaveMesh is off) must repeat the first; a different mesh is an error.
 //! - `$ElementNodeData` (values per element corner), physical names, entities, periodicity and any
 //!   other section are skipped.
 
@@ -185,7 +188,7 @@ impl MshFile {
                 cells.types.push(e.ty.vtk);
             }
         }
-        let base = Mesh { points: self.points, cells, ..Mesh::default() };
+        let mut base = Mesh { points: self.points, cells, ..Mesh::default() };
 
         let mut times: Vec<f64> = self.data.iter().map(|d| d.time).collect();
         times.sort_by(f64::total_cmp);
@@ -193,7 +196,12 @@ impl MshFile {
         if times.is_empty() {
             times.push(0.0);
         }
-        let mut frames: Vec<Frame> = times.iter().map(|&time| Frame { time, mesh: base.clone() }).collect();
+        // Each frame owns its mesh, as the frames of a .pvd do; the last one takes `base` itself.
+        let mut frames: Vec<Frame> = Vec::with_capacity(times.len());
+        for (k, &time) in times.iter().enumerate() {
+            let mesh = if k + 1 == times.len() { std::mem::take(&mut base) } else { base.clone() };
+            frames.push(Frame { time, mesh });
+        }
         for d in &self.data {
             let frame = frames.iter_mut().find(|f| f.time.total_cmp(&d.time).is_eq()).expect("times hold every section's time");
             let count = match d.association {
