@@ -205,6 +205,24 @@ fn resample_reads_msh_through_the_cli() {
     }
 }
 
+#[test]
+fn forecast_continues_the_time_steps_of_a_msh() {
+    // The fixture's data is at t = 0.25 and 0.5: a forecast with the test bundle (dt = 0.1) starts
+    // after the last of them. --ignore-dt: the steps are 0.25 apart.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = common::bundle("2d");
+    let input = data("square_41_binary.msh");
+    let (run, j) = common::cli_json(&["forecast", "--bundle", s(&bundle), "--input", s(&input), "--field", "vorticity=p",
+        "--ignore-dt", "--horizon", "3", "--out", s(&dir.path().join("f"))]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let times: Vec<f64> = j["output"]["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+    assert_eq!(times.len(), 3);
+    for (t, want) in times.iter().zip([0.6, 0.7, 0.8]) {
+        assert!((t - want).abs() < 1e-12, "{times:?}");
+    }
+    assert_eq!(j["output"]["points"].as_u64().unwrap() as usize, oracle("square")["node_tags"].as_array().unwrap().len(), "predicted on the .msh nodes");
+}
+
 /// Run `resample` on a bad file: exit 3 and a message that names the file and contains `needle`.
 fn rejects(path: &Path, needle: &str) {
     let out = tempfile::tempdir().unwrap();
