@@ -75,6 +75,15 @@ const ELEMENTS: [(i64, usize, u8, u8); 8] = [
     (7, 5, 14, 3),  // pyramid -> VTK_PYRAMID
 ];
 
+/// The most nodes an element type in [`ELEMENTS`] has (the hexahedron).
+const MAX_NODES: usize = 8;
+const _: () = {
+    let mut i = 0;
+    while i < ELEMENTS.len() {
+        assert!(ELEMENTS[i].1 <= MAX_NODES);
+        i += 1;
+    }
+};
 const VTK_WEDGE: u8 = 13;
 /// Gmsh prism node k of the VTK wedge (the permutation Gmsh's VTK export applies).
 const PRISM_TO_WEDGE: [usize; 6] = [0, 2, 1, 3, 5, 4];
@@ -116,12 +125,24 @@ fn element_type(t: i64) -> Result<ElementType> {
 // ---------------------------------------------------------------------------------------------
 // What a file holds, before fields are attached to frames.
 
-#[derive(PartialEq)]
-struct Element {
-    tag: u64,
-    ty: ElementType,
-    /// Node tags, resolved to indices once all nodes are known.
+/// Elements as read, flat (one Vec per element would cost more than the element on big meshes).
+#[derive(Default, PartialEq)]
+struct Elements {
+    tags: Vec<u64>,
+    types: Vec<ElementType>,
+    /// Node tags, `types[i].nodes` per element; resolved to indices once all nodes are known.
     nodes: Vec<u64>,
+}
+
+impl Elements {
+    fn len(&self) -> usize {
+        self.tags.len()
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.tags.reserve(n);
+        self.types.reserve(n);
+    }
 }
 
 struct DataSection {
@@ -146,7 +167,7 @@ impl DataSection {
 struct MshFile {
     points: Vec<[f64; 3]>,
     node_tags: Vec<u64>,
-    elements: Vec<Element>,
+    elements: Elements,
     data: Vec<DataSection>,
 }
 
@@ -159,33 +180,37 @@ impl MshFile {
             }
         }
         // Cells: the elements of the highest dimension; element tag -> cell index (None: dropped).
-        let top = self.elements.iter().map(|e| e.ty.dim).max().unwrap_or(0);
-        let mut element_index: HashMap<u64, Option<usize>> = HashMap::with_capacity(self.elements.len());
+        let elements = &self.elements;
+        let top = elements.types.iter().map(|t| t.dim).max().unwrap_or(0);
+        let mut element_index: HashMap<u64, Option<usize>> = HashMap::with_capacity(elements.len());
         let mut cells = Cells::default();
-        for e in &self.elements {
-            let kept = e.ty.dim == top;
+        let mut first = 0;
+        for (&tag, ty) in elements.tags.iter().zip(&elements.types) {
+            let nodes = &elements.nodes[first..first + ty.nodes];
+            first += ty.nodes;
+            let kept = ty.dim == top;
             let slot = kept.then_some(cells.types.len());
-            if element_index.insert(e.tag, slot).is_some() {
-                return Err(err!(MeshFormat, "$Elements: element tag {} is given twice", e.tag));
+            if element_index.insert(tag, slot).is_some() {
+                return Err(err!(MeshFormat, "$Elements: element tag {tag} is given twice"));
             }
-            let ids = e.nodes.iter().map(|t| {
-                node_index.get(t).copied().ok_or_else(|| {
-                    err!(MeshFormat, "$Elements: element {} refers to node {t}, which is not in $Nodes", e.tag)
-                })
-            });
             // Check every element's nodes, also those of dropped elements: a dangling tag is corruption.
-            let ids: Vec<usize> = ids.collect::<Result<_>>()?;
+            let mut ids = [0usize; MAX_NODES];
+            for (id, t) in ids.iter_mut().zip(nodes) {
+                *id = node_index.get(t).copied().ok_or_else(|| {
+                    err!(MeshFormat, "$Elements: element {tag} refers to node {t}, which is not in $Nodes")
+                })?;
+            }
             if kept {
                 if cells.offsets.is_empty() {
                     cells.offsets.push(0);
                 }
-                if e.ty.vtk == VTK_WEDGE {
+                if ty.vtk == VTK_WEDGE {
                     cells.connectivity.extend(PRISM_TO_WEDGE.map(|k| ids[k]));
                 } else {
-                    cells.connectivity.extend(ids);
+                    cells.connectivity.extend_from_slice(&ids[..ty.nodes]);
                 }
                 cells.offsets.push(cells.connectivity.len());
-                cells.types.push(e.ty.vtk);
+                cells.types.push(ty.vtk);
             }
         }
         let mut base = Mesh { points: self.points, cells, ..Mesh::default() };
@@ -643,8 +668,11 @@ fn elements_v2(r: &mut Reader, file: &mut MshFile) -> Result<()> {
                 for _ in 0..ntags {
                     r.int("an element tag (physical, entity, partition)")?;
                 }
-                let nodes = (0..ty.nodes).map(|_| r.unsigned_sized(4, "a node tag")).collect::<Result<_>>()?;
-                file.elements.push(Element { tag, ty, nodes });
+                file.elements.tags.push(tag);
+                file.elements.types.push(ty);
+                for _ in 0..ty.nodes {
+                    file.elements.nodes.push(r.unsigned_sized(4, "a node tag")?);
+                }
                 read += 1;
             }
             Encoding::Binary { .. } => {
@@ -663,8 +691,11 @@ fn elements_v2(r: &mut Reader, file: &mut MshFile) -> Result<()> {
                     for _ in 0..ntags {
                         r.int("an element tag (physical, entity, partition)")?;
                     }
-                    let nodes = (0..ty.nodes).map(|_| r.unsigned_sized(4, "a node tag")).collect::<Result<_>>()?;
-                    file.elements.push(Element { tag, ty, nodes });
+                    file.elements.tags.push(tag);
+                    file.elements.types.push(ty);
+                    for _ in 0..ty.nodes {
+                        file.elements.nodes.push(r.unsigned_sized(4, "a node tag")?);
+                    }
                 }
                 read += follow;
             }
@@ -694,8 +725,11 @@ fn elements_v41(r: &mut Reader, file: &mut MshFile) -> Result<()> {
         let n = r.count(n, r.size_t * (1 + ty.nodes), "elements", pos)?;
         for _ in 0..n {
             let tag = r.size_t("an element tag")?;
-            let nodes = (0..ty.nodes).map(|_| r.size_t("a node tag")).collect::<Result<_>>()?;
-            file.elements.push(Element { tag, ty, nodes });
+            file.elements.tags.push(tag);
+            file.elements.types.push(ty);
+            for _ in 0..ty.nodes {
+                file.elements.nodes.push(r.size_t("a node tag")?);
+            }
         }
     }
     if file.elements.len() != total {
