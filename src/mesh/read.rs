@@ -1,7 +1,8 @@
 //! Reading meshes and time series: legacy `.vtk` (our own parser, see [`legacy`]), VTK XML `.vtu`/`.vtp`/`.vti` (our own
-//! reader, see [`xml`]) and ParaView `.pvd` collections.
+//! reader, see [`xml`]), Gmsh `.msh` (see [`gmsh`]) and ParaView `.pvd` collections.
 
 mod array;
+pub mod gmsh;
 mod legacy;
 mod xml;
 
@@ -11,12 +12,13 @@ use crate::err;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mesh::{Cells, Field, Frame, Mesh};
 
-const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti; series: .pvd";
+const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .msh (Gmsh 2.2/4.1); series: .pvd, .msh with data at several times";
 const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
 
 enum Format {
     Legacy,
     Xml,
+    Gmsh,
     Series,
 }
 
@@ -26,6 +28,7 @@ fn format_of(path: &Path) -> Result<Format> {
         "vtk" => Ok(Format::Legacy),
         "vtu" | "vtp" | "vti" => Ok(Format::Xml),
         "pvd" => Ok(Format::Series),
+        "msh" => Ok(Format::Gmsh),
         _ => Err(err!(MeshFormat, "'{}': unknown mesh file extension '{ext}'", path.display()).with_hint(SUPPORTED)),
     }
 }
@@ -34,12 +37,13 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io("read", path, e))
 }
 
-/// Read one mesh (`.vtk`, `.vtu`, `.vtp` or `.vti`). NaN in field values is kept; NaN/Inf in point
-/// coordinates is an error.
+/// Read one mesh (`.vtk`, `.vtu`, `.vtp`, `.vti` or `.msh`: its first time step). NaN in field values is
+/// kept; NaN/Inf in point coordinates is an error.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     let parse = match format_of(path)? {
         Format::Legacy => legacy::read,
         Format::Xml => xml::read,
+        Format::Gmsh => gmsh::read_msh,
         Format::Series => {
             return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
                 .with_hint("read it as a series (each frame is a mesh)"))
@@ -54,11 +58,20 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
     Ok(mesh)
 }
 
-/// Read a time series: the frames of a `.pvd` collection sorted by time, or any other mesh file as
-/// one frame at time 0.
+/// Read a time series: the frames of a `.pvd` collection sorted by time, the time steps of a `.msh`
+/// file's data (see [`gmsh`]), or any other mesh file as one frame at time 0.
 pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
-    if !matches!(format_of(path)?, Format::Series) {
-        return Ok(vec![Frame { time: 0.0, mesh: read_mesh(path)? }]);
+    match format_of(path)? {
+        Format::Series => {}
+        Format::Gmsh => {
+            let frames = gmsh::read_frames(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+            // gmsh::read_frames checks the coordinates are finite, as read_mesh does.
+            for frame in &frames {
+                frame.mesh.validate(path)?;
+            }
+            return Ok(frames);
+        }
+        _ => return Ok(vec![Frame { time: 0.0, mesh: read_mesh(path)? }]),
     }
     let mut entries = xml::pvd_entries(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
     if entries.is_empty() {
