@@ -706,3 +706,99 @@ fn chunks_of_query_points_give_the_same_values() {
     let parts: Vec<u32> = points.chunks(77).flat_map(|c| gather_stencil(&g, c, 2).unwrap().nodes).collect();
     assert_eq!(stencil.nodes, parts);
 }
+
+/// The 2D mesh `(points, cells)` extruded into a slab one cell thick in z over `[z0, z0 + dz]`:
+/// quads become hexahedra, triangles wedges, polygons polyhedra. Each cell's VTK point order is
+/// scrambled the ways exporters differ (which plane comes first, which corner starts, the
+/// direction), as foamToVTK's follow OpenFOAM's block orientations.
+fn extrude(rng: &mut Rng, points: &[[f64; 3]], cells: &Cells, z0: f64, dz: f64) -> (Vec<[f64; 3]>, Cells) {
+    let n = points.len();
+    let slab: Vec<[f64; 3]> = points.iter().map(|p| [p[0], p[1], z0]).chain(points.iter().map(|p| [p[0], p[1], z0 + dz])).collect();
+    let mut out = Cells { offsets: vec![0], ..Default::default() };
+    for c in 0..cells.len() {
+        let mut face = cells.cell(c).to_vec();
+        let start = rng.below(face.len());
+        face.rotate_left(start);
+        if rng.coin() {
+            face.reverse();
+        }
+        let (first, second) = if rng.coin() { (0, n) } else { (n, 0) };
+        let t = match (cells.types[c], face.len()) {
+            (TRIANGLE, _) => WEDGE,
+            (_, 4) if cells.types[c] != POLYGON => HEXAHEDRON,
+            _ => POLYHEDRON,
+        };
+        out.connectivity.extend(face.iter().map(|&p| p + first).chain(face.iter().map(|&p| p + second)));
+        out.offsets.push(out.connectivity.len());
+        out.types.push(t);
+    }
+    (slab, out)
+}
+
+#[test]
+fn one_cell_thick_meshes_interpolate_as_their_cross_sections() {
+    let mut rng = Rng(43);
+    for case in 0..12 {
+        let cell_type = [QUAD, TRIANGLE, POLYGON][case % 3];
+        let n = 3 + rng.below(6);
+        let jitter = if cell_type == POLYGON { 0.0 } else { 0.2 };
+        let (points, cells) = lattice_mesh(&mut rng, 2, n, jitter, cell_type);
+        // (Exporters write float32: rounded alike in 2D and in the slab.)
+        let round = |p: &[f64; 3]| p.map(|x| f64::from(x as f32));
+        let points: Vec<[f64; 3]> = points.iter().map(round).collect();
+        // Thin and far from z = 0 (float32 rounding of z is then most of the tolerance), or thick.
+        let (z0, dz) = if case % 2 == 0 { (100.0, 1e-3) } else { (rng.range(-1.0, 1.0), rng.range(0.1, 3.0)) };
+        let (slab_points, slab_cells) = extrude(&mut rng, &points, &cells, z0, dz);
+        let slab_points: Vec<[f64; 3]> = slab_points.iter().map(round).collect();
+        let slab = slab_cells.slab(&slab_points).expect("an extruded mesh is a slab");
+        assert_eq!((slab.axis, slab.sections.len()), (2, cells.len()), "case {case}");
+        let g = grid(&[5 + rng.below(20), 5 + rng.below(20)], &[0.0, 0.0], &[1.0, 1.0], &[rng.coin(), false]);
+        let values: Vec<f32> = slab_points.iter().map(|p| linear_field(&[p[0], p[1], 0.0]) as f32).collect();
+        // The first plane's points are the 2D mesh's, in order.
+        let flat = values[..points.len()].to_vec();
+        for assoc in [Association::Point, Association::Cell] {
+            let want = linear_grid_weights(&g, &points, &cells, assoc, Outside::Null(-7.0)).unwrap();
+            let got = linear_grid_weights(&g, &slab_points, &slab_cells, assoc, Outside::Null(-7.0)).unwrap();
+            assert_eq!(got.coverage(), want.coverage(), "case {case}, {assoc}");
+            let (src_got, src_want): (Vec<f32>, Vec<f32>) = match assoc {
+                Association::Point => (values.clone(), flat.clone()),
+                Association::Cell => ((0..cells.len()).map(|c| c as f32).collect(), (0..cells.len()).map(|c| c as f32).collect()),
+            };
+            let (a, b) = (got.apply(&src_got, 1).unwrap(), want.apply(&src_want, 1).unwrap());
+            // Cell data: the same cell (the section of cell i is cell i; ties go to the lowest id).
+            let tol = if assoc == Association::Point { 1e-5 } else { 0.0 };
+            for (node, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert!((x - y).abs() <= tol, "case {case}, {assoc}, node {node}: {x} vs {y}");
+            }
+        }
+        // Not one cell thick: a point off both planes by more than the tolerance, or two layers.
+        let mut off = slab_points.clone();
+        let p = slab_cells.cell(0)[0];
+        off[p][2] = f64::from((off[p][2] + 0.3 * dz) as f32);
+        assert!(slab_cells.slab(&off).is_none(), "case {case}");
+        let two: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[0], p[1], if p[2] > z0 + dz / 2.0 { z0 + 2.0 * dz } else { z0 }]).collect();
+        let mut stacked = slab_cells.clone();
+        let mut layer = slab_cells.clone();
+        let mut shifted = two.clone();
+        shifted.extend(two.iter().map(|p| [p[0], p[1], p[2] + 2.0 * dz]));
+        layer.connectivity.iter_mut().for_each(|p| *p += two.len());
+        let base = stacked.connectivity.len();
+        stacked.connectivity.extend(&layer.connectivity);
+        stacked.offsets.extend(layer.offsets[1..].iter().map(|o| o + base));
+        stacked.types.extend(&layer.types);
+        assert!(stacked.slab(&shifted).is_none(), "case {case}: two layers");
+        let err = linear_grid_weights(&g, &shifted, &stacked, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MeshFormat);
+        // The same slab turned on its side (thin in x) is a slab, but not one a 2D grid can use.
+        let side: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[2], p[0], p[1]]).collect();
+        assert_eq!(slab_cells.slab(&side).map(|s| s.axis), Some(0));
+        let err = linear_grid_weights(&g, &side, &slab_cells, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert!(err.kind() == ErrorKind::MeshFormat && err.to_string().contains("along x"), "{err}");
+    }
+    // No panic on user input: ids out of range, no cells, mixed dimensions.
+    let (points, cells) = lattice_mesh(&mut rng, 2, 2, 0.0, QUAD);
+    let (sp, sc) = extrude(&mut rng, &points, &cells, 0.0, 1.0);
+    let mut bad = sc.clone();
+    bad.connectivity[0] = sp.len();
+    assert!(bad.slab(&sp).is_none() && Cells::default().slab(&sp).is_none() && cells.slab(&points).is_none());
+}
