@@ -802,3 +802,64 @@ fn one_cell_thick_meshes_interpolate_as_their_cross_sections() {
     bad.connectivity[0] = sp.len();
     assert!(bad.slab(&sp).is_none() && Cells::default().slab(&sp).is_none() && cells.slab(&points).is_none());
 }
+
+#[test]
+fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
+    let mut rng = Rng(47);
+    for case in 0..6 {
+        // An L-shaped domain (the unit square less its upper-right quarter) of coarse cells, and a
+        // fine grid: footprints of 1.5 spacings find no point far from the mesh's points, and
+        // reach into the missing quarter from its edges.
+        let n = 4 + 2 * rng.below(3);
+        let (points, all) = lattice_mesh(&mut rng, 2, n, 0.1, [QUAD, TRIANGLE][case % 2]);
+        let mut cells = Cells { offsets: vec![0], ..Default::default() };
+        for c in 0..all.len() {
+            let ids = all.cell(c);
+            let k = ids.len() as f64;
+            let centre = ids.iter().fold([0.0; 2], |s, &p| [s[0] + points[p][0] / k, s[1] + points[p][1] / k]);
+            if centre[0] < 0.5 || centre[1] < 0.5 {
+                cells.connectivity.extend_from_slice(ids);
+                cells.offsets.push(cells.connectivity.len());
+                cells.types.push(all.types[c]);
+            }
+        }
+        let g = unit_grid(8 * n + 1 + rng.below(8), 2, false);
+        let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
+        let linear = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::default()).unwrap();
+        let inside = inside_cells(&g, &points, &cells).unwrap().unwrap();
+        assert!(inside.iter().zip(linear.coverage()).all(|(&i, &c)| f32::from(u8::from(i)) == c));
+        for kernel in [Kernel::default(), Kernel::Nearest, Kernel::InverseDistance { power: 2.0 }] {
+            for footprint in [Footprint::Closest { n: 4, radius: 1.5 }, Footprint::Radius(1.5)] {
+                for (assoc, sources) in [(Association::Point, points.len()), (Association::Cell, cells.len())] {
+                    let source = Source { points: &points, cells: &cells, association: assoc };
+                    let r = Resampler::build(&g, &source, Method::Kernel { kernel, footprint }, Outside::Null(-7.0)).unwrap();
+                    assert_eq!(r.coverage(), linear.coverage(), "case {case}, {kernel:?}, {footprint:?}, {assoc}");
+                    let w = r.weights().unwrap();
+                    for node in 0..g.len() {
+                        let row = w.row(node);
+                        assert_eq!(!row.is_empty(), inside[node], "case {case}, node {node}: covered nodes have neighbours, others none");
+                        assert!(row.iter().all(|&(s, _)| (s as usize) < sources));
+                    }
+                    if assoc == Association::Point {
+                        let got = r.to_grid(&values, 1).unwrap();
+                        assert!(got.iter().zip(&inside).all(|(&v, &i)| i != (v == -7.0)));
+                    }
+                }
+            }
+        }
+        // Outside the cells, `closest` still gives the closest point's value (with coverage 0).
+        let source = Source { points: &points, cells: &cells, association: Association::Point };
+        let r = Resampler::build(&g, &source, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::Closest).unwrap();
+        let got = r.to_grid(&values, 1).unwrap();
+        for (node, q) in g.nodes().iter().enumerate().filter(|(n, _)| !inside[*n]) {
+            let nearest = brute_neighbours(&g, &points, q, 1, f64::INFINITY)[0] as usize;
+            assert_eq!(got[node], values[nearest], "node {node}");
+        }
+    }
+    // Point clouds keep the footprint rule.
+    let g = unit_grid(9, 2, false);
+    let points = [[0.0, 0.0, 0.0]];
+    let cloud = Source { points: &points, cells: &Cells::default(), association: Association::Point };
+    let r = Resampler::build(&g, &cloud, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
+    assert_eq!(r.coverage().iter().filter(|&&c| c > 0.0).count(), 4);
+}
