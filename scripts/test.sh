@@ -15,3 +15,4 @@ printf '\n== Python tests\n'
 printf '\n== OpenFOAM tests\n'
 scripts/setup-openfoam.sh
 tests/openfoam/run.sh
+tests/cfd-meshes/run.sh
