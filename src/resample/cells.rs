@@ -22,7 +22,7 @@
 //! Point location rasterises each cell over the grid nodes in its bounding box, in parallel over
 //! cells; no search structure over cells is kept.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -426,7 +426,19 @@ pub fn inside_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<O
         Err(e) if e.kind() == crate::ErrorKind::MeshFormat && has_points_and_ids(points, cells) => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(Some(owners(grid, points, &cells).into_iter().map(|o| o.into_inner() != NONE).collect()))
+    // As `owners`, but any containing cell will do: a node already found inside is not tested
+    // again, and a flag per node is an eighth of an owner key.
+    let inside: Vec<AtomicBool> = (0..grid.len()).map(|_| AtomicBool::new(false)).collect();
+    (0..cells.len()).into_par_iter().for_each_init(Vec::new, |w, c| {
+        let Some(cell) = CellGeom::new(&cells, points, c, grid.dim) else { return };
+        let (lo, hi) = cell.bbox();
+        nodes_in_box(grid, &lo, &hi, |node| {
+            if !inside[node].load(Ordering::Relaxed) && weights_in(grid, &cell, &grid.node(grid.ijk(node)), None, w).is_some() {
+                inside[node].store(true, Ordering::Relaxed);
+            }
+        });
+    });
+    Ok(Some(inside.into_iter().map(AtomicBool::into_inner).collect()))
 }
 
 fn has_points_and_ids(points: &[[f64; 3]], cells: &Cells) -> bool {

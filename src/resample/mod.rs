@@ -103,7 +103,7 @@ impl Resampler {
                 // With cells, coverage is the cells' geometry (an obstacle's mask is the obstacle,
                 // a coarse far field has no holes); point clouds keep the footprint rule.
                 let inside = if source.cells.is_empty() { None } else { inside_cells(grid, source.points, source.cells)? };
-                let search = index.bytes() + inside.as_ref().map_or(0, |m| 8 * m.len());
+                let search = index.bytes() + inside.as_ref().map_or(0, Vec::len);
                 (kernel_grid_weights_inside(&index, grid, footprint, kernel, outside, inside.as_deref())?, search)
             }
         };
