@@ -801,6 +801,14 @@ fn one_cell_thick_meshes_interpolate_as_their_cross_sections() {
     let mut bad = sc.clone();
     bad.connectivity[0] = sp.len();
     assert!(bad.slab(&sp).is_none() && Cells::default().slab(&sp).is_none() && cells.slab(&points).is_none());
+    // One cell is one cell thick along every axis: z is preferred.
+    let one = Cells { connectivity: (0..8).collect(), offsets: vec![0, 8], types: vec![HEXAHEDRON] };
+    let cube: Vec<[f64; 3]> = (0..8).map(|i| [[0.0, 1.0, 1.0, 0.0][i % 4], [0.0, 0.0, 1.0, 1.0][i % 4], (i / 4) as f64]).collect();
+    assert_eq!(one.slab(&cube).map(|s| (s.axis, s.sections.cell(0).len())), Some((2, 4)));
+    // A NaN z is on no plane along z (the cell is still one thick in y, where z does not count).
+    let mut nan = cube.clone();
+    nan[5][2] = f64::NAN;
+    assert_eq!(one.slab(&nan).map(|s| s.axis), Some(1));
 }
 
 #[test]
