@@ -21,6 +21,7 @@ printf '\n== OpenFOAM tests\n'
 scripts/setup-openfoam.sh
 tests/openfoam/run.sh
 tests/openfoam/wmake.sh   # the plugin built the OpenFOAM way (openfoam-plugin/Make)
+tests/cfd-meshes/run.sh   # one-cell-thick and graded meshes from blockMesh + foamToVTK (issue 17)
 
 # --- The guide docs/your-own-case.md, command by command, on a small case (OpenFOAM is set up) -
 printf '\n== Guide: your own case\n'

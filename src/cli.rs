@@ -252,8 +252,8 @@ pub struct ResampleArgs {
     /// Inverse-distance power.
     #[arg(long, default_value_t = 2.0)]
     pub power: f64,
-    /// Grid nodes nothing covers (outside the cells, no point in the footprint): mask (0, and
-    /// coverage 0), null (--null-value), closest (the closest point's value).
+    /// Grid nodes nothing covers (outside the cells on a mesh with cells, whatever the kernel; no point in
+    /// the footprint on a point cloud): mask (0, and coverage 0), null (--null-value), closest (the closest point's value).
     #[arg(long, value_enum, default_value = "mask")]
     pub outside: OutsideArg,
     /// The value of uncovered nodes with --outside null.

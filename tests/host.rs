@@ -214,3 +214,22 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
         assert_eq!(want, got, "{variant}: 3 ranks differ from serial");
     }
 }
+
+#[test]
+fn a_one_cell_thick_case_is_its_2d_mesh() {
+    // An OpenFOAM 2D case hands over cell centres mid-slab (z = thickness / 2, anywhere): on a 2D
+    // grid only x and y count, so the host gets exactly what the 2D points get.
+    let want = serial("2d", 4);
+    let (points, times, values) = example();
+    for z in [0.05, -3.0] {
+        let slab: Vec<[f64; 3]> = points.iter().map(|p| [p[0], p[1], z]).collect();
+        let mut s = open("2d");
+        s.set_mesh(&slab).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            s.push_snapshot(*t, v).unwrap();
+        }
+        let n = s.forecast(4).unwrap();
+        let got: Vec<Vec<f64>> = (0..n).map(|f| s.prediction(f).unwrap()).collect();
+        assert_eq!(got, want, "z = {z}");
+    }
+}

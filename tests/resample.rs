@@ -706,3 +706,168 @@ fn chunks_of_query_points_give_the_same_values() {
     let parts: Vec<u32> = points.chunks(77).flat_map(|c| gather_stencil(&g, c, 2).unwrap().nodes).collect();
     assert_eq!(stencil.nodes, parts);
 }
+
+/// The 2D mesh `(points, cells)` extruded into a slab one cell thick in z over `[z0, z0 + dz]`:
+/// quads become hexahedra, triangles wedges, polygons polyhedra. Each cell's VTK point order is
+/// scrambled the ways exporters differ (which plane comes first, which corner starts, the
+/// direction), as foamToVTK's follow OpenFOAM's block orientations.
+fn extrude(rng: &mut Rng, points: &[[f64; 3]], cells: &Cells, z0: f64, dz: f64) -> (Vec<[f64; 3]>, Cells) {
+    let n = points.len();
+    let slab: Vec<[f64; 3]> = points.iter().map(|p| [p[0], p[1], z0]).chain(points.iter().map(|p| [p[0], p[1], z0 + dz])).collect();
+    let mut out = Cells { offsets: vec![0], ..Default::default() };
+    for c in 0..cells.len() {
+        let mut face = cells.cell(c).to_vec();
+        let start = rng.below(face.len());
+        face.rotate_left(start);
+        if rng.coin() {
+            face.reverse();
+        }
+        let (first, second) = if rng.coin() { (0, n) } else { (n, 0) };
+        let t = match (cells.types[c], face.len()) {
+            (TRIANGLE, _) => WEDGE,
+            (_, 4) if cells.types[c] != POLYGON => HEXAHEDRON,
+            _ => POLYHEDRON,
+        };
+        out.connectivity.extend(face.iter().map(|&p| p + first).chain(face.iter().map(|&p| p + second)));
+        out.offsets.push(out.connectivity.len());
+        out.types.push(t);
+    }
+    (slab, out)
+}
+
+#[test]
+fn one_cell_thick_meshes_interpolate_as_their_cross_sections() {
+    let mut rng = Rng(43);
+    for case in 0..12 {
+        let cell_type = [QUAD, TRIANGLE, POLYGON][case % 3];
+        let n = 3 + rng.below(6);
+        let jitter = if cell_type == POLYGON { 0.0 } else { 0.2 };
+        let (points, cells) = lattice_mesh(&mut rng, 2, n, jitter, cell_type);
+        // (Exporters write float32: rounded alike in 2D and in the slab.)
+        let round = |p: &[f64; 3]| p.map(|x| f64::from(x as f32));
+        let points: Vec<[f64; 3]> = points.iter().map(round).collect();
+        // Thin and far from z = 0 (float32 rounding of z is then most of the tolerance), or thick.
+        let (z0, dz) = if case % 2 == 0 { (100.0, 1e-3) } else { (rng.range(-1.0, 1.0), rng.range(0.1, 3.0)) };
+        let (slab_points, slab_cells) = extrude(&mut rng, &points, &cells, z0, dz);
+        let slab_points: Vec<[f64; 3]> = slab_points.iter().map(round).collect();
+        let slab = slab_cells.slab(&slab_points).expect("an extruded mesh is a slab");
+        assert_eq!((slab.axis, slab.sections.len()), (2, cells.len()), "case {case}");
+        let g = grid(&[5 + rng.below(20), 5 + rng.below(20)], &[0.0, 0.0], &[1.0, 1.0], &[rng.coin(), false]);
+        let values: Vec<f32> = slab_points.iter().map(|p| linear_field(&[p[0], p[1], 0.0]) as f32).collect();
+        // The first plane's points are the 2D mesh's, in order.
+        let flat = values[..points.len()].to_vec();
+        for assoc in [Association::Point, Association::Cell] {
+            let want = linear_grid_weights(&g, &points, &cells, assoc, Outside::Null(-7.0)).unwrap();
+            let got = linear_grid_weights(&g, &slab_points, &slab_cells, assoc, Outside::Null(-7.0)).unwrap();
+            assert_eq!(got.coverage(), want.coverage(), "case {case}, {assoc}");
+            let (src_got, src_want): (Vec<f32>, Vec<f32>) = match assoc {
+                Association::Point => (values.clone(), flat.clone()),
+                Association::Cell => ((0..cells.len()).map(|c| c as f32).collect(), (0..cells.len()).map(|c| c as f32).collect()),
+            };
+            let (a, b) = (got.apply(&src_got, 1).unwrap(), want.apply(&src_want, 1).unwrap());
+            // Cell data: the same cell (the section of cell i is cell i; ties go to the lowest id).
+            let tol = if assoc == Association::Point { 1e-5 } else { 0.0 };
+            for (node, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert!((x - y).abs() <= tol, "case {case}, {assoc}, node {node}: {x} vs {y}");
+            }
+        }
+        // Not one cell thick: a point off both planes by more than the tolerance, or two layers.
+        let mut off = slab_points.clone();
+        let p = slab_cells.cell(0)[0];
+        off[p][2] = f64::from((off[p][2] + 0.3 * dz) as f32);
+        assert!(slab_cells.slab(&off).is_none(), "case {case}");
+        let two: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[0], p[1], if p[2] > z0 + dz / 2.0 { z0 + 2.0 * dz } else { z0 }]).collect();
+        let mut stacked = slab_cells.clone();
+        let mut layer = slab_cells.clone();
+        let mut shifted = two.clone();
+        shifted.extend(two.iter().map(|p| [p[0], p[1], p[2] + 2.0 * dz]));
+        layer.connectivity.iter_mut().for_each(|p| *p += two.len());
+        let base = stacked.connectivity.len();
+        stacked.connectivity.extend(&layer.connectivity);
+        stacked.offsets.extend(layer.offsets[1..].iter().map(|o| o + base));
+        stacked.types.extend(&layer.types);
+        assert!(stacked.slab(&shifted).is_none(), "case {case}: two layers");
+        let err = linear_grid_weights(&g, &shifted, &stacked, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MeshFormat);
+        // The same slab turned on its side (thin in x) is a slab, but not one a 2D grid can use.
+        let side: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[2], p[0], p[1]]).collect();
+        assert_eq!(slab_cells.slab(&side).map(|s| s.axis), Some(0));
+        let err = linear_grid_weights(&g, &side, &slab_cells, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert!(err.kind() == ErrorKind::MeshFormat && err.to_string().contains("along x"), "{err}");
+    }
+    // No panic on user input: ids out of range, no cells, mixed dimensions.
+    let (points, cells) = lattice_mesh(&mut rng, 2, 2, 0.0, QUAD);
+    let (sp, sc) = extrude(&mut rng, &points, &cells, 0.0, 1.0);
+    let mut bad = sc.clone();
+    bad.connectivity[0] = sp.len();
+    assert!(bad.slab(&sp).is_none() && Cells::default().slab(&sp).is_none() && cells.slab(&points).is_none());
+    // One cell is one cell thick along every axis: z is preferred.
+    let one = Cells { connectivity: (0..8).collect(), offsets: vec![0, 8], types: vec![HEXAHEDRON] };
+    let cube: Vec<[f64; 3]> = (0..8).map(|i| [[0.0, 1.0, 1.0, 0.0][i % 4], [0.0, 0.0, 1.0, 1.0][i % 4], (i / 4) as f64]).collect();
+    assert_eq!(one.slab(&cube).map(|s| (s.axis, s.sections.cell(0).len())), Some((2, 4)));
+    // A NaN z is on no plane along z (the cell is still one thick in y, where z does not count).
+    let mut nan = cube.clone();
+    nan[5][2] = f64::NAN;
+    assert_eq!(one.slab(&nan).map(|s| s.axis), Some(1));
+}
+
+#[test]
+fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
+    let mut rng = Rng(47);
+    for case in 0..6 {
+        // An L-shaped domain (the unit square less its upper-right quarter) of coarse cells, and a
+        // fine grid: footprints of 1.5 spacings find no point far from the mesh's points, and
+        // reach into the missing quarter from its edges.
+        let n = 4 + 2 * rng.below(3);
+        let (points, all) = lattice_mesh(&mut rng, 2, n, 0.1, [QUAD, TRIANGLE][case % 2]);
+        let mut cells = Cells { offsets: vec![0], ..Default::default() };
+        for c in 0..all.len() {
+            let ids = all.cell(c);
+            let k = ids.len() as f64;
+            let centre = ids.iter().fold([0.0; 2], |s, &p| [s[0] + points[p][0] / k, s[1] + points[p][1] / k]);
+            if centre[0] < 0.5 || centre[1] < 0.5 {
+                cells.connectivity.extend_from_slice(ids);
+                cells.offsets.push(cells.connectivity.len());
+                cells.types.push(all.types[c]);
+            }
+        }
+        let g = unit_grid(8 * n + 1 + rng.below(8), 2, false);
+        let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
+        let linear = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::default()).unwrap();
+        let inside = inside_cells(&g, &points, &cells).unwrap().unwrap();
+        assert!(inside.iter().zip(linear.coverage()).all(|(&i, &c)| f32::from(u8::from(i)) == c));
+        for kernel in [Kernel::default(), Kernel::Nearest, Kernel::InverseDistance { power: 2.0 }] {
+            for footprint in [Footprint::Closest { n: 4, radius: 1.5 }, Footprint::Radius(1.5)] {
+                for (assoc, sources) in [(Association::Point, points.len()), (Association::Cell, cells.len())] {
+                    let source = Source { points: &points, cells: &cells, association: assoc };
+                    let r = Resampler::build(&g, &source, Method::Kernel { kernel, footprint }, Outside::Null(-7.0)).unwrap();
+                    assert_eq!(r.coverage(), linear.coverage(), "case {case}, {kernel:?}, {footprint:?}, {assoc}");
+                    let w = r.weights().unwrap();
+                    for (node, &inside) in inside.iter().enumerate() {
+                        let row = w.row(node);
+                        assert_eq!(!row.is_empty(), inside, "case {case}, node {node}: covered nodes have neighbours, others none");
+                        assert!(row.iter().all(|&(s, _)| (s as usize) < sources));
+                    }
+                    if assoc == Association::Point {
+                        let got = r.to_grid(&values, 1).unwrap();
+                        assert!(got.iter().zip(&inside).all(|(&v, &i)| i != (v == -7.0)));
+                    }
+                }
+            }
+        }
+        // Outside the cells, `closest` still gives the closest point's value (with coverage 0).
+        let source = Source { points: &points, cells: &cells, association: Association::Point };
+        let r = Resampler::build(&g, &source, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::Closest).unwrap();
+        let got = r.to_grid(&values, 1).unwrap();
+        for (node, q) in g.nodes().iter().enumerate().filter(|(n, _)| !inside[*n]) {
+            let nearest = brute_neighbours(&g, &points, q, 1, f64::INFINITY)[0] as usize;
+            assert_eq!(got[node], values[nearest], "node {node}");
+        }
+    }
+    // Point clouds keep the footprint rule.
+    let g = unit_grid(9, 2, false);
+    let points = [[0.0, 0.0, 0.0]];
+    let cloud = Source { points: &points, cells: &Cells::default(), association: Association::Point };
+    let r = Resampler::build(&g, &cloud, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
+    assert_eq!(r.coverage().iter().filter(|&&c| c > 0.0).count(), 4);
+}

@@ -23,10 +23,10 @@ pub mod kernel;
 pub mod linear;
 pub mod weights;
 
-pub use cells::linear_grid_weights;
+pub use cells::{grid_cells, inside_cells, linear_grid_weights};
 pub use gather::{coverage, gather_grid_neighbours, gather_values, Neighbours, PAD};
 pub use index::PointIndex;
-pub use kernel::{kernel_grid_weights, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
+pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
 pub use weights::{Outside, Weights};
 
@@ -100,7 +100,11 @@ impl Resampler {
                     Association::Point => PointIndex::new(source.points, grid)?,
                     Association::Cell => PointIndex::new(&source.cells.centres(source.points), grid)?,
                 };
-                (kernel_grid_weights(&index, grid, footprint, kernel, outside)?, index.bytes())
+                // With cells, coverage is the cells' geometry (an obstacle's mask is the obstacle,
+                // a coarse far field has no holes); point clouds keep the footprint rule.
+                let inside = if source.cells.is_empty() { None } else { inside_cells(grid, source.points, source.cells)? };
+                let search = index.bytes() + inside.as_ref().map_or(0, Vec::len);
+                (kernel_grid_weights_inside(&index, grid, footprint, kernel, outside, inside.as_deref())?, search)
             }
         };
         Ok(Resampler { lift: Lift::Weights(weights), search_bytes })
@@ -123,7 +127,8 @@ impl Resampler {
         }
     }
 
-    /// `[nodes]` 1 where a node is covered (an input point within the radius, inside a cell).
+    /// `[nodes]` 1 where a node is covered: inside the mesh's cells when it has cells (any
+    /// method), else an input point within the radius.
     pub fn coverage(&self) -> &[f32] {
         match &self.lift {
             Lift::Neighbours(_, c) => c,
