@@ -161,12 +161,9 @@ fn series_entries(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
         .collect()
 }
 
-/// The folder an index's relative names start from.
+/// The folder an index's relative names start from (empty for an index in the working directory).
 fn folder(index: &Path) -> PathBuf {
-    match index.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    index.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn extension(path: &Path) -> String {
@@ -178,9 +175,13 @@ fn extension(path: &Path) -> String {
 fn confined(dir: &Path, name: &str, index: &Path) -> Result<PathBuf> {
     let path = dir.join(name);
     let real = path.canonicalize().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => err!(MeshFormat, "lists '{name}', which does not exist ('{}')", path.display()).with_hint(MOVED_HINT),
+        std::io::ErrorKind::NotFound => {
+            let looked = if path == Path::new(name) { String::new() } else { format!(" ('{}')", path.display()) };
+            err!(MeshFormat, "lists '{name}', which does not exist{looked}").with_hint(MOVED_HINT)
+        }
         _ => Error::io("open", &path, e),
     })?;
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let root = dir.canonicalize().map_err(|e| Error::io("open", dir, e))?;
     if !real.starts_with(&root) {
         return Err(err!(MeshFormat, "lists '{name}', which is outside the folder of '{}' ('{}')", index.display(), real.display())
