@@ -97,6 +97,22 @@ fn series_of_other_files_is_sorted_by_time_and_read_by_extension() {
 }
 
 #[test]
+fn multi_piece_block_joins_its_pieces() {
+    // vtkXMLMultiBlockDataWriter's layout for a dataset written in pieces (one per rank), with the
+    // index attributes and a null block it writes; the pieces join as a .vtu's pieces do.
+    let dir = tempfile::tempdir().unwrap();
+    let vtk = fixture_copy(dir.path());
+    let body = "<Block index='0'><DataSet index='0'/></Block>\n<Piece index='1' name='internal'>\
+        <DataSet index='0' file='tiny_0/internal.vtu'/><DataSet index='1' file='tiny_2/internal.vtu'/></Piece>\n";
+    let m = read_mesh(&write(vtk.join("pieces.vtm"), &format!("{VTM_HEAD}{body}{VTM_TAIL}"))).unwrap();
+    let (a, b) = (read_mesh(&vtk.join("tiny_0/internal.vtu")).unwrap(), read_mesh(&vtk.join("tiny_2/internal.vtu")).unwrap());
+    assert_eq!(m.points, [a.points.clone(), b.points.clone()].concat());
+    assert_eq!(m.cells.len(), 2 * CELLS);
+    assert_eq!(m.cells.cell(CELLS), b.cells.cell(0).iter().map(|p| p + POINTS).collect::<Vec<_>>(), "the second piece's ids shifted");
+    assert_eq!(values(&m, Association::Cell, "T"), [values(&a, Association::Cell, "T"), values(&b, Association::Cell, "T")].concat());
+}
+
+#[test]
 fn cli_resamples_a_vtm_series() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
