@@ -124,6 +124,23 @@ fn cli_resamples_a_vtm_series() {
     assert!(back.field(Association::Cell, "T").is_some());
 }
 
+#[test]
+fn out_holding_a_file_the_index_lists_is_refused_as_an_input() {
+    // The output checks must know the files behind the index, not just the index: replacing
+    // tiny_1/ would delete the internal mesh that the series reads at t = 0.5.
+    let dir = tempfile::tempdir().unwrap();
+    let vtk = fixture_copy(dir.path());
+    for input in ["tiny.vtm.series", "tiny_1.vtm"] {
+        let (input_path, out) = (vtk.join(input), vtk.join("tiny_1"));
+        let argv = ["resample", "--input", s(&input_path), "--field", "T", "--grid", "8x8", "--out", s(&out), "--force"];
+        let (r, json) = cli_json(&argv);
+        assert_eq!(r.status.code(), Some(7), "{input}: {json}");
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("an input of this run"), "{input}: {message}");
+        assert!(vtk.join("tiny_1/internal.vtu").is_file(), "{input}: the input is still there");
+    }
+}
+
 /// A broken-index case: `setup` edits a copy of the fixture in VTK/ and returns the input to give.
 struct Case {
     name: &'static str,

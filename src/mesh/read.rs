@@ -255,11 +255,15 @@ fn image_cells(n: [usize; 3]) -> Result<Cells> {
     Ok(cells)
 }
 
-/// The files a run reads for the series `path`: the file itself and, for a `.pvd`, the files its
-/// entries name. Best effort (an unreadable collection gives just `path`): the output checks use it to
-/// refuse an `--out` that would replace an input, and reading reports a broken collection later.
+/// The files a run reads for the series `path`: the file itself and, for a `.pvd`, `.series` or `.vtm`,
+/// the files its entries name. Best effort (an unreadable collection gives just `path`): the output
+/// checks use it to refuse an `--out` that would replace an input, and reading reports a broken
+/// collection later.
 pub fn series_files(path: &Path) -> Vec<std::path::PathBuf> {
     let mut files = vec![path.to_path_buf()];
+    if matches!(format_of(path), Ok(Format::FileSeries | Format::Multiblock)) {
+        files.extend(multiblock::listed_files(path));
+    }
     if matches!(format_of(path), Ok(Format::Series)) {
         if let Ok(entries) = std::fs::read(path).map_err(|e| Error::io("read", path, e)).and_then(|b| xml::pvd_entries(&b)) {
             let dir = path.parent().unwrap_or(Path::new(""));

@@ -161,6 +161,25 @@ fn series_entries(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
         .collect()
 }
 
+/// The files a `.vtm` or `.series` index lists (through a `.series`, its `.vtm` entries' files too),
+/// for the output checks of [`super::series_files`]. Best effort: what cannot be read lists nothing.
+pub fn listed_files(path: &Path) -> Vec<PathBuf> {
+    let (dir, Ok(bytes)) = (folder(path), std::fs::read(path)) else { return Vec::new() };
+    match extension(path).as_str() {
+        "vtm" => {
+            let datasets = xml::parse_tree(&bytes).and_then(|root| datasets(&root)).unwrap_or_default();
+            datasets.into_iter().flat_map(|d| d.files).map(|f| dir.join(f)).collect()
+        }
+        "series" => {
+            let entries = series_entries(&bytes).unwrap_or_default();
+            let files = entries.into_iter().map(|(_, name)| dir.join(name));
+            // One level only: a .vtm lists datasets, and a .series in a .series is refused when read.
+            files.flat_map(|f| if extension(&f) == "vtm" { [vec![f.clone()], listed_files(&f)].concat() } else { vec![f] }).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The folder an index's relative names start from (empty for an index in the working directory).
 fn folder(index: &Path) -> PathBuf {
     index.parent().map(Path::to_path_buf).unwrap_or_default()
@@ -242,6 +261,20 @@ mod tests {
         let xml = format!("<VTKFile type=\"vtkMultiBlockDataSet\"><vtkMultiBlockDataSet>{body}</vtkMultiBlockDataSet></VTKFile>");
         let e = datasets(&xml::parse_tree(xml.as_bytes()).unwrap()).unwrap_err();
         assert!(e.message().contains("nested more than"), "{e}");
+    }
+
+    #[test]
+    fn listed_files_follow_a_series_into_its_vtm_files() {
+        let dir = std::env::temp_dir().join(format!("echo-onnx-listed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let vtm = "<VTKFile type='vtkMultiBlockDataSet'><vtkMultiBlockDataSet><DataSet name='internal' file='c_1/internal.vtu'/>\
+                   <Block name='boundary'><DataSet name='walls' file='c_1/walls.vtp'/></Block></vtkMultiBlockDataSet></VTKFile>";
+        std::fs::write(dir.join("c_1.vtm"), vtm).unwrap();
+        std::fs::write(dir.join("c.series"), r#"{"files": [{"name": "c_1.vtm", "time": 1}, {"name": "x.vtu", "time": 2}]}"#).unwrap();
+        let listed = listed_files(&dir.join("c.series"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names = ["c_1.vtm", "c_1/internal.vtu", "c_1/walls.vtp", "x.vtu"].map(|n| dir.join(n));
+        assert_eq!(listed, names);
     }
 
     #[test]
