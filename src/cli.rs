@@ -148,7 +148,7 @@ pub enum MethodArg {
 
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input series (.pvd) or single mesh (.vtu, .vtp, .vti, .vtk, .msh).
+    /// Input series (.pvd, .series) or single mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh).
     #[arg(long)]
     pub input: PathBuf,
     /// Read the bundle field BUNDLE_NAME from the input field FILE_NAME (repeatable).
@@ -218,7 +218,7 @@ pub struct ScoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ResampleArgs {
-    /// Input mesh (.vtu, .vtp, .vti, .vtk, .msh) or series (.pvd: its first frame).
+    /// Input mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh) or series (.pvd, .series: its first frame).
     #[arg(long)]
     pub input: PathBuf,
     /// Output directory: grid.vti (fields + coverage on the grid) and resampled.vtu (back on points).

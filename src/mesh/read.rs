@@ -1,9 +1,12 @@
 //! Reading meshes and time series: legacy `.vtk` (our own parser, see [`legacy`]), VTK XML `.vtu`/`.vtp`/`.vti` (our own
-//! reader, see [`xml`]), Gmsh `.msh` (see [`gmsh`]) and ParaView `.pvd` collections.
+//! reader, see [`xml`]), Gmsh `.msh` (see [`gmsh`]) and ParaView `.pvd` collections. What foamToVTK
+//! writes around its datasets is read too (see [`multiblock`]): VTK XML multiblock `.vtm` (one of its
+//! datasets) and ParaView's JSON `.series` indexes.
 
 mod array;
 pub mod gmsh;
 mod legacy;
+mod multiblock;
 mod xml;
 
 use std::path::Path;
@@ -12,14 +15,16 @@ use crate::err;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mesh::{Cells, Field, Frame, Mesh};
 
-const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .msh (Gmsh 2.2/4.1); series: .pvd, .msh with data at several times";
+const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .vtm (multiblock), .msh (Gmsh 2.2/4.1); series: .pvd, .series, .msh with data at several times";
 const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
 
 enum Format {
     Legacy,
     Xml,
     Gmsh,
+    Multiblock,
     Series,
+    FileSeries,
 }
 
 fn format_of(path: &Path) -> Result<Format> {
@@ -29,6 +34,9 @@ fn format_of(path: &Path) -> Result<Format> {
         "vtu" | "vtp" | "vti" => Ok(Format::Xml),
         "pvd" => Ok(Format::Series),
         "msh" => Ok(Format::Gmsh),
+        "vtm" => Ok(Format::Multiblock),
+        // ParaView's JSON index, named after what it lists: `case.vtm.series`, `foo.vtu.series`.
+        "series" => Ok(Format::FileSeries),
         _ => Err(err!(MeshFormat, "'{}': unknown mesh file extension '{ext}'", path.display()).with_hint(SUPPORTED)),
     }
 }
@@ -37,14 +45,15 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io("read", path, e))
 }
 
-/// Read one mesh (`.vtk`, `.vtu`, `.vtp`, `.vti` or `.msh`: its first time step). NaN in field values is
-/// kept; NaN/Inf in point coordinates is an error.
+/// Read one mesh (`.vtk`, `.vtu`, `.vtp`, `.vti`, `.msh`: its first time step, or a `.vtm`'s dataset).
+/// NaN in field values is kept; NaN/Inf in point coordinates is an error.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     let parse = match format_of(path)? {
         Format::Legacy => legacy::read,
         Format::Xml => xml::read,
         Format::Gmsh => gmsh::read_msh,
-        Format::Series => {
+        Format::Multiblock => return multiblock::read_vtm(path),
+        Format::Series | Format::FileSeries => {
             return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
                 .with_hint("read it as a series (each frame is a mesh)"))
         }
@@ -58,11 +67,12 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
     Ok(mesh)
 }
 
-/// Read a time series: the frames of a `.pvd` collection sorted by time, the time steps of a `.msh`
-/// file's data (see [`gmsh`]), or any other mesh file as one frame at time 0.
+/// Read a time series: the frames of a `.pvd` collection or a `.series` index sorted by time, the time
+/// steps of a `.msh` file's data (see [`gmsh`]), or any other mesh file as one frame at time 0.
 pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
     match format_of(path)? {
         Format::Series => {}
+        Format::FileSeries => return multiblock::read_file_series(path),
         Format::Gmsh => {
             let frames = gmsh::read_frames(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
             // gmsh::read_frames checks the coordinates are finite, as read_mesh does.
@@ -245,11 +255,15 @@ fn image_cells(n: [usize; 3]) -> Result<Cells> {
     Ok(cells)
 }
 
-/// The files a run reads for the series `path`: the file itself and, for a `.pvd`, the files its
-/// entries name. Best effort (an unreadable collection gives just `path`): the output checks use it to
-/// refuse an `--out` that would replace an input, and reading reports a broken collection later.
+/// The files a run reads for the series `path`: the file itself and, for a `.pvd`, `.series` or `.vtm`,
+/// the files its entries name. Best effort (an unreadable collection gives just `path`): the output
+/// checks use it to refuse an `--out` that would replace an input, and reading reports a broken
+/// collection later.
 pub fn series_files(path: &Path) -> Vec<std::path::PathBuf> {
     let mut files = vec![path.to_path_buf()];
+    if matches!(format_of(path), Ok(Format::FileSeries | Format::Multiblock)) {
+        files.extend(multiblock::listed_files(path));
+    }
     if matches!(format_of(path), Ok(Format::Series)) {
         if let Ok(entries) = std::fs::read(path).map_err(|e| Error::io("read", path, e)).and_then(|b| xml::pvd_entries(&b)) {
             let dir = path.parent().unwrap_or(Path::new(""));

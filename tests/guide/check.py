@@ -51,12 +51,13 @@ def check_case_mesh(data, label, fields=("T",)):
             check(float(v.max()) > float(v.min()), f"{label}: {name} varies ({v.min():.3g} .. {v.max():.3g})")
 
 
-# Step 2: the exported series as the guide's .pvd lists it.
-exported = PVDReader(FileName=str(case / "VTK/internal.pvd"))
+# Step 2: the exported series, the index the guide gives echo-onnx (its first block is the internal mesh).
+SERIES = "VTK/mycase.vtm.series"
+exported = OpenDataFile(str(case / SERIES))
 exported.UpdatePipelineInformation()
 times = list(exported.TimestepValues)
-check([round(t, 6) for t in times] == [round(0.2 * k, 6) for k in range(9)], f"VTK/internal.pvd: times {times}")
-check_case_mesh(fetch(exported, times[-1]), "VTK/internal.pvd, last step")
+check([round(t, 6) for t in times] == [round(0.2 * k, 6) for k in range(9)], f"{SERIES}: times {times}")
+check_case_mesh(fetch(exported, times[-1]), f"{SERIES}, last step")
 
 # Step 3: resample onto the 32 x 32 grid and back.
 grid = fetch(OpenDataFile(str(case / "resampled/grid.vti")))
@@ -88,7 +89,7 @@ log = (case / "log.scalarTransportFoam").read_text()
 check("echoSurrogate echo: forecast" in log, "log.scalarTransportFoam: the function object forecast")
 written = sorted(p.parent.name for p in case.glob("*/TEcho"))
 check(len(written) >= 4, f"TEcho written at t = {written}")
-solver = PVDReader(FileName=str(case / "VTK/internal.pvd"))
+solver = OpenDataFile(str(case / SERIES))
 solver.UpdatePipelineInformation()
 check_case_mesh(fetch(solver, 0.8), "VTK at t = 0.8 (after the function-object run)", fields=("T", "TEcho"))
 rows = [line.split() for line in (case / "postProcessing/echo/0/error.dat").read_text().splitlines()
