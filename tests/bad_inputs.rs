@@ -152,7 +152,7 @@ const CASES: &[Case] = &[
         std::fs::write(d.join("trunc.vtk"), &text[..text.len() * 19 / 20]).unwrap();
         args(&bundle("2d"), &d.join("trunc.vtk"), &[])
     }},
-    Case { name: "series naming a file outside its folder", exit: 3, message: "DataSet file '../outside.vtu' lies outside the .pvd's folder", setup: |d| {
+    Case { name: "series naming a file outside its folder", exit: 3, message: "lists '../outside.vtu', which is outside the folder of", setup: |d| {
         std::fs::copy(example().join("input_0000.vtu"), d.join("outside.vtu")).unwrap();
         std::fs::create_dir(d.join("series")).unwrap();
         mesh::write::write_pvd(&d.join("series/s.pvd"), &[(0.0, "../outside.vtu".into())]).unwrap();

@@ -9,7 +9,7 @@ mod legacy;
 mod multiblock;
 mod xml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::err;
 use crate::error::{Error, ErrorKind, Result};
@@ -98,27 +98,33 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
         .into_iter()
         .map(|(time, _, file)| {
             let in_series = |e| context(e, format!("'{}' (time {time})", path.display()));
-            let frame = dir.join(&file);
-            confined(dir, &frame, &file).map_err(in_series)?;
-            let mesh = read_mesh(&frame).map_err(in_series)?;
+            let mesh = read_mesh(&confined(dir, &file, path).map_err(in_series)?).map_err(in_series)?;
             Ok(Frame { time, mesh })
         })
         .collect()
 }
 
-/// A `.pvd` may name files in its own folder and below it, nowhere else: a series is one folder
-/// that can be moved or shared, and a collection file must not make the tool read (and echo
-/// parts of, in messages) arbitrary files. Paths are canonicalised, so `..` and symlinks that lead
-/// out are caught. ParaView writes its series this way (5.11: `name.pvd` next to `name/name_0_N.vtu`). A
-/// file that does not exist is left to the read, which says so.
-fn confined(dir: &Path, frame: &Path, file: &str) -> Result<()> {
+/// `dir/name`, a file that an index (`.pvd`, `.vtm`, `.series`) in `dir` lists, which must exist and,
+/// symbolic links and `..` resolved, stay inside `dir`: a series is one folder that can be moved or
+/// shared, and an index must not make the tool read (and echo parts of, in messages) arbitrary files.
+/// ParaView writes its series this way (5.11: `name.pvd` next to `name/name_0_N.vtu`), foamToVTK too.
+pub(crate) fn confined(dir: &Path, name: &str, index: &Path) -> Result<PathBuf> {
+    let path = dir.join(name);
+    let real = path.canonicalize().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            let looked = if path == Path::new(name) { String::new() } else { format!(" ('{}')", path.display()) };
+            err!(MeshFormat, "lists '{name}', which does not exist{looked}")
+                .with_hint("keep the index next to the files and folders it lists, as the exporter wrote them")
+        }
+        _ => Error::io("open", &path, e),
+    })?;
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let (Ok(root), Ok(target)) = (std::fs::canonicalize(dir), std::fs::canonicalize(frame)) else { return Ok(()) };
-    if target.starts_with(&root) {
-        return Ok(());
+    let root = dir.canonicalize().map_err(|e| Error::io("open", dir, e))?;
+    if !real.starts_with(&root) {
+        return Err(err!(MeshFormat, "lists '{name}', which is outside the folder of '{}' ('{}')", index.display(), real.display())
+            .with_hint("an index may only list files in its own folder or below it; move the files there"));
     }
-    Err(err!(MeshFormat, "DataSet file '{file}' lies outside the .pvd's folder '{}' (it resolves to '{}')", root.display(), target.display())
-        .with_hint("a .pvd may only name files in its own folder or its subfolders; move the files there or write the .pvd next to them"))
+    Ok(path)
 }
 
 /// Prefix an error's message, keeping its kind and hint.

@@ -9,16 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{context, in_file, join_pieces, read_bytes, read_mesh, xml};
+use super::{confined, context, in_file, join_pieces, read_bytes, read_mesh, xml};
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mesh::{Frame, Mesh};
 
 /// The block `foamToVTK` gives the internal mesh (the cells the fields live on).
 const INTERNAL: &str = "internal";
 /// Deeper nesting than any writer produces; the limit keeps a hostile file from exhausting the stack.
 const MAX_DEPTH: usize = 64;
-const MOVED_HINT: &str = "keep the index next to the files and folders it lists, as the exporter wrote them";
 const SERIES_FORMAT: &str =
     "a .series file is ParaView's JSON index: {\"file-series-version\": \"1.0\", \"files\": [{\"name\": \"case_1.vtm\", \"time\": 0.1}, ...]}";
 
@@ -187,26 +186,6 @@ fn folder(index: &Path) -> PathBuf {
 
 fn extension(path: &Path) -> String {
     path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
-}
-
-/// `dir/name`, which must exist and, symbolic links and `..` resolved, stay inside `dir`: an index
-/// that came with a case must not make echo-onnx read files elsewhere on the machine.
-fn confined(dir: &Path, name: &str, index: &Path) -> Result<PathBuf> {
-    let path = dir.join(name);
-    let real = path.canonicalize().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            let looked = if path == Path::new(name) { String::new() } else { format!(" ('{}')", path.display()) };
-            err!(MeshFormat, "lists '{name}', which does not exist{looked}").with_hint(MOVED_HINT)
-        }
-        _ => Error::io("open", &path, e),
-    })?;
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let root = dir.canonicalize().map_err(|e| Error::io("open", dir, e))?;
-    if !real.starts_with(&root) {
-        return Err(err!(MeshFormat, "lists '{name}', which is outside the folder of '{}' ('{}')", index.display(), real.display())
-            .with_hint("an index may only list files in its own folder or below it; move the files there"));
-    }
-    Ok(path)
 }
 
 #[cfg(test)]
