@@ -37,10 +37,29 @@ impl Sampler {
         observed: &ArrayD<f32>,
         observed_slots: &[bool],
         rng: &mut SplitMix64,
+        on_step: impl FnMut(usize),
+    ) -> Result<ArrayD<f32>> {
+        self.sample_batch(velocity, observed, observed_slots, std::slice::from_mut(rng), on_step)
+    }
+
+    /// [`Sampler::sample`] for a batch of `rngs.len()` members along axis 0 of `observed`: member k's
+    /// noise is drawn from `rngs[k]` alone, so it is the noise a batch-1 run seeded like `rngs[k]`
+    /// draws, and an ensemble member equals that single run (to the graph's batching round-off).
+    pub fn sample_batch(
+        &self,
+        velocity: &mut impl Velocity,
+        observed: &ArrayD<f32>,
+        observed_slots: &[bool],
+        rngs: &mut [SplitMix64],
         mut on_step: impl FnMut(usize),
     ) -> Result<ArrayD<f32>> {
+        assert_eq!(observed.shape()[0], rngs.len(), "one noise stream per batch member");
         let mut z = ArrayD::<f32>::zeros(observed.raw_dim());
-        rng.fill_normal(z.as_slice_mut().expect("fresh arrays are contiguous"));
+        let per_member = z.len() / rngs.len().max(1);
+        let noise = z.as_slice_mut().expect("fresh arrays are contiguous");
+        for (chunk, rng) in noise.chunks_mut(per_member.max(1)).zip(rngs.iter_mut()) {
+            rng.fill_normal(chunk);
+        }
         let clamp = |z: &mut ArrayD<f32>| clamp_slots(z, observed, observed_slots);
         let h = 1.0 / self.steps as f32;
         for i in 0..self.steps {
