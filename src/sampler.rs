@@ -186,6 +186,22 @@ mod tests {
         assert_ne!(a, c);
     }
 
+    /// A batch draws member k's noise from `rngs[k]` alone: with a velocity that treats every
+    /// element on its own, each member is bit for bit the batch-1 run with that stream.
+    #[test]
+    fn batch_members_are_the_single_runs() {
+        let one = latent(2);
+        let both = ndarray::concatenate(Axis(0), &[one.view(), one.view()]).unwrap();
+        let v = |z: &ArrayD<f32>, r: f32| Ok(z.mapv(|x| (x * (1.0 + r)).cos()));
+        let sampler = Sampler { method: Method::Midpoint, steps: 3 };
+        let batch = sampler.sample_batch(&mut v.clone(), &both, &[true, false], &mut [SplitMix64::new(5), SplitMix64::new(9)], |_| {}).unwrap();
+        for (k, seed) in [5, 9].into_iter().enumerate() {
+            let single = sampler.sample(&mut v.clone(), &one, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap();
+            let member = batch.index_axis(Axis(0), k);
+            assert!(member.iter().zip(single.index_axis(Axis(0), 0).iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "member {k}");
+        }
+    }
+
     #[test]
     fn step_callback_counts_steps() {
         let observed = latent(1);

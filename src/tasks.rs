@@ -215,3 +215,22 @@ pub fn resolve_params(m: &Manifest, given: &[String]) -> Result<Option<Vec<f32>>
     }
     Ok(Some(m.parameters.iter().zip(values).map(|(p, v)| ((v - p.min) / (p.max - p.min)) as f32).collect()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_seeds_start_at_the_seed_and_are_distinct() {
+        let seeds = member_seeds(7, 16);
+        assert_eq!(seeds[0], 7);
+        assert_eq!(seeds[1], SplitMix64::new(7).next_u64());
+        let mut sorted = seeds.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 16);
+        // Neighbouring seeds share no member (seed + k would share 15 of 16).
+        assert!(member_seeds(8, 16).iter().all(|s| !seeds.contains(s)));
+        assert_eq!(member_seeds(7, 1), vec![7]);
+    }
+}
