@@ -16,9 +16,12 @@ frames at the data lattice, per viscosity and horizon (all averages over traject
 - the rank histogram: the rank of the truth among the N members at every point (0..N), over all
   horizons; flat (1 / (N + 1) each) when calibrated, U-shaped when under-dispersed.
 
-    echo-onnx-train calibration --data DATA --bundle BUNDLE --cli target/release/echo-onnx --out DIR
+    echo-onnx-train calibration --data DATA --bundle BUNDLE --cli target/release/echo-onnx [--out DIR]
 
-prints the table and writes DIR/calibration.json and DIR/calibration.png. Torch-free.
+prints the table, writes DIR/calibration.png (DIR: the bundle by default) and, where DIR holds the
+evaluation's metrics.json, stores the figures there under `calibration` and rewrites REPORT.md (as
+super-res does; `evaluate` rewrites metrics.json, so run this after it); elsewhere it writes
+DIR/calibration.json. Torch-free.
 """
 
 import json
@@ -122,11 +125,19 @@ def run(data, bundle, cli, out=None, members=16, traj=8, horizon=32, threads=Non
     }
     result["by_viscosity"]["all"] = summarise([a for acc in per_nu.values() for a in acc], members)
     print(table(result))
-    if out:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+    out = Path(out or bundle)
+    out.mkdir(parents=True, exist_ok=True)
+    plot(result, out / "calibration.png")
+    metrics = out / "metrics.json"
+    if metrics.exists():
+        from .report import write_report
+        m = json.loads(metrics.read_text())
+        m["calibration"] = result
+        metrics.write_text(json.dumps(m, indent=1) + "\n")
+        write_report(metrics, out / "REPORT.md")
+        log(f"wrote {out / 'calibration.png'}, `calibration` in {metrics} and {out / 'REPORT.md'}")
+    else:
         (out / "calibration.json").write_text(json.dumps(result, indent=1) + "\n")
-        plot(result, out / "calibration.png")
         log(f"wrote {out / 'calibration.json'} and {out / 'calibration.png'}")
     return result
 
@@ -169,7 +180,7 @@ def plot(r, path):
                   label=f"viscosity {k}", color=colours[k])
     ax[0].axhline(1 / (n + 1), color="k", ls="--", lw=1, label="calibrated (uniform)")
     ax[0].set(xlabel=f"rank of the truth among the {n} members (0 = below all)", ylabel="fraction of points",
-              title="rank histogram, all horizons")
+              title="rank histogram, all horizons", xticks=range(0, n + 1, max(1, n // 8)))
     ax[0].legend()
     for k in keys:
         s = r["by_viscosity"][k]
