@@ -98,6 +98,41 @@ impl Pipeline {
         Ok(out)
     }
 
+    /// [`Pipeline::lift`] of several frames (an ensemble's members), several per lift-graph call
+    /// while the rows fit in one chunk: on small grids one call per frame leaves the runtime
+    /// mostly idle. The rows are independent, so each frame's features are those of [`Pipeline::lift`]
+    /// up to the round-off of a larger matrix product.
+    pub fn lift_many(&mut self, frames: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+        let nodes = self.grid.len();
+        if frames.len() < 2 || nodes >= CHUNK || self.manifest().lift.kind == LiftKind::Kernel {
+            return frames.iter().map(|v| self.lift(v)).collect();
+        }
+        let (resampler, _) = self.input.as_ref().ok_or_else(|| err!(Usage, "this pipeline has no input geometry"))?;
+        let channels = self.model.bundle.manifest.channels();
+        let neigh = resampler.neighbours().ok_or_else(|| err!(Usage, "the lift graph needs neighbour lists"))?;
+        let (k, d, features) = (neigh.k, neigh.dim, self.manifest().lift_features());
+        let mut out = Vec::with_capacity(frames.len());
+        for group in frames.chunks(CHUNK / nodes) {
+            let mut gathered = Vec::with_capacity(group.len() * nodes * k * channels);
+            for v in group {
+                gathered.extend(resampler.lift_values(v, channels)?);
+            }
+            let (offsets, mask) = (neigh.offsets.repeat(group.len()), neigh.mask.repeat(group.len()));
+            let m = group.len() * nodes;
+            let f = self.model.lift(rows(&gathered, 0, &[m, k, channels]), rows(&offsets, 0, &[m, k, d]), rows(&mask, 0, &[m, k]))?;
+            for frame in f.as_slice().expect("contiguous").chunks(nodes * features) {
+                let mut grid = vec![0f32; features * nodes];
+                for (i, row) in frame.chunks(features).enumerate() {
+                    for (c, &v) in row.iter().enumerate() {
+                        grid[c * nodes + i] = v;
+                    }
+                }
+                out.push(grid);
+            }
+        }
+        Ok(out)
+    }
+
     /// Run one segment. `observed[t]` holds frame t lifted onto the grid, or `None` to generate it.
     /// Returns the decoded frames `[1, G, T, ...]`.
     pub fn segment(&mut self, observed: &[Option<Vec<f32>>], rng: &mut SplitMix64) -> Result<ArrayD<f32>> {
@@ -190,6 +225,39 @@ impl Pipeline {
             (None, None) => unreachable!("the output shares the input's evaluator only when there is an input"),
         };
         evaluate(&mut self.model, &self.grid, eval, grid_values)
+    }
+
+    /// [`Pipeline::evaluate_output_grid`] of several grid frames (an ensemble's members and
+    /// frames), several per query-graph call while the rows fit in one chunk (as in
+    /// [`Pipeline::lift_many`]).
+    pub fn evaluate_output_grids(&mut self, grids: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+        let eval = match (&self.output, &self.input) {
+            (Some(eval), _) | (None, Some((_, eval))) => eval,
+            (None, None) => unreachable!("the output shares the input's evaluator only when there is an input"),
+        };
+        let Evaluator::Learned(stencils) = eval else {
+            return grids.iter().map(|g| evaluate(&mut self.model, &self.grid, eval, g)).collect();
+        };
+        let m = &self.model.bundle.manifest;
+        let (channels, g) = (m.channels(), m.decoder_channels());
+        let mut out: Vec<Vec<f32>> = grids.iter().map(|_| Vec::with_capacity(stencils.iter().map(Stencil::len).sum::<usize>() * channels)).collect();
+        for stencil in stencils {
+            let (n, k, d) = (stencil.len(), stencil.k, stencil.dim);
+            let per_call = (CHUNK / n.max(1)).max(1);
+            for (c, group) in grids.chunks(per_call).enumerate() {
+                let mut features = Vec::with_capacity(group.len() * n * k * g);
+                for grid_values in group {
+                    features.extend(gather_node_features(stencil, grid_values, g)?);
+                }
+                let offsets = stencil.offsets.repeat(group.len());
+                let rows_n = group.len() * n;
+                let values = self.model.query(rows(&features, 0, &[rows_n, k, g]), rows(&offsets, 0, &[rows_n, k, d]))?;
+                for (j, chunk) in values.as_slice().expect("contiguous").chunks(n * channels).enumerate() {
+                    out[c * per_call + j].extend_from_slice(chunk);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Frame `t` of decoded output evaluated at the input locations (to chain segments).

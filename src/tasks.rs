@@ -50,8 +50,8 @@ pub fn member_seeds(seed: u64, members: usize) -> Vec<u64> {
 /// input points and lifted again, per member) starting the next.
 pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rngs: &mut [SplitMix64]) -> Result<Prediction> {
     let grids = forecast_member_grids(p, series, horizon, context, rngs)?;
-    let members = grids.frames.iter().map(|frames| frames.iter().map(|g| p.evaluate_output_grid(g)).collect::<Result<_>>()).collect::<Result<_>>()?;
-    Ok(Prediction { times: grids.times, members, segments: grids.segments })
+    let by_frame = (0..grids.times.len()).map(|i| grids.frames.iter().map(|member| member[i].as_slice()).collect());
+    Ok(Prediction { times: grids.times.clone(), members: evaluate_by_frame(p, by_frame, rngs.len())?, segments: grids.segments })
 }
 
 /// Predicted frames as decoded grid values, before evaluation at any point set (hosts that
@@ -94,13 +94,13 @@ fn forecast_member_grids(p: &mut Pipeline, series: &Series, horizon: usize, cont
     let mut contexts: Vec<Vec<Vec<f32>>> = vec![series.values[series.values.len() - context..].to_vec()];
     let mut out = MemberGrids { times: vec![], frames: vec![vec![]; n], segments: 0 };
     while out.times.len() < horizon {
-        let mut observed: Vec<Vec<Option<Vec<f32>>>> = Vec::with_capacity(contexts.len());
-        for member in &contexts {
-            let mut o: Vec<Option<Vec<f32>>> = vec![None; frames];
-            for (t, v) in member.iter().enumerate() {
-                o[t] = Some(p.lift(v)?);
+        // Frame by frame, all members in one lift call (a single member's calls stay a plain run's).
+        let mut observed: Vec<Vec<Option<Vec<f32>>>> = vec![vec![None; frames]; contexts.len()];
+        for t in 0..context {
+            let members: Vec<&[f32]> = contexts.iter().map(|member| member[t].as_slice()).collect();
+            for (o, lifted) in observed.iter_mut().zip(p.lift_many(&members)?) {
+                o[t] = Some(lifted);
             }
-            observed.push(o);
         }
         let decoded = p.segment_batch(&observed, rngs)?;
         out.segments += 1;
@@ -124,7 +124,21 @@ fn forecast_member_grids(p: &mut Pipeline, series: &Series, horizon: usize, cont
 
 /// Evaluate frames `slots` of every member of `decoded` at the output points.
 fn evaluate_members(p: &mut Pipeline, decoded: &ndarray::ArrayD<f32>, members: usize, slots: &[usize]) -> Result<Vec<Vec<Vec<f32>>>> {
-    (0..members).map(|k| slots.iter().map(|&t| p.evaluate_member_output(decoded, k, t)).collect()).collect()
+    let grids: Vec<Vec<Vec<f32>>> = slots.iter().map(|&t| (0..members).map(|k| crate::pipeline::member_frame_slice(decoded, k, t)).collect()).collect();
+    evaluate_by_frame(p, grids.iter().map(|frame| frame.iter().map(Vec::as_slice).collect()), members)
+}
+
+/// Evaluate each frame's members together (one query call for all members where they fit) and
+/// regroup by member. Frames are never mixed in one call: a single member's calls, and so its
+/// numbers, stay those of a plain run.
+fn evaluate_by_frame<'a>(p: &mut Pipeline, frames: impl Iterator<Item = Vec<&'a [f32]>>, members: usize) -> Result<Vec<Vec<Vec<f32>>>> {
+    let mut out: Vec<Vec<Vec<f32>>> = vec![vec![]; members];
+    for grids in frames {
+        for (member, values) in out.iter_mut().zip(p.evaluate_output_grids(&grids)?) {
+            member.push(values);
+        }
+    }
+    Ok(out)
 }
 
 /// Recover the frames before the input: the input frames (at most `frames - 1`, the last ones)
