@@ -673,26 +673,28 @@ fn write_prediction(
     let writer = FrameWriter::new(target);
     let names: Vec<String> = (0..p.times.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
     let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names.iter().cloned()).collect();
-    let mut member_fields: Vec<Vec<Vec<Field>>> =
-        p.members.iter().map(|frames| frames.par_iter().map(|values| fields::to_fields(values, m)).collect()).collect();
-    let mut member_files = vec![];
-    if ensemble.members {
-        for (k, frames) in member_fields.iter().enumerate() {
-            let dir = format!("member_{k:02}");
-            std::fs::create_dir(staging.path(&dir)).map_err(|e| Error::io("create", &staging.path(&dir), e))?;
-            names.par_iter().zip(frames).try_for_each(|(name, fields)| writer.write(&staging.path(&format!("{dir}/{name}")), fields))?;
-            mesh::write::write_pvd(&staging.path(&format!("{dir}/prediction.pvd")), &entries)?;
-            member_files.push(staging.final_path(&format!("{dir}/prediction.pvd")).display().to_string());
-        }
+    let member_dirs: Vec<String> = if ensemble.members { (0..p.members.len()).map(|k| format!("member_{k:02}")).collect() } else { vec![] };
+    for dir in &member_dirs {
+        std::fs::create_dir(staging.path(dir)).map_err(|e| Error::io("create", &staging.path(dir), e))?;
+        mesh::write::write_pvd(&staging.path(&format!("{dir}/prediction.pvd")), &entries)?;
     }
-    let frame_fields: Vec<Vec<Field>> = if member_fields.len() == 1 {
-        member_fields.swap_remove(0)
-    } else {
-        (0..p.times.len())
-            .into_par_iter()
-            .map(|i| fields::ensemble_fields(&member_fields.iter().map(|frames| frames[i].as_slice()).collect::<Vec<_>>(), &ensemble.quantiles))
-            .collect()
-    };
+    // Frame by frame: the members' physical fields (f64) exist for one frame at a time, not for the
+    // whole ensemble and horizon at once.
+    let frame_fields: Vec<Vec<Field>> = (0..p.times.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i], m)).collect();
+            for (dir, fields) in member_dirs.iter().zip(&members) {
+                writer.write(&staging.path(&format!("{dir}/{}", names[i])), fields)?;
+            }
+            Ok(if members.len() == 1 {
+                members.swap_remove(0)
+            } else {
+                fields::ensemble_fields(&members.iter().map(Vec::as_slice).collect::<Vec<_>>(), &ensemble.quantiles)
+            })
+        })
+        .collect::<Result<_>>()?;
+    let member_files: Vec<String> = member_dirs.iter().map(|dir| staging.final_path(&format!("{dir}/prediction.pvd")).display().to_string()).collect();
     names.par_iter().zip(&frame_fields).try_for_each(|(name, fields)| writer.write(&staging.path(name), fields))?;
     mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
     let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
