@@ -144,9 +144,15 @@ fn written_statistics_are_those_of_the_written_members() {
         }
         assert!(std.iter().any(|&s| s > 1e-3), "{}: the members do not differ", path.display());
     }
-    // Generation from nothing: one shared (zero) conditioning broadcast over the members.
-    let png = std::fs::read(gen.join("preview.png")).unwrap();
-    assert_eq!(&png[1..4], b"PNG");
+    // The preview has the std row under the mean: one row taller than a single run's.
+    let height = |dir: &Path| {
+        let png = std::fs::read(dir.join("preview.png")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        u32::from_be_bytes(png[20..24].try_into().unwrap()) // IHDR height
+    };
+    let single = dir.path().join("single");
+    run_ok(&["generate", "--bundle", s(&b), "--grid", "24x20", "--seed", "2", "--out", s(&single)]);
+    assert!(height(&gen) > height(&single) + 100, "ensemble preview {} px high, single {} px", height(&gen), height(&single));
 }
 
 #[test]
