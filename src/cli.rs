@@ -734,14 +734,17 @@ fn write_prediction(
     };
     if !frame_fields.is_empty() {
         let field = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
-        let units = m.fields.iter().find(|f| f.name == field).map_or("", |f| f.units.as_str());
+        // A derived ensemble field (`vorticity_std`, `vorticity_q90`) has its bundle field's units.
+        let units = m.fields.iter().find(|f| field.strip_prefix(f.name.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')));
+        let units = units.map_or("", |f| f.units.as_str());
         let spread = format!("{field}_std");
         let spec = crate::preview::Spec {
             command,
             field: &field,
             units,
             frame: out.png_frame,
-            spread: (ensemble.size > 1).then_some((spread.as_str(), ensemble.size)),
+            // Under a bundle field's mean, its std; a derived field (--png-field vorticity_q90) alone.
+            spread: (ensemble.size > 1 && m.fields.iter().any(|f| f.name == field)).then_some((spread.as_str(), ensemble.size)),
         };
         let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
         crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;

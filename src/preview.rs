@@ -53,6 +53,8 @@ pub fn spread(n: usize, count: usize) -> Vec<usize> {
 pub fn write(path: &Path, locations: &[[f64; 3]], times: &[f64], frames: &[Vec<Field>], truth: Option<(&Aligned, &[String])>, spec: &Spec) -> Result<()> {
     let field_index = frames.first().and_then(|f| f.iter().position(|f| f.name == spec.field));
     let field_index = field_index.ok_or_else(|| err!(Usage, "--png-field '{}' is not a field of the bundle", spec.field))?;
+    // An ensemble's derived fields (`_std`, `_qNN`) have no truth to compare with: shown alone.
+    let truth = truth.filter(|(_, names)| names.iter().any(|n| n == spec.field));
     // (prediction frame, truth values on the prediction's locations when scored) per column.
     let candidates: Vec<(usize, Option<Vec<f64>>)> = match truth {
         Some((aligned, names)) => {

@@ -156,6 +156,27 @@ fn written_statistics_are_those_of_the_written_members() {
 }
 
 #[test]
+fn an_ensemble_is_scored_by_its_mean_and_previews_any_of_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    // A truth at the predicted times: another seed's single forecast.
+    let truth = dir.path().join("truth");
+    let (b, e) = (bundle("2d"), example().join("input.pvd"));
+    run_ok(&["forecast", "--bundle", s(&b), "--input", s(&e), "--seed", "99", "--horizon", "12", "--out", s(&truth)]);
+    let t = truth.join("prediction.pvd");
+    let j = forecast(&dir.path().join("mean"), &["--ensemble", "3", "--quantiles", "0.9", "--truth", s(&t)]);
+    let frames = j["score"]["frames"].as_array().unwrap_or_else(|| panic!("no score: {j}"));
+    assert_eq!(frames.len(), 12);
+    for f in frames {
+        let scored: Vec<&str> = f["fields"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
+        assert_eq!(scored, ["vorticity"], "the mean is scored, not the std or quantiles");
+    }
+    // A derived field has no truth: previewed alone rather than refused (or a panic).
+    for field in ["vorticity_std", "vorticity_q90"] {
+        forecast(&dir.path().join(field), &["--ensemble", "3", "--quantiles", "0.9", "--truth", s(&t), "--png-field", field]);
+    }
+}
+
+#[test]
 fn a_bundle_with_batch_fixed_at_one_runs_members_one_by_one() {
     let dir = tempfile::tempdir().unwrap();
     let fixed = dir.path().join("bundle");
