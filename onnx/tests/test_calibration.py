@@ -43,3 +43,31 @@ def test_an_under_dispersed_ensemble_is_measured_as_such():
     np.testing.assert_allclose(s["spread_skill"], 0.25 * np.sqrt(17 / 16) / np.sqrt(1 + 0.0625 / 16), atol=0.02)
     h = s["rank_histogram"]
     assert h[0] > 0.25 and h[-1] > 0.25, h  # U-shaped
+
+
+def test_the_command_runs_the_cli_end_to_end(tmp_path):
+    """`echo-onnx-train calibration` on a tiny test split with the shipped bundle: the Rust CLI's
+    ensembles come back, the figures are finite and consistent, and the files are written."""
+    import json
+    import os
+    from pathlib import Path
+
+    from echo_onnx.train import cli
+    from echo_onnx.train.data import generate
+
+    root = Path(__file__).resolve().parents[2]
+    exe = Path(os.environ.get("ECHO_ONNX_CLI") or Path(os.environ.get("CARGO_TARGET_DIR", root / "target")) / "release" / "echo-onnx")
+    assert exe.exists(), f"build the CLI first (cargo build --release): {exe}"
+    data = tmp_path / "data"
+    generate(data / "test.npz", 1, 5, n=32, nus=(1e-3, 1e-4), frames=4, dt=0.25, burn_in=0.5)
+    out = tmp_path / "out"
+    cli.main(["calibration", "--data", str(data), "--bundle", str(root / "onnx/bundles/ns2d-vorticity"), "--cli", str(exe),
+              "--members", "3", "--traj", "1", "--horizon", "3", "--out", str(out)])
+    r = json.loads((out / "calibration.json").read_text())
+    assert (out / "calibration.png").read_bytes()[1:4] == b"PNG"
+    assert r["trajectories_per_viscosity"] == {"0.001": 1, "0.0001": 1}
+    for s in r["by_viscosity"].values():
+        assert len(s["spread_skill"]) == 3 and all(0 < v < 10 for v in s["spread_skill"])
+        assert abs(sum(s["rank_histogram"]) - 1) < 1e-12 and len(s["rank_histogram"]) == 4
+        # The pair term never exceeds the error term: a CRPS is never negative.
+        assert all(0 <= c for c in s["crps"])
