@@ -137,6 +137,61 @@ pub struct ModelArgs {
     /// Condition on a PDE parameter, NAME=VALUE (repeatable; checked against the bundle's ranges).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    #[command(flatten)]
+    pub ensemble: EnsembleArgs,
+}
+
+/// Most members one ensemble may have: far beyond calibration needs, and it bounds the batch's memory.
+const MAX_ENSEMBLE: usize = 1024;
+
+#[derive(Debug, Args)]
+pub struct EnsembleArgs {
+    /// Sample N members as one batch and write, per field and frame, their mean as <field> and
+    /// their standard deviation (divisor N - 1) as <field>_std. Member 0 uses --seed, member
+    /// k >= 1 the k-th output of SplitMix64(--seed) (--json lists them as sampling.member_seeds).
+    /// 1: a single prediction, no statistics.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub ensemble: usize,
+    /// Also write these quantiles of the ensemble, each in (0, 1): 0.1,0.9 -> <field>_q10, <field>_q90
+    /// (linear between the sorted members, as numpy.quantile). Needs --ensemble 2 or more.
+    #[arg(long, value_name = "Q,Q,...")]
+    pub quantiles: Option<String>,
+    /// Also write every member as its own series, member_NN/prediction.pvd. Needs --ensemble 2 or more.
+    #[arg(long)]
+    pub members: bool,
+}
+
+/// The checked ensemble options.
+#[derive(Debug, Clone, Default)]
+struct Ensemble {
+    size: usize,
+    quantiles: Vec<f64>,
+    members: bool,
+}
+
+fn ensemble_settings(args: &EnsembleArgs) -> Result<Ensemble> {
+    if !(1..=MAX_ENSEMBLE).contains(&args.ensemble) {
+        return Err(err!(Usage, "--ensemble {} must be between 1 and {MAX_ENSEMBLE}", args.ensemble).with_hint("1 is a single prediction; 16 is a usual ensemble"));
+    }
+    let mut quantiles = vec![];
+    if let Some(list) = &args.quantiles {
+        for item in list.split(',') {
+            let q: f64 = item.trim().parse().map_err(|_| err!(Usage, "--quantiles: '{item}' is not a number"))?;
+            if !(q > 0.0 && q < 1.0) {
+                return Err(err!(Usage, "--quantiles: {q} is outside (0, 1)").with_hint("give quantiles as fractions, e.g. --quantiles 0.1,0.9"));
+            }
+            let suffix = fields::quantile_suffix(q);
+            if quantiles.iter().any(|&o| fields::quantile_suffix(o) == suffix) {
+                return Err(err!(Usage, "--quantiles: {q} is given twice (or names the same field, _{suffix}, as another)"));
+            }
+            quantiles.push(q);
+        }
+    }
+    if args.ensemble == 1 && (!quantiles.is_empty() || args.members) {
+        let what = if args.members { "--members" } else { "--quantiles" };
+        return Err(err!(Usage, "{what} needs an ensemble").with_hint("add --ensemble N with N >= 2 (e.g. 16)"));
+    }
+    Ok(Ensemble { size: args.ensemble, quantiles, members: args.members })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -327,6 +382,16 @@ pub struct SamplingSummary {
     pub seed: u64,
     pub segments: usize,
     pub conditioned: bool,
+    /// Members sampled (1: a single prediction).
+    #[serde(skip_serializing_if = "is_one")]
+    pub ensemble: usize,
+    /// Each member's seed (absent for a single prediction, whose seed is `seed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub member_seeds: Vec<u64>,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Serialize)]
@@ -373,7 +438,7 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Resample(args) => resample(args),
         Command::Score(args) => score(args),
         Command::Forecast { model, input, output, horizon, context } => {
-            predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
+            predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
                 let m = p.model.bundle.manifest.clone();
                 let context = context.unwrap_or(m.time.context_frames);
                 if let Some(h) = horizon {
@@ -381,16 +446,16 @@ pub fn run(cli: &Cli) -> Result<Summary> {
                 }
                 let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
                 p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
-                tasks::forecast(p, series.expect("forecast has input"), horizon, context, rng)
+                tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
             })
         }
         Command::Inverse { model, input, output } => {
-            predict(cli, "inverse", model, Some(input), output, start, |p, s, rng| tasks::inverse(p, s.expect("input"), rng))
+            predict(cli, "inverse", model, Some(input), output, start, |p, s, rngs| tasks::inverse(p, s.expect("input"), rngs))
         }
         Command::Interpolate { model, input, output } => {
-            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rng| tasks::interpolate(p, s.expect("input"), rng))
+            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rngs| tasks::interpolate(p, s.expect("input"), rngs))
         }
-        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rng| tasks::generate(p, *t0, rng)),
+        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rngs| tasks::generate(p, *t0, rngs)),
     }
 }
 
@@ -423,11 +488,12 @@ fn predict(
     input: Option<&InputArgs>,
     out: &OutputArgs,
     start: Instant,
-    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut SplitMix64) -> Result<Prediction>,
+    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut [SplitMix64]) -> Result<Prediction>,
 ) -> Result<Summary> {
     let mut laps = Laps(start);
     let mut phases = Phases::default();
     let device = runtime_settings(&args.runtime)?;
+    let ensemble = ensemble_settings(&args.ensemble)?;
     let mut reads = input.map(|i| mesh::read::series_files(&i.input)).unwrap_or_default();
     reads.extend([Some(args.bundle.clone()), out.query.clone()].into_iter().flatten());
     reads.extend(out.truth.as_deref().map(mesh::read::series_files).unwrap_or_default());
@@ -456,11 +522,19 @@ fn predict(
     phases.geometry_s = laps.lap();
     pipeline.params = params.clone();
     pipeline.progress = progress_bar(cli.quiet || cli.json);
-    let mut rng = SplitMix64::new(args.seed);
-    let prediction = task(&mut pipeline, series.as_ref(), &mut rng)?;
+    let seeds = tasks::member_seeds(args.seed, ensemble.size);
+    let mut rngs: Vec<SplitMix64> = seeds.iter().map(|&s| SplitMix64::new(s)).collect();
+    let mut notes = vec![];
+    let unbatched = pipeline.model.batch_of_one();
+    if ensemble.size > 1 && !unbatched.is_empty() {
+        // Refusing would make ensembles impossible with such a bundle; the members are the same
+        // numbers either way, only slower.
+        notes.push(format!("the bundle fixes the batch axis of {unbatched:?} at 1: those graphs ran once per member ({} members), not as one batch", ensemble.size));
+    }
+    let prediction = task(&mut pipeline, series.as_ref(), &mut rngs)?;
     pipeline.progress.finish_and_clear();
     phases.run_s = laps.lap();
-    let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, truth.as_deref(), command)?;
+    let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, &ensemble, truth.as_deref(), command)?;
     let dir = staging.commit()?;
     phases.write_s = laps.lap();
     let (onnx, calls) = pipeline.model.onnx_time();
@@ -473,14 +547,23 @@ fn predict(
         output: Some(OutputSummary {
             dir: dir.display().to_string(),
             files,
-            frames: prediction.values.len(),
+            frames: prediction.times.len(),
             points: out_points.len(),
             times: prediction.times.clone(),
         }),
-        sampling: Some(SamplingSummary { method: sampler.method, steps: sampler.steps, seed: args.seed, segments: prediction.segments, conditioned: params.is_some() }),
+        sampling: Some(SamplingSummary {
+            method: sampler.method,
+            steps: sampler.steps,
+            seed: args.seed,
+            segments: prediction.segments,
+            conditioned: params.is_some(),
+            ensemble: ensemble.size,
+            member_seeds: if ensemble.size > 1 { seeds } else { vec![] },
+        }),
         timings: Some(Timings { total_s: total, onnx_s: onnx.as_secs_f64(), onnx_calls: calls, outside_onnx_share: 1.0 - onnx.as_secs_f64() / total }),
         phases: Some(phases),
         score,
+        notes,
         ..Default::default()
     })
 }
@@ -583,14 +666,36 @@ fn write_prediction(
     target: &Target,
     m: &Manifest,
     out: &OutputArgs,
+    ensemble: &Ensemble,
     truth: Option<&[mesh::Frame]>,
     command: &str,
 ) -> Result<(Vec<String>, Option<crate::score::Score>)> {
     let writer = FrameWriter::new(target);
-    let frame_fields: Vec<Vec<Field>> = p.values.par_iter().map(|values| fields::to_fields(values, m)).collect();
-    let names: Vec<String> = (0..p.values.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
+    let names: Vec<String> = (0..p.times.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
+    let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names.iter().cloned()).collect();
+    let member_dirs: Vec<String> = if ensemble.members { (0..p.members.len()).map(|k| format!("member_{k:02}")).collect() } else { vec![] };
+    for dir in &member_dirs {
+        std::fs::create_dir(staging.path(dir)).map_err(|e| Error::io("create", &staging.path(dir), e))?;
+        mesh::write::write_pvd(&staging.path(&format!("{dir}/prediction.pvd")), &entries)?;
+    }
+    // Frame by frame: the members' physical fields (f64) exist for one frame at a time, not for the
+    // whole ensemble and horizon at once.
+    let frame_fields: Vec<Vec<Field>> = (0..p.times.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i], m)).collect();
+            for (dir, fields) in member_dirs.iter().zip(&members) {
+                writer.write(&staging.path(&format!("{dir}/{}", names[i])), fields)?;
+            }
+            Ok(if members.len() == 1 {
+                members.swap_remove(0)
+            } else {
+                fields::ensemble_fields(&members.iter().map(Vec::as_slice).collect::<Vec<_>>(), &ensemble.quantiles)
+            })
+        })
+        .collect::<Result<_>>()?;
+    let member_files: Vec<String> = member_dirs.iter().map(|dir| staging.final_path(&format!("{dir}/prediction.pvd")).display().to_string()).collect();
     names.par_iter().zip(&frame_fields).try_for_each(|(name, fields)| writer.write(&staging.path(name), fields))?;
-    let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names).collect();
     mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
     let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
 
@@ -629,13 +734,24 @@ fn write_prediction(
     };
     if !frame_fields.is_empty() {
         let field = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
-        let units = m.fields.iter().find(|f| f.name == field).map_or("", |f| f.units.as_str());
-        let spec = crate::preview::Spec { command, field: &field, units, frame: out.png_frame };
+        // A derived ensemble field (`vorticity_std`, `vorticity_q90`) has its bundle field's units.
+        let units = m.fields.iter().find(|f| field.strip_prefix(f.name.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')));
+        let units = units.map_or("", |f| f.units.as_str());
+        let spread = format!("{field}_std");
+        let spec = crate::preview::Spec {
+            command,
+            field: &field,
+            units,
+            frame: out.png_frame,
+            // Under a bundle field's mean, its std; a derived field (--png-field vorticity_q90) alone.
+            spread: (ensemble.size > 1 && m.fields.iter().any(|f| f.name == field)).then_some((spread.as_str(), ensemble.size)),
+        };
         let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
         crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
         files.push(staging.final_path("preview.png").display().to_string());
     }
     files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
+    files.extend(member_files);
     Ok((files, scored.map(|(_, s)| s)))
 }
 
@@ -898,7 +1014,8 @@ pub fn print_summary(s: &Summary) {
         }
     }
     if let (Some(sm), Some(t)) = (&s.sampling, &s.timings) {
-        println!("  {} segment(s), {:?} x {} steps, seed {}{}; {:.2} s ({:.0}% inside ONNX Runtime)",
+        let members = if sm.ensemble > 1 { format!(", ensemble of {}", sm.ensemble) } else { String::new() };
+        println!("  {} segment(s), {:?} x {} steps, seed {}{}{members}; {:.2} s ({:.0}% inside ONNX Runtime)",
             sm.segments, sm.method, sm.steps, sm.seed, if sm.conditioned { ", conditioned" } else { "" }, t.total_s, 100.0 * (1.0 - t.outside_onnx_share));
     }
     if let Some(score) = &s.score {

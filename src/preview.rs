@@ -26,6 +26,9 @@ pub struct Spec<'a> {
     pub units: &'a str,
     /// Only this predicted frame (else several across the horizon).
     pub frame: Option<usize>,
+    /// An ensemble: the field holds the members' mean, this field (and member count) their
+    /// standard deviation, shown in its own row under the mean.
+    pub spread: Option<(&'a str, usize)>,
 }
 
 /// How many frames a preview shows of `n`: all up to 3, then one more per 8 beyond 8, at most 6.
@@ -50,6 +53,8 @@ pub fn spread(n: usize, count: usize) -> Vec<usize> {
 pub fn write(path: &Path, locations: &[[f64; 3]], times: &[f64], frames: &[Vec<Field>], truth: Option<(&Aligned, &[String])>, spec: &Spec) -> Result<()> {
     let field_index = frames.first().and_then(|f| f.iter().position(|f| f.name == spec.field));
     let field_index = field_index.ok_or_else(|| err!(Usage, "--png-field '{}' is not a field of the bundle", spec.field))?;
+    // An ensemble's derived fields (`_std`, `_qNN`) have no truth to compare with: shown alone.
+    let truth = truth.filter(|(_, names)| names.iter().any(|n| n == spec.field));
     // (prediction frame, truth values on the prediction's locations when scored) per column.
     let candidates: Vec<(usize, Option<Vec<f64>>)> = match truth {
         Some((aligned, names)) => {
@@ -79,19 +84,37 @@ pub fn write(path: &Path, locations: &[[f64; 3]], times: &[f64], frames: &[Vec<F
     let both = pred.iter().chain(truths.iter().flatten()).flatten().copied().collect::<Vec<f64>>();
     let range = png::value_range(&both);
     let mut rows = vec![PreviewRow {
-        label: "prediction".into(),
+        label: match spec.spread {
+            Some((_, n)) => format!("ensemble mean ({n} members)"),
+            None => "prediction".into(),
+        },
         panels: pred.iter().cloned().map(Some).collect(),
         cmap: Colormap::Viridis,
         range,
         colorbar: Some(format!("{name}{units}")),
     }];
+    if let Some((std_field, _)) = spec.spread {
+        let s = frames[0].iter().position(|f| f.name == std_field).ok_or_else(|| err!(Usage, "the ensemble has no field '{std_field}'"))?;
+        let spread: Vec<Option<Vec<f64>>> = columns.iter().map(|(i, _)| Some(shown(&frames[*i][s]))).collect();
+        let largest = spread.iter().flatten().flatten().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(*v));
+        rows.push(PreviewRow {
+            label: format!("ensemble standard deviation{}", if vector { " (magnitude of the per-component std)" } else { "" }),
+            panels: spread,
+            cmap: Colormap::Viridis,
+            // From 0: a spread's scale starts at "the members agree".
+            range: Some((0.0, if largest > 0.0 { largest } else { 1.0 })),
+            colorbar: Some(format!("std of {name}{units}")),
+        });
+    }
     if truth.is_some() {
         let errors: Vec<Option<Vec<f64>>> =
             pred.iter().zip(&truths).map(|(p, t)| t.as_ref().map(|t| p.iter().zip(t).map(|(a, b)| a - b).collect())).collect();
         let largest = errors.iter().flatten().flatten().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
-        rows.push(PreviewRow { label: "truth".into(), panels: truths, cmap: Colormap::Viridis, range, colorbar: None });
+        // Under a spread row the truth cannot share the colorbar above it: it repeats the mean's.
+        let colorbar = spec.spread.map(|_| format!("{name}{units}"));
+        rows.push(PreviewRow { label: "truth".into(), panels: truths, cmap: Colormap::Viridis, range, colorbar });
         rows.push(PreviewRow {
-            label: format!("error = prediction - truth{}", if vector { " (of the magnitudes)" } else { "" }),
+            label: format!("error = {} - truth{}", if spec.spread.is_some() { "mean" } else { "prediction" }, if vector { " (of the magnitudes)" } else { "" }),
             panels: errors,
             cmap: Colormap::Diverging,
             range: Some((-largest, largest)),

@@ -37,10 +37,29 @@ impl Sampler {
         observed: &ArrayD<f32>,
         observed_slots: &[bool],
         rng: &mut SplitMix64,
+        on_step: impl FnMut(usize),
+    ) -> Result<ArrayD<f32>> {
+        self.sample_batch(velocity, observed, observed_slots, std::slice::from_mut(rng), on_step)
+    }
+
+    /// [`Sampler::sample`] for a batch of `rngs.len()` members along axis 0 of `observed`: member k's
+    /// noise is drawn from `rngs[k]` alone, so it is the noise a batch-1 run seeded like `rngs[k]`
+    /// draws, and an ensemble member equals that single run (to the graph's batching round-off).
+    pub fn sample_batch(
+        &self,
+        velocity: &mut impl Velocity,
+        observed: &ArrayD<f32>,
+        observed_slots: &[bool],
+        rngs: &mut [SplitMix64],
         mut on_step: impl FnMut(usize),
     ) -> Result<ArrayD<f32>> {
+        assert_eq!(observed.shape()[0], rngs.len(), "one noise stream per batch member");
         let mut z = ArrayD::<f32>::zeros(observed.raw_dim());
-        rng.fill_normal(z.as_slice_mut().expect("fresh arrays are contiguous"));
+        let per_member = z.len() / rngs.len().max(1);
+        let noise = z.as_slice_mut().expect("fresh arrays are contiguous");
+        for (chunk, rng) in noise.chunks_mut(per_member.max(1)).zip(rngs.iter_mut()) {
+            rng.fill_normal(chunk);
+        }
         let clamp = |z: &mut ArrayD<f32>| clamp_slots(z, observed, observed_slots);
         let h = 1.0 / self.steps as f32;
         for i in 0..self.steps {
@@ -165,6 +184,22 @@ mod tests {
         let (a, b, c) = (run(5), run(5), run(6));
         assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
         assert_ne!(a, c);
+    }
+
+    /// A batch draws member k's noise from `rngs[k]` alone: with a velocity that treats every
+    /// element on its own, each member is bit for bit the batch-1 run with that stream.
+    #[test]
+    fn batch_members_are_the_single_runs() {
+        let one = latent(2);
+        let both = ndarray::concatenate(Axis(0), &[one.view(), one.view()]).unwrap();
+        let v = |z: &ArrayD<f32>, r: f32| Ok(z.mapv(|x| (x * (1.0 + r)).cos()));
+        let sampler = Sampler { method: Method::Midpoint, steps: 3 };
+        let batch = sampler.sample_batch(&mut v.clone(), &both, &[true, false], &mut [SplitMix64::new(5), SplitMix64::new(9)], |_| {}).unwrap();
+        for (k, seed) in [5, 9].into_iter().enumerate() {
+            let single = sampler.sample(&mut v.clone(), &one, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap();
+            let member = batch.index_axis(Axis(0), k);
+            assert!(member.iter().zip(single.index_axis(Axis(0), 0).iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "member {k}");
+        }
     }
 
     #[test]

@@ -57,9 +57,9 @@ fn serial_host_matches_the_cli_path() {
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let grid = bundle.grid(None).unwrap();
         let mut p = Pipeline::new(model, grid, Some(&series.locations), &series.locations, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut SplitMix64::new(7)).unwrap();
-        assert_eq!(want.values.len(), got.len());
-        for (w, g) in want.values.iter().zip(&got) {
+        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut [SplitMix64::new(7)]).unwrap();
+        assert_eq!(want.members[0].len(), got.len());
+        for (w, g) in want.members[0].iter().zip(&got) {
             let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
             assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
         }
@@ -202,8 +202,8 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
         };
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut SplitMix64::new(7)).unwrap();
-        let cli: Vec<Vec<f64>> = cli.values.iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut [SplitMix64::new(7)]).unwrap();
+        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
         assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
         let data = (points.clone(), times.clone(), values.clone());
         let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);
