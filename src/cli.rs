@@ -25,9 +25,13 @@ use crate::sampler::Sampler;
 use crate::tasks::{self, Prediction};
 
 #[derive(Debug, Parser)]
-#[command(name = "echo-onnx", version, about = "Run ECHO generative neural-operator bundles on unstructured meshes",
+#[command(
+    name = "echo-onnx",
+    version,
+    about = "Run ECHO generative neural-operator bundles on unstructured meshes",
     after_help = "Exit codes: 0 ok, 2 usage, 3 bad input data, 4 bad bundle, 5 runtime/device, 6 inference, 7 output/io.\n\
-                  Docs: README.md, docs/bundle-format.md")]
+                  Docs: README.md, docs/bundle-format.md"
+)]
 pub struct Cli {
     /// No progress bars and no summary (errors are still printed).
     #[arg(long, global = true)]
@@ -42,7 +46,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Predict the frames after an input series (the last frames are the observed context).
-    #[command(after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input onnx/bundles/ns2d-vorticity/example/input.pvd \\\n      --horizon 32 --out out/forecast")]
+    #[command(
+        after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input onnx/bundles/ns2d-vorticity/example/input.pvd \\\n      --horizon 32 --out out/forecast"
+    )]
     Forecast {
         #[command(flatten)]
         model: ModelArgs,
@@ -171,7 +177,9 @@ struct Ensemble {
 
 fn ensemble_settings(args: &EnsembleArgs) -> Result<Ensemble> {
     if !(1..=MAX_ENSEMBLE).contains(&args.ensemble) {
-        return Err(err!(Usage, "--ensemble {} must be between 1 and {MAX_ENSEMBLE}", args.ensemble).with_hint("1 is a single prediction; 16 is a usual ensemble"));
+        return Err(
+            err!(Usage, "--ensemble {} must be between 1 and {MAX_ENSEMBLE}", args.ensemble).with_hint("1 is a single prediction; 16 is a usual ensemble")
+        );
     }
     let mut quantiles = vec![];
     if let Some(list) = &args.quantiles {
@@ -437,18 +445,16 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
         Command::Resample(args) => resample(args),
         Command::Score(args) => score(args),
-        Command::Forecast { model, input, output, horizon, context } => {
-            predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
-                let m = p.model.bundle.manifest.clone();
-                let context = context.unwrap_or(m.time.context_frames);
-                if let Some(h) = horizon {
-                    crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
-                }
-                let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
-                p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
-                tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
-            })
-        }
+        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
+            let m = p.model.bundle.manifest.clone();
+            let context = context.unwrap_or(m.time.context_frames);
+            if let Some(h) = horizon {
+                crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
+            }
+            let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
+            p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
+            tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
+        }),
         Command::Inverse { model, input, output } => {
             predict(cli, "inverse", model, Some(input), output, start, |p, s, rngs| tasks::inverse(p, s.expect("input"), rngs))
         }
@@ -529,7 +535,10 @@ fn predict(
     if ensemble.size > 1 && !unbatched.is_empty() {
         // Refusing would make ensembles impossible with such a bundle; the members are the same
         // numbers either way, only slower.
-        notes.push(format!("the bundle fixes the batch axis of {unbatched:?} at 1: those graphs ran once per member ({} members), not as one batch", ensemble.size));
+        notes.push(format!(
+            "the bundle fixes the batch axis of {unbatched:?} at 1: those graphs ran once per member ({} members), not as one batch",
+            ensemble.size
+        ));
     }
     let prediction = task(&mut pipeline, series.as_ref(), &mut rngs)?;
     pipeline.progress.finish_and_clear();
@@ -608,8 +617,15 @@ fn check_spacing(times: &[f64], dt: f64, path: &Path) -> Result<()> {
     for w in times.windows(2) {
         let k = (w[1] - w[0]) / dt;
         if k < 0.5 || (k - k.round()).abs() > 1e-3 {
-            return Err(err!(Usage, "'{}': frames at t = {} and t = {} are {} apart; the bundle was trained with dt = {dt}", path.display(), w[0], w[1], w[1] - w[0])
-                .with_hint("give frames spaced by the bundle's dt (or a multiple, for interpolation), or pass --ignore-dt"));
+            return Err(err!(
+                Usage,
+                "'{}': frames at t = {} and t = {} are {} apart; the bundle was trained with dt = {dt}",
+                path.display(),
+                w[0],
+                w[1],
+                w[1] - w[0]
+            )
+            .with_hint("give frames spaced by the bundle's dt (or a multiple, for interpolation), or pass --ignore-dt"));
         }
     }
     Ok(())
@@ -621,7 +637,6 @@ fn association(a: AssociationArg) -> Association {
         AssociationArg::Cell => Association::Cell,
     }
 }
-
 
 fn output_target(out: &OutputArgs, grid: &Grid, input_mesh: Option<Mesh>, series: Option<&Series>) -> Result<Target> {
     if let Some(path) = &out.query {
@@ -660,6 +675,9 @@ fn progress_bar(hidden: bool) -> ProgressBar {
 
 /// Write one file per frame (in parallel), the .pvd series, and the PNG preview into the staging
 /// directory; with a truth, score the prediction against it (the preview then shows it too).
+// Every argument is a separate input of the one write step; grouping them belongs to the engine
+// redesign (issue 11), which gives tasks typed outputs.
+#[allow(clippy::too_many_arguments)]
 fn write_prediction(
     staging: &Staging,
     p: &Prediction,
@@ -837,7 +855,10 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
     let selected: Vec<&Field> = if args.fields.is_empty() {
         mesh.fields(assoc).iter().collect()
     } else {
-        args.fields.iter().map(|n| mesh.field(assoc, n).ok_or_else(|| err!(MissingField, "'{}' has no {assoc} field '{n}'", args.input.display()))).collect::<Result<_>>()?
+        args.fields
+            .iter()
+            .map(|n| mesh.field(assoc, n).ok_or_else(|| err!(MissingField, "'{}' has no {assoc} field '{n}'", args.input.display())))
+            .collect::<Result<_>>()?
     };
     if selected.is_empty() {
         return Err(err!(MissingField, "'{}' has no {assoc} data to resample", args.input.display()).with_hint("try --association cell or point"));
@@ -924,13 +945,27 @@ fn score(args: &ScoreArgs) -> Result<Summary> {
             let curves: Vec<mesh::png::Curve> = names
                 .iter()
                 .enumerate()
-                .map(|(n, name)| mesh::png::Curve { name: name.clone(), points: score.frames.iter().filter_map(|f| f.fields[n].rel_l2.map(|e| (f.time, e))).collect() })
+                .map(|(n, name)| mesh::png::Curve {
+                    name: name.clone(),
+                    points: score.frames.iter().filter_map(|f| f.fields[n].rel_l2.map(|e| (f.time, e))).collect(),
+                })
                 .collect();
-            mesh::png::write_line_plot(&staging.path("score.png"), "prediction against truth", "time t (as in the .pvd timesteps)",
-                "relative L2 error ||p - t|| / ||t|| (dimensionless)", &curves)?;
+            mesh::png::write_line_plot(
+                &staging.path("score.png"),
+                "prediction against truth",
+                "time t (as in the .pvd timesteps)",
+                "relative L2 error ||p - t|| / ||t|| (dimensionless)",
+                &curves,
+            )?;
             let files = vec![staging.final_path("score.json").display().to_string(), staging.final_path("score.png").display().to_string()];
             let dir = staging.commit()?;
-            Some(OutputSummary { dir: dir.display().to_string(), files, frames: times.len(), points: pred.frames[0].first().map_or(0, |f| f.values.len() / f.components), times })
+            Some(OutputSummary {
+                dir: dir.display().to_string(),
+                files,
+                frames: times.len(),
+                points: pred.frames[0].first().map_or(0, |f| f.values.len() / f.components),
+                times,
+            })
         }
     };
     let total = start.elapsed().as_secs_f64();
@@ -951,7 +986,9 @@ fn resample_grid(args: &ResampleArgs, mesh: &Mesh) -> Result<Grid> {
         Some(spec) => {
             let v: Option<Vec<f64>> = spec.split(',').map(|s| s.trim().parse().ok()).collect();
             match v {
-                Some(v) if v.len() == 2 * dim => (std::array::from_fn(|a| if a < dim { v[a] } else { 0.0 }), std::array::from_fn(|a| if a < dim { v[dim + a] } else { 0.0 })),
+                Some(v) if v.len() == 2 * dim => {
+                    (std::array::from_fn(|a| if a < dim { v[a] } else { 0.0 }), std::array::from_fn(|a| if a < dim { v[dim + a] } else { 0.0 }))
+                }
                 _ => return Err(err!(Usage, "--bbox '{spec}' must be {} numbers: the minimum then the maximum corner", 2 * dim)),
             }
         }
@@ -969,10 +1006,7 @@ fn resample_method(args: &ResampleArgs) -> Result<ResampleMethod> {
     };
     let footprint = match args.neighbours.trim() {
         "all" => Footprint::Radius(args.radius),
-        n => Footprint::Closest {
-            n: n.parse().map_err(|_| err!(Usage, "--neighbours '{n}' must be a whole number or 'all'"))?,
-            radius: args.radius,
-        },
+        n => Footprint::Closest { n: n.parse().map_err(|_| err!(Usage, "--neighbours '{n}' must be a whole number or 'all'"))?, radius: args.radius },
     };
     Ok(ResampleMethod::Kernel { kernel, footprint })
 }
@@ -1015,8 +1049,16 @@ pub fn print_summary(s: &Summary) {
     }
     if let (Some(sm), Some(t)) = (&s.sampling, &s.timings) {
         let members = if sm.ensemble > 1 { format!(", ensemble of {}", sm.ensemble) } else { String::new() };
-        println!("  {} segment(s), {:?} x {} steps, seed {}{}{members}; {:.2} s ({:.0}% inside ONNX Runtime)",
-            sm.segments, sm.method, sm.steps, sm.seed, if sm.conditioned { ", conditioned" } else { "" }, t.total_s, 100.0 * (1.0 - t.outside_onnx_share));
+        println!(
+            "  {} segment(s), {:?} x {} steps, seed {}{}{members}; {:.2} s ({:.0}% inside ONNX Runtime)",
+            sm.segments,
+            sm.method,
+            sm.steps,
+            sm.seed,
+            if sm.conditioned { ", conditioned" } else { "" },
+            t.total_s,
+            100.0 * (1.0 - t.outside_onnx_share)
+        );
     }
     if let Some(score) = &s.score {
         print!("{}", score.table());

@@ -40,11 +40,7 @@ impl ErrorKind {
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::Usage => 2,
-            ErrorKind::MeshFormat
-            | ErrorKind::MissingField
-            | ErrorKind::FieldShape
-            | ErrorKind::NonFinite
-            | ErrorKind::OutsideGrid => 3,
+            ErrorKind::MeshFormat | ErrorKind::MissingField | ErrorKind::FieldShape | ErrorKind::NonFinite | ErrorKind::OutsideGrid => 3,
             ErrorKind::Manifest | ErrorKind::BundleGraph => 4,
             ErrorKind::RuntimeMissing | ErrorKind::Device => 5,
             ErrorKind::Inference => 6,

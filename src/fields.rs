@@ -44,9 +44,15 @@ pub fn extract(frames: &[Frame], manifest: &Manifest, sel: &FieldSelection) -> R
     let first = frames.first().ok_or_else(|| err!(MeshFormat, "the input series has no frames"))?;
     let association = sel.association(&manifest.fields[0]);
     if let Some(f) = manifest.fields.iter().find(|f| sel.association(f) != association) {
-        return Err(err!(Usage, "the bundle's fields live on different associations ('{}' on {} data, '{}' on {})",
-            manifest.fields[0].name, association, f.name, sel.association(f))
-            .with_hint("pass --association point or --association cell to read all fields from one"));
+        return Err(err!(
+            Usage,
+            "the bundle's fields live on different associations ('{}' on {} data, '{}' on {})",
+            manifest.fields[0].name,
+            association,
+            f.name,
+            sel.association(f)
+        )
+        .with_hint("pass --association point or --association cell to read all fields from one"));
     }
     let locations = first.mesh.locations(association);
     if locations.is_empty() {
@@ -75,9 +81,14 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         let name = sel.file_name(spec);
         let field = frame.mesh.field(assoc, name).ok_or_else(|| missing_field(frame, index, spec, name, assoc))?;
         if field.components != spec.components {
-            return Err(err!(FieldShape, "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
-                field.components, spec.name, spec.components)
-                .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
+            return Err(err!(
+                FieldShape,
+                "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
+                field.components,
+                spec.name,
+                spec.components
+            )
+            .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
         }
         for p in 0..n {
             for c in 0..spec.components {
@@ -86,8 +97,7 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
                 // A finite value can still overflow single precision, which the model computes in.
                 if !normalised.is_finite() {
                     let beyond = if v.is_finite() { ", beyond single precision once normalised" } else { "" };
-                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v:?}{beyond} at {} {p}, component {c}",
-                        frame.time, assoc)
+                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v:?}{beyond} at {} {p}, component {c}", frame.time, assoc)
                         .with_hint("the input holds NaN or Inf; fix or drop that frame"));
                 }
                 out[p * channels + c0 + c] = normalised;
@@ -175,7 +185,11 @@ pub fn ensemble_fields(members: &[&[Field]], quantiles: &[f64]) -> Vec<Field> {
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let h = (sorted.len() - 1) as f64 * q;
     let (lo, frac) = (h.floor() as usize, h - h.floor());
-    if lo + 1 >= sorted.len() { sorted[lo] } else { sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]) }
+    if lo + 1 >= sorted.len() {
+        sorted[lo]
+    } else {
+        sorted[lo] + frac * (sorted[lo + 1] - sorted[lo])
+    }
 }
 
 /// The field-name suffix of quantile `q`: its percentage, two digits at least (0.1 -> "q10",

@@ -166,8 +166,15 @@ impl Surrogate {
         let bundle: Vec<String> = m.fields.iter().map(|f| format!("{} ({} comp.)", f.name, f.components)).collect();
         let host: Vec<String> = names.iter().zip(components).map(|(n, c)| format!("{n} ({c} comp.)")).collect();
         if bundle != host {
-            return Err(err!(MissingField, "bundle '{}' ('{}') has fields [{}], but the case gives [{}]", m.name, self.bundle.dir.display(), bundle.join(", "), host.join(", "))
-                .with_hint("list the bundle's fields, in the bundle's order, with the same names and components (vectors: one per grid dimension)"));
+            return Err(err!(
+                MissingField,
+                "bundle '{}' ('{}') has fields [{}], but the case gives [{}]",
+                m.name,
+                self.bundle.dir.display(),
+                bundle.join(", "),
+                host.join(", ")
+            )
+            .with_hint("list the bundle's fields, in the bundle's order, with the same names and components (vectors: one per grid dimension)"));
         }
         if dim != m.latent_grid.dim {
             return Err(err!(MissingField, "bundle '{}' ('{}') is {}D, but the case's mesh is {dim}D", m.name, self.bundle.dir.display(), m.latent_grid.dim)
@@ -256,9 +263,14 @@ impl Surrogate {
         }
         if (total_inside as f64) < MIN_INSIDE_SHARE * total_points as f64 {
             let d = grid.dim;
-            return Err(err!(OutsideGrid, "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
-                total_points - total_inside, &grid.lo[..d], &grid.hi[..d])
-                .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+            return Err(err!(
+                OutsideGrid,
+                "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
+                total_points - total_inside,
+                &grid.lo[..d],
+                &grid.hi[..d]
+            )
+            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
         }
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by_key(|&i| ids[i]);
@@ -455,4 +467,3 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
     }
     Ok(())
 }
-

@@ -4,9 +4,9 @@
 //! inside out: [`error`], [`grid`] (latent grid geometry), [`mesh`] (VTK I/O), [`resample`]
 //! (mesh <-> grid).
 
-pub mod error;
 pub mod bundle;
 pub mod cli;
+pub mod error;
 pub mod fields;
 pub mod grid;
 pub mod host;

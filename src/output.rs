@@ -120,10 +120,7 @@ impl Drop for Staging {
 }
 
 fn marker_text() -> String {
-    format!(
-        "This directory was written by echo-onnx {}.\n`--force` replaces only directories that hold this file.\n",
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("This directory was written by echo-onnx {}.\n`--force` replaces only directories that hold this file.\n", env!("CARGO_PKG_VERSION"))
 }
 
 /// Refuse an output directory that would be unsafe or impossible to write: a file (or a file in the
@@ -153,13 +150,19 @@ fn check_target(target: &Path, force: bool, inputs: &[PathBuf], at_commit: bool)
     }
     if !force {
         if at_commit {
-            return Err(err!(Output, "output directory '{}' appeared while running", target.display()).with_hint("choose another --out, or pass --force to replace it"));
+            return Err(
+                err!(Output, "output directory '{}' appeared while running", target.display()).with_hint("choose another --out, or pass --force to replace it")
+            );
         }
         return Err(err!(Output, "output directory '{}' already exists", target.display()).with_hint("choose another --out, or pass --force to replace it"));
     }
     if !target.join(MARKER).is_file() {
-        return Err(err!(Output, "--force refuses to replace '{}': it was not written by echo-onnx (it has no {MARKER} file)", target.display())
-            .with_hint(format!("--force replaces only earlier outputs of echo-onnx; choose another --out, or delete '{}' yourself if nothing in it is needed", target.display())));
+        return Err(err!(Output, "--force refuses to replace '{}': it was not written by echo-onnx (it has no {MARKER} file)", target.display()).with_hint(
+            format!(
+                "--force replaces only earlier outputs of echo-onnx; choose another --out, or delete '{}' yourself if nothing in it is needed",
+                target.display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -276,10 +279,7 @@ fn process_start(pid: u32) -> Option<u64> {
 }
 
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Make SIGINT, SIGTERM and SIGHUP remove the live staging directories, then exit with 128 + the

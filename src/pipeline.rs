@@ -326,9 +326,15 @@ fn check_inside(grid: &Grid, points: &[[f64; 3]]) -> Result<()> {
     let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
     if (inside as f64) < MIN_INSIDE_SHARE * points.len() as f64 {
         let d = grid.dim;
-        return Err(err!(OutsideGrid, "{} of {} input points lie outside the latent grid's box {:?} .. {:?}",
-            points.len() - inside, points.len(), &grid.lo[..d], &grid.hi[..d])
-            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+        return Err(err!(
+            OutsideGrid,
+            "{} of {} input points lie outside the latent grid's box {:?} .. {:?}",
+            points.len() - inside,
+            points.len(),
+            &grid.lo[..d],
+            &grid.hi[..d]
+        )
+        .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
     }
     Ok(())
 }

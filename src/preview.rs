@@ -107,8 +107,7 @@ pub fn write(path: &Path, locations: &[[f64; 3]], times: &[f64], frames: &[Vec<F
         });
     }
     if truth.is_some() {
-        let errors: Vec<Option<Vec<f64>>> =
-            pred.iter().zip(&truths).map(|(p, t)| t.as_ref().map(|t| p.iter().zip(t).map(|(a, b)| a - b).collect())).collect();
+        let errors: Vec<Option<Vec<f64>>> = pred.iter().zip(&truths).map(|(p, t)| t.as_ref().map(|t| p.iter().zip(t).map(|(a, b)| a - b).collect())).collect();
         let largest = errors.iter().flatten().flatten().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
         // Under a spread row the truth cannot share the colorbar above it: it repeats the mean's.
         let colorbar = spec.spread.map(|_| format!("{name}{units}"));
@@ -138,7 +137,11 @@ pub fn shown(field: &Field) -> Vec<f64> {
 fn short(t: f64) -> String {
     let s = format!("{t:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -84,13 +84,7 @@ impl Sampler {
 }
 
 /// The RK4 average slope `(k1 + 2 k2 + 2 k3 + k4) / 6`, each stage's input clamped.
-fn rk4_increment(
-    velocity: &mut impl Velocity,
-    z: &ArrayD<f32>,
-    r: f32,
-    h: f32,
-    clamp: &impl Fn(&mut ArrayD<f32>),
-) -> Result<ArrayD<f32>> {
+fn rk4_increment(velocity: &mut impl Velocity, z: &ArrayD<f32>, r: f32, h: f32, clamp: &impl Fn(&mut ArrayD<f32>)) -> Result<ArrayD<f32>> {
     let stage = |base: &ArrayD<f32>, a: f32, k: &ArrayD<f32>| {
         let mut s = axpy(base, a, k);
         clamp(&mut s);
@@ -136,9 +130,7 @@ mod tests {
         let target = latent(3);
         for method in [Method::Euler, Method::Midpoint] {
             let mut v = |z: &ArrayD<f32>, r: f32| Ok((&target - z) / (1.0 - r));
-            let out = Sampler { method, steps: 8 }
-                .sample(&mut v, &ArrayD::zeros(target.raw_dim()), &[false; 3], &mut SplitMix64::new(1), |_| {})
-                .unwrap();
+            let out = Sampler { method, steps: 8 }.sample(&mut v, &ArrayD::zeros(target.raw_dim()), &[false; 3], &mut SplitMix64::new(1), |_| {}).unwrap();
             let err = (&out - &target).iter().fold(0.0f32, |m, d| m.max(d.abs()));
             assert!(err < 1e-4, "{method:?}: max error {err}");
         }
@@ -165,9 +157,7 @@ mod tests {
     fn observed_slots_stay_clamped_and_others_move() {
         let observed = latent(3);
         let mut v = |z: &ArrayD<f32>, _r: f32| Ok(z.mapv(|x| x + 1.0));
-        let out = Sampler { method: Method::Midpoint, steps: 5 }
-            .sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {})
-            .unwrap();
+        let out = Sampler { method: Method::Midpoint, steps: 5 }.sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {}).unwrap();
         for s in [0, 2] {
             assert_eq!(out.index_axis(Axis(2), s), observed.index_axis(Axis(2), s));
         }

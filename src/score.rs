@@ -158,9 +158,15 @@ pub fn align(pred: &View, truth: &View, names: &[String]) -> Result<Aligned> {
         })
         .collect();
     if pairs.is_empty() {
-        return Err(err!(Usage, "no frame of '{}' (t = {}) is at a time of '{}' (t = {}) within {tolerance:e}",
-            pred.name, span(&pred.times), truth.name, span(&truth.times))
-            .with_hint("the truth must hold frames at some of the predicted times (the same times as written in the .pvd files)"));
+        return Err(err!(
+            Usage,
+            "no frame of '{}' (t = {}) is at a time of '{}' (t = {}) within {tolerance:e}",
+            pred.name,
+            span(&pred.times),
+            truth.name,
+            span(&truth.times)
+        )
+        .with_hint("the truth must hold frames at some of the predicted times (the same times as written in the .pvd files)"));
     }
     for &(i, j) in &pairs {
         for name in names {
@@ -187,8 +193,14 @@ pub fn align(pred: &View, truth: &View, names: &[String]) -> Result<Aligned> {
         }
         truth_fields.push(fields);
     }
-    let resampling = format!("truth resampled onto the prediction's {} {}s: {how} onto a {} grid, then {} at the prediction's {}s",
-        on_pred.len(), loc_word(pred.association), shape_text(&grid), if grid.dim == 2 { "bilinear" } else { "trilinear" }, loc_word(pred.association));
+    let resampling = format!(
+        "truth resampled onto the prediction's {} {}s: {how} onto a {} grid, then {} at the prediction's {}s",
+        on_pred.len(),
+        loc_word(pred.association),
+        shape_text(&grid),
+        if grid.dim == 2 { "bilinear" } else { "trilinear" },
+        loc_word(pred.association)
+    );
     Ok(Aligned { pairs, truth: truth_fields, resampling, tolerance })
 }
 
@@ -256,8 +268,12 @@ impl Score {
     pub fn table(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
         let mut s = format!("score of {} against {}\n  {}\n", self.prediction, self.truth, self.resampling);
-        s += &format!("  {} common time(s); {} predicted and {} truth frame(s) without a partner\n",
-            self.frames.len(), self.unmatched_prediction_frames, self.unmatched_truth_frames);
+        s += &format!(
+            "  {} common time(s); {} predicted and {} truth frame(s) without a partner\n",
+            self.frames.len(),
+            self.unmatched_prediction_frames,
+            self.unmatched_truth_frames
+        );
         s += &format!("  {:>10}  {:<16} {:>10} {:>12} {:>8}\n", "t", "field", "rel_l2", "max_abs", "pearson");
         for f in &self.frames {
             for m in &f.fields {
@@ -284,9 +300,17 @@ fn check_finite(v: &View, frame: usize, name: &str) -> Result<()> {
     let f = find(v, frame, name)?;
     match f.values.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
-        Some(k) => Err(err!(NonFinite, "'{}' (t = {}): field '{name}' is {} at {} {}, component {}",
-            v.name, v.times[frame], f.values[k], v.association, k / f.components, k % f.components)
-            .with_hint("a score needs finite values in every compared frame; fix or drop that frame")),
+        Some(k) => Err(err!(
+            NonFinite,
+            "'{}' (t = {}): field '{name}' is {} at {} {}, component {}",
+            v.name,
+            v.times[frame],
+            f.values[k],
+            v.association,
+            k / f.components,
+            k % f.components
+        )
+        .with_hint("a score needs finite values in every compared frame; fix or drop that frame")),
     }
 }
 

@@ -114,9 +114,8 @@ fn forecast_member_grids(p: &mut Pipeline, series: &Series, horizon: usize, cont
             out.times.push(t_last + (out.times.len() + 1) as f64 * dt);
         }
         if out.times.len() < horizon {
-            contexts = (0..n)
-                .map(|k| (frames - context..frames).map(|t| p.evaluate_member_input(&decoded, k, t)).collect::<Result<_>>())
-                .collect::<Result<_>>()?;
+            contexts =
+                (0..n).map(|k| (frames - context..frames).map(|t| p.evaluate_member_input(&decoded, k, t)).collect::<Result<_>>()).collect::<Result<_>>()?;
         }
     }
     Ok(out)
@@ -217,7 +216,9 @@ pub fn resolve_params(m: &Manifest, given: &[String]) -> Result<Option<Vec<f32>>
     let names: Vec<&str> = m.parameters.iter().map(|p| p.name.as_str()).collect();
     for item in given {
         let (name, value) = item.split_once('=').ok_or_else(|| err!(Usage, "--param '{item}' is not NAME=VALUE"))?;
-        let i = names.iter().position(|n| *n == name.trim())
+        let i = names
+            .iter()
+            .position(|n| *n == name.trim())
             .ok_or_else(|| err!(Usage, "unknown parameter '{name}'").with_hint(format!("the bundle's parameters are {names:?}")))?;
         let v: f64 = value.trim().parse().map_err(|_| err!(Usage, "--param {name}: '{value}' is not a number"))?;
         let spec = &m.parameters[i];

@@ -33,7 +33,12 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["sampler"]["steps"] = json!(-3), message: "sampler.steps: invalid value: integer `-3`" },
     Case { edit: |m| m["sampler"]["steps"] = json!(2.5), message: "sampler.steps: invalid type: floating point `2.5`" },
     Case { edit: |m| m["sampler"]["method"] = json!("heun"), message: "sampler.method: unknown variant `heun`" },
-    Case { edit: |m| { m["sampler"].as_object_mut().unwrap().remove("steps"); }, message: "sampler: missing field `steps`" },
+    Case {
+        edit: |m| {
+            m["sampler"].as_object_mut().unwrap().remove("steps");
+        },
+        message: "sampler: missing field `steps`",
+    },
     Case { edit: |m| m["time"]["frames"] = json!(100_000), message: "time.frames = 100000 is out of range 2..=1024" },
     Case { edit: |m| m["time"]["dt"] = json!(0.0), message: "time.dt = 0 must be > 0" },
     Case { edit: |m| m["time"]["dt"] = json!(-0.1), message: "time.dt = -0.1 must be > 0" },
@@ -43,7 +48,10 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["latent_grid"]["dim"] = json!(4), message: "latent_grid.dim = 4 must be 2 or 3" },
     Case { edit: |m| m["latent_grid"]["shape"] = json!([32]), message: "latent_grid.shape has 1 entries; latent_grid.dim = 2 needs 2" },
     Case { edit: |m| m["latent_grid"]["shape"] = json!([1_000_000, 32]), message: "latent_grid.shape[0] = 1000000 is out of range 2..=65536" },
-    Case { edit: |m| m["latent_grid"]["shape"] = json!([65_536, 65_536]), message: "latent_grid.shape = [65536, 65536] has 4294967296 nodes; at most 67108864" },
+    Case {
+        edit: |m| m["latent_grid"]["shape"] = json!([65_536, 65_536]),
+        message: "latent_grid.shape = [65536, 65536] has 4294967296 nodes; at most 67108864",
+    },
     Case { edit: |m| m["latent_grid"]["shape"] = json!([1, 32]), message: "latent_grid.shape[0] = 1 is out of range 2..=65536" },
     Case { edit: |m| m["latent_grid"]["bbox"]["min"] = json!([2.0, 0.0]), message: "latent_grid.bbox: min[0] = 2 must be < max[0] = 1" },
     Case { edit: |m| m["latent_grid"]["bbox"]["max"] = json!([1.0]), message: "latent_grid.bbox.max has 1 entries" },
@@ -58,7 +66,10 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["latent"]["channels"] = json!(0), message: "latent.channels = 0 is out of range 1..=4096" },
     Case { edit: |m| m["latent"]["channels"] = json!(1_000_000), message: "latent.channels = 1000000 is out of range 1..=4096" },
     Case { edit: |m| m["latent"]["shape"] = json!([0, 8]), message: "latent.shape[0] = 0 is out of range 1..=65536" },
-    Case { edit: |m| m["fields"][0]["components"] = json!(0), message: "fields[0].components = 0 (field 'vorticity') must be 1 (scalar) or latent_grid.dim = 2" },
+    Case {
+        edit: |m| m["fields"][0]["components"] = json!(0),
+        message: "fields[0].components = 0 (field 'vorticity') must be 1 (scalar) or latent_grid.dim = 2",
+    },
     Case { edit: |m| m["fields"][0]["components"] = json!(1000), message: "fields[0].components = 1000 (field 'vorticity')" },
     Case { edit: |m| m["fields"][0]["components"] = json!(-1), message: "fields[0].components: invalid value: integer `-1`" },
     Case { edit: |m| m["fields"][0]["std"] = json!([0.0]), message: "fields[0].std[0] = 0 must be > 0" },
@@ -97,10 +108,8 @@ fn every_bad_manifest_value_is_refused_at_load_with_its_key() {
         let dir = tempfile::tempdir().unwrap();
         let b = edited_bundle(dir.path(), case.edit);
         let out = dir.path().join("out");
-        let runs: [(&str, Vec<&str>); 2] = [
-            ("doctor", vec!["doctor", "--bundle", s(&b)]),
-            ("forecast", vec!["forecast", "--bundle", s(&b), "--input", s(&input), "--out", s(&out)]),
-        ];
+        let runs: [(&str, Vec<&str>); 2] =
+            [("doctor", vec!["doctor", "--bundle", s(&b)]), ("forecast", vec!["forecast", "--bundle", s(&b), "--input", s(&input), "--out", s(&out)])];
         for (what, argv) in runs {
             let (result, json) = cli_json(&argv);
             let stderr = String::from_utf8_lossy(&result.stderr);

@@ -40,7 +40,7 @@ fn forecast_from_image_data_writes_its_pixels() {
     let dir = tempfile::tempdir().unwrap();
     // 24 x 24 nodes k/24 on the test bundle's periodic unit square.
     let grid = Grid::new(&[24, 24], &[0.0, 0.0], &[1.0, 1.0], &[true, true]).unwrap();
-    let values = grid.nodes().iter().map(|p| 5.0 * (6.283 * p[0]).sin() * (6.283 * p[1]).cos()).collect();
+    let values = grid.nodes().iter().map(|p| 5.0 * (std::f64::consts::TAU * p[0]).sin() * (std::f64::consts::TAU * p[1]).cos()).collect();
     let input = dir.path().join("input.vti");
     write_vti(&input, &grid, &[Field { name: "vorticity".into(), components: 1, values }]).unwrap();
     let out = dir.path().join("out");

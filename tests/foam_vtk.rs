@@ -261,7 +261,8 @@ const CASES: &[Case] = &[
         says: &["has 2 datasets and none is named 'internal'", "'fluid' (tiny_0/internal.vtu)", "'walls/left' (tiny_0/boundary/walls.vtp)"],
         hint: "give echo-onnx the file of the block you want",
         setup: |vtk| {
-            let body = "<DataSet name='fluid' file='tiny_0/internal.vtu'/>\n<Block name='walls'><DataSet name='left' file='tiny_0/boundary/walls.vtp'/></Block>\n";
+            let body =
+                "<DataSet name='fluid' file='tiny_0/internal.vtu'/>\n<Block name='walls'><DataSet name='left' file='tiny_0/boundary/walls.vtp'/></Block>\n";
             write(vtk.join("ambiguous.vtm"), &format!("{VTM_HEAD}{body}{VTM_TAIL}"))
         },
     },

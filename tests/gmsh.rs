@@ -53,7 +53,10 @@ fn each_flavour_reads_back_what_gmsh_wrote() {
     let coords = floats(&o["coords"]);
     let index: HashMap<u64, usize> = tags.iter().enumerate().map(|(i, &t)| (t, i)).collect();
     // Cells are the 2D elements (triangles, quads); Gmsh also wrote boundary lines and corner points.
-    let elements: HashMap<u64, (u64, Vec<u64>)> = o["elements"].as_array().unwrap().iter()
+    let elements: HashMap<u64, (u64, Vec<u64>)> = o["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
         .map(|e| (e[0].as_u64().unwrap(), (e[1].as_u64().unwrap(), ints(&e[2]))))
         .filter(|(_, (t, _))| [2, 3].contains(t))
         .collect();
@@ -163,8 +166,12 @@ fn pvd_of_msh_files_is_a_series() {
     std::fs::copy(data("square_41_binary.msh"), dir.path().join("a.msh")).unwrap();
     std::fs::copy(data("square_22_ascii.msh"), dir.path().join("b.msh")).unwrap();
     let pvd = dir.path().join("series.pvd");
-    std::fs::write(&pvd, "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\">\n<Collection>\n\
-        <DataSet timestep=\"1\" part=\"0\" file=\"b.msh\"/>\n<DataSet timestep=\"0\" part=\"0\" file=\"a.msh\"/>\n</Collection>\n</VTKFile>\n").unwrap();
+    std::fs::write(
+        &pvd,
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\">\n<Collection>\n\
+        <DataSet timestep=\"1\" part=\"0\" file=\"b.msh\"/>\n<DataSet timestep=\"0\" part=\"0\" file=\"a.msh\"/>\n</Collection>\n</VTKFile>\n",
+    )
+    .unwrap();
     let frames = read_series(&pvd).unwrap();
     assert_eq!(frames.len(), 2);
     assert_eq!(frames[0].time, 0.0);
@@ -180,8 +187,8 @@ fn resample_reads_msh_through_the_cli() {
     let out = dir.path().join("out");
     let input = data("square_22_binary.msh");
     let query = data("square_41_ascii.msh");
-    let run = cli(&["--quiet", "resample", "--input", s(&input), "--grid", "16x16", "--kernel", "linear", "--field", "p",
-        "--query", s(&query), "--out", s(&out)]);
+    let run =
+        cli(&["--quiet", "resample", "--input", s(&input), "--grid", "16x16", "--kernel", "linear", "--field", "p", "--query", s(&query), "--out", s(&out)]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let grid = read_mesh(&out.join("grid.vti")).unwrap();
     let p = grid.field(Association::Point, "p").unwrap();
@@ -212,8 +219,20 @@ fn forecast_continues_the_time_steps_of_a_msh() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = common::bundle("2d");
     let input = data("square_41_binary.msh");
-    let (run, j) = common::cli_json(&["forecast", "--bundle", s(&bundle), "--input", s(&input), "--field", "vorticity=p",
-        "--ignore-dt", "--horizon", "3", "--out", s(&dir.path().join("f"))]);
+    let (run, j) = common::cli_json(&[
+        "forecast",
+        "--bundle",
+        s(&bundle),
+        "--input",
+        s(&input),
+        "--field",
+        "vorticity=p",
+        "--ignore-dt",
+        "--horizon",
+        "3",
+        "--out",
+        s(&dir.path().join("f")),
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let times: Vec<f64> = j["output"]["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
     assert_eq!(times.len(), 3);
@@ -268,8 +287,7 @@ fn every_truncation_is_an_error_and_never_a_panic() {
                 let text = String::from_utf8_lossy(&bytes[..n]);
                 let last = text.split_ascii_whitespace().last().unwrap_or("");
                 let complete = bytes[n - 1].is_ascii_whitespace() || bytes[n].is_ascii_whitespace();
-                assert!(last.starts_with("$End") && complete,
-                    "{name}: a prefix of {n} bytes, ending in '{last}', was accepted");
+                assert!(last.starts_with("$End") && complete, "{name}: a prefix of {n} bytes, ending in '{last}', was accepted");
             }
         }
         // Flipped bytes: any outcome but a panic.

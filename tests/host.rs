@@ -125,7 +125,6 @@ fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize)
     (out, gathered)
 }
 
-
 #[test]
 fn distributed_protocol_equals_serial_bit_for_bit() {
     for variant in ["2d", "2d-kernel-linear"] {

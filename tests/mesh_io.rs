@@ -385,10 +385,7 @@ fn vtp_cells_follow_vtk_order_verts_lines_polys() {
 fn vti_with_cell_data_has_cell_centres() {
     let dir = tempfile::tempdir().unwrap();
     let extent = "0 2 0 1 0 0";
-    let sections = vec![
-        ("PointData", vec![arr("T", "Float32", 1, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])]),
-        ("CellData", vec![arr("k", "Float64", 1, &[7.0, 8.0])]),
-    ];
+    let sections = vec![("PointData", vec![arr("T", "Float32", 1, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])]), ("CellData", vec![arr("k", "Float64", 1, &[7.0, 8.0])])];
     let ds = format!("WholeExtent=\"{extent}\" Origin=\"1 2 0\" Spacing=\"0.5 0.25 1\"");
     let bytes = vtk_xml("ImageData", &ds, &[(format!("Extent=\"{extent}\""), sections)], Enc::Inline { h64: false, zlib: false, big: false });
     let m = read_mesh(&write_file(dir.path(), "i.vti", &bytes)).unwrap();
@@ -487,7 +484,12 @@ fn bad_inputs_give_specific_errors() {
         ("malformed.vtu", Some(ascii.as_bytes()[..ascii.len() / 2].to_vec()), ErrorKind::MeshFormat, "malformed XML"),
         ("mismatched.vtu", Some(ascii.replacen("</Points>", "</Pointz>", 1).into_bytes()), ErrorKind::MeshFormat, "malformed XML"),
         ("b64.vtu", Some(truncated_b64.into_bytes()), ErrorKind::MeshFormat, "truncated"),
-        ("b64garbage.vtu", Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()), ErrorKind::MeshFormat, "invalid base64"),
+        (
+            "b64garbage.vtu",
+            Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()),
+            ErrorKind::MeshFormat,
+            "invalid base64",
+        ),
         ("offset.vtu", Some(bad_offset), ErrorKind::MeshFormat, "past the end"),
         ("truncated_raw.vtu", Some(raw[..raw.len() - 40].to_vec()), ErrorKind::MeshFormat, "truncated"),
         ("few.vtu", Some(few_points.into_bytes()), ErrorKind::MeshFormat, "too few values"),
@@ -495,7 +497,12 @@ fn bad_inputs_give_specific_errors() {
         ("nan.vtu", Some(nan_point.into_bytes()), ErrorKind::NonFinite, "point 2"),
         ("zlib.vtu", Some(corrupt_zlib()), ErrorKind::MeshFormat, "cannot be decompressed"),
         ("bad_id.vtu", Some(ascii.replacen("0 1 2 3 1 4 2", "0 1 2 3 1 9 2", 1).into_bytes()), ErrorKind::MeshFormat, "refers to point 9"),
-        ("legacy.vtk", Some(b"# vtk DataFile Version 4.2\nx\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n0 0 0\n".to_vec()), ErrorKind::MeshFormat, "'POINTS 5 float' (line 5): truncated"),
+        (
+            "legacy.vtk",
+            Some(b"# vtk DataFile Version 4.2\nx\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n0 0 0\n".to_vec()),
+            ErrorKind::MeshFormat,
+            "'POINTS 5 float' (line 5): truncated",
+        ),
         ("series.pvd", Some(pvd.as_bytes().to_vec()), ErrorKind::MeshFormat, "lists 'missing.vtu', which does not exist"),
         ("parts.pvd", Some(dup_pvd.as_bytes().to_vec()), ErrorKind::MeshFormat, "several DataSets"),
     ];
@@ -513,8 +520,10 @@ fn bad_inputs_give_specific_errors() {
 
 /// The reference mesh as a legacy 4.2 ASCII file, with `p` given as the text `p`.
 fn legacy_text(p: &str) -> String {
-    format!("# vtk DataFile Version 4.2\ntest\nASCII\nDATASET UNSTRUCTURED_GRID\n{LEGACY_POINTS}CELLS 2 9\n4 0 1 2 3\n3 1 4 2\n{}",
-        LEGACY_DATA.replacen("0.5 1.5 -2 3.25 4", p, 1))
+    format!(
+        "# vtk DataFile Version 4.2\ntest\nASCII\nDATASET UNSTRUCTURED_GRID\n{LEGACY_POINTS}CELLS 2 9\n4 0 1 2 3\n3 1 4 2\n{}",
+        LEGACY_DATA.replacen("0.5 1.5 -2 3.25 4", p, 1)
+    )
 }
 
 #[test]
@@ -547,7 +556,11 @@ fn legacy_errors_say_what_is_wrong_and_where() {
         ("scalars.vtk", cut("0.5 1.5"), vec!["'SCALARS p float 1'", "truncated", "5 values declared, the file ends after 2"]),
         ("vectors.vtk", cut("VECTORS U float\n0 0.25"), vec!["'VECTORS U float'", "truncated"]),
         // A section with fewer values than it declares runs into the next header.
-        ("short.vtk", full.replacen("0 1 0 2 0.5 0", "0 1 0", 1), vec!["'POINTS 5 float'", "'CELLS' is not a number: the section has 12 values where it declares 15"]),
+        (
+            "short.vtk",
+            full.replacen("0 1 0 2 0.5 0", "0 1 0", 1),
+            vec!["'POINTS 5 float'", "'CELLS' is not a number: the section has 12 values where it declares 15"],
+        ),
         ("word.vtk", full.replacen("1 1 0", "1 x 0", 1), vec!["'POINTS 5 float'", "'x' is not a number"]),
         ("header.vtk", full.replacen("# vtk DataFile", "# vtc DataFile", 1), vec!["line 1 is not '# vtk DataFile Version x.y'"]),
         ("encoding.vtk", full.replacen("ASCII", "TEXT", 1), vec!["expected ASCII or BINARY, found 'TEXT'"]),
@@ -555,8 +568,16 @@ fn legacy_errors_say_what_is_wrong_and_where() {
         ("section.vtk", full.replacen("CELL_TYPES", "CELL_KINDS", 1), vec!["unknown section 'CELL_KINDS'"]),
         ("cellcount.vtk", full.replacen("CELLS 2 9", "CELLS 2 10", 1), vec!["'CELLS 2 10'", "'CELL_TYPES' is not a number"]),
         // Counts far beyond the file are refused before anything is allocated.
-        ("huge.vtk", full.replacen("POINTS 5 float", "POINTS 1000000000000 float", 1), vec!["'POINTS 1000000000000 float' (line 5)", "the section has 15 values where it declares 3000000000000"]),
-        ("hugefield.vtk", full.replacen("POINT_DATA 5", "POINT_DATA 4000000000", 1), vec!["'SCALARS p float 1'", "the section has 5 values where it declares 4000000000"]),
+        (
+            "huge.vtk",
+            full.replacen("POINTS 5 float", "POINTS 1000000000000 float", 1),
+            vec!["'POINTS 1000000000000 float' (line 5)", "the section has 15 values where it declares 3000000000000"],
+        ),
+        (
+            "hugefield.vtk",
+            full.replacen("POINT_DATA 5", "POINT_DATA 4000000000", 1),
+            vec!["'SCALARS p float 1'", "the section has 5 values where it declares 4000000000"],
+        ),
         ("overflow.vtk", full.replacen("POINTS 5 float", "POINTS 18446744073709551615 float", 1), vec!["do not fit in memory"]),
         ("badcount.vtk", full.replacen("POINTS 5 float", "POINTS -5 float", 1), vec!["point count '-5' is not a count"]),
     ];
@@ -664,8 +685,11 @@ w = vtk.vtkXMLUnstructuredGridWriter(); w.SetInputData(ug); w.SetFileName(f"{out
 /// A .vtu whose Points array is `data_array` (a DataArray element) and whose appended section,
 /// if any, holds `appended`; `n` points, no cells.
 fn hostile_vtu(n: &str, file_attrs: &str, data_array: &str, appended: Option<&[u8]>) -> Vec<u8> {
-    let mut b = format!("<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" {file_attrs}>\n\
-        <UnstructuredGrid><Piece NumberOfPoints=\"{n}\" NumberOfCells=\"0\"><Points>{data_array}</Points></Piece></UnstructuredGrid>\n").into_bytes();
+    let mut b = format!(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" {file_attrs}>\n\
+        <UnstructuredGrid><Piece NumberOfPoints=\"{n}\" NumberOfCells=\"0\"><Points>{data_array}</Points></Piece></UnstructuredGrid>\n"
+    )
+    .into_bytes();
     if let Some(data) = appended {
         b.extend(b"<AppendedData encoding=\"raw\">_");
         b.extend(data);
@@ -683,7 +707,9 @@ fn declared_sizes_are_checked_before_allocating() {
     let zeros = zlib(&vec![0u8; 1 << 20]); // ~1 KB that inflates to 1 MiB
     let zlib_u32 = "header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\"";
     let appended = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"appended\" offset=\"0\"/>";
-    let inline = |header: &[u8], payload: &[u8]| format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(header), B64.encode(payload));
+    let inline = |header: &[u8], payload: &[u8]| {
+        format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(header), B64.encode(payload))
+    };
     let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     // One block declaring 4 GiB - 16 bytes: 357913940 points x 12 bytes.
     let bomb_header = words(&[1, 0xFFFF_FFF0, 0xFFFF_FFF0, zeros.len() as u32]);
@@ -695,11 +721,19 @@ fn declared_sizes_are_checked_before_allocating() {
     let ascii = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0</DataArray>";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         // The header's total disagrees with NumberOfPoints x components x 4 bytes.
-        ("zlib_mismatch.vtu", hostile_vtu("1", zlib_u32, &inline(&bomb_header, &zeros), None), "the data header declares 4294967280 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)"),
+        (
+            "zlib_mismatch.vtu",
+            hostile_vtu("1", zlib_u32, &inline(&bomb_header, &zeros), None),
+            "the data header declares 4294967280 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)",
+        ),
         // The header agrees, but ~1 KB of deflate cannot hold 4 GiB.
         ("zlib_ratio.vtu", hostile_vtu("357913940", zlib_u32, &inline(&bomb_header, &zeros), None), "declares 4294967280 bytes, more than its"),
         ("zlib_blocks.vtu", hostile_vtu("1", zlib_u32, &inline(&many_blocks, &zeros), None), "declares 1073741824 blocks"),
-        ("raw_2p40.vtu", hostile_vtu("1", "header_type=\"UInt64\"", appended, Some(&raw_2p40)), "the data header declares 1099511627776 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)"),
+        (
+            "raw_2p40.vtu",
+            hostile_vtu("1", "header_type=\"UInt64\"", appended, Some(&raw_2p40)),
+            "the data header declares 1099511627776 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)",
+        ),
         ("raw_1e12.vtu", hostile_vtu("1000000000000", "header_type=\"UInt64\"", appended, Some(&raw_1e12)), "truncated: needed 12000000000000 more bytes"),
         ("ascii_1e12.vtu", hostile_vtu("1000000000000", "", ascii, None), "too few values: 3, expected 3000000000000"),
         ("overflow.vtu", hostile_vtu("18446744073709551615", "", ascii, None), "do not fit in memory"),

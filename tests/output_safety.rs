@@ -12,7 +12,8 @@ use common::*;
 use echo_onnx::output::MARKER;
 
 fn forecast(input: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["forecast", "--bundle", s(&bundle("2d")), "--input", s(input), "--out", s(out), "--steps", "1"].iter().map(|x| x.to_string()).collect();
+    let mut v: Vec<String> =
+        ["forecast", "--bundle", s(&bundle("2d")), "--input", s(input), "--out", s(out), "--steps", "1"].iter().map(|x| x.to_string()).collect();
     v.extend(extra.iter().map(|x| x.to_string()));
     v
 }
@@ -276,7 +277,10 @@ fn interrupted_runs_leave_nothing_behind() {
         let parent = dir.path().join(format!("run{i}"));
         std::fs::create_dir(&parent).unwrap();
         let (code, stopped) = interrupt(&workload(&parent), &parent, sig, when);
-        eprintln!("signal {sig} in {phase} at {when:?}: exit {code}, {}", if stopped { "interrupted, nothing left" } else { "finished first, output complete" });
+        eprintln!(
+            "signal {sig} in {phase} at {when:?}: exit {code}, {}",
+            if stopped { "interrupted, nothing left" } else { "finished first, output complete" }
+        );
         interrupted += usize::from(stopped);
     }
     // The test means something only if most signals landed before the commit.

@@ -152,7 +152,8 @@ fn with_truth_the_preview_adds_truth_and_error_rows_and_the_summary_a_score() {
 
     // Another seed: a real error, and a score that says so.
     let other = dir.path().join("other");
-    let j = run_ok(&["forecast", "--bundle", s(&b), "--input", s(&e), "--horizon", "8", "--seed", "5", "--truth", s(&first.join("truth.pvd")), "--out", s(&other)]);
+    let j =
+        run_ok(&["forecast", "--bundle", s(&b), "--input", s(&e), "--horizon", "8", "--seed", "5", "--truth", s(&first.join("truth.pvd")), "--out", s(&other)]);
     assert!(j["score"]["frames"][0]["fields"][0]["rel_l2"].as_f64().unwrap() > 1e-3, "{}", j["score"]);
 }
 
@@ -166,7 +167,11 @@ fn a_3d_prediction_is_previewed_at_its_mid_plane() {
     let mut entries = vec![];
     for k in 0..2 {
         let values = points.iter().map(|p| (std::f64::consts::TAU * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
-        let m = echo_onnx::mesh::Mesh { points: points.clone(), point_data: vec![echo_onnx::mesh::Field { name: "vorticity".into(), components: 1, values }], ..Default::default() };
+        let m = echo_onnx::mesh::Mesh {
+            points: points.clone(),
+            point_data: vec![echo_onnx::mesh::Field { name: "vorticity".into(), components: 1, values }],
+            ..Default::default()
+        };
         echo_onnx::mesh::write::write_vtu(&cloud.join(format!("f{k}.vtu")), &m).unwrap();
         entries.push((k as f64 * 0.1, format!("f{k}.vtu")));
     }

@@ -44,7 +44,11 @@ fn random_points(rng: &mut Rng, g: &Grid, n: usize, margin: f64) -> Vec<[f64; 3]
         .map(|_| {
             std::array::from_fn(|a| {
                 let len = g.hi[a] - g.lo[a];
-                if a < g.dim { rng.range(g.lo[a] - margin * len, g.hi[a] + margin * len) } else { 0.0 }
+                if a < g.dim {
+                    rng.range(g.lo[a] - margin * len, g.hi[a] + margin * len)
+                } else {
+                    0.0
+                }
             })
         })
         .collect()
@@ -196,7 +200,11 @@ fn gather_values_follows_the_neighbour_index() {
 fn wave(p: &[f64; 3], dim: usize) -> f64 {
     use std::f64::consts::TAU;
     let f = (TAU * p[0]).sin() * (TAU * p[1]).cos();
-    if dim == 3 { f * (TAU * p[2]).cos() } else { f }
+    if dim == 3 {
+        f * (TAU * p[2]).cos()
+    } else {
+        f
+    }
 }
 
 fn sample_grid(g: &Grid, f: impl Fn(&[f64; 3]) -> f64) -> Vec<f32> {
@@ -411,7 +419,8 @@ fn errors_have_specific_kinds() {
     assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.0, 0..17).map(drop)), ErrorKind::Usage);
     let other = unit_grid(4, 2, true);
     assert_eq!(kind(gather_grid_neighbours(&index, &other, 2, 1.0, 0..4).map(drop)), ErrorKind::Usage);
-    let gaussian = |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
+    let gaussian =
+        |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
     assert_eq!(kind(gaussian(0.0, 1.0)), ErrorKind::Usage);
     assert_eq!(kind(gaussian(2.0, f64::INFINITY)), ErrorKind::Usage);
 
@@ -537,8 +546,9 @@ fn lattice_mesh(rng: &mut Rng, dim: usize, n: usize, jitter: f64, cell_type: u8)
                 let t = [id(i, j, k + 1), id(i + 1, j, k + 1), id(i + 1, j + 1, k + 1), id(i, j + 1, k + 1)];
                 let h = [c[0], c[1], c[2], c[3], t[0], t[1], t[2], t[3]];
                 match cell_type {
-                    TETRA => [[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]]
-                        .iter().for_each(|s| push(&s.map(|v| h[v]), TETRA)),
+                    TETRA => {
+                        [[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]].iter().for_each(|s| push(&s.map(|v| h[v]), TETRA))
+                    }
                     WEDGE => {
                         push(&[h[0], h[1], h[2], h[4], h[5], h[6]], WEDGE);
                         push(&[h[0], h[2], h[3], h[4], h[6], h[7]], WEDGE);
@@ -580,8 +590,11 @@ fn linear_in_cells_is_exact_on_linear_fields_for_every_cell_type() {
                 let total: f32 = w.row(node).iter().map(|e| e.1).sum();
                 assert!((total - 1.0).abs() < 1e-5);
                 let want = linear_field(q);
-                assert!((got[node] as f64 - want).abs() < 1e-5 && (got[g.len() + node] as f64 + want).abs() < 1e-5,
-                    "type {cell_type}, periodic {periodic}, node {node} at {q:?}: {} vs {want}", got[node]);
+                assert!(
+                    (got[node] as f64 - want).abs() < 1e-5 && (got[g.len() + node] as f64 + want).abs() < 1e-5,
+                    "type {cell_type}, periodic {periodic}, node {node} at {q:?}: {} vs {want}",
+                    got[node]
+                );
             }
         }
     }

@@ -61,7 +61,8 @@ fn same_mesh_scores_match_hand_computed_values_and_out_writes_json_and_plot() {
     let p2: Vec<f64> = t.iter().map(|v| 2.0 * v).collect();
     let pred = series(&dir.path().join("p"), "p", &m, &[(0.1, vec![scalar("u", p1)]), (0.2, vec![scalar("u", p2)])]);
     // The truth has one frame more (0.3), and its times carry the rounding of decimal text.
-    let truth_frames: Vec<(f64, Vec<Field>)> = [0.1, 0.2 + 1e-12, 0.3].iter().map(|&time| (time, vec![scalar("u", t.clone()), scalar("extra", vec![0.0; 9])])).collect();
+    let truth_frames: Vec<(f64, Vec<Field>)> =
+        [0.1, 0.2 + 1e-12, 0.3].iter().map(|&time| (time, vec![scalar("u", t.clone()), scalar("extra", vec![0.0; 9])])).collect();
     let truth = series(&dir.path().join("t"), "t", &m, &truth_frames);
     let out = dir.path().join("score");
     let (o, j) = cli_json(&["score", "--prediction", s(&pred), "--truth", s(&truth), "--out", s(&out)]);
@@ -170,12 +171,33 @@ fn bad_inputs_get_clear_errors_of_the_right_kind() {
     let vector = Field { name: "u".into(), components: 2, values: vec![1.0; 18] };
     let cases: Vec<(&str, PathBuf, PathBuf, i32, &str, &str)> = vec![
         // (case, prediction, truth, exit code, kind, phrase in the message)
-        ("another field name", pred.clone(), series(&dir.path().join("a"), "a", &m, &[(1.0, vec![scalar("w", ones.clone())])]), 3, "missing-field", "no point field 'u'"),
-        ("a field missing", two.clone(), series(&dir.path().join("b"), "b", &m, &[(1.0, vec![scalar("u", ones.clone())])]), 3, "missing-field", "no point field 'v'"),
+        (
+            "another field name",
+            pred.clone(),
+            series(&dir.path().join("a"), "a", &m, &[(1.0, vec![scalar("w", ones.clone())])]),
+            3,
+            "missing-field",
+            "no point field 'u'",
+        ),
+        (
+            "a field missing",
+            two.clone(),
+            series(&dir.path().join("b"), "b", &m, &[(1.0, vec![scalar("u", ones.clone())])]),
+            3,
+            "missing-field",
+            "no point field 'v'",
+        ),
         ("other components", pred.clone(), series(&dir.path().join("c"), "c", &m, &[(1.0, vec![vector])]), 3, "field-shape", "components"),
         ("no common time", pred.clone(), series(&dir.path().join("d"), "d", &m, &[(1.5, vec![scalar("u", ones.clone())])]), 2, "usage", "no frame"),
         ("NaN in the truth", pred.clone(), series(&dir.path().join("e"), "e", &m, &[(2.0, vec![scalar("u", nan.clone())])]), 3, "non-finite", "NaN at point 4"),
-        ("NaN in the prediction", series(&dir.path().join("f"), "f", &m, &[(1.0, vec![scalar("u", nan.clone())])]), pred.clone(), 3, "non-finite", "NaN at point 4"),
+        (
+            "NaN in the prediction",
+            series(&dir.path().join("f"), "f", &m, &[(1.0, vec![scalar("u", nan.clone())])]),
+            pred.clone(),
+            3,
+            "non-finite",
+            "NaN at point 4",
+        ),
         ("a missing file", pred.clone(), dir.path().join("nothing.pvd"), 7, "io", "nothing.pvd"),
     ];
     for (case, p, t, code, kind, phrase) in cases {

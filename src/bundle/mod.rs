@@ -36,9 +36,8 @@ impl Bundle {
             return Err(err!(Manifest, "bundle directory '{}' does not exist", dir.display())
                 .with_hint("pass the directory that holds manifest.json (e.g. --bundle onnx/bundles/ns2d-vorticity)"));
         }
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            err!(Manifest, "cannot read '{}': {e}", manifest_path.display()).with_hint("a bundle directory must contain manifest.json")
-        })?;
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| err!(Manifest, "cannot read '{}': {e}", manifest_path.display()).with_hint("a bundle directory must contain manifest.json"))?;
         let manifest = parse_manifest(&text, &manifest_path)?;
         let bundle = Bundle { dir: dir.to_path_buf(), manifest };
         bundle.validate()?;
@@ -99,8 +98,9 @@ impl Bundle {
             (None, Some((lo, hi))) => (lo[..g.dim].to_vec(), hi[..g.dim].to_vec()),
             (None, None) => return Err(err!(Usage, "the bundle's latent grid is fitted to the input, but no input points were given")),
         };
-        Grid::new(&g.shape, &lo, &hi, &g.periodic)
-            .map_err(|e| err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis"))
+        Grid::new(&g.shape, &lo, &hi, &g.periodic).map_err(|e| {
+            err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis")
+        })
     }
 }
 
@@ -114,9 +114,7 @@ fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
             return Err(err!(Manifest, "'{}' has format_version {v}; this echo-onnx reads version {FORMAT_VERSION}", path.display())
                 .with_hint("use an echo-onnx release that reads this version, or re-export the bundle"))
         }
-        _ => {
-            return Err(err!(Manifest, "'{}' is not an ECHO bundle manifest (needs \"format\": \"{FORMAT}\" and \"format_version\")", path.display()))
-        }
+        _ => return Err(err!(Manifest, "'{}' is not an ECHO bundle manifest (needs \"format\": \"{FORMAT}\" and \"format_version\")", path.display())),
     }
     // From the text, not the value: the error then has a position, which names the key.
     serde_json::from_str(text).map_err(|e| {
@@ -274,7 +272,9 @@ fn validate_grid(m: &Manifest) -> Check {
                 }
             }
         }
-        None if g.periodic.iter().any(|&p| p) => return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into()),
+        None if g.periodic.iter().any(|&p| p) => {
+            return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into())
+        }
         None => {}
     }
     limits::check("lift.neighbours", m.lift.neighbours, &limits::NEIGHBOURS)?;
@@ -404,10 +404,13 @@ pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, Signature> {
     let d = dim as i64;
     let mut sig = BTreeMap::new();
     if m.lift.kind == LiftKind::Learned {
-        sig.insert("lift", (
-            vec![("values", vec![None, None, Some(c)]), ("offsets", vec![None, None, Some(d)]), ("mask", vec![None, None])],
-            vec![("features", vec![None, Some(f)])],
-        ));
+        sig.insert(
+            "lift",
+            (
+                vec![("values", vec![None, None, Some(c)]), ("offsets", vec![None, None, Some(d)]), ("mask", vec![None, None])],
+                vec![("features", vec![None, Some(f)])],
+            ),
+        );
     }
     sig.insert("encoder", (vec![("frames", cat(vec![None, Some(e), Some(t)], &grid))], vec![("latent", latent.clone())]));
     let mut vin = vec![("z", latent.clone()), ("observed", latent.clone()), ("slot_mask", vec![None, Some(s)]), ("r", vec![None])];
@@ -418,10 +421,7 @@ pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, Signature> {
     sig.insert("velocity", (vin, vec![("velocity", latent.clone())]));
     sig.insert("decoder", (vec![("latent", latent)], vec![("frames", cat(vec![None, Some(g), Some(t)], &grid))]));
     if m.query.kind == QueryKind::Learned {
-        sig.insert("query", (
-            vec![("features", vec![None, None, Some(g)]), ("offsets", vec![None, None, Some(d)])],
-            vec![("values", vec![None, Some(c)])],
-        ));
+        sig.insert("query", (vec![("features", vec![None, None, Some(g)]), ("offsets", vec![None, None, Some(d)])], vec![("values", vec![None, Some(c)])]));
     }
     sig
 }

@@ -98,8 +98,20 @@ impl Cells {
                 return None;
             }
             let tol = SLAB_TOLERANCE * (hi - lo) + 2.0 * f64::from(f32::EPSILON) * lo.abs().max(hi.abs());
-            let side = |x: f64| if (x - lo).abs() <= tol { Some(false) } else if (x - hi).abs() <= tol { Some(true) } else { None };
-            let (u, v) = match axis { 0 => (1, 2), 1 => (0, 2), _ => (0, 1) };
+            let side = |x: f64| {
+                if (x - lo).abs() <= tol {
+                    Some(false)
+                } else if (x - hi).abs() <= tol {
+                    Some(true)
+                } else {
+                    None
+                }
+            };
+            let (u, v) = match axis {
+                0 => (1, 2),
+                1 => (0, 2),
+                _ => (0, 1),
+            };
             let mut sections = Cells { offsets: Vec::with_capacity(self.len() + 1), ..Default::default() };
             sections.offsets.push(0);
             let mut low = vec![];
@@ -123,7 +135,11 @@ impl Cells {
                 low.sort_by(|&a, &b| angle(a).total_cmp(&angle(b)));
                 sections.connectivity.extend_from_slice(&low);
                 sections.offsets.push(sections.connectivity.len());
-                sections.types.push(match low.len() { 3 => 5, 4 => 9, _ => 7 });
+                sections.types.push(match low.len() {
+                    3 => 5,
+                    4 => 9,
+                    _ => 7,
+                });
             }
             Some(Slab { axis, planes: [lo, hi], sections })
         })
@@ -214,9 +230,13 @@ impl Mesh {
         let offsets = &self.cells.offsets;
         let ordered = offsets.first().map_or(true, |&o| o == 0) && offsets.windows(2).all(|w| w[0] <= w[1]);
         if !ordered || offsets.last().is_some_and(|&o| o != self.cells.connectivity.len()) {
-            return Err(crate::err!(MeshFormat, "'{}': cell offsets do not start at 0, decrease, or do not end at the connectivity length {}",
-                source.display(), self.cells.connectivity.len())
-                .with_hint("the file is corrupt or truncated; re-export it"));
+            return Err(crate::err!(
+                MeshFormat,
+                "'{}': cell offsets do not start at 0, decrease, or do not end at the connectivity length {}",
+                source.display(),
+                self.cells.connectivity.len()
+            )
+            .with_hint("the file is corrupt or truncated; re-export it"));
         }
         if let Some(&bad) = self.cells.connectivity.iter().find(|&&p| p >= n) {
             return Err(crate::err!(MeshFormat, "'{}': cell connectivity refers to point {bad} but the mesh has {n} points", source.display())
@@ -225,10 +245,17 @@ impl Mesh {
         for (assoc, count) in [(Association::Point, n), (Association::Cell, self.cells.len())] {
             for f in self.fields(assoc) {
                 if f.components == 0 || f.values.len() != count * f.components {
-                    return Err(crate::err!(FieldShape,
+                    return Err(crate::err!(
+                        FieldShape,
                         "'{}': {} field '{}' has {} values, expected {} x {} components",
-                        source.display(), assoc, f.name, f.values.len(), count, f.components)
-                        .with_hint("the file is corrupt or truncated; re-export it"));
+                        source.display(),
+                        assoc,
+                        f.name,
+                        f.values.len(),
+                        count,
+                        f.components
+                    )
+                    .with_hint("the file is corrupt or truncated; re-export it"));
                 }
             }
         }

@@ -181,7 +181,13 @@ impl Frame {
         }
         // A degenerate box (one point, or points on a line) still gets a visible picture.
         let span = [hi[0] - lo[0], hi[1] - lo[1]];
-        let dx = if span[0] > 0.0 { span[0] } else if span[1] > 0.0 { span[1] } else { 1.0 };
+        let dx = if span[0] > 0.0 {
+            span[0]
+        } else if span[1] > 0.0 {
+            span[1]
+        } else {
+            1.0
+        };
         let pixel = dx / width as f64;
         let height = ((span[1] / pixel).round() as usize).clamp(1, MAX_HEIGHT);
         let left = if span[0] > 0.0 { lo[0] } else { lo[0] - dx / 2.0 };
@@ -325,7 +331,12 @@ pub fn format_tick(v: f64, step: f64) -> String {
     // Enough decimals to tell ticks apart (one more than the step's leading digit), and no more
     // than a round step needs (0.02 steps print 0.04, not 0.040).
     let cap = if step > 0.0 { (-(step.log10().floor()) as i64 + 1).clamp(0, 6) as usize } else { 3 };
-    let decimals = (0..cap).find(|&d| { let s = step * 10f64.powi(d as i32); (s - s.round()).abs() < 1e-6 * s.max(1.0) }).unwrap_or(cap);
+    let decimals = (0..cap)
+        .find(|&d| {
+            let s = step * 10f64.powi(d as i32);
+            (s - s.round()).abs() < 1e-6 * s.max(1.0)
+        })
+        .unwrap_or(cap);
     format!("{v:.decimals$}")
 }
 

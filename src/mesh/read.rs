@@ -15,7 +15,8 @@ use crate::err;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mesh::{Cells, Field, Frame, Mesh};
 
-const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .vtm (multiblock), .msh (Gmsh 2.2/4.1); series: .pvd, .series, .msh with data at several times";
+const SUPPORTED: &str =
+    "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .vtm (multiblock), .msh (Gmsh 2.2/4.1); series: .pvd, .series, .msh with data at several times";
 const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
 
 enum Format {
@@ -54,8 +55,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
         Format::Gmsh => gmsh::read_msh,
         Format::Multiblock => return multiblock::read_vtm(path),
         Format::Series | Format::FileSeries => {
-            return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
-                .with_hint("read it as a series (each frame is a mesh)"))
+            return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display()).with_hint("read it as a series (each frame is a mesh)"))
         }
     };
     let mesh = parse(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
@@ -89,9 +89,17 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
     }
     entries.sort_by(|a, b| a.0.total_cmp(&b.0));
     if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(err!(MeshFormat, "'{}' has several DataSets at time {} (parts '{}' and '{}', files '{}' and '{}')",
-            path.display(), w[0].0, w[0].1, w[1].1, w[0].2, w[1].2)
-            .with_hint("multi-part collections are not supported; merge the parts into one file per time step"));
+        return Err(err!(
+            MeshFormat,
+            "'{}' has several DataSets at time {} (parts '{}' and '{}', files '{}' and '{}')",
+            path.display(),
+            w[0].0,
+            w[0].1,
+            w[1].1,
+            w[0].2,
+            w[1].2
+        )
+        .with_hint("multi-part collections are not supported; merge the parts into one file per time step"));
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     entries
@@ -177,8 +185,14 @@ fn append_cells(cells: &mut Cells, connectivity: &[usize], offsets: &[usize], ty
         return Ok(());
     }
     if offsets.len() != types.len() + 1 || offsets.last() != Some(&connectivity.len()) {
-        return Err(err!(MeshFormat, "{} cells have {} offsets ending at {:?} for {} connectivity entries",
-            types.len(), offsets.len(), offsets.last(), connectivity.len()));
+        return Err(err!(
+            MeshFormat,
+            "{} cells have {} offsets ending at {:?} for {} connectivity entries",
+            types.len(),
+            offsets.len(),
+            offsets.last(),
+            connectivity.len()
+        ));
     }
     let base = cells.connectivity.len();
     if cells.offsets.is_empty() {

@@ -43,10 +43,8 @@ const NEWTON_ITERATIONS: usize = 20;
 const NONE: u64 = u64::MAX;
 
 /// Parametric corners of VTK's quad (first 4) and hexahedron (all 8) in point order.
-const ISO_CORNERS: [[f64; 3]; 8] = [
-    [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0],
-    [0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0],
-];
+const ISO_CORNERS: [[f64; 3]; 8] =
+    [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]];
 
 /// How a cell of some VTK type interpolates, after mapping quadratic types to their corners.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,7 +228,9 @@ fn shape(dim: usize, i: usize, r: &[f64; 3]) -> f64 {
 /// order), by Newton's method from the centre; `None` if it does not converge.
 fn iso_inverse(dim: usize, corners: &[[f64; 3]], q: &[f64; 3]) -> Option<[f64; 3]> {
     let mut r = [0.5; 3];
-    let size = (0..dim).map(|a| corners.iter().map(|p| p[a]).fold(f64::NEG_INFINITY, f64::max) - corners.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min)).fold(0.0, f64::max);
+    let size = (0..dim)
+        .map(|a| corners.iter().map(|p| p[a]).fold(f64::NEG_INFINITY, f64::max) - corners.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min))
+        .fold(0.0, f64::max);
     for _ in 0..NEWTON_ITERATIONS {
         let mut f = [0.0; 3];
         let mut jac = [[0.0; 3]; 3];
@@ -239,10 +239,22 @@ fn iso_inverse(dim: usize, corners: &[[f64; 3]], q: &[f64; 3]) -> Option<[f64; 3
             #[allow(clippy::needless_range_loop)] // b indexes a column of `jac`, not a row
             for b in 0..dim {
                 // d shape / d r_b: the factor for axis b replaced by its derivative.
-                let db: f64 = (0..dim).map(|a| {
-                    let up = ISO_CORNERS[i][a] == 1.0;
-                    if a == b { if up { 1.0 } else { -1.0 } } else if up { r[a] } else { 1.0 - r[a] }
-                }).product();
+                let db: f64 = (0..dim)
+                    .map(|a| {
+                        let up = ISO_CORNERS[i][a] == 1.0;
+                        if a == b {
+                            if up {
+                                1.0
+                            } else {
+                                -1.0
+                            }
+                        } else if up {
+                            r[a]
+                        } else {
+                            1.0 - r[a]
+                        }
+                    })
+                    .product();
                 (0..dim).for_each(|a| jac[a][b] += db * p[a]);
             }
             (0..dim).for_each(|a| f[a] += n * p[a]);
@@ -456,8 +468,7 @@ pub fn grid_cells<'a>(grid: &Grid, points: &[[f64; 3]], cells: &'a Cells) -> Res
         Ok(()) => Ok(std::borrow::Cow::Borrowed(cells)),
         Err(e) if e.kind() == crate::ErrorKind::MeshFormat && grid.dim == 2 && has_points_and_ids(points, cells) => match cells.slab(points) {
             Some(slab) if slab.axis == 2 => Ok(std::borrow::Cow::Owned(slab.sections)),
-            Some(slab) => Err(err!(MeshFormat, "the mesh is one cell thick along {} (a 2D case), but a 2D grid spans x and y",
-                ["x", "y", "z"][slab.axis])
+            Some(slab) => Err(err!(MeshFormat, "the mesh is one cell thick along {} (a 2D case), but a 2D grid spans x and y", ["x", "y", "z"][slab.axis])
                 .with_hint("rotate the mesh so that its thin (empty) direction is z, or use a 3D grid")),
             None => Err(e),
         },
@@ -474,14 +485,17 @@ fn check_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<()> {
     }
     // Every point, in order: a scan through the connectivity would jump around memory.
     if let Some(p) = points.iter().position(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
-        return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
-            .with_hint("fix or remove the point in the mesh"));
+        return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim]).with_hint("fix or remove the point in the mesh"));
     }
     if !(0..cells.len()).any(|c| kind_of(cells.types[c]).is_some_and(|(d, _, _)| d == grid.dim)) {
-        return Err(err!(MeshFormat, "the mesh has no {}D cells to interpolate in (linear interpolation needs {}{})",
-            grid.dim, if grid.dim == 2 { "triangles, quads, pixels or polygons" } else { "tetrahedra, hexahedra, voxels, wedges, pyramids or polyhedra" },
-            if grid.dim == 2 { ", or 3D cells one layer thick in z" } else { "" })
-            .with_hint("use a kernel (nearest, idw, gaussian) for point clouds, or a grid of the mesh's dimension"));
+        return Err(err!(
+            MeshFormat,
+            "the mesh has no {}D cells to interpolate in (linear interpolation needs {}{})",
+            grid.dim,
+            if grid.dim == 2 { "triangles, quads, pixels or polygons" } else { "tetrahedra, hexahedra, voxels, wedges, pyramids or polyhedra" },
+            if grid.dim == 2 { ", or 3D cells one layer thick in z" } else { "" }
+        )
+        .with_hint("use a kernel (nearest, idw, gaussian) for point clouds, or a grid of the mesh's dimension"));
     }
     Ok(())
 }

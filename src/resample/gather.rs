@@ -50,13 +50,7 @@ impl Neighbours {
 ///
 /// Errors (`Usage`): `grid` has another box or periodicity than the index, a negative radius, or
 /// `nodes` runs past the grid.
-pub fn gather_grid_neighbours(
-    index: &PointIndex,
-    grid: &Grid,
-    k: usize,
-    radius_spacings: f64,
-    nodes: Range<usize>,
-) -> Result<Neighbours> {
+pub fn gather_grid_neighbours(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, nodes: Range<usize>) -> Result<Neighbours> {
     check_compatible(index, grid, radius_spacings, &nodes)?;
     let (dim, m, h) = (grid.dim, nodes.len(), grid.min_spacing());
     let r2 = (radius_spacings * h).powi(2);
@@ -141,8 +135,9 @@ pub fn check_point_values(values: &[f32], points: usize, channels: usize) -> Res
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         let (p, c) = (i / channels, i % channels);
-        return Err(err!(NonFinite, "value {} at point {p}, channel {c} is not finite", values[i])
-            .with_hint("fix the field in the input or mask the point out"));
+        return Err(
+            err!(NonFinite, "value {} at point {p}, channel {c} is not finite", values[i]).with_hint("fix the field in the input or mask the point out")
+        );
     }
     Ok(())
 }

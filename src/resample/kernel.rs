@@ -64,11 +64,12 @@ impl Kernel {
     /// that is negative or NaN.
     pub(crate) fn check(self, footprint: Footprint) -> Result<()> {
         let r = footprint.radius();
-        let ok = r >= 0.0 && match self {
-            Kernel::Nearest => true,
-            Kernel::InverseDistance { power } => power.is_finite() && power >= 0.0,
-            Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0 && r.is_finite() && r > 0.0,
-        };
+        let ok = r >= 0.0
+            && match self {
+                Kernel::Nearest => true,
+                Kernel::InverseDistance { power } => power.is_finite() && power >= 0.0,
+                Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0 && r.is_finite() && r > 0.0,
+            };
         if ok {
             return Ok(());
         }
@@ -94,7 +95,6 @@ impl Kernel {
     }
 }
 
-
 /// Kernel weights of every grid node over the indexed points; a node is covered when its footprint
 /// holds a point (point clouds).
 ///
@@ -111,7 +111,14 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
 /// at any distance (at least one), so no covered node goes without values.
 ///
 /// Errors: those of [`kernel_grid_weights`]; `inside` of another length than the grid (`Usage`).
-pub fn kernel_grid_weights_inside(index: &PointIndex, grid: &Grid, footprint: Footprint, kernel: Kernel, outside: Outside, inside: Option<&[bool]>) -> Result<Weights> {
+pub fn kernel_grid_weights_inside(
+    index: &PointIndex,
+    grid: &Grid,
+    footprint: Footprint,
+    kernel: Kernel,
+    outside: Outside,
+    inside: Option<&[bool]>,
+) -> Result<Weights> {
     if inside.is_some_and(|m| m.len() != grid.len()) {
         return Err(err!(Usage, "an inside mask of {} nodes for a grid of {}", inside.map_or(0, <[bool]>::len), grid.len()));
     }

@@ -23,7 +23,10 @@ pub fn python() -> PathBuf {
             .arg("--python-env")
             .status()
             .expect("cannot run flock (util-linux) to create the Python environment: run scripts/setup.sh by hand");
-        assert!(status.success(), "creating the project's Python environment failed (see above): run scripts/setup.sh, which also installs the system packages it needs");
+        assert!(
+            status.success(),
+            "creating the project's Python environment failed (see above): run scripts/setup.sh, which also installs the system packages it needs"
+        );
     }
     py
 }
@@ -32,7 +35,8 @@ pub fn python() -> PathBuf {
 /// live under another key and are never reused after a change.
 fn generators_digest() -> String {
     use std::hash::{Hash, Hasher};
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("onnx/echo_onnx")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "py")).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root().join("onnx/echo_onnx")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "py")).collect();
     files.sort();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in files {
@@ -50,13 +54,7 @@ fn fixture(name: &str, module: &str, args: &[&str]) -> PathBuf {
     }
     std::fs::create_dir_all(&dir).unwrap();
     let tmp = dir.join(format!(".{name}.{}.{:?}", std::process::id(), std::thread::current().id()));
-    let out = Command::new(python())
-        .args(["-m", module, "--out"])
-        .arg(&tmp)
-        .args(args)
-        .env("PYTHONPATH", root().join("onnx"))
-        .output()
-        .unwrap();
+    let out = Command::new(python()).args(["-m", module, "--out"]).arg(&tmp).args(args).env("PYTHONPATH", root().join("onnx")).output().unwrap();
     assert!(out.status.success(), "{module} failed: {}", String::from_utf8_lossy(&out.stderr));
     if std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_dir_all(&tmp); // another test made it first
@@ -91,9 +89,8 @@ pub fn cli_json(args: &[&str]) -> (Output, serde_json::Value) {
     let mut all = vec!["--json", "--quiet"];
     all.extend_from_slice(args);
     let out = cli(&all);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
     (out, v)
 }
 

@@ -87,8 +87,7 @@ impl Encoding {
         let zlib = match root.attr("compressor").unwrap_or("") {
             "" => false,
             "vtkZLibDataCompressor" => true,
-            other => return Err(err!(MeshFormat, "unsupported compressor '{other}'")
-                .with_hint("re-save the file uncompressed or with zlib compression")),
+            other => return Err(err!(MeshFormat, "unsupported compressor '{other}'").with_hint("re-save the file uncompressed or with zlib compression")),
         };
         Ok(Encoding { big_endian, header64, zlib })
     }
@@ -118,8 +117,10 @@ impl Expect {
 
     fn mismatch(self, got: usize, few: bool) -> Error {
         let n = self.tuples.saturating_mul(self.components);
-        Error::new(self.kind, format!("{} values: {got}, expected {n} ({} tuples x {} components)",
-            if few { "too few" } else { "too many" }, self.tuples, self.components))
+        Error::new(
+            self.kind,
+            format!("{} values: {got}, expected {n} ({} tuples x {} components)", if few { "too few" } else { "too many" }, self.tuples, self.components),
+        )
     }
 }
 
@@ -147,8 +148,15 @@ pub fn values(el: &Elem, enc: Encoding, appended: Appended, expect: Expect) -> R
     };
     match block {
         Ok(bytes) => to_f64(&bytes, ty, enc.big_endian),
-        Err(declared) => Err(Error::new(expect.kind, format!("the data header declares {declared} bytes, too {} for {} tuples x {} components of {type_name} ({want} bytes)",
-            if declared < want { "few" } else { "many" }, expect.tuples, expect.components))),
+        Err(declared) => Err(Error::new(
+            expect.kind,
+            format!(
+                "the data header declares {declared} bytes, too {} for {} tuples x {} components of {type_name} ({want} bytes)",
+                if declared < want { "few" } else { "many" },
+                expect.tuples,
+                expect.components
+            ),
+        )),
     }
 }
 
@@ -197,9 +205,10 @@ struct RawSource<'a> {
 
 impl<'a> RawSource<'a> {
     fn new(data: &'a [u8], offset: usize) -> Result<Self> {
-        let data = data.get(offset..).filter(|d| !d.is_empty()).ok_or_else(|| {
-            err!(MeshFormat, "appended offset {offset} is past the end of the appended data ({} bytes)", data.len())
-        })?;
+        let data = data
+            .get(offset..)
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| err!(MeshFormat, "appended offset {offset} is past the end of the appended data ({} bytes)", data.len()))?;
         Ok(RawSource { data })
     }
 }
@@ -250,9 +259,7 @@ impl<'a> Base64Source<'a> {
         if chunk.is_empty() || chunk.len() % 4 != 0 {
             return Err(err!(MeshFormat, "base64 data is truncated (ends in the middle of an array)"));
         }
-        base64::engine::general_purpose::STANDARD
-            .decode_vec(&chunk, &mut self.decoded)
-            .map_err(|e| err!(MeshFormat, "invalid base64 data ({e})"))
+        base64::engine::general_purpose::STANDARD.decode_vec(&chunk, &mut self.decoded).map_err(|e| err!(MeshFormat, "invalid base64 data ({e})"))
     }
 }
 
@@ -316,8 +323,12 @@ fn read_block(src: &mut dyn Source, enc: Encoding, want: usize) -> Result<std::r
     let sizes = (0..nblocks).map(|_| header_word(src, enc)).collect::<Result<Vec<_>>>()?;
     let compressed_total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s)).filter(|&t| t <= src.remaining());
     if compressed_total.is_none() {
-        return Err(err!(MeshFormat, "data is truncated: the zlib blocks declare {} compressed bytes, only {} are left",
-            sizes.iter().fold(0usize, |a, &s| a.saturating_add(s)), src.remaining()));
+        return Err(err!(
+            MeshFormat,
+            "data is truncated: the zlib blocks declare {} compressed bytes, only {} are left",
+            sizes.iter().fold(0usize, |a, &s| a.saturating_add(s)),
+            src.remaining()
+        ));
     }
     for (i, &size) in sizes.iter().enumerate() {
         let expected = if i + 1 == nblocks { last } else { block_size };

@@ -65,14 +65,14 @@ pub fn read_frames(bytes: &[u8]) -> Result<Vec<Frame>> {
 
 /// (Gmsh type, nodes, VTK cell type, dimension) of the element types we read.
 const ELEMENTS: [(i64, usize, u8, u8); 8] = [
-    (15, 1, 1, 0),  // point -> VTK_VERTEX
-    (1, 2, 3, 1),   // line -> VTK_LINE
-    (2, 3, 5, 2),   // triangle -> VTK_TRIANGLE
-    (3, 4, 9, 2),   // quadrangle -> VTK_QUAD
-    (4, 4, 10, 3),  // tetrahedron -> VTK_TETRA
-    (5, 8, 12, 3),  // hexahedron -> VTK_HEXAHEDRON
-    (6, 6, 13, 3),  // prism -> VTK_WEDGE
-    (7, 5, 14, 3),  // pyramid -> VTK_PYRAMID
+    (15, 1, 1, 0), // point -> VTK_VERTEX
+    (1, 2, 3, 1),  // line -> VTK_LINE
+    (2, 3, 5, 2),  // triangle -> VTK_TRIANGLE
+    (3, 4, 9, 2),  // quadrangle -> VTK_QUAD
+    (4, 4, 10, 3), // tetrahedron -> VTK_TETRA
+    (5, 8, 12, 3), // hexahedron -> VTK_HEXAHEDRON
+    (6, 6, 13, 3), // prism -> VTK_WEDGE
+    (7, 5, 14, 3), // pyramid -> VTK_PYRAMID
 ];
 
 /// The most nodes an element type in [`ELEMENTS`] has (the hexahedron).
@@ -116,9 +116,13 @@ struct ElementType {
 fn element_type(t: i64) -> Result<ElementType> {
     match ELEMENTS.iter().find(|e| e.0 == t) {
         Some(&(_, nodes, vtk, dim)) => Ok(ElementType { nodes, vtk, dim }),
-        None => Err(err!(MeshFormat, "element type {t} ({}) is not supported; only first-order points, lines, triangles, \
-            quadrangles, tetrahedra, hexahedra, prisms and pyramids are read", type_name(t))
-            .with_hint("save a first-order mesh (Gmsh: Mesh.ElementOrder = 1, or `gmsh -order 1`)")),
+        None => Err(err!(
+            MeshFormat,
+            "element type {t} ({}) is not supported; only first-order points, lines, triangles, \
+            quadrangles, tetrahedra, hexahedra, prisms and pyramids are read",
+            type_name(t)
+        )
+        .with_hint("save a first-order mesh (Gmsh: Mesh.ElementOrder = 1, or `gmsh -order 1`)")),
     }
 }
 
@@ -196,9 +200,7 @@ impl MshFile {
             // Check every element's nodes, also those of dropped elements: a dangling tag is corruption.
             let mut ids = [0usize; MAX_NODES];
             for (id, t) in ids.iter_mut().zip(nodes) {
-                *id = node_index.get(t).copied().ok_or_else(|| {
-                    err!(MeshFormat, "$Elements: element {tag} refers to node {t}, which is not in $Nodes")
-                })?;
+                *id = node_index.get(t).copied().ok_or_else(|| err!(MeshFormat, "$Elements: element {tag} refers to node {t}, which is not in $Nodes"))?;
             }
             if kept {
                 if cells.offsets.is_empty() {
@@ -239,8 +241,13 @@ impl MshFile {
             };
             let field = match fields.iter().position(|f| f.name == d.name) {
                 Some(i) if fields[i].components != d.components => {
-                    return Err(err!(MeshFormat, "{}: {} components here and {} in an earlier section of the same name and time",
-                        d.describe(), d.components, fields[i].components));
+                    return Err(err!(
+                        MeshFormat,
+                        "{}: {} components here and {} in an earlier section of the same name and time",
+                        d.describe(),
+                        d.components,
+                        fields[i].components
+                    ));
                 }
                 Some(i) => &mut fields[i],
                 None => {
@@ -251,12 +258,15 @@ impl MshFile {
             for (k, &tag) in d.tags.iter().enumerate() {
                 let Ok(tag) = u64::try_from(tag) else { continue };
                 let slot = match d.association {
-                    Association::Point => node_index.get(&tag).copied().map(Some).ok_or_else(|| {
-                        err!(MeshFormat, "{} gives a value for node {tag}, which is not in $Nodes", d.describe())
-                    })?,
-                    Association::Cell => element_index.get(&tag).copied().ok_or_else(|| {
-                        err!(MeshFormat, "{} gives a value for element {tag}, which is not in $Elements", d.describe())
-                    })?,
+                    Association::Point => node_index
+                        .get(&tag)
+                        .copied()
+                        .map(Some)
+                        .ok_or_else(|| err!(MeshFormat, "{} gives a value for node {tag}, which is not in $Nodes", d.describe()))?,
+                    Association::Cell => element_index
+                        .get(&tag)
+                        .copied()
+                        .ok_or_else(|| err!(MeshFormat, "{} gives a value for element {tag}, which is not in $Elements", d.describe()))?,
                 };
                 if let Some(i) = slot {
                     let c = d.components;
@@ -399,8 +409,7 @@ impl<'a> Reader<'a> {
             Encoding::Binary { little } => {
                 let v = self.c.binary_int(size, little, what)?;
                 // A size_t: unsigned in the file; anything beyond i64 is nonsense for a count or a tag.
-                i64::try_from(if size == 8 && v < 0 { v + (1i128 << 64) } else { v })
-                    .map_err(|_| err!(MeshFormat, "{}: {what} {v} is out of range", self.at()))
+                i64::try_from(if size == 8 && v < 0 { v + (1i128 << 64) } else { v }).map_err(|_| err!(MeshFormat, "{}: {what} {v} is out of range", self.at()))
             }
         }
     }
@@ -474,8 +483,9 @@ enum Version {
 fn parse(bytes: &[u8]) -> Result<MshFile> {
     let mut c = Cursor { bytes, pos: 0, binary: false };
     if c.token() != Some(b"$MeshFormat") {
-        return Err(err!(MeshFormat, "not a Gmsh mesh: the file does not start with $MeshFormat")
-            .with_hint("save the mesh from Gmsh as .msh (format 2.2 or 4.1)"));
+        return Err(
+            err!(MeshFormat, "not a Gmsh mesh: the file does not start with $MeshFormat").with_hint("save the mesh from Gmsh as .msh (format 2.2 or 4.1)")
+        );
     }
     let version_at = c.at();
     let version_text = c.token().map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default();
@@ -498,8 +508,13 @@ fn parse(bytes: &[u8]) -> Result<MshFile> {
     let size_t = match (version, data_size) {
         (Version::V2, 8) => 8,
         (Version::V41, 4 | 8) => data_size as usize,
-        _ => return Err(err!(MeshFormat, "$MeshFormat: data size {data_size} is not supported (expected 8{})",
-            if version == Version::V41 { " or 4" } else { "" })),
+        _ => {
+            return Err(err!(
+                MeshFormat,
+                "$MeshFormat: data size {data_size} is not supported (expected 8{})",
+                if version == Version::V41 { " or 4" } else { "" }
+            ))
+        }
     };
     let enc = if binary {
         // An int 1 in the writer's byte order follows the header line.
@@ -587,8 +602,12 @@ fn expect_end(c: &mut Cursor, name: &str) -> Result<()> {
     let at = || Cursor { bytes: all, pos: start, binary }.at();
     match c.token() {
         Some(t) if t == format!("$End{name}").as_bytes() => Ok(()),
-        Some(t) => Err(err!(MeshFormat, "{}: expected $End{name}, found '{}' (a count in the section does not match its content?)", at(),
-            String::from_utf8_lossy(&t[..t.len().min(40)]))),
+        Some(t) => Err(err!(
+            MeshFormat,
+            "{}: expected $End{name}, found '{}' (a count in the section does not match its content?)",
+            at(),
+            String::from_utf8_lossy(&t[..t.len().min(40)])
+        )),
         None => Err(err!(MeshFormat, "{}: the file ends before $End{name} (truncated?)", at())),
     }
 }
@@ -681,8 +700,12 @@ fn elements_v2(r: &mut Reader, file: &mut MshFile) -> Result<()> {
                 let ntags = r.unsigned_sized(4, "the number of element tags")?;
                 let ty = element_type(ty).map_err(|e| r.located(e, pos))?;
                 if follow == 0 || follow > (n - read) as u64 {
-                    return Err(err!(MeshFormat, "{}: a block of {follow} elements, with {} of the {n} announced left (corrupt block header?)",
-                        r.at_pos(pos), n - read));
+                    return Err(err!(
+                        MeshFormat,
+                        "{}: a block of {follow} elements, with {} of the {n} announced left (corrupt block header?)",
+                        r.at_pos(pos),
+                        n - read
+                    ));
                 }
                 let per = 4 * (1 + ntags.min(1 << 20) as usize + ty.nodes);
                 let follow = r.count(follow, per, "elements", pos)?;
@@ -755,8 +778,7 @@ fn data(r: &mut Reader, association: Association) -> Result<DataSection> {
     if nstrings > MAX_TAGS || nreals > MAX_TAGS || nints > MAX_TAGS {
         return Err(err!(MeshFormat, "implausible numbers of tags ({nstrings} string, {nreals} real, {nints} integer)"));
     }
-    let name = strings.into_iter().next().filter(|s| !s.is_empty())
-        .ok_or_else(|| err!(MeshFormat, "the section has no name (its first string tag)"))?;
+    let name = strings.into_iter().next().filter(|s| !s.is_empty()).ok_or_else(|| err!(MeshFormat, "the section has no name (its first string tag)"))?;
     let &[step, components, count, ..] = ints.as_slice() else {
         return Err(err!(MeshFormat, "'{name}' has {} integer tags; expected at least 3 (time step, components, count)", ints.len()));
     };

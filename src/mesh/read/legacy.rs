@@ -14,7 +14,8 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::mesh::{Cells, Field, Mesh};
 
-const HEADER_HINT: &str = "a legacy file starts with '# vtk DataFile Version x.y', a title line, ASCII or BINARY, and 'DATASET UNSTRUCTURED_GRID' or 'DATASET POLYDATA'";
+const HEADER_HINT: &str =
+    "a legacy file starts with '# vtk DataFile Version x.y', a title line, ASCII or BINARY, and 'DATASET UNSTRUCTURED_GRID' or 'DATASET POLYDATA'";
 const COUNT_HINT: &str = "the file is truncated, or a section header declares more values than follow it; re-export the file";
 
 /// A scalar type of the legacy format: its binary size (big-endian).
@@ -59,7 +60,11 @@ impl Type {
                 let mut v = 0u64;
                 b.iter().for_each(|&x| v = (v << 8) | u64::from(x));
                 let shift = 64 - 8 * size as u32;
-                if signed { (((v << shift) as i64) >> shift) as f64 } else { v as f64 }
+                if signed {
+                    (((v << shift) as i64) >> shift) as f64
+                } else {
+                    v as f64
+                }
             }
         }
     }
@@ -103,7 +108,8 @@ impl<'a> Cursor<'a> {
         self.line_start = start;
         let Some(line) = self.raw_line() else { return Ok(None) };
         let text = std::str::from_utf8(line).ok().filter(|t| t.is_ascii());
-        let text = text.ok_or_else(|| self.error(start, "expected a section header, found binary data (does the previous section hold more values than it declares?)"))?;
+        let text = text
+            .ok_or_else(|| self.error(start, "expected a section header, found binary data (does the previous section hold more values than it declares?)"))?;
         Ok(Some(text.trim().to_string()))
     }
 
@@ -128,7 +134,10 @@ impl<'a> Cursor<'a> {
         if self.binary {
             let fits = left / ty.size();
             if n > fits {
-                let e = self.error(self.pos, format!("truncated: {n} values need {} bytes, and the {left} bytes left in the file hold at most {fits}", n.saturating_mul(ty.size())));
+                let e = self.error(
+                    self.pos,
+                    format!("truncated: {n} values need {} bytes, and the {left} bytes left in the file hold at most {fits}", n.saturating_mul(ty.size())),
+                );
                 return Err(e.with_hint(COUNT_HINT));
             }
             let mut out = alloc(n)?;
@@ -245,8 +254,9 @@ pub fn read(bytes: &[u8]) -> Result<Mesh> {
         _ => return Err(cur.error(cur.pos, format!("expected 'DATASET <type>', found '{dataset}'")).with_hint(HEADER_HINT)),
     };
     if kind != "UNSTRUCTURED_GRID" && kind != "POLYDATA" {
-        return Err(err!(MeshFormat, "legacy DATASET type {kind} is not supported (only UNSTRUCTURED_GRID and POLYDATA)")
-            .with_hint("convert the file to .vtu or .vti"));
+        return Err(
+            err!(MeshFormat, "legacy DATASET type {kind} is not supported (only UNSTRUCTURED_GRID and POLYDATA)").with_hint("convert the file to .vtu or .vti")
+        );
     }
     let parts = sections(&mut cur, version >= (5, 0), &kind)?;
     build(parts, &kind)
@@ -257,8 +267,7 @@ fn sections(cur: &mut Cursor, modern: bool, kind: &str) -> Result<Parts> {
     let mut parts = Parts::default();
     // The association and tuple count of attribute sections (set by POINT_DATA / CELL_DATA).
     let mut data: Option<(bool, usize)> = None;
-    loop {
-        let Some(header) = cur.line()? else { break };
+    while let Some(header) = cur.line()? {
         cur.enter(&header);
         let h = Header { words: header.split_ascii_whitespace().collect() };
         let keyword = h.words[0].to_ascii_uppercase();
@@ -300,7 +309,11 @@ fn sections(cur: &mut Cursor, modern: bool, kind: &str) -> Result<Parts> {
                     return Err(cur.error(cur.pos, format!("unknown section '{keyword}'")).with_hint(HEADER_HINT));
                 };
                 let fields = attribute(cur, &h, &keyword, tuples)?;
-                if on_points { parts.point_data.extend(fields) } else { parts.cell_data.extend(fields) }
+                if on_points {
+                    parts.point_data.extend(fields)
+                } else {
+                    parts.cell_data.extend(fields)
+                }
             }
         }
     }
@@ -314,7 +327,9 @@ fn legacy_topology(cur: &mut Cursor, cells: usize, size: usize) -> Result<(Vec<u
     offsets.push(0);
     for c in 0..cells {
         let n = *values.get(i).ok_or_else(|| cur.error(cur.pos, format!("the cell list ends before cell {c} of {cells}")))?;
-        let ids = values.get(i + 1..i.saturating_add(n).saturating_add(1)).ok_or_else(|| cur.error(cur.pos, format!("cell {c} of {cells} is cut short by the end of the list")))?;
+        let ids = values
+            .get(i + 1..i.saturating_add(n).saturating_add(1))
+            .ok_or_else(|| cur.error(cur.pos, format!("cell {c} of {cells} is cut short by the end of the list")))?;
         connectivity.extend_from_slice(ids);
         offsets.push(connectivity.len());
         i += n + 1;
@@ -424,7 +439,10 @@ fn build(parts: Parts, kind: &str) -> Result<Mesh> {
     if kind == "UNSTRUCTURED_GRID" {
         if let Some((_, connectivity, offsets)) = parts.topology.into_iter().next() {
             let types = parts.types.ok_or_else(|| err!(MeshFormat, "the file has CELLS but no CELL_TYPES"))?;
-            let types = types.into_iter().map(|t| u8::try_from(t).map_err(|_| err!(MeshFormat, "CELL_TYPES: {t} is not a VTK cell type"))).collect::<Result<Vec<_>>>()?;
+            let types = types
+                .into_iter()
+                .map(|t| u8::try_from(t).map_err(|_| err!(MeshFormat, "CELL_TYPES: {t} is not a VTK cell type")))
+                .collect::<Result<Vec<_>>>()?;
             append_cells(&mut cells, &connectivity, &offsets, &types).map_err(|e| context(e, "CELLS"))?;
         }
     } else {
@@ -435,12 +453,7 @@ fn build(parts: Parts, kind: &str) -> Result<Mesh> {
             }
         }
     }
-    Ok(Mesh {
-        points: coords.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect(),
-        cells,
-        point_data: parts.point_data,
-        cell_data: parts.cell_data,
-    })
+    Ok(Mesh { points: coords.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect(), cells, point_data: parts.point_data, cell_data: parts.cell_data })
 }
 
 #[cfg(test)]
@@ -467,7 +480,8 @@ mod tests {
 
     #[test]
     fn nan_and_inf_are_values() {
-        let text = "# vtk DataFile Version 4.2\nt\nASCII\nDATASET POLYDATA\nPOINTS 1 float\n0 0 0\nPOINT_DATA 1\nSCALARS p float 2\nLOOKUP_TABLE default\nnan -inf\n";
+        let text =
+            "# vtk DataFile Version 4.2\nt\nASCII\nDATASET POLYDATA\nPOINTS 1 float\n0 0 0\nPOINT_DATA 1\nSCALARS p float 2\nLOOKUP_TABLE default\nnan -inf\n";
         let m = read(text.as_bytes()).unwrap();
         assert!(m.point_data[0].values[0].is_nan());
         assert_eq!(m.point_data[0].values[1], f64::NEG_INFINITY);

@@ -45,8 +45,10 @@ pub fn read_vtm(path: &Path) -> Result<Mesh> {
             let file_path = confined(&dir, file, path).map_err(in_block)?;
             if extension(&file_path) == "vtm" {
                 // VTK nests blocks inside one .vtm; a file referring to another could also refer to itself.
-                return Err(in_block(err!(MeshFormat, "refers to another multiblock file '{file}'")
-                    .with_hint("a .vtm lists dataset files (.vtu, .vtp, .vti); give the nested .vtm to echo-onnx directly")));
+                return Err(in_block(
+                    err!(MeshFormat, "refers to another multiblock file '{file}'")
+                        .with_hint("a .vtm lists dataset files (.vtu, .vtp, .vti); give the nested .vtm to echo-onnx directly"),
+                ));
             }
             read_mesh(&file_path).map_err(in_block)
         })
@@ -59,8 +61,12 @@ pub fn read_vtm(path: &Path) -> Result<Mesh> {
 fn datasets(root: &xml::Elem) -> Result<Vec<Dataset>> {
     const KIND: &str = "vtkMultiBlockDataSet";
     if root.name != "VTKFile" || root.attr("type") != Some(KIND) {
-        return Err(err!(MeshFormat, "not a VTK multiblock file: the root is <{} type=\"{}\">, expected <VTKFile type=\"{KIND}\">",
-            root.name, root.attr("type").unwrap_or("")));
+        return Err(err!(
+            MeshFormat,
+            "not a VTK multiblock file: the root is <{} type=\"{}\">, expected <VTKFile type=\"{KIND}\">",
+            root.name,
+            root.attr("type").unwrap_or("")
+        ));
     }
     let top = root.child(KIND).ok_or_else(|| err!(MeshFormat, "<VTKFile type=\"{KIND}\"> has no <{KIND}> element"))?;
     let mut out = Vec::new();

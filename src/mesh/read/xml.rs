@@ -160,10 +160,7 @@ impl Reader<'_> {
                 let cell_data = self.fields(piece.child("CellData"), cells)?;
                 return Ok(Mesh { point_data, cell_data, ..image.mesh()? });
             }
-            other => {
-                return Err(err!(MeshFormat, "dataset type '{other}' is not supported")
-                    .with_hint("convert the file to .vtu, .vtp or .vti"))
-            }
+            other => return Err(err!(MeshFormat, "dataset type '{other}' is not supported").with_hint("convert the file to .vtu, .vtp or .vti")),
         };
         mesh.point_data = self.fields(piece.child("PointData"), mesh.points.len())?;
         mesh.cell_data = self.fields(piece.child("CellData"), mesh.cells.len())?;
@@ -196,10 +193,7 @@ impl Reader<'_> {
         let el = section.children("DataArray").find(|a| a.attr("Name") == Some(name));
         let el = el.ok_or_else(|| err!(MeshFormat, "<{}> has no '{name}' DataArray", section.name))?;
         let (_, values) = self.array(el, count, ErrorKind::MeshFormat, 1)?;
-        values
-            .into_iter()
-            .map(|v| as_index(v).ok_or_else(|| err!(MeshFormat, "DataArray '{name}' holds {v}, not a valid index")))
-            .collect()
+        values.into_iter().map(|v| as_index(v).ok_or_else(|| err!(MeshFormat, "DataArray '{name}' holds {v}, not a valid index"))).collect()
     }
 
     /// Connectivity and offsets (with the leading 0 that VTK XML omits) of `count` cells.
@@ -283,10 +277,8 @@ impl Image {
 /// Entries of a `.pvd` collection: (time, part, file).
 pub fn pvd_entries(bytes: &[u8]) -> Result<Vec<(f64, String, String)>> {
     let root = parse_tree(bytes)?;
-    let collection = root
-        .child("Collection")
-        .filter(|_| root.name == "VTKFile")
-        .ok_or_else(|| err!(MeshFormat, "not a ParaView collection: no <VTKFile><Collection>"))?;
+    let collection =
+        root.child("Collection").filter(|_| root.name == "VTKFile").ok_or_else(|| err!(MeshFormat, "not a ParaView collection: no <VTKFile><Collection>"))?;
     collection
         .children("DataSet")
         .map(|ds| {
