@@ -53,9 +53,9 @@ impl Pipeline {
         let input = match input {
             Some(points) => {
                 check_inside(&grid, points)?;
-                let resampler = Resampler::new(&grid, points, m.lift.neighbours, m.lift.radius, kernel)?;
+                let resampler = Resampler::with_footprint(&grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, kernel)?;
                 if resampler.coverage().iter().all(|&c| c == 0.0) {
-                    return Err(err!(OutsideGrid, "no latent grid node has an input point within the lift radius ({} spacings)", m.lift.radius)
+                    return Err(err!(OutsideGrid, "no latent grid node is covered by an input point (lift radius {} spacings)", m.lift.radius)
                         .with_hint("the input mesh does not overlap the bundle's grid box; check units and coordinates"));
                 }
                 let eval = evaluator(&model, &grid, points)?;
