@@ -45,7 +45,7 @@ class WindowSampler:
         flat_fine = fine.reshape(self.frames, -1)
         keep = self.rng.uniform(*self.keep) if keep is None else keep
         flat, pos = self.points(nf, max(1, int(round(keep * self.input_points))))
-        nb = Neighbours(self.grid, pos, cfg.neighbours, cfg.radius)
+        nb = Neighbours(self.grid, pos, cfg.neighbours, cfg.radius, cfg.lift_footprint)
         vals = flat_fine[:, flat][:, nb.idx] * nb.mask[None]                             # [T, nodes, K]
         qflat, qpos = self.points(nf, self.targets)
         st = Stencil(self.grid, qpos, cfg.stencil)
