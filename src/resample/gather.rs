@@ -33,12 +33,12 @@ pub enum LiftFootprint {
 }
 
 /// `s(p)` in [`LiftFootprint::Adaptive`] is the distance to the `2 dim`-th nearest other point: on
-/// the cell centres of a structured quad mesh that is the longest cell side whatever the aspect
-/// ratio (2 face neighbours per axis come before the diagonals), and every location in a cell lies
-/// within half its diagonal, less than its longest side, of the cell's centre. In 3D the yz
-/// diagonals of a cell elongated along x come before its x neighbours, so `s` can be as short as
-/// `sqrt 2` times the short side: [`SPACING_FACTOR`] = 2 keeps hexahedra of aspect ratio up to 5
-/// covered, and costs about two wall cells of coverage inside an obstacle.
+/// the cell centres of a structured mesh with cells of sides `a <= b` that is `min(b, 2a)` in 2D
+/// (the second neighbour across comes before the one along) and `min(b, sqrt 2 a)` in 3D (the
+/// diagonals across), and every location in a cell lies within half its diagonal of the centre. With
+/// [`SPACING_FACTOR`] = 2 nodes inside the cloud are covered up to aspect ratio ~8 in 2D and ~5 in
+/// 3D; the price is about two wall cells (their longer side) of coverage beyond a wall. A rank of
+/// a few neighbours keeps the rule local, so a hole larger than a few cells stays a hole.
 pub const SPACING_RANK_PER_DIM: usize = 2;
 
 /// The factor on `s(p)` in [`LiftFootprint::Adaptive`] (see [`SPACING_RANK_PER_DIM`]).
