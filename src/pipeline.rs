@@ -19,8 +19,8 @@ use crate::sampler::Sampler;
 /// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
 const CHUNK: usize = 1 << 16;
 
-/// Grid nodes are covered when an input point lies within the lift radius; a mesh is refused when
-/// fewer than this share of its points lie in the grid's box.
+/// Grid nodes are covered per the bundle's lift footprint (an input point within the lift radius,
+/// or adaptive); a mesh is refused when fewer than this share of its points lie in the grid's box.
 const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// How decoded grid frames are evaluated at a set of points.

@@ -3,7 +3,7 @@
 A window's fields (solver resolution n) are upsampled exactly (band-limited) to a `fine` lattice of
 `fine_factor` n per side. Input points are a random subset of that lattice, a fraction drawn in
 [keep_min, keep_max] of `input_points` (so the lift sees arbitrary offsets, not only grid nodes);
-their K nearest neighbours per grid node come from grid.Neighbours, the code the numpy reference uses
+their K nearest neighbours per grid node (per ModelConfig.lift_footprint) come from grid.Neighbours, the code the numpy reference uses
 and the Rust runtime mirrors. Targets are fields at other random lattice points, evaluated through the
 query stencil (grid.Stencil), so the query head learns to interpolate between nodes.
 """
