@@ -111,7 +111,9 @@ def graded_example(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_bundle(tmp_path_factory):
-    """The test bundle on the graded example's unit square (not periodic), lift.footprint adaptive."""
+    """The test bundle on the graded example's unit square (not periodic), lift.footprint adaptive.
+    Measured: 2.4e-7 relative between the CLI and the reference (not bit-identical as on the periodic
+    cases, within RTOL; not investigated); 1.7e-2 against the reference with the radius rule."""
     out = tmp_path_factory.mktemp("bundle-graded")
     build_bundle(out)
     path = out / "manifest.json"
