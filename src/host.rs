@@ -30,7 +30,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, Manifest, Method};
+use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, Method};
 use crate::err;
 use crate::error::Result;
 use crate::fields::Series;
@@ -202,6 +202,13 @@ impl Surrogate {
         }
         let grid = self.bundle.grid(Some((lo, hi)))?;
         let m = &self.bundle.manifest;
+        // The candidates above are exact for the radius rule only: an adaptive node's coverage
+        // needs the local spacing at its nearest point, which near a rank boundary depends on
+        // other ranks' points. Refuse rather than lift differently from training.
+        if m.lift.footprint == LiftFootprint::Adaptive {
+            return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
+                .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
+        }
         let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
         let mut candidates = Vec::new();
         if !points.is_empty() {

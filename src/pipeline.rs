@@ -19,8 +19,8 @@ use crate::sampler::Sampler;
 /// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
 const CHUNK: usize = 1 << 16;
 
-/// Grid nodes are covered when an input point lies within the lift radius; a mesh is refused when
-/// fewer than this share of its points lie in the grid's box.
+/// Grid nodes are covered per the bundle's lift footprint (an input point within the lift radius,
+/// or adaptive); a mesh is refused when fewer than this share of its points lie in the grid's box.
 const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// How decoded grid frames are evaluated at a set of points.
@@ -53,9 +53,9 @@ impl Pipeline {
         let input = match input {
             Some(points) => {
                 check_inside(&grid, points)?;
-                let resampler = Resampler::new(&grid, points, m.lift.neighbours, m.lift.radius, kernel)?;
+                let resampler = Resampler::with_footprint(&grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, kernel)?;
                 if resampler.coverage().iter().all(|&c| c == 0.0) {
-                    return Err(err!(OutsideGrid, "no latent grid node has an input point within the lift radius ({} spacings)", m.lift.radius)
+                    return Err(err!(OutsideGrid, "no latent grid node is covered by an input point (lift radius {} spacings)", m.lift.radius)
                         .with_hint("the input mesh does not overlap the bundle's grid box; check units and coordinates"));
                 }
                 let eval = evaluator(&model, &grid, points)?;

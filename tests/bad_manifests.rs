@@ -85,6 +85,14 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["query"]["stencil"] = json!(3), message: "query.stencil = 3 must be even" },
     Case { edit: |m| m["query"]["stencil"] = json!(64), message: "query.stencil = 64 is out of range 2..=16" },
     Case { edit: |m| m["lift"]["kind"] = json!("spline"), message: "lift.kind: unknown variant `spline`" },
+    Case { edit: |m| m["lift"]["footprint"] = json!("elastic"), message: "lift.footprint: unknown variant `elastic`" },
+    Case {
+        edit: |m| {
+            m["lift"]["kind"] = json!("kernel");
+            m["lift"]["footprint"] = json!("adaptive");
+        },
+        message: "lift.footprint = \"adaptive\" needs lift.kind = \"learned\"",
+    },
     Case { edit: |m| m["fields"][0]["association"] = json!("face"), message: "fields[0].association: unknown variant `face`" },
     Case { edit: |m| m["sampler"]["order"] = json!(2), message: "sampler.order: unknown field `order`" },
     Case {

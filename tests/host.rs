@@ -232,3 +232,22 @@ fn a_one_cell_thick_case_is_its_2d_mesh() {
         assert_eq!(got, want, "z = {z}");
     }
 }
+
+/// lift.footprint "adaptive" needs the local spacing at a node's nearest point, which the
+/// per-rank candidates do not carry: the host API refuses it, naming the key, rather than lift
+/// differently from training.
+#[test]
+fn adaptive_footprint_is_refused_by_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle");
+    common::copy_dir(&common::bundle("2d"), &b);
+    let path = b.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["lift"]["footprint"] = serde_json::json!("adaptive");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let mut s = Surrogate::open(&b, "cpu", Some(1), None).unwrap();
+    let (points, _, _) = example();
+    let e = s.set_mesh(&points).unwrap_err();
+    assert_eq!(e.kind(), echo_onnx::ErrorKind::Manifest);
+    assert!(e.to_string().contains("lift.footprint"), "{e}");
+}

@@ -884,3 +884,183 @@ fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
     let r = Resampler::build(&g, &cloud, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
     assert_eq!(r.coverage().iter().filter(|&&c| c > 0.0).count(), 4);
 }
+
+// ---- lift.footprint "adaptive" (docs/bundle-format.md): coverage follows the local point spacing.
+
+/// Brute force of the adaptive rule: all points by (distance, index); the node is covered when its
+/// nearest point p lies within max(radius x spacing, 2 s(p)), s(p) the distance from p to its
+/// (2 dim + 1)-th nearest point counting itself (the farthest when there are fewer); a covered
+/// node keeps its k nearest at any distance.
+fn brute_adaptive(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], k: usize, radius_spacings: f64) -> Vec<u32> {
+    let wrapped: Vec<[f64; 3]> = points.iter().map(|p| std::array::from_fn(|a| if a < g.dim { g.wrap(a, p[a]) } else { 0.0 })).collect();
+    let by_distance = |q: &[f64; 3]| {
+        let mut all: Vec<(f64, u32)> = wrapped.iter().enumerate().map(|(i, p)| (dist2(g, p, q), i as u32)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all
+    };
+    let all = by_distance(node);
+    let (d2, nearest) = all[0];
+    let around = by_distance(&wrapped[nearest as usize]);
+    let spacing = around[(2 * g.dim).min(around.len() - 1)].0.sqrt();
+    let reach = (radius_spacings * g.min_spacing()).max(2.0 * spacing) * (1.0 + ADAPTIVE_SLACK_FOR_TESTS);
+    if d2.sqrt() > reach {
+        return vec![];
+    }
+    all.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+const ADAPTIVE_SLACK_FOR_TESTS: f64 = 1e-9;
+
+#[test]
+fn adaptive_constants_are_the_documented_ones() {
+    // docs/bundle-format.md and onnx/echo_onnx/grid.py state these; a change is a format change.
+    assert_eq!((SPACING_RANK_PER_DIM, SPACING_FACTOR, ADAPTIVE_SLACK), (2, 2.0, ADAPTIVE_SLACK_FOR_TESTS));
+}
+
+fn check_adaptive_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f64) -> Neighbours {
+    let index = PointIndex::new(points, g).unwrap();
+    let neigh = gather_grid_neighbours_adaptive(&index, g, k, radius, 0..g.len()).unwrap();
+    assert_eq!(neigh.footprint, LiftFootprint::Adaptive);
+    let plain = gather_grid_neighbours(&index, g, k, radius, 0..g.len()).unwrap();
+    let (cov, cov_plain) = (coverage(&neigh), coverage(&plain));
+    for node in 0..g.len() {
+        let q = g.node(g.ijk(node));
+        let want = brute_adaptive(g, points, &q, k, radius);
+        let row = &neigh.index[node * k..(node + 1) * k];
+        assert_eq!(&row[..want.len()], &want[..], "node {node} of {g:?}, k {k}, radius {radius}, {} points", points.len());
+        assert!(row[want.len()..].iter().all(|&i| i == PAD));
+        // Every covered node has k neighbours (or all points), and the adaptive rule only adds
+        // coverage to the radius rule's.
+        if cov[node] == 1.0 {
+            assert_eq!(want.len(), k.min(points.len()), "covered node {node} short of neighbours");
+        }
+        assert!(cov[node] >= cov_plain[node], "node {node} covered by the radius, not adaptively");
+        for (slot, &p) in row.iter().enumerate() {
+            assert_eq!(neigh.mask[node * k + slot], if p == PAD { 0.0 } else { 1.0 });
+            for a in 0..g.dim {
+                let got = neigh.offsets[(node * k + slot) * g.dim + a] as f64;
+                let expect = if p == PAD { 0.0 } else { g.delta(a, points[p as usize][a], q[a]) / g.spacing(a) };
+                assert!((got - expect).abs() < 1e-5 * expect.abs().max(1.0), "offset of node {node} slot {slot} axis {a}: {got} vs {expect}");
+            }
+        }
+    }
+    neigh
+}
+
+/// A jittered lattice graded along x (cells grow `ratio` times from x = 0 to x = 1, like a CFD
+/// far field) over the unit square or cube, without the points inside the ball of `hole_radius`
+/// around `hole` (an obstacle).
+fn graded_cloud(rng: &mut Rng, dim: usize, n: usize, ratio: f64, hole: [f64; 3], hole_radius: f64) -> Vec<[f64; 3]> {
+    // x_i = (r^(i/n) - 1) / (r - 1): geometric growth of the spacing.
+    let xs: Vec<f64> = (0..=n).map(|i| (ratio.powf(i as f64 / n as f64) - 1.0) / (ratio - 1.0)).collect();
+    let us: Vec<f64> = (0..=n).map(|i| i as f64 / n as f64).collect();
+    let layers = if dim == 3 { n + 1 } else { 1 };
+    let mut out = Vec::new();
+    for l in 0..layers {
+        for j in 0..=n {
+            for i in 0..=n {
+                let h = if i < n { xs[i + 1] - xs[i] } else { xs[n] - xs[n - 1] };
+                let mut p = [xs[i] + 0.1 * h * rng.range(-1.0, 1.0), us[j] + 0.1 / n as f64 * rng.range(-1.0, 1.0), 0.0];
+                if dim == 3 {
+                    p[2] = us[l] + 0.1 / n as f64 * rng.range(-1.0, 1.0);
+                }
+                let r2: f64 = (0..dim).map(|a| (p[a] - hole[a]).powi(2)).sum();
+                if r2 > hole_radius * hole_radius {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn adaptive_neighbours_match_brute_force_on_random_graded_clouds() {
+    let mut rng = Rng(23);
+    for case in 0..24 {
+        let dim = 2 + case % 2;
+        let periodic: Vec<bool> = (0..dim).map(|_| rng.coin()).collect();
+        let shape: Vec<usize> = (0..dim).map(|_| 2 + rng.below(if dim == 2 { 14 } else { 6 })).collect();
+        let g = grid(&shape, &vec![0.0; dim], &vec![1.0; dim], &periodic);
+        let n = if dim == 2 { 4 + rng.below(30) } else { 3 + rng.below(8) };
+        let hole = [rng.range(0.2, 0.8), rng.range(0.2, 0.8), rng.range(0.2, 0.8)];
+        let (ratio, hole_radius) = (rng.range(1.0001, 30.0), rng.range(0.0, 0.3));
+        let points = graded_cloud(&mut rng, dim, n, ratio, hole, hole_radius);
+        let k = 1 + rng.below(12);
+        let radius = rng.range(0.2, 2.5);
+        check_adaptive_against_brute_force(&g, &points, k, radius);
+    }
+    // Random clouds (not lattices), fewer points than k, a single point, duplicates.
+    for case in 0..12 {
+        let dim = 2 + case % 2;
+        let g = unit_grid(3 + rng.below(6), dim, rng.coin());
+        let n = 1 + rng.below(if case < 4 { 5 } else { 600 });
+        let mut points = random_points(&mut rng, &g, n, 0.1);
+        if case % 3 == 0 {
+            points.extend(vec![points[0]; 20]);
+        }
+        check_adaptive_against_brute_force(&g, &points, 1 + rng.below(10), rng.range(0.2, 2.0));
+    }
+}
+
+/// On a graded lattice whose far-field cells outgrow the lift radius, the radius rule leaves nodes
+/// inside the cloud without neighbours (false holes); the adaptive rule covers every node inside it
+/// with k neighbours, and nodes deeper inside the obstacle than a coarse cell stay uncovered.
+#[test]
+fn adaptive_covers_graded_far_fields_and_keeps_obstacles_uncovered() {
+    let mut rng = Rng(31);
+    // (dim, lattice steps per axis, x grading ratio, hole centre and radius, grid nodes per axis,
+    // lift radius in grid spacings)
+    let cases = [(2, 40, 20.0, [0.35, 0.5, 0.0], 0.2, 33, 0.6), (3, 24, 4.0, [0.4, 0.5, 0.5], 0.3, 17, 0.3)];
+    for (dim, n, ratio, hole, hole_radius, nodes, radius) in cases {
+        let points = graded_cloud(&mut rng, dim, n, ratio, hole, hole_radius);
+        let g = unit_grid(nodes, dim, false);
+        let k = 8;
+        let neigh = check_adaptive_against_brute_force(&g, &points, k, radius);
+        let index = PointIndex::new(&points, &g).unwrap();
+        let plain = gather_grid_neighbours(&index, &g, k, radius, 0..g.len()).unwrap();
+        let (cov, cov_plain) = (coverage(&neigh), coverage(&plain));
+        let x_at = |t: f64| (ratio.powf(t) - 1.0) / (ratio - 1.0);
+        // The coarsest lattice step (at x = 1) bounds how far a node inside the cloud is from a
+        // point; the step at the hole's far side, how far the wall points' spacing reaches into it
+        // (twice the step for the spacing factor, twice again for wall points missing neighbours).
+        let coarse = 1.0 - x_at((n - 1) as f64 / n as f64);
+        let t_wall = (((hole[0] + hole_radius) * (ratio - 1.0) + 1.0).ln() / ratio.ln() * n as f64).ceil() / n as f64;
+        let wall = 4.0 * (x_at(t_wall) - x_at(t_wall - 1.0 / n as f64)).max(1.0 / n as f64);
+        let (mut false_holes, mut inside, mut deep) = (0, 0, 0);
+        for node in 0..g.len() {
+            let q = g.node(g.ijk(node));
+            let from_hole = (0..dim).map(|a| (q[a] - hole[a]).powi(2)).sum::<f64>().sqrt() - hole_radius;
+            if from_hole > coarse {
+                inside += 1;
+                assert_eq!(cov[node], 1.0, "{dim}D: node {node} at {q:?} in the cloud is uncovered");
+                assert_eq!(neigh.mask[node * k..(node + 1) * k].iter().sum::<f32>(), k as f32);
+                false_holes += (cov_plain[node] == 0.0) as usize;
+            } else if from_hole < -wall {
+                deep += 1;
+                assert_eq!(cov[node], 0.0, "{dim}D: node {node} at {q:?} inside the obstacle is covered");
+            }
+        }
+        // The case bites: the radius rule alone leaves many nodes in the cloud uncovered, and
+        // some nodes lie deep inside the obstacle.
+        assert!(false_holes * 5 > inside, "{dim}D: only {false_holes} of {inside} nodes uncovered by the radius rule");
+        assert!(deep > 0, "{dim}D: no node deep inside the obstacle (margin {wall})");
+    }
+}
+
+#[test]
+fn resampler_with_footprint() {
+    let mut rng = Rng(41);
+    let g = unit_grid(9, 2, false);
+    let points = random_points(&mut rng, &g, 300, 0.0);
+    let a = Resampler::new(&g, &points, 5, 1.0, None).unwrap();
+    let b = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Radius, None).unwrap();
+    assert_eq!(a.neighbours(), b.neighbours());
+    let c = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Adaptive, None).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
+    assert_eq!(c.neighbours(), Some(&gather_grid_neighbours_adaptive(&index, &g, 5, 1.0, 0..g.len()).unwrap()));
+    assert_eq!(c.coverage(), &coverage(c.neighbours().unwrap())[..]);
+    // The kernel path has no adaptive rule: refused, never silently the radius rule.
+    let kernel = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Adaptive, Some(Kernel::default()));
+    assert_eq!(kernel.err().map(|e| e.kind()), Some(ErrorKind::Usage));
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::mesh::Association;
+pub use crate::resample::LiftFootprint;
 
 pub const FORMAT: &str = "echo-bundle";
 pub const FORMAT_VERSION: u32 = 1;
@@ -74,6 +75,9 @@ pub struct LiftSpec {
     pub neighbours: usize,
     /// In grid spacings.
     pub radius: f64,
+    /// Absent in older bundles: `radius`, the rule they were trained with.
+    #[serde(default)]
+    pub footprint: LiftFootprint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -282,6 +282,9 @@ fn validate_grid(m: &Manifest) -> Check {
     if m.lift.radius > limits::MAX_RADIUS {
         return Err(format!("lift.radius = {} is out of range (0, {}] (grid spacings)", m.lift.radius, limits::MAX_RADIUS));
     }
+    if m.lift.footprint == LiftFootprint::Adaptive && m.lift.kind != LiftKind::Learned {
+        return Err("lift.footprint = \"adaptive\" needs lift.kind = \"learned\" (the kernel lift has no adaptive rule)".into());
+    }
     limits::check("query.stencil", m.query.stencil, &limits::STENCIL)?;
     if m.query.stencil % 2 != 0 {
         return Err(format!("query.stencil = {} must be even", m.query.stencil));

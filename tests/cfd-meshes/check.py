@@ -11,6 +11,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "onnx"))
 from echo_onnx import vtkxml  # noqa: E402
+from echo_onnx.grid import Grid, Neighbours  # noqa: E402
 
 BIN, WORK = sys.argv[1], Path(sys.argv[2])
 R = 0.5           # the cylinder (cylinder.py)
@@ -118,8 +119,39 @@ def coverage_case(name, src, grid, classify, band, covered_sign):
     return figures
 
 
+def lift_case(name, mesh, shape, classify, band, deepest, exempt=None, k=8, radius=2.0):
+    """The model path's coverage (lift.footprint, docs/bundle-format.md) on the cell centres as a
+    point cloud, as training sees them, through grid.Neighbours (the numpy reference; the Rust CLI
+    matches it, onnx/tests/test_cli_parity.py): with "radius", graded far-field cells leave nodes in
+    the domain uncovered (false holes); with "adaptive" none, every covered node has K neighbours,
+    and no node deeper than `deepest` outside the domain (inside an obstacle) is covered. `exempt`
+    marks nodes in cells more stretched than the rule promises to cover (see the pitzDaily call)."""
+    centres = mesh.cell_centres()
+    grid = Grid.from_manifest({"dim": 2, "shape": shape, "bbox": None, "periodic": [False, False]}, mesh.points)
+    nodes = grid.nodes()
+    cls, deep = classify(nodes, band), classify(nodes, deepest)
+    edge = np.zeros(len(nodes), bool) if exempt is None else exempt(nodes)
+    figures = {}
+    for footprint in ["radius", "adaptive"]:
+        nb = Neighbours(grid, centres, k, radius, footprint)
+        cov = nb.coverage() > 0
+        short = cov & (nb.mask.sum(axis=1) < k)
+        figures[footprint] = (f"{int(np.sum((cls > 0) & ~cov))} of {int(np.sum(cls > 0))} nodes in the domain uncovered, "
+                              f"{int(np.sum(short))} covered with fewer than K = {k} neighbours, "
+                              f"{int(np.sum((cls < 0) & cov))} of {int(np.sum(cls < 0))} outside covered")
+        if footprint == "radius":
+            check(np.sum((cls > 0) & ~cov) > 0, f"{name} lift radius {radius}: the graded far field has false holes ({figures[footprint]})")
+        else:
+            check(np.sum((cls > 0) & ~cov & ~edge) == 0 and np.sum(short) == 0 and np.sum((deep < 0) & cov) == 0,
+                  f"{name} lift adaptive: no false holes (but in exempt cells), K neighbours per covered node, nothing deeper than {deepest:g} outside covered ({figures[footprint]})")
+    return figures
+
+
 SCALE = 1.0
 cyl = with_fields("cylinder")
+# Wall cells of the O-grid are about 0.025 (2 pi R / 128 around, ~0.02 radially): adaptive coverage
+# reaches about two of them into the cylinder (measured: 0.051), never three.
+figs_lift = {"cylinder 200x200": lift_case("cylinder", vtkxml.read_vtu(WORK / "cylinder.vtu"), [200, 200], cylinder_outside, 2e-4, 0.075)}
 # The mesh's inner boundary is a polygon of 128 edges inscribed in the circle: nodes between a
 # chord and the arc are outside the mesh. The sag is R (1 - cos(pi / 128)) = 1.5e-4.
 figs = {"cylinder 200x200": coverage_case("cylinder", cyl, "200x200", cylinder_outside, 2e-4, 1)}
@@ -142,6 +174,16 @@ SCALE = MM * 100
 pitz = with_fields("pitzDaily")
 figs["pitzDaily 311x51"] = coverage_case("pitzDaily", pitz, "311x51", channel_inside, 1e-6, 1)
 
+# The taper's wall cells are about 3 mm: adaptive coverage reaches about two of them past the walls
+# (measured: nothing 6 mm out). The last cells before the outlet are 5.1 x 0.6 mm (aspect ratio 8):
+# the local spacing of their centres is twice their short side (the second neighbour across comes
+# before the one along), and nodes half a long side from every centre stay uncovered (28 measured,
+# all at x > 274 mm; 138 in the domain with the radius rule). The rule promises coverage only up to
+# aspect ratio ~8 in 2D (docs/bundle-format.md).
+figs_lift["pitzDaily 311x51"] = lift_case("pitzDaily", vtkxml.read_vtu(WORK / "pitzDaily.vtu"), [311, 51], channel_inside, 1e-6, 6.5 * MM,
+                                          exempt=lambda nodes: nodes[:, 0] > 270 * MM)
+
 print(json.dumps(figs, indent=1))
+print(json.dumps({"lift (model path, cell centres)": figs_lift}, indent=1))
 if FAILED:
     sys.exit(f"{len(FAILED)} check(s) failed")

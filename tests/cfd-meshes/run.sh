@@ -6,7 +6,8 @@
 # - slab2: the cylinder with 2 cells in z (not a 2D case: a 2D grid must refuse linear).
 # check.py adds analytic fields to the exports, runs `echo-onnx resample` (linear and Gaussian,
 # point and cell data, 2D and 3D grids) and checks coverage against the geometry (nodes inside the
-# cylinder / outside the channel, counted analytically) and values against the fields.
+# cylinder / outside the channel, counted analytically) and values against the fields; and the model
+# path's coverage (lift.footprint radius vs adaptive) on the cell centres as a point cloud.
 # Needs OpenFOAM's binaries (blockMesh, foamToVTK), target/release/echo-onnx and .venv (numpy).
 # Usage: tests/cfd-meshes/run.sh [WORK_DIR]   (default: target/cfd-meshes-tests, recreated)
 set -euo pipefail
