@@ -178,7 +178,7 @@ pub fn align(pred: &View, truth: &View, names: &[String]) -> Result<Aligned> {
     let on_truth = truth.locations();
     if same_locations(&on_pred, &on_truth) {
         let truth_fields = pairs.iter().map(|&(_, j)| names.iter().map(|n| find(truth, j, n).cloned()).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
-        return Ok(Aligned { pairs, truth: truth_fields, resampling: "none: the truth is on the prediction's mesh".into(), tolerance });
+        return Ok(Aligned { pairs, truth: truth_fields, resampling: "no resampling: the truth is on the prediction's mesh".into(), tolerance });
     }
     let (grid, resampler, how) = truth_resampler(truth, &on_truth, &on_pred)?;
     let mut truth_fields = Vec::with_capacity(pairs.len());

@@ -68,7 +68,7 @@ fn same_mesh_scores_match_hand_computed_values_and_out_writes_json_and_plot() {
     let (o, j) = cli_json(&["score", "--prediction", s(&pred), "--truth", s(&truth), "--out", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let sc = &j["score"];
-    assert!(sc["resampling"].as_str().unwrap().starts_with("none"), "{}", sc["resampling"]);
+    assert!(sc["resampling"].as_str().unwrap().starts_with("no resampling"), "{}", sc["resampling"]);
     assert_eq!(sc["frames"].as_array().unwrap().len(), 2);
     assert_eq!((sc["unmatched_prediction_frames"].as_u64(), sc["unmatched_truth_frames"].as_u64()), (Some(0), Some(1)));
     // ||p - t||^2 = 2, ||t||^2 = 1 + 4 + ... + 81 = 285. Centred t = -4..4 (sum of squares 60),
