@@ -52,12 +52,7 @@ impl Bundle {
     fn validate(&self) -> Result<()> {
         let m = &self.manifest;
         let at = |what: String| Error::new(crate::ErrorKind::Manifest, format!("{}: {what}", self.dir.join("manifest.json").display()));
-        validate_header(m).map_err(at)?;
-        validate_fields(m).map_err(at)?;
-        validate_grid(m).map_err(at)?;
-        validate_time(m).map_err(at)?;
-        validate_parameters(m).map_err(at)?;
-        validate_signatures(m).map_err(at)?;
+        validate_manifest(m).map_err(at)?;
         for (name, spec) in &m.graphs {
             self.validate_graph_file(name, spec)?;
         }
@@ -99,6 +94,28 @@ impl Bundle {
         Grid::new(&g.shape, &lo, &hi, &g.periodic)
             .map_err(|e| err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis"))
     }
+}
+
+impl Manifest {
+    /// Parse `manifest.json` text and make every check [`Bundle::open`] makes that needs no graph
+    /// file (syntax, version, consistency, declared signatures); errors name the source
+    /// `<memory>`. The entry point for the manifest fuzz target (`fuzz/`).
+    pub fn from_json(text: &str) -> Result<Manifest> {
+        let source = Path::new("<memory>");
+        let m = parse_manifest(text, source)?;
+        validate_manifest(&m).map_err(|what| Error::new(crate::ErrorKind::Manifest, format!("{}: {what}", source.display())))?;
+        Ok(m)
+    }
+}
+
+/// The manifest's own consistency, in the order the checks depend on each other.
+fn validate_manifest(m: &Manifest) -> Check {
+    validate_header(m)?;
+    validate_fields(m)?;
+    validate_grid(m)?;
+    validate_time(m)?;
+    validate_parameters(m)?;
+    validate_signatures(m)
 }
 
 fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {

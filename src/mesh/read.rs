@@ -14,9 +14,14 @@ use crate::mesh::{Cells, Field, Frame, Mesh};
 const SUPPORTED: &str = "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti; series: .pvd";
 const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
 
-enum Format {
+/// What a file holds, as its extension says: [`from_bytes`] takes it for bytes that have no name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Legacy `.vtk`.
     Legacy,
+    /// VTK XML `.vtu`, `.vtp` or `.vti`.
     Xml,
+    /// ParaView `.pvd` collection.
     Series,
 }
 
@@ -37,15 +42,28 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 /// Read one mesh (`.vtk`, `.vtu`, `.vtp` or `.vti`). NaN in field values is kept; NaN/Inf in point
 /// coordinates is an error.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
-    let parse = match format_of(path)? {
-        Format::Legacy => legacy::read,
-        Format::Xml => xml::read,
-        Format::Series => {
-            return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
-                .with_hint("read it as a series (each frame is a mesh)"))
-        }
-    };
-    let mesh = parse(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    let format = format_of(path)?;
+    if format == Format::Series {
+        return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display())
+            .with_hint("read it as a series (each frame is a mesh)"));
+    }
+    checked(&read_bytes(path)?, format, path)
+}
+
+/// Read one mesh from bytes in memory, with every check [`read_mesh`] makes; errors name the source
+/// `<memory>`. The entry point for callers without a file, and for the fuzz targets (`fuzz/`).
+pub fn from_bytes(bytes: &[u8], format: Format) -> Result<Mesh> {
+    let source = Path::new("<memory>");
+    if format == Format::Series {
+        return Err(err!(MeshFormat, "a time series is not a single mesh").with_hint("read it with series_from_bytes"));
+    }
+    checked(bytes, format, source)
+}
+
+/// Parse and check one mesh; `path` only names the source in errors.
+fn checked(bytes: &[u8], format: Format, path: &Path) -> Result<Mesh> {
+    let parse = if format == Format::Legacy { legacy::read } else { xml::read };
+    let mesh = parse(bytes).map_err(|e| in_file(e, path))?;
     if let Some((i, p)) = mesh.points.iter().enumerate().find(|(_, p)| !p.iter().all(|c| c.is_finite())) {
         return Err(err!(NonFinite, "'{}': point {i} has a non-finite coordinate ({}, {}, {})", path.display(), p[0], p[1], p[2])
             .with_hint("fix or remove the point in the mesh"));
@@ -60,7 +78,26 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
     if !matches!(format_of(path)?, Format::Series) {
         return Ok(vec![Frame { time: 0.0, mesh: read_mesh(path)? }]);
     }
-    let mut entries = xml::pvd_entries(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    let entries = series_entries(&read_bytes(path)?, path)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    entries
+        .into_iter()
+        .map(|(time, file)| {
+            let mesh = read_mesh(&dir.join(&file)).map_err(|e| context(e, format!("'{}' (time {time})", path.display())))?;
+            Ok(Frame { time, mesh })
+        })
+        .collect()
+}
+
+/// The (time, file) entries of a `.pvd` collection in memory, sorted by time and checked as
+/// [`read_series`] checks them before it reads the frames; errors name the source `<memory>`.
+pub fn series_from_bytes(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
+    series_entries(bytes, Path::new("<memory>"))
+}
+
+/// Parse and check a collection; `path` only names the source in errors.
+fn series_entries(bytes: &[u8], path: &Path) -> Result<Vec<(f64, String)>> {
+    let mut entries = xml::pvd_entries(bytes).map_err(|e| in_file(e, path))?;
     if entries.is_empty() {
         return Err(err!(MeshFormat, "'{}' has no <DataSet> entries", path.display()));
     }
@@ -70,14 +107,7 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
             path.display(), w[0].0, w[0].1, w[1].1, w[0].2, w[1].2)
             .with_hint("multi-part collections are not supported; merge the parts into one file per time step"));
     }
-    let dir = path.parent().unwrap_or(Path::new(""));
-    entries
-        .into_iter()
-        .map(|(time, _, file)| {
-            let mesh = read_mesh(&dir.join(&file)).map_err(|e| context(e, format!("'{}' (time {time})", path.display())))?;
-            Ok(Frame { time, mesh })
-        })
-        .collect()
+    Ok(entries.into_iter().map(|(time, _, file)| (time, file)).collect())
 }
 
 /// Prefix an error's message, keeping its kind and hint.
