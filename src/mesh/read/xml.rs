@@ -167,12 +167,16 @@ impl Reader<'_> {
         let name = el.attr("Name").unwrap_or("(unnamed)");
         let in_array = |e| context(e, format!("DataArray '{name}'"));
         let components: usize = el.attr("NumberOfComponents").map_or(Ok(default_components), |_| el.num("NumberOfComponents")).map_err(in_array)?;
+        // Both counts come from the file: their product can overflow.
+        let expected = tuples.checked_mul(components).ok_or_else(|| {
+            crate::Error::new(kind, format!("DataArray '{name}': {tuples} tuples x {components} components is more than can be stored"))
+        })?;
         let values = array::values(el, self.enc, self.appended).map_err(in_array)?;
-        if values.len() != tuples * components {
-            let few = if values.len() < tuples * components { "too few" } else { "too many" };
+        if values.len() != expected {
+            let few = if values.len() < expected { "too few" } else { "too many" };
             return Err(crate::Error::new(kind, format!(
-                "DataArray '{name}' has {few} values: {}, expected {} ({tuples} tuples x {components} components)",
-                values.len(), tuples * components)));
+                "DataArray '{name}' has {few} values: {}, expected {expected} ({tuples} tuples x {components} components)",
+                values.len())));
         }
         Ok((components, values))
     }
