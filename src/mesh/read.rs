@@ -136,7 +136,9 @@ fn join_pieces(pieces: Vec<Mesh>) -> Result<Mesh> {
     let mut mesh = pieces.next().unwrap_or_default();
     for (i, piece) in pieces.enumerate() {
         let shift = mesh.points.len();
-        let conn: Vec<usize> = piece.cells.connectivity.iter().map(|&p| p + shift).collect();
+        // Point ids come from the file: one near usize::MAX overflows when shifted.
+        let conn: Vec<usize> = piece.cells.connectivity.iter().map(|&p| p.checked_add(shift)).collect::<Option<_>>()
+            .ok_or_else(|| err!(MeshFormat, "<Piece> {}: a cell refers to a point id too large to exist", i + 1))?;
         append_cells(&mut mesh.cells, &conn, &piece.cells.offsets, &piece.cells.types)?;
         mesh.points.extend(piece.points);
         join_fields(&mut mesh.point_data, piece.point_data).map_err(|e| context(e, format!("<Piece> {}: PointData", i + 1)))?;
@@ -171,7 +173,11 @@ fn append_cells(cells: &mut Cells, connectivity: &[usize], offsets: &[usize], ty
     if cells.offsets.is_empty() {
         cells.offsets.push(0);
     }
-    cells.offsets.extend(offsets[1..].iter().map(|&o| o + base));
+    // Offsets come from the file and are checked for order only later (Mesh::validate): shifting a huge
+    // one must fail, not overflow.
+    let shifted: Vec<usize> = offsets[1..].iter().map(|&o| o.checked_add(base)).collect::<Option<_>>()
+        .ok_or_else(|| err!(MeshFormat, "a cell offset is too large for {} connectivity entries", connectivity.len()))?;
+    cells.offsets.extend(shifted);
     cells.connectivity.extend_from_slice(connectivity);
     cells.types.extend_from_slice(types);
     Ok(())
@@ -199,11 +205,12 @@ fn append_poly_cells(cells: &mut Cells, section: &str, connectivity: &[usize], o
 /// Points (x fastest) and cells of a regular grid with the given index extent `[i0 i1 j0 j1 k0 k1]`.
 /// Cells are explicit (vertex/line/pixel/voxel by dimension) so that cell data has centres.
 fn image_mesh(extent: [i64; 6], origin: [f64; 3], spacing: [f64; 3], direction: [[f64; 3]; 3]) -> Result<Mesh> {
-    let dims = [0, 1, 2].map(|a| extent[2 * a + 1] - extent[2 * a] + 1);
+    // In i128: the extent comes from the file, and `max - min + 1` overflows i64 for extreme values.
+    let dims = [0, 1, 2].map(|a| i128::from(extent[2 * a + 1]) - i128::from(extent[2 * a]) + 1);
     if dims.iter().any(|&d| d < 1) {
         return Err(err!(MeshFormat, "image extent {extent:?} is empty"));
     }
-    let n = [0, 1, 2].map(|a| dims[a] as usize);
+    let n = [0, 1, 2].map(|a| usize::try_from(dims[a]).unwrap_or(usize::MAX));
     let total = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&t| t <= 1 << 34);
     let total = total.ok_or_else(|| err!(MeshFormat, "image extent {extent:?} is too large"))?;
     let points = (0..total)
