@@ -45,6 +45,9 @@ impl Elem {
     }
 }
 
+/// The deepest element nesting [`parse_tree`] accepts.
+const MAX_DEPTH: usize = 256;
+
 /// Parse an XML document into its root element.
 pub fn parse_tree(xml: &[u8]) -> Result<Elem> {
     let malformed = |m: String| err!(MeshFormat, "malformed XML: {m}");
@@ -55,6 +58,9 @@ pub fn parse_tree(xml: &[u8]) -> Result<Elem> {
         let pos = reader.buffer_position();
         let event = reader.read_event_into(&mut buf).map_err(|e| malformed(format!("{e} (near byte {pos})")))?;
         match event {
+            // The tree is dropped recursively: unbounded nesting from a hostile file would overflow the
+            // stack. VTK files nest about 6 deep.
+            Event::Start(_) if stack.len() > MAX_DEPTH => return Err(malformed(format!("elements are nested more than {MAX_DEPTH} deep"))),
             Event::Start(s) => stack.push(start_elem(&s).map_err(malformed)?),
             Event::Empty(s) => push_child(&mut stack, start_elem(&s).map_err(malformed)?),
             Event::End(_) => {
