@@ -157,7 +157,7 @@ impl Reader<'_> {
         let mut mesh = match kind {
             "UnstructuredGrid" => Mesh { points: self.points(piece)?, cells: self.unstructured_cells(piece)?, ..Mesh::default() },
             "PolyData" => Mesh { points: self.points(piece)?, cells: self.poly_cells(piece)?, ..Mesh::default() },
-            "ImageData" => image(dataset, piece)?,
+            "ImageData" => return self.image_piece(dataset, piece),
             other => {
                 return Err(err!(MeshFormat, "dataset type '{other}' is not supported")
                     .with_hint("convert the file to .vtu, .vtp or .vti"))
@@ -165,6 +165,29 @@ impl Reader<'_> {
         };
         mesh.point_data = self.fields(piece.child("PointData"), mesh.points.len())?;
         mesh.cell_data = self.fields(piece.child("CellData"), mesh.cells.len())?;
+        Ok(mesh)
+    }
+
+    /// An ImageData piece. Its size comes from the extent alone, so the arrays are checked against it
+    /// before the explicit points and cells are built: a hostile extent asks for billions of points
+    /// the file holds no data for, and building them would exhaust memory before the mismatch showed.
+    fn image_piece(&self, dataset: &Elem, piece: &Elem) -> Result<Mesh> {
+        let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
+        let extent = piece.nums("Extent", whole)?;
+        let (mut point_data, mut cell_data) = (Vec::new(), Vec::new());
+        // None: an empty or impossible extent, which `image` reports.
+        if let Some((points, cells)) = image_counts(extent) {
+            point_data = self.fields(piece.child("PointData"), points)?;
+            cell_data = self.fields(piece.child("CellData"), cells)?;
+            if point_data.is_empty() && cell_data.is_empty() && points > MAX_BARE_IMAGE_POINTS {
+                return Err(err!(MeshFormat, "the image extent {extent:?} has {points} points but no point or cell arrays; \
+                    at most {MAX_BARE_IMAGE_POINTS} points are read without data to back them")
+                    .with_hint("add a point or cell array to the image, or write the grid as .vtu"));
+            }
+        }
+        let mut mesh = image(dataset, piece)?;
+        mesh.point_data = point_data;
+        mesh.cell_data = cell_data;
         Ok(mesh)
     }
 
@@ -257,6 +280,18 @@ impl Reader<'_> {
 
 fn as_index(v: f64) -> Option<usize> {
     (v >= 0.0 && v.fract() == 0.0 && v < usize::MAX as f64).then_some(v as usize)
+}
+
+/// The most points of an ImageData piece without arrays (about 0.8 GB once explicit): with arrays
+/// the file's data bounds the size, without them only this does.
+const MAX_BARE_IMAGE_POINTS: usize = 1 << 23;
+
+/// (points, cells) of an image extent, as `super::image_mesh` builds them; None if empty or too large.
+fn image_counts(extent: [i64; 6]) -> Option<(usize, usize)> {
+    let n = [0, 1, 2].map(|a| usize::try_from(i128::from(extent[2 * a + 1]) - i128::from(extent[2 * a]) + 1).ok().filter(|&d| d >= 1));
+    let points = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d?))?;
+    let cells = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d?.saturating_sub(1).max(1)))?;
+    Some((points, cells))
 }
 
 /// Points and cells of an ImageData piece.
