@@ -42,7 +42,11 @@ fn main() {
 /// rusage: a child spawned by a large parent is charged the parent's pages until it execs.
 fn peak_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn to_grid(dir: &Path, grid: &Grid, method: &str, num: &dyn Fn(&str, f64) -> f64) -> serde_json::Value {
@@ -116,10 +120,12 @@ fn read_records<const B: usize, T>(path: &Path, f: impl Fn([u8; B]) -> T) -> Vec
     let n = file.metadata().unwrap().len() as usize / B;
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut buf = [0u8; B];
-    (0..n).map(|_| {
-        r.read_exact(&mut buf).unwrap();
-        f(buf)
-    }).collect()
+    (0..n)
+        .map(|_| {
+            r.read_exact(&mut buf).unwrap();
+            f(buf)
+        })
+        .collect()
 }
 
 fn read_points(path: &Path) -> Vec<[f64; 3]> {

@@ -69,6 +69,18 @@ struct Field
     std::size_t components;
 };
 
+//- Check settings before opening a bundle (e.g. while a host reads its input), against the same
+//  bounds the Surrogate applies: throws with a message that starts with the setting's name.
+//  0 (and "" for method) means the default, as in the Surrogate's own arguments.
+void check_settings
+(
+    const std::string& device,
+    const std::string& method = "",
+    std::size_t steps = 0,
+    std::size_t horizon = 0,
+    std::size_t threads = 0
+);
+
 //- One bundle, its ONNX Runtime sessions, and one host mesh. Movable, not copyable.
 class Surrogate
 {

@@ -9,16 +9,19 @@
 #   5. the example: a test bundle (examples/bundle-2d) and an input series (examples/vorticity2d),
 #      generated deterministically.
 # Usage: scripts/setup.sh [--gpu] [--train]
+#        scripts/setup.sh --python-env   (step 2 only; what `cargo test` runs on a fresh clone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 gpu=0
 train=0
+python_only=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) gpu=1 ;;
     --train) train=1 ;;
-    *) echo "usage: scripts/setup.sh [--gpu] [--train]" >&2; exit 2 ;;
+    --python-env) python_only=1 ;;
+    *) echo "usage: scripts/setup.sh [--gpu] [--train] | --python-env" >&2; exit 2 ;;
   esac
 done
 
@@ -51,6 +54,8 @@ python_env() {
   say "installing Python packages (onnx/requirements.txt)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r onnx/requirements.txt
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e onnx
+  # The Rust tests wait for this stamp: a .venv that exists is not yet one that is complete.
+  touch .venv/.echo-onnx-ready
 }
 
 gpu_env() {
@@ -84,6 +89,10 @@ example() {
   fi
 }
 
+if [ "$python_only" = 1 ]; then
+  python_env
+  exit 0
+fi
 install_system_packages
 python_env
 [ "$gpu" = 1 ] && gpu_env

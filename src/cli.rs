@@ -25,9 +25,13 @@ use crate::sampler::Sampler;
 use crate::tasks::{self, Prediction};
 
 #[derive(Debug, Parser)]
-#[command(name = "echo-onnx", version, about = "Run ECHO generative neural-operator bundles on unstructured meshes",
+#[command(
+    name = "echo-onnx",
+    version,
+    about = "Run ECHO generative neural-operator bundles on unstructured meshes",
     after_help = "Exit codes: 0 ok, 2 usage, 3 bad input data, 4 bad bundle, 5 runtime/device, 6 inference, 7 output/io.\n\
-                  Docs: README.md, docs/bundle-format.md")]
+                  Docs: README.md, docs/bundle-format.md"
+)]
 pub struct Cli {
     /// No progress bars and no summary (errors are still printed).
     #[arg(long, global = true)]
@@ -42,7 +46,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Predict the frames after an input series (the last frames are the observed context).
-    #[command(after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input examples/ns2d/data/input.pvd \\\n      --horizon 32 --out out/forecast")]
+    #[command(
+        after_help = "Example:\n  echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity --input onnx/bundles/ns2d-vorticity/example/input.pvd \\\n      --horizon 32 --out out/forecast"
+    )]
     Forecast {
         #[command(flatten)]
         model: ModelArgs,
@@ -88,6 +94,9 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         t0: f64,
     },
+    /// Compare a prediction series with a truth series: relative L2, max abs error, correlation.
+    #[command(after_help = "Example:\n  echo-onnx score --prediction out/forecast/prediction.pvd --truth onnx/bundles/ns2d-vorticity/example/truth.pvd")]
+    Score(ScoreArgs),
     /// Resample a mesh's fields onto a regular grid and back, without a model.
     #[command(after_help = "Example:\n  echo-onnx resample --input mesh.vtu --grid 128x128 --kernel gaussian --out out/resampled")]
     Resample(ResampleArgs),
@@ -134,6 +143,63 @@ pub struct ModelArgs {
     /// Condition on a PDE parameter, NAME=VALUE (repeatable; checked against the bundle's ranges).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    #[command(flatten)]
+    pub ensemble: EnsembleArgs,
+}
+
+/// Most members one ensemble may have: far beyond calibration needs, and it bounds the batch's memory.
+const MAX_ENSEMBLE: usize = 1024;
+
+#[derive(Debug, Args)]
+pub struct EnsembleArgs {
+    /// Sample N members as one batch and write, per field and frame, their mean as <field> and
+    /// their standard deviation (divisor N - 1) as <field>_std. Member 0 uses --seed, member
+    /// k >= 1 the k-th output of SplitMix64(--seed) (--json lists them as sampling.member_seeds).
+    /// 1: a single prediction, no statistics.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub ensemble: usize,
+    /// Also write these quantiles of the ensemble, each in (0, 1): 0.1,0.9 -> <field>_q10, <field>_q90
+    /// (linear between the sorted members, as numpy.quantile). Needs --ensemble 2 or more.
+    #[arg(long, value_name = "Q,Q,...")]
+    pub quantiles: Option<String>,
+    /// Also write every member as its own series, member_NN/prediction.pvd. Needs --ensemble 2 or more.
+    #[arg(long)]
+    pub members: bool,
+}
+
+/// The checked ensemble options.
+#[derive(Debug, Clone, Default)]
+struct Ensemble {
+    size: usize,
+    quantiles: Vec<f64>,
+    members: bool,
+}
+
+fn ensemble_settings(args: &EnsembleArgs) -> Result<Ensemble> {
+    if !(1..=MAX_ENSEMBLE).contains(&args.ensemble) {
+        return Err(
+            err!(Usage, "--ensemble {} must be between 1 and {MAX_ENSEMBLE}", args.ensemble).with_hint("1 is a single prediction; 16 is a usual ensemble")
+        );
+    }
+    let mut quantiles = vec![];
+    if let Some(list) = &args.quantiles {
+        for item in list.split(',') {
+            let q: f64 = item.trim().parse().map_err(|_| err!(Usage, "--quantiles: '{item}' is not a number"))?;
+            if !(q > 0.0 && q < 1.0) {
+                return Err(err!(Usage, "--quantiles: {q} is outside (0, 1)").with_hint("give quantiles as fractions, e.g. --quantiles 0.1,0.9"));
+            }
+            let suffix = fields::quantile_suffix(q);
+            if quantiles.iter().any(|&o| fields::quantile_suffix(o) == suffix) {
+                return Err(err!(Usage, "--quantiles: {q} is given twice (or names the same field, _{suffix}, as another)"));
+            }
+            quantiles.push(q);
+        }
+    }
+    if args.ensemble == 1 && (!quantiles.is_empty() || args.members) {
+        let what = if args.members { "--members" } else { "--quantiles" };
+        return Err(err!(Usage, "{what} needs an ensemble").with_hint("add --ensemble N with N >= 2 (e.g. 16)"));
+    }
+    Ok(Ensemble { size: args.ensemble, quantiles, members: args.members })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -145,7 +211,7 @@ pub enum MethodArg {
 
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input series (.pvd) or single mesh (.vtu, .vtp, .vti, .vtk).
+    /// Input series (.pvd, .series) or single mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh).
     #[arg(long)]
     pub input: PathBuf,
     /// Read the bundle field BUNDLE_NAME from the input field FILE_NAME (repeatable).
@@ -170,7 +236,7 @@ pub struct OutputArgs {
     /// Output directory (written atomically: complete, or not at all).
     #[arg(long)]
     pub out: PathBuf,
-    /// Replace --out if it exists.
+    /// Replace --out if it exists and is an earlier output of echo-onnx (never a directory holding an input).
     #[arg(long)]
     pub force: bool,
     /// Evaluate the prediction at this mesh's points instead of the input's (super-resolution).
@@ -182,19 +248,46 @@ pub struct OutputArgs {
     /// Field shown in preview.png (default: the bundle's first field; vectors show their magnitude).
     #[arg(long)]
     pub png_field: Option<String>,
-    /// Predicted frame shown in preview.png (default: the last).
+    /// Show only this predicted frame in preview.png (default: several across the horizon).
     #[arg(long)]
     pub png_frame: Option<usize>,
+    /// Truth series (.pvd) at some of the predicted times: score the prediction against it (in the
+    /// summary and --json) and add truth and error rows to preview.png.
+    #[arg(long, value_name = "SERIES")]
+    pub truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Predicted series (.pvd) or single mesh.
+    #[arg(long)]
+    pub prediction: PathBuf,
+    /// Truth series (.pvd) or single mesh; frames are matched by time, the mesh may differ.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Fields to score (default: all of the prediction's fields of the association).
+    #[arg(long = "field")]
+    pub fields: Vec<String>,
+    /// Score point or cell data (default: point data when the prediction has any).
+    #[arg(long, value_enum)]
+    pub association: Option<AssociationArg>,
+    /// Also write score.json and score.png (error against time) into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ResampleArgs {
-    /// Input mesh (.vtu, .vtp, .vti, .vtk) or series (.pvd: its first frame).
+    /// Input mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh) or series (.pvd, .series: its first frame).
     #[arg(long)]
     pub input: PathBuf,
     /// Output directory: grid.vti (fields + coverage on the grid) and resampled.vtu (back on points).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out if it exists and is an earlier output of echo-onnx (never a directory holding an input).
     #[arg(long)]
     pub force: bool,
     /// Grid nodes per axis, NXxNY[xNZ].
@@ -222,8 +315,8 @@ pub struct ResampleArgs {
     /// Inverse-distance power.
     #[arg(long, default_value_t = 2.0)]
     pub power: f64,
-    /// Grid nodes nothing covers (outside the cells, no point in the footprint): mask (0, and
-    /// coverage 0), null (--null-value), closest (the closest point's value).
+    /// Grid nodes nothing covers (outside the cells on a mesh with cells, whatever the kernel; no point in
+    /// the footprint on a point cloud): mask (0, and coverage 0), null (--null-value), closest (the closest point's value).
     #[arg(long, value_enum, default_value = "mask")]
     pub outside: OutsideArg,
     /// The value of uncovered nodes with --outside null.
@@ -275,6 +368,8 @@ pub struct Summary {
     pub timings: Option<Timings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phases: Option<Phases>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::score::Score>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -295,6 +390,16 @@ pub struct SamplingSummary {
     pub seed: u64,
     pub segments: usize,
     pub conditioned: bool,
+    /// Members sampled (1: a single prediction).
+    #[serde(skip_serializing_if = "is_one")]
+    pub ensemble: usize,
+    /// Each member's seed (absent for a single prediction, whose seed is `seed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub member_seeds: Vec<u64>,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Serialize)]
@@ -339,22 +444,24 @@ pub fn run(cli: &Cli) -> Result<Summary> {
     match &cli.command {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
         Command::Resample(args) => resample(args),
-        Command::Forecast { model, input, output, horizon, context } => {
-            predict(cli, "forecast", model, Some(input), output, start, |p, series, rng| {
-                let m = p.model.bundle.manifest.clone();
-                let context = context.unwrap_or(m.time.context_frames);
-                let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
-                p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
-                tasks::forecast(p, series.expect("forecast has input"), horizon, context, rng)
-            })
-        }
+        Command::Score(args) => score(args),
+        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
+            let m = p.model.bundle.manifest.clone();
+            let context = context.unwrap_or(m.time.context_frames);
+            if let Some(h) = horizon {
+                crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
+            }
+            let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
+            p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
+            tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
+        }),
         Command::Inverse { model, input, output } => {
-            predict(cli, "inverse", model, Some(input), output, start, |p, s, rng| tasks::inverse(p, s.expect("input"), rng))
+            predict(cli, "inverse", model, Some(input), output, start, |p, s, rngs| tasks::inverse(p, s.expect("input"), rngs))
         }
         Command::Interpolate { model, input, output } => {
-            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rng| tasks::interpolate(p, s.expect("input"), rng))
+            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rngs| tasks::interpolate(p, s.expect("input"), rngs))
         }
-        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rng| tasks::generate(p, *t0, rng)),
+        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rngs| tasks::generate(p, *t0, rngs)),
     }
 }
 
@@ -387,12 +494,16 @@ fn predict(
     input: Option<&InputArgs>,
     out: &OutputArgs,
     start: Instant,
-    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut SplitMix64) -> Result<Prediction>,
+    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut [SplitMix64]) -> Result<Prediction>,
 ) -> Result<Summary> {
     let mut laps = Laps(start);
     let mut phases = Phases::default();
-    let device = Device::parse(&args.runtime.device)?;
-    let staging = Staging::new(&out.out, out.force)?;
+    let device = runtime_settings(&args.runtime)?;
+    let ensemble = ensemble_settings(&args.ensemble)?;
+    let mut reads = input.map(|i| mesh::read::series_files(&i.input)).unwrap_or_default();
+    reads.extend([Some(args.bundle.clone()), out.query.clone()].into_iter().flatten());
+    reads.extend(out.truth.as_deref().map(mesh::read::series_files).unwrap_or_default());
+    let staging = Staging::new(&out.out, out.force, &reads)?;
     let bundle = Bundle::open(&args.bundle)?;
     let m = bundle.manifest.clone();
     let params = tasks::resolve_params(&m, &args.params)?;
@@ -404,6 +515,8 @@ fn predict(
         }
         None => (None, None),
     };
+    // The truth is read before the model runs: a bad file fails in seconds, not after sampling.
+    let truth = out.truth.as_deref().map(mesh::read::read_series).transpose()?;
     let grid = bundle.grid(series.as_ref().map(|s| bounding_box(&s.locations)))?;
     let target = output_target(out, &grid, input_mesh, series.as_ref())?;
     let out_points = target.points(series.as_ref());
@@ -415,11 +528,22 @@ fn predict(
     phases.geometry_s = laps.lap();
     pipeline.params = params.clone();
     pipeline.progress = progress_bar(cli.quiet || cli.json);
-    let mut rng = SplitMix64::new(args.seed);
-    let prediction = task(&mut pipeline, series.as_ref(), &mut rng)?;
+    let seeds = tasks::member_seeds(args.seed, ensemble.size);
+    let mut rngs: Vec<SplitMix64> = seeds.iter().map(|&s| SplitMix64::new(s)).collect();
+    let mut notes = vec![];
+    let unbatched = pipeline.model.batch_of_one();
+    if ensemble.size > 1 && !unbatched.is_empty() {
+        // Refusing would make ensembles impossible with such a bundle; the members are the same
+        // numbers either way, only slower.
+        notes.push(format!(
+            "the bundle fixes the batch axis of {unbatched:?} at 1: those graphs ran once per member ({} members), not as one batch",
+            ensemble.size
+        ));
+    }
+    let prediction = task(&mut pipeline, series.as_ref(), &mut rngs)?;
     pipeline.progress.finish_and_clear();
     phases.run_s = laps.lap();
-    let files = write_prediction(&staging, &prediction, &target, &m, out)?;
+    let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, &ensemble, truth.as_deref(), command)?;
     let dir = staging.commit()?;
     phases.write_s = laps.lap();
     let (onnx, calls) = pipeline.model.onnx_time();
@@ -432,13 +556,23 @@ fn predict(
         output: Some(OutputSummary {
             dir: dir.display().to_string(),
             files,
-            frames: prediction.values.len(),
+            frames: prediction.times.len(),
             points: out_points.len(),
             times: prediction.times.clone(),
         }),
-        sampling: Some(SamplingSummary { method: sampler.method, steps: sampler.steps, seed: args.seed, segments: prediction.segments, conditioned: params.is_some() }),
+        sampling: Some(SamplingSummary {
+            method: sampler.method,
+            steps: sampler.steps,
+            seed: args.seed,
+            segments: prediction.segments,
+            conditioned: params.is_some(),
+            ensemble: ensemble.size,
+            member_seeds: if ensemble.size > 1 { seeds } else { vec![] },
+        }),
         timings: Some(Timings { total_s: total, onnx_s: onnx.as_secs_f64(), onnx_calls: calls, outside_onnx_share: 1.0 - onnx.as_secs_f64() / total }),
         phases: Some(phases),
+        score,
+        notes,
         ..Default::default()
     })
 }
@@ -450,9 +584,10 @@ fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
         Some(MethodArg::Midpoint) => Method::Midpoint,
         Some(MethodArg::Rk4) => Method::Rk4,
     };
+    // The manifest's own steps were range-checked when the bundle was opened.
     let steps = args.steps.unwrap_or(m.sampler.steps);
-    if steps == 0 || steps > 10_000 {
-        return Err(err!(Usage, "--steps {steps} must be between 1 and 10000"));
+    if let Some(steps) = args.steps {
+        crate::bundle::limits::check("--steps", steps, &crate::bundle::limits::STEPS).map_err(|e| err!(Usage, "{e}"))?;
     }
     Ok(Sampler { method, steps })
 }
@@ -469,7 +604,7 @@ fn read_input(input: &InputArgs, m: &Manifest) -> Result<(Series, Mesh)> {
         }
         sel.rename.insert(bundle_name.to_string(), file_name.to_string());
     }
-    let series = fields::extract(&frames, m, &sel)?;
+    let series = fields::extract(&frames, m, &sel).map_err(|e| e.context(format!("'{}'", input.input.display())))?;
     if !input.ignore_dt {
         check_spacing(&series.times, m.time.dt, &input.input)?;
     }
@@ -482,8 +617,15 @@ fn check_spacing(times: &[f64], dt: f64, path: &Path) -> Result<()> {
     for w in times.windows(2) {
         let k = (w[1] - w[0]) / dt;
         if k < 0.5 || (k - k.round()).abs() > 1e-3 {
-            return Err(err!(Usage, "'{}': frames at t = {} and t = {} are {} apart; the bundle was trained with dt = {dt}", path.display(), w[0], w[1], w[1] - w[0])
-                .with_hint("give frames spaced by the bundle's dt (or a multiple, for interpolation), or pass --ignore-dt"));
+            return Err(err!(
+                Usage,
+                "'{}': frames at t = {} and t = {} are {} apart; the bundle was trained with dt = {dt}",
+                path.display(),
+                w[0],
+                w[1],
+                w[1] - w[0]
+            )
+            .with_hint("give frames spaced by the bundle's dt (or a multiple, for interpolation), or pass --ignore-dt"));
         }
     }
     Ok(())
@@ -495,7 +637,6 @@ fn association(a: AssociationArg) -> Association {
         AssociationArg::Cell => Association::Cell,
     }
 }
-
 
 fn output_target(out: &OutputArgs, grid: &Grid, input_mesh: Option<Mesh>, series: Option<&Series>) -> Result<Target> {
     if let Some(path) = &out.query {
@@ -533,20 +674,103 @@ fn progress_bar(hidden: bool) -> ProgressBar {
 }
 
 /// Write one file per frame (in parallel), the .pvd series, and the PNG preview into the staging
-/// directory.
-fn write_prediction(staging: &Staging, p: &Prediction, target: &Target, m: &Manifest, out: &OutputArgs) -> Result<Vec<String>> {
+/// directory; with a truth, score the prediction against it (the preview then shows it too).
+// Every argument is a separate input of the one write step; grouping them belongs to the engine
+// redesign (issue 11), which gives tasks typed outputs.
+#[allow(clippy::too_many_arguments)]
+fn write_prediction(
+    staging: &Staging,
+    p: &Prediction,
+    target: &Target,
+    m: &Manifest,
+    out: &OutputArgs,
+    ensemble: &Ensemble,
+    truth: Option<&[mesh::Frame]>,
+    command: &str,
+) -> Result<(Vec<String>, Option<crate::score::Score>)> {
     let writer = FrameWriter::new(target);
-    let frame_fields: Vec<Vec<Field>> = p.values.par_iter().map(|values| fields::to_fields(values, m)).collect();
-    let names: Vec<String> = (0..p.values.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
+    let names: Vec<String> = (0..p.times.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
+    let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names.iter().cloned()).collect();
+    let member_dirs: Vec<String> = if ensemble.members { (0..p.members.len()).map(|k| format!("member_{k:02}")).collect() } else { vec![] };
+    for dir in &member_dirs {
+        std::fs::create_dir(staging.path(dir)).map_err(|e| Error::io("create", &staging.path(dir), e))?;
+        mesh::write::write_pvd(&staging.path(&format!("{dir}/prediction.pvd")), &entries)?;
+    }
+    // Frame by frame: the members' physical fields (f64) exist for one frame at a time, not for the
+    // whole ensemble and horizon at once.
+    let frame_fields: Vec<Vec<Field>> = (0..p.times.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i], m)).collect();
+            for (dir, fields) in member_dirs.iter().zip(&members) {
+                writer.write(&staging.path(&format!("{dir}/{}", names[i])), fields)?;
+            }
+            Ok(if members.len() == 1 {
+                members.swap_remove(0)
+            } else {
+                fields::ensemble_fields(&members.iter().map(Vec::as_slice).collect::<Vec<_>>(), &ensemble.quantiles)
+            })
+        })
+        .collect::<Result<_>>()?;
+    let member_files: Vec<String> = member_dirs.iter().map(|dir| staging.final_path(&format!("{dir}/prediction.pvd")).display().to_string()).collect();
     names.par_iter().zip(&frame_fields).try_for_each(|(name, fields)| writer.write(&staging.path(name), fields))?;
-    let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names).collect();
     mesh::write::write_pvd(&staging.path("prediction.pvd"), &entries)?;
     let mut files: Vec<String> = vec![staging.final_path("prediction.pvd").display().to_string()];
-    if let Some(png) = write_png(staging, target, &frame_fields, m, out)? {
-        files.push(png);
+
+    // The prediction as the scorer sees it: the target's geometry, the association written.
+    let grid_nodes;
+    let no_cells = mesh::Cells::default();
+    let (points, cells, assoc) = match target {
+        Target::Input(mesh, assoc) => (mesh.points.as_slice(), &mesh.cells, *assoc),
+        Target::Query(mesh) => (mesh.points.as_slice(), &mesh.cells, Association::Point),
+        Target::Grid(grid) => {
+            grid_nodes = grid.nodes();
+            (grid_nodes.as_slice(), &no_cells, Association::Point)
+        }
+    };
+    let field_names: Vec<String> = m.fields.iter().map(|f| f.name.clone()).collect();
+    let scored = match (truth, &out.truth) {
+        (Some(frames), Some(path)) => {
+            let pred = crate::score::View {
+                name: staging.final_path("prediction.pvd").display().to_string(),
+                points,
+                cells,
+                association: assoc,
+                times: p.times.clone(),
+                frames: frame_fields.iter().map(Vec::as_slice).collect(),
+            };
+            let truth = crate::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
+            let aligned = crate::score::align(&pred, &truth, &field_names)?;
+            let score = crate::score::score(&pred, &truth, &field_names, &aligned)?;
+            Some((aligned, score))
+        }
+        _ => None,
+    };
+    let locations = match assoc {
+        Association::Point => points.to_vec(),
+        Association::Cell => cells.centres(points),
+    };
+    if !frame_fields.is_empty() {
+        let field = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
+        // A derived ensemble field (`vorticity_std`, `vorticity_q90`) has its bundle field's units.
+        let units = m.fields.iter().find(|f| field.strip_prefix(f.name.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')));
+        let units = units.map_or("", |f| f.units.as_str());
+        let spread = format!("{field}_std");
+        let spec = crate::preview::Spec {
+            command,
+            field: &field,
+            units,
+            frame: out.png_frame,
+            // Under a bundle field's mean, its std; a derived field (--png-field vorticity_q90) alone.
+            spread: (ensemble.size > 1 && m.fields.iter().any(|f| f.name == field)).then_some((spread.as_str(), ensemble.size)),
+        };
+        let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
+        crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
+        files.push(staging.final_path("preview.png").display().to_string());
     }
     files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
-    Ok(files)
+    files.extend(member_files);
+    Ok((files, scored.map(|(_, s)| s)))
 }
 
 /// Writes predicted frames for a target; the mesh geometry is encoded once for the whole series.
@@ -580,35 +804,17 @@ impl<'a> FrameWriter<'a> {
     }
 }
 
-/// preview.png of the chosen field and frame (2D only: a 3D field has no single picture).
-fn write_png(staging: &Staging, target: &Target, frames: &[Vec<Field>], m: &Manifest, out: &OutputArgs) -> Result<Option<String>> {
-    if m.latent_grid.dim != 2 || frames.is_empty() {
-        return Ok(None);
+/// The device, once `--device` and `--threads` are checked.
+fn runtime_settings(args: &RuntimeArgs) -> Result<Device> {
+    let device = Device::parse(&args.device)?;
+    if let Some(n) = args.threads {
+        crate::bundle::limits::check("--threads", n, &crate::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
     }
-    let name = out.png_field.clone().unwrap_or_else(|| m.fields[0].name.clone());
-    let index = out.png_frame.unwrap_or(frames.len() - 1);
-    let fields = frames.get(index).ok_or_else(|| err!(Usage, "--png-frame {index}: only {} frames were predicted", frames.len()))?;
-    let field = fields.iter().find(|f| f.name == name).ok_or_else(|| err!(Usage, "--png-field '{name}' is not a field of the bundle"))?;
-    let points = match target {
-        Target::Input(mesh, Association::Cell) => mesh.cell_centres(),
-        Target::Input(mesh, Association::Point) | Target::Query(mesh) => mesh.points.clone(),
-        Target::Grid(grid) => grid.nodes(),
-    };
-    let path = staging.path("preview.png");
-    mesh::png::write_preview(&path, &points, &scalar_values(field), 512)?;
-    Ok(Some(staging.final_path("preview.png").display().to_string()))
-}
-
-/// What a picture of a field shows: a scalar's values, a vector's magnitude.
-fn scalar_values(field: &Field) -> Vec<f64> {
-    if field.components == 1 {
-        return field.values.clone();
-    }
-    field.values.chunks(field.components).map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt()).collect()
+    Ok(device)
 }
 
 fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
-    let device = Device::parse(&args.device)?;
+    let device = runtime_settings(args)?;
     let info = runtime::init(args.ort_lib.as_deref(), device)?;
     let mut summary = Summary {
         command: "doctor".into(),
@@ -641,13 +847,18 @@ fn describe_bundle(m: &Manifest) -> String {
 /// to grid, back) exclude file I/O and go to the notes.
 fn resample(args: &ResampleArgs) -> Result<Summary> {
     let start = Instant::now();
-    let staging = Staging::new(&args.out, args.force)?;
+    let mut reads = mesh::read::series_files(&args.input);
+    reads.extend(args.query.clone());
+    let staging = Staging::new(&args.out, args.force, &reads)?;
     let mesh = mesh::read::read_series(&args.input)?.into_iter().next().ok_or_else(|| err!(MeshFormat, "'{}' holds no frames", args.input.display()))?.mesh;
     let assoc = association(args.association);
     let selected: Vec<&Field> = if args.fields.is_empty() {
         mesh.fields(assoc).iter().collect()
     } else {
-        args.fields.iter().map(|n| mesh.field(assoc, n).ok_or_else(|| err!(MissingField, "'{}' has no {assoc} field '{n}'", args.input.display()))).collect::<Result<_>>()?
+        args.fields
+            .iter()
+            .map(|n| mesh.field(assoc, n).ok_or_else(|| err!(MissingField, "'{}' has no {assoc} field '{n}'", args.input.display())))
+            .collect::<Result<_>>()?
     };
     if selected.is_empty() {
         return Err(err!(MissingField, "'{}' has no {assoc} data to resample", args.input.display()).with_hint("try --association cell or point"));
@@ -659,6 +870,16 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
         return Err(err!(MeshFormat, "cell data goes back to cell centres, and the query mesh has no cells").with_hint("use --association point"));
     }
     let back_at = back_mesh.locations(assoc);
+    // The resampler refuses NaN/Inf too (in f32, which it computes in), but knows neither the
+    // file nor the field; check first, before the geometry is built.
+    for field in &selected {
+        if let Some(i) = field.values.iter().position(|&v| !(v as f32).is_finite()) {
+            let (p, c, v) = (i / field.components.max(1), i % field.components.max(1), field.values[i]);
+            let beyond = if v.is_finite() { ", beyond single precision" } else { "" };
+            return Err(err!(NonFinite, "'{}': field '{}' is {v:?}{beyond} at {assoc} {p}, component {c}", args.input.display(), field.name)
+                .with_hint("resampling needs finite values: fix the field, or name the other fields with --field"));
+        }
+    }
 
     let t = Instant::now();
     let source = Source { points: &mesh.points, cells: &mesh.cells, association: assoc };
@@ -700,6 +921,63 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
     })
 }
 
+/// `score`: a prediction series against a truth series, no model. With `--out`, score.json (what
+/// `--json` prints under "score") and score.png (relative L2 error against time, one line per field).
+fn score(args: &ScoreArgs) -> Result<Summary> {
+    let start = Instant::now();
+    let mut reads = mesh::read::series_files(&args.prediction);
+    reads.extend(mesh::read::series_files(&args.truth));
+    let staging = args.out.as_deref().map(|o| Staging::new(o, args.force, &reads)).transpose()?;
+    let pred_frames = mesh::read::read_series(&args.prediction)?;
+    let truth_frames = mesh::read::read_series(&args.truth)?;
+    let pred = crate::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
+    let truth = crate::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
+    let names: Vec<String> = if args.fields.is_empty() { pred.frames[0].iter().map(|f| f.name.clone()).collect() } else { args.fields.clone() };
+    let aligned = crate::score::align(&pred, &truth, &names)?;
+    let score = crate::score::score(&pred, &truth, &names, &aligned)?;
+    let times: Vec<f64> = score.frames.iter().map(|f| f.time).collect();
+    let output = match staging {
+        None => None,
+        Some(staging) => {
+            let json = serde_json::to_string_pretty(&score).expect("a score serialises");
+            let path = staging.path("score.json");
+            std::fs::write(&path, json + "\n").map_err(|e| Error::io("write", &path, e))?;
+            let curves: Vec<mesh::png::Curve> = names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| mesh::png::Curve {
+                    name: name.clone(),
+                    points: score.frames.iter().filter_map(|f| f.fields[n].rel_l2.map(|e| (f.time, e))).collect(),
+                })
+                .collect();
+            mesh::png::write_line_plot(
+                &staging.path("score.png"),
+                "prediction against truth",
+                "time t (as in the .pvd timesteps)",
+                "relative L2 error ||p - t|| / ||t|| (dimensionless)",
+                &curves,
+            )?;
+            let files = vec![staging.final_path("score.json").display().to_string(), staging.final_path("score.png").display().to_string()];
+            let dir = staging.commit()?;
+            Some(OutputSummary {
+                dir: dir.display().to_string(),
+                files,
+                frames: times.len(),
+                points: pred.frames[0].first().map_or(0, |f| f.values.len() / f.components),
+                times,
+            })
+        }
+    };
+    let total = start.elapsed().as_secs_f64();
+    Ok(Summary {
+        command: "score".into(),
+        output,
+        timings: Some(Timings { total_s: total, onnx_s: 0.0, onnx_calls: 0, outside_onnx_share: 1.0 }),
+        score: Some(score),
+        ..Default::default()
+    })
+}
+
 /// The `resample` grid: `--grid` shape, `--bbox` or the input's bounding box, `--periodic` axes.
 fn resample_grid(args: &ResampleArgs, mesh: &Mesh) -> Result<Grid> {
     let dim = args.grid.split('x').count();
@@ -708,7 +986,9 @@ fn resample_grid(args: &ResampleArgs, mesh: &Mesh) -> Result<Grid> {
         Some(spec) => {
             let v: Option<Vec<f64>> = spec.split(',').map(|s| s.trim().parse().ok()).collect();
             match v {
-                Some(v) if v.len() == 2 * dim => (std::array::from_fn(|a| if a < dim { v[a] } else { 0.0 }), std::array::from_fn(|a| if a < dim { v[dim + a] } else { 0.0 })),
+                Some(v) if v.len() == 2 * dim => {
+                    (std::array::from_fn(|a| if a < dim { v[a] } else { 0.0 }), std::array::from_fn(|a| if a < dim { v[dim + a] } else { 0.0 }))
+                }
                 _ => return Err(err!(Usage, "--bbox '{spec}' must be {} numbers: the minimum then the maximum corner", 2 * dim)),
             }
         }
@@ -726,10 +1006,7 @@ fn resample_method(args: &ResampleArgs) -> Result<ResampleMethod> {
     };
     let footprint = match args.neighbours.trim() {
         "all" => Footprint::Radius(args.radius),
-        n => Footprint::Closest {
-            n: n.parse().map_err(|_| err!(Usage, "--neighbours '{n}' must be a whole number or 'all'"))?,
-            radius: args.radius,
-        },
+        n => Footprint::Closest { n: n.parse().map_err(|_| err!(Usage, "--neighbours '{n}' must be a whole number or 'all'"))?, radius: args.radius },
     };
     Ok(ResampleMethod::Kernel { kernel, footprint })
 }
@@ -771,8 +1048,20 @@ pub fn print_summary(s: &Summary) {
         }
     }
     if let (Some(sm), Some(t)) = (&s.sampling, &s.timings) {
-        println!("  {} segment(s), {:?} x {} steps, seed {}{}; {:.2} s ({:.0}% inside ONNX Runtime)",
-            sm.segments, sm.method, sm.steps, sm.seed, if sm.conditioned { ", conditioned" } else { "" }, t.total_s, 100.0 * (1.0 - t.outside_onnx_share));
+        let members = if sm.ensemble > 1 { format!(", ensemble of {}", sm.ensemble) } else { String::new() };
+        println!(
+            "  {} segment(s), {:?} x {} steps, seed {}{}{members}; {:.2} s ({:.0}% inside ONNX Runtime)",
+            sm.segments,
+            sm.method,
+            sm.steps,
+            sm.seed,
+            if sm.conditioned { ", conditioned" } else { "" },
+            t.total_s,
+            100.0 * (1.0 - t.outside_onnx_share)
+        );
+    }
+    if let Some(score) = &s.score {
+        print!("{}", score.table());
     }
 }
 

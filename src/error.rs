@@ -40,11 +40,7 @@ impl ErrorKind {
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::Usage => 2,
-            ErrorKind::MeshFormat
-            | ErrorKind::MissingField
-            | ErrorKind::FieldShape
-            | ErrorKind::NonFinite
-            | ErrorKind::OutsideGrid => 3,
+            ErrorKind::MeshFormat | ErrorKind::MissingField | ErrorKind::FieldShape | ErrorKind::NonFinite | ErrorKind::OutsideGrid => 3,
             ErrorKind::Manifest | ErrorKind::BundleGraph => 4,
             ErrorKind::RuntimeMissing | ErrorKind::Device => 5,
             ErrorKind::Inference => 6,
@@ -96,6 +92,11 @@ impl Error {
     /// An I/O error on `path`, with the operation named (`"read"`, `"create"`, ...).
     pub fn io(op: &str, path: &Path, err: std::io::Error) -> Self {
         Error::new(ErrorKind::Io, format!("cannot {op} '{}': {err}", path.display()))
+    }
+
+    /// Prefix the message (with the file, field or section it is about), keeping kind and hint.
+    pub fn context(self, prefix: impl fmt::Display) -> Self {
+        Error { message: format!("{prefix}: {}", self.message), ..self }
     }
 
     pub fn kind(&self) -> ErrorKind {

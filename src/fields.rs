@@ -44,9 +44,15 @@ pub fn extract(frames: &[Frame], manifest: &Manifest, sel: &FieldSelection) -> R
     let first = frames.first().ok_or_else(|| err!(MeshFormat, "the input series has no frames"))?;
     let association = sel.association(&manifest.fields[0]);
     if let Some(f) = manifest.fields.iter().find(|f| sel.association(f) != association) {
-        return Err(err!(Usage, "the bundle's fields live on different associations ('{}' on {} data, '{}' on {})",
-            manifest.fields[0].name, association, f.name, sel.association(f))
-            .with_hint("pass --association point or --association cell to read all fields from one"));
+        return Err(err!(
+            Usage,
+            "the bundle's fields live on different associations ('{}' on {} data, '{}' on {})",
+            manifest.fields[0].name,
+            association,
+            f.name,
+            sel.association(f)
+        )
+        .with_hint("pass --association point or --association cell to read all fields from one"));
     }
     let locations = first.mesh.locations(association);
     if locations.is_empty() {
@@ -75,19 +81,26 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         let name = sel.file_name(spec);
         let field = frame.mesh.field(assoc, name).ok_or_else(|| missing_field(frame, index, spec, name, assoc))?;
         if field.components != spec.components {
-            return Err(err!(FieldShape, "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
-                field.components, spec.name, spec.components)
-                .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
+            return Err(err!(
+                FieldShape,
+                "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
+                field.components,
+                spec.name,
+                spec.components
+            )
+            .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
         }
         for p in 0..n {
             for c in 0..spec.components {
                 let v = field.values[p * spec.components + c];
-                if !v.is_finite() {
-                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v} at {} {p}, component {c}",
-                        frame.time, assoc)
+                let normalised = ((v - spec.mean[c]) / spec.std[c]) as f32;
+                // A finite value can still overflow single precision, which the model computes in.
+                if !normalised.is_finite() {
+                    let beyond = if v.is_finite() { ", beyond single precision once normalised" } else { "" };
+                    return Err(err!(NonFinite, "field '{name}' in frame {index} (t = {}) is {v:?}{beyond} at {} {p}, component {c}", frame.time, assoc)
                         .with_hint("the input holds NaN or Inf; fix or drop that frame"));
                 }
-                out[p * channels + c0 + c] = ((v - spec.mean[c]) / spec.std[c]) as f32;
+                out[p * channels + c0 + c] = normalised;
             }
         }
         c0 += spec.components;
@@ -127,4 +140,88 @@ pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
         c0 += spec.components;
     }
     out
+}
+
+/// The per-point statistics of an ensemble, field by field: `<name>` the mean, `<name>_std` the
+/// sample standard deviation (divisor N - 1, so that it estimates the spread of the distribution
+/// the members are drawn from), and `<name>_qNN` for each of `quantiles` (numpy's default
+/// "linear" rule: position (N - 1) q among the sorted members). Vectors: component by component.
+/// Computed in f64 from the members' physical values; `members[k]` are member k's fields, all in
+/// the same order and shapes.
+pub fn ensemble_fields(members: &[&[Field]], quantiles: &[f64]) -> Vec<Field> {
+    let n = members.len();
+    let mut out = Vec::with_capacity(members[0].len() * (2 + quantiles.len()));
+    for (f, first) in members[0].iter().enumerate() {
+        let len = first.values.len();
+        let mut mean = vec![0.0; len];
+        let mut std = vec![0.0; len];
+        let mut qs = vec![vec![0.0; len]; quantiles.len()];
+        let mut column = vec![0.0; n];
+        for i in 0..len {
+            for (k, m) in members.iter().enumerate() {
+                column[k] = m[f].values[i];
+            }
+            let mu = column.iter().sum::<f64>() / n as f64;
+            mean[i] = mu;
+            std[i] = if n > 1 { (column.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+            if !quantiles.is_empty() {
+                column.sort_by(f64::total_cmp);
+                for (q, out) in quantiles.iter().zip(&mut qs) {
+                    out[i] = quantile_sorted(&column, *q);
+                }
+            }
+        }
+        let field = |name: String, values| Field { name, components: first.components, values };
+        out.push(field(first.name.clone(), mean));
+        out.push(field(format!("{}_std", first.name), std));
+        for (q, values) in quantiles.iter().zip(qs) {
+            out.push(field(format!("{}_{}", first.name, quantile_suffix(*q)), values));
+        }
+    }
+    out
+}
+
+/// The `q`-quantile of sorted values, interpolating linearly between order statistics.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, frac) = (h.floor() as usize, h - h.floor());
+    if lo + 1 >= sorted.len() {
+        sorted[lo]
+    } else {
+        sorted[lo] + frac * (sorted[lo + 1] - sorted[lo])
+    }
+}
+
+/// The field-name suffix of quantile `q`: its percentage, two digits at least (0.1 -> "q10",
+/// 0.05 -> "q05", 0.975 -> "q97.5").
+pub fn quantile_suffix(q: f64) -> String {
+    let pct = format!("{:.6}", q * 100.0);
+    let pct = pct.trim_end_matches('0').trim_end_matches('.');
+    let whole = pct.split('.').next().unwrap_or(pct);
+    format!("q{}{pct}", if whole.len() < 2 { "0" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ensemble_statistics_match_their_definitions() {
+        let member = |v: &[f64]| vec![Field { name: "w".into(), components: 1, values: v.to_vec() }];
+        let members: Vec<Vec<Field>> = [[1.0, 10.0], [2.0, 10.0], [4.0, 10.0], [3.0, 10.0]].iter().map(|v| member(v)).collect();
+        let slices: Vec<&[Field]> = members.iter().map(Vec::as_slice).collect();
+        let out = ensemble_fields(&slices, &[0.1, 0.5, 0.975]);
+        let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["w", "w_std", "w_q10", "w_q50", "w_q97.5"]);
+        assert_eq!(out[0].values, [2.5, 10.0]);
+        // Sample variance of 1, 2, 3, 4: 5/3.
+        assert!((out[1].values[0] - (5.0f64 / 3.0).sqrt()).abs() < 1e-12 && out[1].values[1] == 0.0);
+        // numpy.quantile([1, 2, 3, 4], [0.1, 0.5, 0.975]) = 1.3, 2.5, 3.925.
+        for (got, want) in [(out[2].values[0], 1.3), (out[3].values[0], 2.5), (out[4].values[0], 3.925)] {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert_eq!(quantile_suffix(0.05), "q05");
+        assert_eq!(quantile_suffix(0.9), "q90");
+        assert_eq!(quantile_suffix(0.001), "q00.1");
+    }
 }

@@ -7,8 +7,8 @@
 //!   (the node at `hi` is the node at `lo`). A non-periodic axis has spacing L / (n - 1) and
 //!   nodes at both ends.
 
-use crate::error::Result;
 use crate::err;
+use crate::error::Result;
 
 /// Smallest and largest coordinate per axis of `points` (infinite bounds for no points).
 pub fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
@@ -40,7 +40,10 @@ impl Grid {
     pub fn new(shape: &[usize], lo: &[f64], hi: &[f64], periodic: &[bool]) -> Result<Grid> {
         let dim = shape.len();
         if !(dim == 2 || dim == 3) || lo.len() != dim || hi.len() != dim || periodic.len() != dim {
-            return Err(err!(Usage, "a grid needs 2 or 3 axes with a shape, bounds and periodicity each (got shape {shape:?}, lo {lo:?}, hi {hi:?}, periodic {periodic:?})"));
+            return Err(err!(
+                Usage,
+                "a grid needs 2 or 3 axes with a shape, bounds and periodicity each (got shape {shape:?}, lo {lo:?}, hi {hi:?}, periodic {periodic:?})"
+            ));
         }
         let mut g = Grid { dim, shape: [1; 3], lo: [0.0; 3], hi: [0.0; 3], periodic: [false; 3] };
         for a in 0..dim {
@@ -71,7 +74,11 @@ impl Grid {
     pub fn spacing(&self, a: usize) -> f64 {
         let n = self.shape[a] as f64;
         let len = self.hi[a] - self.lo[a];
-        if self.periodic[a] { len / n } else { len / (n - 1.0) }
+        if self.periodic[a] {
+            len / n
+        } else {
+            len / (n - 1.0)
+        }
     }
 
     /// Smallest spacing over the used axes (the unit for radii given "in grid spacings").
@@ -212,8 +219,10 @@ mod tests {
 
     #[test]
     fn cursor_matches_node_of_ijk_in_order_and_after_jumps() {
-        for g in [Grid::new(&[5, 3], &[-1.0, 0.5], &[2.0, 1.75], &[false, true]).unwrap(),
-                  Grid::new(&[4, 3, 2], &[0.0; 3], &[1.0, 2.0, 3.0], &[true, false, false]).unwrap()] {
+        for g in [
+            Grid::new(&[5, 3], &[-1.0, 0.5], &[2.0, 1.75], &[false, true]).unwrap(),
+            Grid::new(&[4, 3, 2], &[0.0; 3], &[1.0, 2.0, 3.0], &[true, false, false]).unwrap(),
+        ] {
             let mut cursor = g.cursor();
             let order: Vec<usize> = (0..g.len()).chain([7, 2, 3, 4, 0, g.len() - 1]).collect();
             for n in order {

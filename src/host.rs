@@ -30,7 +30,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{Bundle, Manifest, Method};
+use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, Method};
 use crate::err;
 use crate::error::Result;
 use crate::fields::Series;
@@ -87,6 +87,7 @@ impl Surrogate {
     /// Open and validate a bundle, load ONNX Runtime (`ort_lib`, else the usual search, see
     /// [`runtime`]) and create its sessions on `device` (`cpu`, `cuda`, `cuda:N`).
     pub fn open(bundle_dir: &Path, device: &str, threads: Option<usize>, ort_lib: Option<&Path>) -> Result<Surrogate> {
+        check_settings(device, "", 0, 0, threads.unwrap_or(0))?;
         let device = Device::parse(device)?;
         let bundle = Bundle::open(bundle_dir)?;
         runtime::init(ort_lib, device)?;
@@ -133,18 +134,10 @@ impl Surrogate {
     /// ODE steps (0: the bundle's default) and method (`euler`, `midpoint`, `rk4`; empty: the
     /// bundle's default).
     pub fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()> {
+        check_settings("cpu", method, steps, 0, 0)?;
         let m = &self.bundle.manifest;
         self.sampler.steps = if steps == 0 { m.sampler.steps } else { steps };
-        if self.sampler.steps > 10_000 {
-            return Err(err!(Usage, "steps {steps} must be between 1 and 10000"));
-        }
-        self.sampler.method = match method {
-            "" => m.sampler.method,
-            "euler" => Method::Euler,
-            "midpoint" => Method::Midpoint,
-            "rk4" => Method::Rk4,
-            other => return Err(err!(Usage, "unknown sampler method '{other}'").with_hint("use euler, midpoint or rk4")),
-        };
+        self.sampler.method = Method::from_name(method).unwrap_or(m.sampler.method);
         if let Some(p) = self.pipeline.as_mut() {
             p.sampler = self.sampler;
         }
@@ -173,8 +166,15 @@ impl Surrogate {
         let bundle: Vec<String> = m.fields.iter().map(|f| format!("{} ({} comp.)", f.name, f.components)).collect();
         let host: Vec<String> = names.iter().zip(components).map(|(n, c)| format!("{n} ({c} comp.)")).collect();
         if bundle != host {
-            return Err(err!(MissingField, "bundle '{}' ('{}') has fields [{}], but the case gives [{}]", m.name, self.bundle.dir.display(), bundle.join(", "), host.join(", "))
-                .with_hint("list the bundle's fields, in the bundle's order, with the same names and components (vectors: one per grid dimension)"));
+            return Err(err!(
+                MissingField,
+                "bundle '{}' ('{}') has fields [{}], but the case gives [{}]",
+                m.name,
+                self.bundle.dir.display(),
+                bundle.join(", "),
+                host.join(", ")
+            )
+            .with_hint("list the bundle's fields, in the bundle's order, with the same names and components (vectors: one per grid dimension)"));
         }
         if dim != m.latent_grid.dim {
             return Err(err!(MissingField, "bundle '{}' ('{}') is {}D, but the case's mesh is {dim}D", m.name, self.bundle.dir.display(), m.latent_grid.dim)
@@ -202,6 +202,13 @@ impl Surrogate {
         }
         let grid = self.bundle.grid(Some((lo, hi)))?;
         let m = &self.bundle.manifest;
+        // The candidates above are exact for the radius rule only: an adaptive node's coverage
+        // needs the local spacing at its nearest point, which near a rank boundary depends on
+        // other ranks' points. Refuse rather than lift differently from training.
+        if m.lift.footprint == LiftFootprint::Adaptive {
+            return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
+                .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
+        }
         let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
         let mut candidates = Vec::new();
         if !points.is_empty() {
@@ -263,9 +270,14 @@ impl Surrogate {
         }
         if (total_inside as f64) < MIN_INSIDE_SHARE * total_points as f64 {
             let d = grid.dim;
-            return Err(err!(OutsideGrid, "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
-                total_points - total_inside, &grid.lo[..d], &grid.hi[..d])
-                .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+            return Err(err!(
+                OutsideGrid,
+                "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
+                total_points - total_inside,
+                &grid.lo[..d],
+                &grid.hi[..d]
+            )
+            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
         }
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by_key(|&i| ids[i]);
@@ -357,6 +369,7 @@ impl Surrogate {
     pub fn forecast(&mut self, horizon: usize) -> Result<usize> {
         let t = &self.bundle.manifest.time;
         let (context, frames) = (t.context_frames, t.frames);
+        check_settings("cpu", "", 0, horizon, 0)?;
         let horizon = if horizon == 0 { frames - context } else { horizon };
         if self.history.len() < context {
             return Err(err!(Usage, "forecasting needs {context} snapshots (the bundle's context frames); {} were pushed", self.history.len()));
@@ -437,10 +450,27 @@ impl Surrogate {
     }
 }
 
+/// Check a host's settings without a bundle (the OpenFOAM function object does so when it reads
+/// its dictionary, so that a bad entry stops the run before anything is computed). Each message
+/// starts with the setting's name, which is also the function object's entry. 0 (and "" for
+/// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
+pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
+    Device::parse(device).map_err(|e| err!(Usage, "device: {}", e.message()).with_hint("use cpu, cuda or cuda:N"))?;
+    if !method.is_empty() && Method::from_name(method).is_none() {
+        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", Method::NAMES.join(", "))));
+    }
+    let usage = |e: String| err!(Usage, "{e}");
+    for (name, value, range) in [("steps", steps, &limits::STEPS), ("horizon", horizon, &limits::HORIZON), ("threads", threads, &limits::THREADS)] {
+        if value != 0 {
+            limits::check(name, value, range).map_err(usage)?;
+        }
+    }
+    Ok(())
+}
+
 fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
     if got != expected {
         return Err(err!(FieldShape, "{what}: expected {expected} values, got {got}"));
     }
     Ok(())
 }
-

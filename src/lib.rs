@@ -4,9 +4,9 @@
 //! inside out: [`error`], [`grid`] (latent grid geometry), [`mesh`] (VTK I/O), [`resample`]
 //! (mesh <-> grid).
 
-pub mod error;
 pub mod bundle;
 pub mod cli;
+pub mod error;
 pub mod fields;
 pub mod grid;
 pub mod host;
@@ -15,9 +15,11 @@ pub mod model;
 pub mod noise;
 pub mod output;
 pub mod pipeline;
+pub mod preview;
 pub mod resample;
 pub mod runtime;
 pub mod sampler;
+pub mod score;
 pub mod tasks;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,6 +4,8 @@ use clap::Parser;
 use echo_onnx::cli::{self, Cli};
 
 fn main() {
+    // First, before any thread exists: an interrupted run must not leave its staging directory behind.
+    echo_onnx::output::clean_up_on_signals();
     let cli = Cli::parse();
     match cli::run(&cli) {
         Ok(summary) => {

@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 use ort::session::{Session, SessionInputValue};
 use ort::value::TensorRef;
 
-use crate::bundle::{check_outlets, Bundle, LiftKind, QueryKind};
+use crate::bundle::{check_outlets, Bundle, Dim, LiftKind, QueryKind};
 use crate::err;
 use crate::error::Result;
 use crate::runtime::{self, Device};
@@ -21,6 +21,8 @@ struct Graph {
     name: &'static str,
     path: PathBuf,
     session: Session,
+    /// The manifest fixes the first (batch) axis at 1: a batch of B runs as B calls of one.
+    batch_of_one: bool,
 }
 
 /// A bundle's graphs, ready to run.
@@ -46,13 +48,20 @@ impl Model {
             let spec = &bundle.manifest.graphs[name];
             check_outlets(name, &path, "input", &spec.inputs, session.inputs())?;
             check_outlets(name, &path, "output", &spec.outputs, session.outputs())?;
-            Ok(Graph { name, path, session })
+            let batch_of_one = spec.inputs.first().and_then(|t| t.shape.first()) == Some(&Dim::Fixed(1));
+            Ok(Graph { name, path, session, batch_of_one })
         };
         let m = &bundle.manifest;
         let lift = (m.lift.kind == LiftKind::Learned).then(|| load("lift")).transpose()?;
         let query = (m.query.kind == QueryKind::Learned).then(|| load("query")).transpose()?;
         let (encoder, velocity, decoder) = (load("encoder")?, load("velocity")?, load("decoder")?);
         Ok(Model { bundle, lift, encoder, velocity, decoder, query, onnx_time: Duration::ZERO, onnx_calls: 0 })
+    }
+
+    /// The batched graphs (encoder, velocity, decoder) whose batch axis the manifest fixes at 1:
+    /// an ensemble then runs them once per member (same numbers, no batching speed-up).
+    pub fn batch_of_one(&self) -> Vec<&'static str> {
+        [&self.encoder, &self.velocity, &self.decoder].iter().filter(|g| g.batch_of_one).map(|g| g.name).collect()
     }
 
     /// Time spent inside ONNX Runtime so far, and the number of graph calls.
@@ -68,29 +77,34 @@ impl Model {
 
     /// `encoder(frames [B,E,T,...]) -> latent [B,Z,S,...]`.
     pub fn encode(&mut self, frames: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
-        run(&mut self.encoder, &mut self.onnx_time, &mut self.onnx_calls, &[("frames", frames)])
+        run_batched(&mut self.encoder, &mut self.onnx_time, &mut self.onnx_calls, &[("frames", frames)])
     }
 
-    /// The velocity field at flow time `r` (batch 1). `params` are normalised to [0, 1]; `None`
-    /// means unconditional (param_mask 0).
+    /// The velocity field at flow time `r` for the batch of `z` (axis 0: ensemble members, all
+    /// at the same `r` and parameters). `params` are normalised to [0, 1]; `None` means
+    /// unconditional (param_mask 0).
     pub fn velocity(&mut self, z: &ArrayD<f32>, observed: &ArrayD<f32>, slot_mask: &[f32], r: f32, params: Option<&[f32]>) -> Result<ArrayD<f32>> {
         let n_params = self.bundle.manifest.parameters.len();
-        let slot_mask = ArrayD::from_shape_vec(IxDyn(&[1, slot_mask.len()]), slot_mask.to_vec()).expect("shape matches");
-        let r = ArrayD::from_elem(IxDyn(&[1]), r);
-        let p = ArrayD::from_shape_vec(IxDyn(&[1, n_params]), params.map_or(vec![0.0; n_params], <[f32]>::to_vec))
-            .map_err(|_| err!(Usage, "expected {n_params} parameter values"))?;
-        let pm = ArrayD::from_elem(IxDyn(&[1]), if params.is_some() { 1.0f32 } else { 0.0 });
+        let b = z.shape()[0];
+        let slot_mask = ArrayD::from_shape_vec(IxDyn(&[b, slot_mask.len()]), slot_mask.repeat(b)).expect("shape matches");
+        let r = ArrayD::from_elem(IxDyn(&[b]), r);
+        let one = params.map_or(vec![0.0; n_params], <[f32]>::to_vec);
+        if one.len() != n_params {
+            return Err(err!(Usage, "expected {n_params} parameter values"));
+        }
+        let p = ArrayD::from_shape_vec(IxDyn(&[b, n_params]), one.repeat(b)).expect("shape matches");
+        let pm = ArrayD::from_elem(IxDyn(&[b]), if params.is_some() { 1.0f32 } else { 0.0 });
         let mut inputs = vec![("z", z.view()), ("observed", observed.view()), ("slot_mask", slot_mask.view()), ("r", r.view())];
         if n_params > 0 {
             inputs.push(("params", p.view()));
             inputs.push(("param_mask", pm.view()));
         }
-        run(&mut self.velocity, &mut self.onnx_time, &mut self.onnx_calls, &inputs)
+        run_batched(&mut self.velocity, &mut self.onnx_time, &mut self.onnx_calls, &inputs)
     }
 
     /// `decoder(latent) -> frames [B,G,T,...]`.
     pub fn decode(&mut self, latent: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
-        run(&mut self.decoder, &mut self.onnx_time, &mut self.onnx_calls, &[("latent", latent)])
+        run_batched(&mut self.decoder, &mut self.onnx_time, &mut self.onnx_calls, &[("latent", latent)])
     }
 
     /// `query(features [M,K,G], offsets [M,K,D]) -> values [M,C]`.
@@ -98,6 +112,22 @@ impl Model {
         let graph = self.query.as_mut().ok_or_else(|| err!(Manifest, "this bundle has no learned query"))?;
         run(graph, &mut self.onnx_time, &mut self.onnx_calls, &[("features", features), ("offsets", offsets)])
     }
+}
+
+/// [`run`] for a graph whose inputs all share the batch axis 0: one call, or one call per member
+/// when the bundle fixes the graph's batch at 1 (its results are stacked back along axis 0).
+fn run_batched(graph: &mut Graph, clock: &mut Duration, calls: &mut usize, inputs: &[(&str, ArrayViewD<f32>)]) -> Result<ArrayD<f32>> {
+    let b = inputs[0].1.shape()[0];
+    if !graph.batch_of_one || b == 1 {
+        return run(graph, clock, calls, inputs);
+    }
+    let mut outs = Vec::with_capacity(b);
+    for k in 0..b {
+        let one: Vec<(&str, ArrayViewD<f32>)> = inputs.iter().map(|(n, v)| (*n, v.slice_axis(Axis(0), (k..k + 1).into()))).collect();
+        outs.push(run(graph, clock, calls, &one)?);
+    }
+    let views: Vec<ArrayViewD<f32>> = outs.iter().map(|a| a.view()).collect();
+    ndarray::concatenate(Axis(0), &views).map_err(|e| err!(Inference, "graph '{}': members' outputs differ in shape: {e}", graph.name))
 }
 
 /// Run `graph` on named inputs and return its single output, checked to be finite.

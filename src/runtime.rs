@@ -121,7 +121,11 @@ fn locate(explicit: Option<&Path>, device: Device) -> Result<(String, PathBuf)> 
     match found.into_iter().next() {
         Some((source, path)) if path.is_file() => Ok((source, path)),
         Some((source, path)) => Err(err!(RuntimeMissing, "ONNX Runtime library '{}' (from {source}) does not exist", path.display()).with_hint(SETUP_HINT)),
-        None => Err(err!(RuntimeMissing, "ONNX Runtime was not found (looked at --ort-lib, ECHO_ORT_LIB, ORT_DYLIB_PATH, the project's .venv and next to the executable)").with_hint(SETUP_HINT)),
+        None => Err(err!(
+            RuntimeMissing,
+            "ONNX Runtime was not found (looked at --ort-lib, ECHO_ORT_LIB, ORT_DYLIB_PATH, the project's .venv and next to the executable)"
+        )
+        .with_hint(SETUP_HINT)),
     }
 }
 
@@ -188,8 +192,10 @@ fn check_version(version: &str, path: &Path) -> Result<()> {
     let minor = version.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
     match minor {
         Some(m) if version.starts_with("1.") && m >= MIN_ORT_MINOR => Ok(()),
-        _ => Err(err!(RuntimeMissing, "ONNX Runtime at '{}' is version {version}; echo-onnx needs 1.{MIN_ORT_MINOR} or newer", path.display())
-            .with_hint(SETUP_HINT)),
+        _ => {
+            Err(err!(RuntimeMissing, "ONNX Runtime at '{}' is version {version}; echo-onnx needs 1.{MIN_ORT_MINOR} or newer", path.display())
+                .with_hint(SETUP_HINT))
+        }
     }
 }
 
@@ -198,9 +204,8 @@ fn check_version(version: &str, path: &Path) -> Result<()> {
 /// LD_LIBRARY_PATH. Libraries the system already provides are left to the dynamic loader.
 fn preload_cuda_libraries(ort_lib: &Path) -> Result<()> {
     let Some(site) = ort_lib.ancestors().nth(3).map(|p| p.join("nvidia")) else { return Ok(()) };
-    let lib_dirs: Vec<PathBuf> = std::fs::read_dir(&site)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("lib")).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
+    let lib_dirs: Vec<PathBuf> =
+        std::fs::read_dir(&site).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("lib")).filter(|p| p.is_dir()).collect()).unwrap_or_default();
     for name in ep::cuda::CUDA_DYLIBS.iter().chain(ep::cuda::CUDNN_DYLIBS) {
         if let Some(path) = lib_dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
             // SAFETY: plain shared libraries from NVIDIA's wheels; loaded globally so that the CUDA

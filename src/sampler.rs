@@ -37,10 +37,29 @@ impl Sampler {
         observed: &ArrayD<f32>,
         observed_slots: &[bool],
         rng: &mut SplitMix64,
+        on_step: impl FnMut(usize),
+    ) -> Result<ArrayD<f32>> {
+        self.sample_batch(velocity, observed, observed_slots, std::slice::from_mut(rng), on_step)
+    }
+
+    /// [`Sampler::sample`] for a batch of `rngs.len()` members along axis 0 of `observed`: member k's
+    /// noise is drawn from `rngs[k]` alone, so it is the noise a batch-1 run seeded like `rngs[k]`
+    /// draws, and an ensemble member equals that single run (to the graph's batching round-off).
+    pub fn sample_batch(
+        &self,
+        velocity: &mut impl Velocity,
+        observed: &ArrayD<f32>,
+        observed_slots: &[bool],
+        rngs: &mut [SplitMix64],
         mut on_step: impl FnMut(usize),
     ) -> Result<ArrayD<f32>> {
+        assert_eq!(observed.shape()[0], rngs.len(), "one noise stream per batch member");
         let mut z = ArrayD::<f32>::zeros(observed.raw_dim());
-        rng.fill_normal(z.as_slice_mut().expect("fresh arrays are contiguous"));
+        let per_member = z.len() / rngs.len().max(1);
+        let noise = z.as_slice_mut().expect("fresh arrays are contiguous");
+        for (chunk, rng) in noise.chunks_mut(per_member.max(1)).zip(rngs.iter_mut()) {
+            rng.fill_normal(chunk);
+        }
         let clamp = |z: &mut ArrayD<f32>| clamp_slots(z, observed, observed_slots);
         let h = 1.0 / self.steps as f32;
         for i in 0..self.steps {
@@ -65,13 +84,7 @@ impl Sampler {
 }
 
 /// The RK4 average slope `(k1 + 2 k2 + 2 k3 + k4) / 6`, each stage's input clamped.
-fn rk4_increment(
-    velocity: &mut impl Velocity,
-    z: &ArrayD<f32>,
-    r: f32,
-    h: f32,
-    clamp: &impl Fn(&mut ArrayD<f32>),
-) -> Result<ArrayD<f32>> {
+fn rk4_increment(velocity: &mut impl Velocity, z: &ArrayD<f32>, r: f32, h: f32, clamp: &impl Fn(&mut ArrayD<f32>)) -> Result<ArrayD<f32>> {
     let stage = |base: &ArrayD<f32>, a: f32, k: &ArrayD<f32>| {
         let mut s = axpy(base, a, k);
         clamp(&mut s);
@@ -117,9 +130,7 @@ mod tests {
         let target = latent(3);
         for method in [Method::Euler, Method::Midpoint] {
             let mut v = |z: &ArrayD<f32>, r: f32| Ok((&target - z) / (1.0 - r));
-            let out = Sampler { method, steps: 8 }
-                .sample(&mut v, &ArrayD::zeros(target.raw_dim()), &[false; 3], &mut SplitMix64::new(1), |_| {})
-                .unwrap();
+            let out = Sampler { method, steps: 8 }.sample(&mut v, &ArrayD::zeros(target.raw_dim()), &[false; 3], &mut SplitMix64::new(1), |_| {}).unwrap();
             let err = (&out - &target).iter().fold(0.0f32, |m, d| m.max(d.abs()));
             assert!(err < 1e-4, "{method:?}: max error {err}");
         }
@@ -146,9 +157,7 @@ mod tests {
     fn observed_slots_stay_clamped_and_others_move() {
         let observed = latent(3);
         let mut v = |z: &ArrayD<f32>, _r: f32| Ok(z.mapv(|x| x + 1.0));
-        let out = Sampler { method: Method::Midpoint, steps: 5 }
-            .sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {})
-            .unwrap();
+        let out = Sampler { method: Method::Midpoint, steps: 5 }.sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {}).unwrap();
         for s in [0, 2] {
             assert_eq!(out.index_axis(Axis(2), s), observed.index_axis(Axis(2), s));
         }
@@ -165,6 +174,22 @@ mod tests {
         let (a, b, c) = (run(5), run(5), run(6));
         assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
         assert_ne!(a, c);
+    }
+
+    /// A batch draws member k's noise from `rngs[k]` alone: with a velocity that treats every
+    /// element on its own, each member is bit for bit the batch-1 run with that stream.
+    #[test]
+    fn batch_members_are_the_single_runs() {
+        let one = latent(2);
+        let both = ndarray::concatenate(Axis(0), &[one.view(), one.view()]).unwrap();
+        let v = |z: &ArrayD<f32>, r: f32| Ok(z.mapv(|x| (x * (1.0 + r)).cos()));
+        let sampler = Sampler { method: Method::Midpoint, steps: 3 };
+        let batch = sampler.sample_batch(&mut v.clone(), &both, &[true, false], &mut [SplitMix64::new(5), SplitMix64::new(9)], |_| {}).unwrap();
+        for (k, seed) in [5, 9].into_iter().enumerate() {
+            let single = sampler.sample(&mut v.clone(), &one, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap();
+            let member = batch.index_axis(Axis(0), k);
+            assert!(member.iter().zip(single.index_axis(Axis(0), 0).iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "member {k}");
+        }
     }
 
     #[test]

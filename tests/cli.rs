@@ -101,8 +101,11 @@ fn every_task_writes_the_frames_it_promises() {
     let unconditional = dir.path().join("gen-u");
     let j = run_ok(&["generate", "--bundle", s(&b), "--grid", "48x40", "--out", s(&unconditional)]);
     assert_eq!(j["sampling"]["conditioned"], false);
-    assert_ne!(std::fs::read(gen.join("frame_0004.vti")).unwrap(), std::fs::read(unconditional.join("frame_0004.vti")).unwrap(),
-        "conditioning on a parameter changed nothing");
+    assert_ne!(
+        std::fs::read(gen.join("frame_0004.vti")).unwrap(),
+        std::fs::read(unconditional.join("frame_0004.vti")).unwrap(),
+        "conditioning on a parameter changed nothing"
+    );
 
     // Super-resolution: the forecast evaluated at the 16384 points of query.vtu.
     let sr = dir.path().join("sr");
@@ -123,7 +126,11 @@ fn sampler_options_change_the_result_and_are_reported() {
         assert_eq!(j["sampling"]["method"], method);
         assert_eq!(j["sampling"]["steps"].to_string(), steps);
         // One segment: per step, 1 (euler), 2 (midpoint) or 4 (rk4) velocity calls.
-        let per_step = match method { "euler" => 1, "midpoint" => 2, _ => 4 };
+        let per_step = match method {
+            "euler" => 1,
+            "midpoint" => 2,
+            _ => 4,
+        };
         let calls = j["timings"]["onnx_calls"].as_u64().unwrap();
         let steps_n: u64 = steps.parse().unwrap();
         // lift (1 context frame) + encoder + velocity calls + decoder + 2 query calls.
@@ -146,7 +153,8 @@ fn bundle_variants_run_end_to_end() {
         assert_eq!(j["sampling"]["segments"], 2, "{variant}");
     }
     // No parameters in the bundle: --param is refused.
-    let (r, json) = cli_json(&["forecast", "--bundle", s(&bundle("2d-noparams")), "--input", s(&e), "--param", "viscosity=1e-4", "--out", s(&dir.path().join("x"))]);
+    let (r, json) =
+        cli_json(&["forecast", "--bundle", s(&bundle("2d-noparams")), "--input", s(&e), "--param", "viscosity=1e-4", "--out", s(&dir.path().join("x"))]);
     assert_eq!(r.status.code(), Some(2));
     assert!(json["error"]["message"].as_str().unwrap().contains("takes no parameters"));
 
@@ -167,7 +175,7 @@ fn bundle_variants_run_end_to_end() {
     let j = run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&cloud.join("in.pvd")), "--horizon", "3", "--out", s(&out)]);
     assert_eq!(j["output"]["frames"], 3);
     assert_eq!(vorticity(&out.join("frame_0002.vtu")).len(), 6000);
-    assert!(!out.join("preview.png").exists(), "a 3D field has no single-picture preview");
+    assert!(out.join("preview.png").exists(), "a 3D field is previewed at its z mid-plane (tests/preview.rs)");
 }
 
 #[test]
@@ -186,8 +194,8 @@ fn resample_recovers_an_analytic_field() {
 
     let back = mesh::read::read_mesh(&out.join("resampled.vtu")).unwrap();
     let got = &back.field(Association::Point, "f").unwrap().values;
-    let interior: Vec<f64> = points.iter().zip(got).filter(|(p, _)| p[0] > 0.05 && p[0] < 0.95 && p[1] > 0.05 && p[1] < 0.95)
-        .map(|(p, g)| (g - f(p)).abs()).collect();
+    let interior: Vec<f64> =
+        points.iter().zip(got).filter(|(p, _)| p[0] > 0.05 && p[0] < 0.95 && p[1] > 0.05 && p[1] < 0.95).map(|(p, g)| (g - f(p)).abs()).collect();
     let max_err = interior.iter().cloned().fold(0.0, f64::max);
     assert!(max_err < 0.05, "max interior error {max_err}");
     let grid = mesh::read::read_mesh(&out.join("grid.vti")).unwrap();

@@ -57,9 +57,9 @@ fn serial_host_matches_the_cli_path() {
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let grid = bundle.grid(None).unwrap();
         let mut p = Pipeline::new(model, grid, Some(&series.locations), &series.locations, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut SplitMix64::new(7)).unwrap();
-        assert_eq!(want.values.len(), got.len());
-        for (w, g) in want.values.iter().zip(&got) {
+        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut [SplitMix64::new(7)]).unwrap();
+        assert_eq!(want.members[0].len(), got.len());
+        for (w, g) in want.members[0].iter().zip(&got) {
             let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
             assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
         }
@@ -124,7 +124,6 @@ fn distributed_on(data: Data, variant: &str, ranks: usize, owner: impl Fn(usize)
         .collect();
     (out, gathered)
 }
-
 
 #[test]
 fn distributed_protocol_equals_serial_bit_for_bit() {
@@ -202,8 +201,8 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
         };
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut SplitMix64::new(7)).unwrap();
-        let cli: Vec<Vec<f64>> = cli.values.iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut [SplitMix64::new(7)]).unwrap();
+        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
         assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
         let data = (points.clone(), times.clone(), values.clone());
         let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);
@@ -213,4 +212,42 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
         let (got, _) = distributed_on(data, variant, 3, |i| (i / 97) % 3, 10);
         assert_eq!(want, got, "{variant}: 3 ranks differ from serial");
     }
+}
+
+#[test]
+fn a_one_cell_thick_case_is_its_2d_mesh() {
+    // An OpenFOAM 2D case hands over cell centres mid-slab (z = thickness / 2, anywhere): on a 2D
+    // grid only x and y count, so the host gets exactly what the 2D points get.
+    let want = serial("2d", 4);
+    let (points, times, values) = example();
+    for z in [0.05, -3.0] {
+        let slab: Vec<[f64; 3]> = points.iter().map(|p| [p[0], p[1], z]).collect();
+        let mut s = open("2d");
+        s.set_mesh(&slab).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            s.push_snapshot(*t, v).unwrap();
+        }
+        let n = s.forecast(4).unwrap();
+        let got: Vec<Vec<f64>> = (0..n).map(|f| s.prediction(f).unwrap()).collect();
+        assert_eq!(got, want, "z = {z}");
+    }
+}
+
+/// lift.footprint "adaptive" needs the local spacing at a node's nearest point, which the
+/// per-rank candidates do not carry: the host API refuses it, naming the key, rather than lift
+/// differently from training.
+#[test]
+fn adaptive_footprint_is_refused_by_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle");
+    common::copy_dir(&common::bundle("2d"), &b);
+    let path = b.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["lift"]["footprint"] = serde_json::json!("adaptive");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let mut s = Surrogate::open(&b, "cpu", Some(1), None).unwrap();
+    let (points, _, _) = example();
+    let e = s.set_mesh(&points).unwrap_err();
+    assert_eq!(e.kind(), echo_onnx::ErrorKind::Manifest);
+    assert!(e.to_string().contains("lift.footprint"), "{e}");
 }

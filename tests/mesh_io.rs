@@ -13,6 +13,8 @@ use echo_onnx::mesh::write::{write_pvd, write_vti, write_vtu};
 use echo_onnx::mesh::{Association, Cells, Field, Mesh};
 use echo_onnx::ErrorKind;
 
+mod common;
+
 // ---------------------------------------------------------------------------------------------
 // The reference mesh: a quad and a triangle, point scalars + vectors, cell scalars.
 
@@ -383,10 +385,7 @@ fn vtp_cells_follow_vtk_order_verts_lines_polys() {
 fn vti_with_cell_data_has_cell_centres() {
     let dir = tempfile::tempdir().unwrap();
     let extent = "0 2 0 1 0 0";
-    let sections = vec![
-        ("PointData", vec![arr("T", "Float32", 1, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])]),
-        ("CellData", vec![arr("k", "Float64", 1, &[7.0, 8.0])]),
-    ];
+    let sections = vec![("PointData", vec![arr("T", "Float32", 1, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])]), ("CellData", vec![arr("k", "Float64", 1, &[7.0, 8.0])])];
     let ds = format!("WholeExtent=\"{extent}\" Origin=\"1 2 0\" Spacing=\"0.5 0.25 1\"");
     let bytes = vtk_xml("ImageData", &ds, &[(format!("Extent=\"{extent}\""), sections)], Enc::Inline { h64: false, zlib: false, big: false });
     let m = read_mesh(&write_file(dir.path(), "i.vti", &bytes)).unwrap();
@@ -485,7 +484,12 @@ fn bad_inputs_give_specific_errors() {
         ("malformed.vtu", Some(ascii.as_bytes()[..ascii.len() / 2].to_vec()), ErrorKind::MeshFormat, "malformed XML"),
         ("mismatched.vtu", Some(ascii.replacen("</Points>", "</Pointz>", 1).into_bytes()), ErrorKind::MeshFormat, "malformed XML"),
         ("b64.vtu", Some(truncated_b64.into_bytes()), ErrorKind::MeshFormat, "truncated"),
-        ("b64garbage.vtu", Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()), ErrorKind::MeshFormat, "invalid base64"),
+        (
+            "b64garbage.vtu",
+            Some(inline.replacen("format=\"binary\">\n  ", "format=\"binary\">\n  !!!!", 1).into_bytes()),
+            ErrorKind::MeshFormat,
+            "invalid base64",
+        ),
         ("offset.vtu", Some(bad_offset), ErrorKind::MeshFormat, "past the end"),
         ("truncated_raw.vtu", Some(raw[..raw.len() - 40].to_vec()), ErrorKind::MeshFormat, "truncated"),
         ("few.vtu", Some(few_points.into_bytes()), ErrorKind::MeshFormat, "too few values"),
@@ -493,8 +497,13 @@ fn bad_inputs_give_specific_errors() {
         ("nan.vtu", Some(nan_point.into_bytes()), ErrorKind::NonFinite, "point 2"),
         ("zlib.vtu", Some(corrupt_zlib()), ErrorKind::MeshFormat, "cannot be decompressed"),
         ("bad_id.vtu", Some(ascii.replacen("0 1 2 3 1 4 2", "0 1 2 3 1 9 2", 1).into_bytes()), ErrorKind::MeshFormat, "refers to point 9"),
-        ("legacy.vtk", Some(b"# vtk DataFile Version 4.2\nx\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n0 0 0\n".to_vec()), ErrorKind::MeshFormat, "cannot parse legacy"),
-        ("series.pvd", Some(pvd.as_bytes().to_vec()), ErrorKind::Io, "missing.vtu"),
+        (
+            "legacy.vtk",
+            Some(b"# vtk DataFile Version 4.2\nx\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 5 float\n0 0 0\n".to_vec()),
+            ErrorKind::MeshFormat,
+            "'POINTS 5 float' (line 5): truncated",
+        ),
+        ("series.pvd", Some(pvd.as_bytes().to_vec()), ErrorKind::MeshFormat, "lists 'missing.vtu', which does not exist"),
         ("parts.pvd", Some(dup_pvd.as_bytes().to_vec()), ErrorKind::MeshFormat, "several DataSets"),
     ];
     for (name, contents, kind, phrase) in cases {
@@ -506,6 +515,286 @@ fn bad_inputs_give_specific_errors() {
         assert_eq!(err.kind(), kind, "{name}: {err}");
         assert!(err.message().contains(phrase), "{name}: '{}' lacks '{phrase}'", err.message());
         assert!(err.message().contains(name), "{name}: '{}' does not name the file", err.message());
+    }
+}
+
+/// The reference mesh as a legacy 4.2 ASCII file, with `p` given as the text `p`.
+fn legacy_text(p: &str) -> String {
+    format!(
+        "# vtk DataFile Version 4.2\ntest\nASCII\nDATASET UNSTRUCTURED_GRID\n{LEGACY_POINTS}CELLS 2 9\n4 0 1 2 3\n3 1 4 2\n{}",
+        LEGACY_DATA.replacen("0.5 1.5 -2 3.25 4", p, 1)
+    )
+}
+
+#[test]
+fn legacy_nan_and_inf_are_read_as_values() {
+    // VTK writes NaN and Inf as `nan`, `-nan`, `inf`: they are values (kept in fields, refused
+    // later where the command needs finite ones), not a parse error.
+    let dir = tempfile::tempdir().unwrap();
+    let m = read_mesh(&write_file(dir.path(), "nan.vtk", legacy_text("0.5 nan -nan inf -inf").as_bytes())).unwrap();
+    let p = &m.point_data[0].values;
+    assert_eq!(p[0], 0.5);
+    assert!(p[1].is_nan() && p[2].is_nan());
+    assert_eq!((p[3], p[4]), (f64::INFINITY, f64::NEG_INFINITY));
+    // In the coordinates it is the usual NonFinite error naming the file and the point.
+    let text = legacy_text("0.5 1.5 -2 3.25 4").replacen("1 1 0", "1 nan 0", 1);
+    let e = read_mesh(&write_file(dir.path(), "nanpoint.vtk", text.as_bytes())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NonFinite, "{e}");
+    assert!(e.message().contains("nanpoint.vtk") && e.message().contains("point 2"), "{e}");
+}
+
+#[test]
+fn legacy_errors_say_what_is_wrong_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = legacy_text("0.5 1.5 -2 3.25 4");
+    let cut = |at: &str| full[..full.find(at).unwrap() + at.len()].to_string();
+    let cases = [
+        // Truncated inside each kind of section: the message names the section and its line.
+        ("points.vtk", cut("POINTS 5 float\n0 0 0 1 0"), vec!["'POINTS 5 float' (line 5): truncated", "the file ends after 5"]),
+        ("cells.vtk", cut("CELLS 2 9\n4 0 1"), vec!["'CELLS 2 9' (line 8): truncated", "9 values declared"]),
+        ("types.vtk", cut("CELL_TYPES 2\n9"), vec!["'CELL_TYPES 2'", "truncated"]),
+        ("scalars.vtk", cut("0.5 1.5"), vec!["'SCALARS p float 1'", "truncated", "5 values declared, the file ends after 2"]),
+        ("vectors.vtk", cut("VECTORS U float\n0 0.25"), vec!["'VECTORS U float'", "truncated"]),
+        // A section with fewer values than it declares runs into the next header.
+        (
+            "short.vtk",
+            full.replacen("0 1 0 2 0.5 0", "0 1 0", 1),
+            vec!["'POINTS 5 float'", "'CELLS' is not a number: the section has 12 values where it declares 15"],
+        ),
+        ("word.vtk", full.replacen("1 1 0", "1 x 0", 1), vec!["'POINTS 5 float'", "'x' is not a number"]),
+        ("header.vtk", full.replacen("# vtk DataFile", "# vtc DataFile", 1), vec!["line 1 is not '# vtk DataFile Version x.y'"]),
+        ("encoding.vtk", full.replacen("ASCII", "TEXT", 1), vec!["expected ASCII or BINARY, found 'TEXT'"]),
+        ("dataset.vtk", full.replacen("UNSTRUCTURED_GRID", "STRUCTURED_POINTS", 1), vec!["STRUCTURED_POINTS is not supported"]),
+        ("section.vtk", full.replacen("CELL_TYPES", "CELL_KINDS", 1), vec!["unknown section 'CELL_KINDS'"]),
+        ("cellcount.vtk", full.replacen("CELLS 2 9", "CELLS 2 10", 1), vec!["'CELLS 2 10'", "'CELL_TYPES' is not a number"]),
+        // Counts far beyond the file are refused before anything is allocated.
+        (
+            "huge.vtk",
+            full.replacen("POINTS 5 float", "POINTS 1000000000000 float", 1),
+            vec!["'POINTS 1000000000000 float' (line 5)", "the section has 15 values where it declares 3000000000000"],
+        ),
+        (
+            "hugefield.vtk",
+            full.replacen("POINT_DATA 5", "POINT_DATA 4000000000", 1),
+            vec!["'SCALARS p float 1'", "the section has 5 values where it declares 4000000000"],
+        ),
+        ("overflow.vtk", full.replacen("POINTS 5 float", "POINTS 18446744073709551615 float", 1), vec!["do not fit in memory"]),
+        ("badcount.vtk", full.replacen("POINTS 5 float", "POINTS -5 float", 1), vec!["point count '-5' is not a count"]),
+    ];
+    for (name, text, phrases) in cases {
+        let e = read_mesh(&write_file(dir.path(), name, text.as_bytes())).expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::MeshFormat, "{name}: {e}");
+        assert!(e.message().contains(name), "{name}: {e}");
+        for phrase in phrases {
+            assert!(e.message().contains(phrase), "{name}: '{}' lacks '{phrase}'", e.message());
+        }
+        assert!(!e.message().contains("Parse error"), "{name}: {e}");
+    }
+    // Binary: a count beyond the bytes left is caught the same way.
+    let mut b = b"# vtk DataFile Version 4.2\nt\nBINARY\nDATASET UNSTRUCTURED_GRID\nPOINTS 4000000000 double\n".to_vec();
+    b.extend([0u8; 48]);
+    let e = read_mesh(&write_file(dir.path(), "bin.vtk", &b)).unwrap_err();
+    assert!(e.message().contains("truncated: 12000000000 values need 96000000000 bytes, and the 48 bytes left"), "{e}");
+}
+
+#[test]
+fn legacy_5_1_binary_and_field_data() {
+    // Version 5.1 binary (OFFSETS / CONNECTIVITY as vtktypeint64) with dataset-level FIELD data
+    // (TIME, which VTK writes) and a point FIELD array.
+    let dir = tempfile::tempdir().unwrap();
+    let r = reference();
+    let be_f64 = |v: &[f64]| v.iter().flat_map(|&x| x.to_be_bytes()).collect::<Vec<u8>>();
+    let be_i64 = |v: &[i64]| v.iter().flat_map(|&x| x.to_be_bytes()).collect::<Vec<u8>>();
+    let mut b = b"# vtk DataFile Version 5.1\ntest\nBINARY\nDATASET UNSTRUCTURED_GRID\nFIELD FieldData 1\nTIME 1 1 double\n".to_vec();
+    b.extend(be_f64(&[0.5]));
+    b.extend(b"\nPOINTS 5 double\n");
+    b.extend(be_f64(&r.points.iter().flatten().copied().collect::<Vec<_>>()));
+    b.extend(b"\nMETADATA\nINFORMATION 0\n\nCELLS 3 7\nOFFSETS vtktypeint64\n");
+    b.extend(be_i64(&[0, 4, 7]));
+    b.extend(b"\nCONNECTIVITY vtktypeint64\n");
+    b.extend(be_i64(&[0, 1, 2, 3, 1, 4, 2]));
+    b.extend(b"\nCELL_TYPES 2\n");
+    b.extend([0, 0, 0, 9, 0, 0, 0, 5]);
+    b.extend(b"\nPOINT_DATA 5\nFIELD FieldData 1\np 1 5 double\n");
+    b.extend(be_f64(&r.point_data[0].values));
+    b.extend(b"\n");
+    let m = read_mesh(&write_file(dir.path(), "v51.vtk", &b)).unwrap();
+    assert_eq!(m.points, r.points);
+    assert_eq!(m.cells, r.cells);
+    assert_eq!(m.point_data, vec![r.point_data[0].clone()]);
+}
+
+/// Fields by name with their values' bits (NaN compares equal to itself).
+fn field_bits(fields: &[Field]) -> Vec<(String, usize, Vec<u64>)> {
+    let mut out: Vec<_> = fields.iter().map(|f| (f.name.clone(), f.components, f.values.iter().map(|v| v.to_bits()).collect())).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn vtk_written_legacy_files_read_like_their_xml() {
+    // The files users bring: VTK's own legacy writer (4.2 and 5.1, ASCII and binary), with NaN
+    // and Inf values and dataset-level field data, must read as the same mesh as VTK's XML.
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, vtk
+out = sys.argv[1]
+ug = vtk.vtkUnstructuredGrid()
+pts = vtk.vtkPoints(); pts.SetDataTypeToDouble()
+for j in range(3):
+    for i in range(3):
+        pts.InsertNextPoint(i, j, 0.5 * i)
+ug.SetPoints(pts)
+for j in range(2):
+    for i in range(2):
+        p = j * 3 + i
+        ug.InsertNextCell(vtk.VTK_QUAD, 4, [p, p + 1, p + 4, p + 3])
+ug.InsertNextCell(vtk.VTK_TRIANGLE, 3, [0, 1, 4])
+a = vtk.vtkDoubleArray(); a.SetName("p")
+for k in range(9): a.InsertNextValue(float("nan") if k == 4 else k * 0.5)
+ug.GetPointData().AddArray(a)
+v = vtk.vtkFloatArray(); v.SetName("U"); v.SetNumberOfComponents(3)
+for k in range(9): v.InsertNextTuple3(k, -k, float("inf") if k == 7 else 0.25)
+ug.GetPointData().SetVectors(v)
+c = vtk.vtkIntArray(); c.SetName("id")
+for k in range(5): c.InsertNextValue(k - 2)
+ug.GetCellData().SetScalars(c)
+t = vtk.vtkDoubleArray(); t.SetName("TimeValue"); t.InsertNextValue(0.25)
+ug.GetFieldData().AddArray(t)
+for version in (42, 51):
+    for binary in (False, True):
+        w = vtk.vtkUnstructuredGridWriter(); w.SetInputData(ug); w.SetFileVersion(version)
+        w.SetFileName(f"{out}/ug_{version}_{int(binary)}.vtk")
+        if binary: w.SetFileTypeToBinary()
+        w.Write()
+w = vtk.vtkXMLUnstructuredGridWriter(); w.SetInputData(ug); w.SetFileName(f"{out}/ug.vtu"); w.SetCompressorTypeToZLib(); w.Write()
+"#;
+    let status = std::process::Command::new(common::python()).args(["-c", script]).arg(dir.path()).status().unwrap();
+    assert!(status.success(), "VTK failed to write the files");
+    let xml = read_mesh(&dir.path().join("ug.vtu")).unwrap();
+    assert!(xml.point_data.iter().any(|f| f.values.iter().any(|v| v.is_nan())), "the reference holds a NaN");
+    for name in ["ug_42_0.vtk", "ug_42_1.vtk", "ug_51_0.vtk", "ug_51_1.vtk"] {
+        let m = read_mesh(&dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.points, xml.points, "{name}");
+        assert_eq!(m.cells, xml.cells, "{name}");
+        assert_eq!(field_bits(&m.point_data), field_bits(&xml.point_data), "{name}");
+        assert_eq!(field_bits(&m.cell_data), field_bits(&xml.cell_data), "{name}");
+    }
+}
+
+/// A .vtu whose Points array is `data_array` (a DataArray element) and whose appended section,
+/// if any, holds `appended`; `n` points, no cells.
+fn hostile_vtu(n: &str, file_attrs: &str, data_array: &str, appended: Option<&[u8]>) -> Vec<u8> {
+    let mut b = format!(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" {file_attrs}>\n\
+        <UnstructuredGrid><Piece NumberOfPoints=\"{n}\" NumberOfCells=\"0\"><Points>{data_array}</Points></Piece></UnstructuredGrid>\n"
+    )
+    .into_bytes();
+    if let Some(data) = appended {
+        b.extend(b"<AppendedData encoding=\"raw\">_");
+        b.extend(data);
+        b.extend(b"</AppendedData>\n");
+    }
+    b.extend(b"</VTKFile>\n");
+    b
+}
+
+#[test]
+fn declared_sizes_are_checked_before_allocating() {
+    // Each file is small and declares gigabytes or more; each is refused quickly, by comparing
+    // the sizes it declares with each other and with the bytes it has.
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = zlib(&vec![0u8; 1 << 20]); // ~1 KB that inflates to 1 MiB
+    let zlib_u32 = "header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\"";
+    let appended = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"appended\" offset=\"0\"/>";
+    let inline = |header: &[u8], payload: &[u8]| {
+        format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(header), B64.encode(payload))
+    };
+    let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // One block declaring 4 GiB - 16 bytes: 357913940 points x 12 bytes.
+    let bomb_header = words(&[1, 0xFFFF_FFF0, 0xFFFF_FFF0, zeros.len() as u32]);
+    let mut raw_2p40 = (1u64 << 40).to_le_bytes().to_vec();
+    raw_2p40.extend([0u8; 12]);
+    let mut raw_1e12 = 12_000_000_000_000u64.to_le_bytes().to_vec();
+    raw_1e12.extend([0u8; 12]);
+    let many_blocks = words(&[0x4000_0000, 16, 16]);
+    let ascii = "<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0</DataArray>";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        // The header's total disagrees with NumberOfPoints x components x 4 bytes.
+        (
+            "zlib_mismatch.vtu",
+            hostile_vtu("1", zlib_u32, &inline(&bomb_header, &zeros), None),
+            "the data header declares 4294967280 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)",
+        ),
+        // The header agrees, but ~1 KB of deflate cannot hold 4 GiB.
+        ("zlib_ratio.vtu", hostile_vtu("357913940", zlib_u32, &inline(&bomb_header, &zeros), None), "declares 4294967280 bytes, more than its"),
+        ("zlib_blocks.vtu", hostile_vtu("1", zlib_u32, &inline(&many_blocks, &zeros), None), "declares 1073741824 blocks"),
+        (
+            "raw_2p40.vtu",
+            hostile_vtu("1", "header_type=\"UInt64\"", appended, Some(&raw_2p40)),
+            "the data header declares 1099511627776 bytes, too many for 1 tuples x 3 components of Float32 (12 bytes)",
+        ),
+        ("raw_1e12.vtu", hostile_vtu("1000000000000", "header_type=\"UInt64\"", appended, Some(&raw_1e12)), "truncated: needed 12000000000000 more bytes"),
+        ("ascii_1e12.vtu", hostile_vtu("1000000000000", "", ascii, None), "too few values: 3, expected 3000000000000"),
+        ("overflow.vtu", hostile_vtu("18446744073709551615", "", ascii, None), "do not fit in memory"),
+    ];
+    for (name, bytes, phrase) in cases {
+        let start = std::time::Instant::now();
+        let e = read_mesh(&write_file(dir.path(), name, &bytes)).expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::MeshFormat, "{name}: {e}");
+        assert!(e.message().contains(phrase), "{name}: '{}' lacks '{phrase}'", e.message());
+        assert!(start.elapsed().as_secs_f64() < 2.0, "{name}: took {:?}", start.elapsed());
+    }
+}
+
+#[test]
+fn zlib_blocks_inflate_no_further_than_they_declare() {
+    // A block whose stream holds more than its header says is refused after one byte too many.
+    let dir = tempfile::tempdir().unwrap();
+    let data = zlib(&vec![0u8; 1 << 20]);
+    let header: Vec<u8> = [1u32, 12, 12, data.len() as u32].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let el = format!("<DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"binary\">{}{}</DataArray>", B64.encode(&header), B64.encode(&data));
+    let bytes = hostile_vtu("1", "header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\"", &el, None);
+    let e = read_mesh(&write_file(dir.path(), "long.vtu", &bytes)).unwrap_err();
+    assert!(e.message().contains("zlib block 0 of 1 holds more than 12 bytes"), "{e}");
+}
+
+#[test]
+fn image_data_is_checked_against_its_arrays_first() {
+    // A huge extent with an array too short for it: the array's size check fails before the
+    // (implicit) points are built.
+    let dir = tempfile::tempdir().unwrap();
+    let extent = "0 99999 0 99999 0 0";
+    let sections = vec![("PointData", vec![arr("T", "Float32", 1, &[1.0, 2.0])])];
+    let ds = format!("WholeExtent=\"{extent}\"");
+    let bytes = vtk_xml("ImageData", &ds, &[(format!("Extent=\"{extent}\""), sections)], Enc::Appended { raw: true, h64: false, zlib: false });
+    let e = read_mesh(&write_file(dir.path(), "big.vti", &bytes)).unwrap_err();
+    assert!(e.message().contains("the data header declares 8 bytes, too few for 10000000000 tuples x 1 components of Float32 (40000000000 bytes)"), "{e}");
+}
+
+#[test]
+fn pvd_files_stay_in_the_pvd_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    std::fs::create_dir_all(series.join("sub")).unwrap();
+    write_vtu(&dir.path().join("outside.vtu"), &reference()).unwrap();
+    write_vtu(&series.join("sub/inside.vtu"), &reference()).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside.vtu"), series.join("link.vtu")).unwrap();
+    std::os::unix::fs::symlink(series.join("sub/inside.vtu"), series.join("inlink.vtu")).unwrap();
+    let pvd = series.join("s.pvd");
+    let abs_out = dir.path().join("outside.vtu").display().to_string();
+    for file in ["../outside.vtu", "sub/../../outside.vtu", "link.vtu", abs_out.as_str()] {
+        write_pvd(&pvd, &[(0.0, file.to_string())]).unwrap();
+        let e = read_series(&pvd).expect_err(file);
+        assert_eq!(e.kind(), ErrorKind::MeshFormat, "{file}: {e}");
+        assert!(e.message().contains("s.pvd") && e.message().contains(&format!("lists '{file}', which is outside the folder of")), "{file}: {e}");
+        assert!(e.hint().unwrap().contains("own folder or below it"), "{file}");
+    }
+    // Inside (also through `..` that stays inside, a symlink to inside, an absolute path) is fine.
+    let abs_in = series.join("sub/inside.vtu").display().to_string();
+    for file in ["sub/inside.vtu", "sub/../sub/inside.vtu", "inlink.vtu", abs_in.as_str()] {
+        write_pvd(&pvd, &[(0.0, file.to_string())]).unwrap();
+        assert_eq!(read_series(&pvd).unwrap_or_else(|e| panic!("{file}: {e}")).len(), 1);
     }
 }
 

@@ -44,7 +44,11 @@ fn random_points(rng: &mut Rng, g: &Grid, n: usize, margin: f64) -> Vec<[f64; 3]
         .map(|_| {
             std::array::from_fn(|a| {
                 let len = g.hi[a] - g.lo[a];
-                if a < g.dim { rng.range(g.lo[a] - margin * len, g.hi[a] + margin * len) } else { 0.0 }
+                if a < g.dim {
+                    rng.range(g.lo[a] - margin * len, g.hi[a] + margin * len)
+                } else {
+                    0.0
+                }
             })
         })
         .collect()
@@ -196,7 +200,11 @@ fn gather_values_follows_the_neighbour_index() {
 fn wave(p: &[f64; 3], dim: usize) -> f64 {
     use std::f64::consts::TAU;
     let f = (TAU * p[0]).sin() * (TAU * p[1]).cos();
-    if dim == 3 { f * (TAU * p[2]).cos() } else { f }
+    if dim == 3 {
+        f * (TAU * p[2]).cos()
+    } else {
+        f
+    }
 }
 
 fn sample_grid(g: &Grid, f: impl Fn(&[f64; 3]) -> f64) -> Vec<f32> {
@@ -411,7 +419,8 @@ fn errors_have_specific_kinds() {
     assert_eq!(kind(gather_grid_neighbours(&index, &g, 2, 1.0, 0..17).map(drop)), ErrorKind::Usage);
     let other = unit_grid(4, 2, true);
     assert_eq!(kind(gather_grid_neighbours(&index, &other, 2, 1.0, 0..4).map(drop)), ErrorKind::Usage);
-    let gaussian = |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
+    let gaussian =
+        |sharpness, radius| kernel_grid_weights(&index, &g, Footprint::Closest { n: 2, radius }, Kernel::Gaussian { sharpness }, Outside::default()).map(drop);
     assert_eq!(kind(gaussian(0.0, 1.0)), ErrorKind::Usage);
     assert_eq!(kind(gaussian(2.0, f64::INFINITY)), ErrorKind::Usage);
 
@@ -537,8 +546,9 @@ fn lattice_mesh(rng: &mut Rng, dim: usize, n: usize, jitter: f64, cell_type: u8)
                 let t = [id(i, j, k + 1), id(i + 1, j, k + 1), id(i + 1, j + 1, k + 1), id(i, j + 1, k + 1)];
                 let h = [c[0], c[1], c[2], c[3], t[0], t[1], t[2], t[3]];
                 match cell_type {
-                    TETRA => [[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]]
-                        .iter().for_each(|s| push(&s.map(|v| h[v]), TETRA)),
+                    TETRA => {
+                        [[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]].iter().for_each(|s| push(&s.map(|v| h[v]), TETRA))
+                    }
                     WEDGE => {
                         push(&[h[0], h[1], h[2], h[4], h[5], h[6]], WEDGE);
                         push(&[h[0], h[2], h[3], h[4], h[6], h[7]], WEDGE);
@@ -580,8 +590,11 @@ fn linear_in_cells_is_exact_on_linear_fields_for_every_cell_type() {
                 let total: f32 = w.row(node).iter().map(|e| e.1).sum();
                 assert!((total - 1.0).abs() < 1e-5);
                 let want = linear_field(q);
-                assert!((got[node] as f64 - want).abs() < 1e-5 && (got[g.len() + node] as f64 + want).abs() < 1e-5,
-                    "type {cell_type}, periodic {periodic}, node {node} at {q:?}: {} vs {want}", got[node]);
+                assert!(
+                    (got[node] as f64 - want).abs() < 1e-5 && (got[g.len() + node] as f64 + want).abs() < 1e-5,
+                    "type {cell_type}, periodic {periodic}, node {node} at {q:?}: {} vs {want}",
+                    got[node]
+                );
             }
         }
     }
@@ -705,4 +718,349 @@ fn chunks_of_query_points_give_the_same_values() {
     let stencil = gather_stencil(&g, &points, 2).unwrap();
     let parts: Vec<u32> = points.chunks(77).flat_map(|c| gather_stencil(&g, c, 2).unwrap().nodes).collect();
     assert_eq!(stencil.nodes, parts);
+}
+
+/// The 2D mesh `(points, cells)` extruded into a slab one cell thick in z over `[z0, z0 + dz]`:
+/// quads become hexahedra, triangles wedges, polygons polyhedra. Each cell's VTK point order is
+/// scrambled the ways exporters differ (which plane comes first, which corner starts, the
+/// direction), as foamToVTK's follow OpenFOAM's block orientations.
+fn extrude(rng: &mut Rng, points: &[[f64; 3]], cells: &Cells, z0: f64, dz: f64) -> (Vec<[f64; 3]>, Cells) {
+    let n = points.len();
+    let slab: Vec<[f64; 3]> = points.iter().map(|p| [p[0], p[1], z0]).chain(points.iter().map(|p| [p[0], p[1], z0 + dz])).collect();
+    let mut out = Cells { offsets: vec![0], ..Default::default() };
+    for c in 0..cells.len() {
+        let mut face = cells.cell(c).to_vec();
+        let start = rng.below(face.len());
+        face.rotate_left(start);
+        if rng.coin() {
+            face.reverse();
+        }
+        let (first, second) = if rng.coin() { (0, n) } else { (n, 0) };
+        let t = match (cells.types[c], face.len()) {
+            (TRIANGLE, _) => WEDGE,
+            (_, 4) if cells.types[c] != POLYGON => HEXAHEDRON,
+            _ => POLYHEDRON,
+        };
+        out.connectivity.extend(face.iter().map(|&p| p + first).chain(face.iter().map(|&p| p + second)));
+        out.offsets.push(out.connectivity.len());
+        out.types.push(t);
+    }
+    (slab, out)
+}
+
+#[test]
+fn one_cell_thick_meshes_interpolate_as_their_cross_sections() {
+    let mut rng = Rng(43);
+    for case in 0..12 {
+        let cell_type = [QUAD, TRIANGLE, POLYGON][case % 3];
+        let n = 3 + rng.below(6);
+        let jitter = if cell_type == POLYGON { 0.0 } else { 0.2 };
+        let (points, cells) = lattice_mesh(&mut rng, 2, n, jitter, cell_type);
+        // (Exporters write float32: rounded alike in 2D and in the slab.)
+        let round = |p: &[f64; 3]| p.map(|x| f64::from(x as f32));
+        let points: Vec<[f64; 3]> = points.iter().map(round).collect();
+        // Thin and far from z = 0 (float32 rounding of z is then most of the tolerance), or thick.
+        let (z0, dz) = if case % 2 == 0 { (100.0, 1e-3) } else { (rng.range(-1.0, 1.0), rng.range(0.1, 3.0)) };
+        let (slab_points, slab_cells) = extrude(&mut rng, &points, &cells, z0, dz);
+        let slab_points: Vec<[f64; 3]> = slab_points.iter().map(round).collect();
+        let slab = slab_cells.slab(&slab_points).expect("an extruded mesh is a slab");
+        assert_eq!((slab.axis, slab.sections.len()), (2, cells.len()), "case {case}");
+        let g = grid(&[5 + rng.below(20), 5 + rng.below(20)], &[0.0, 0.0], &[1.0, 1.0], &[rng.coin(), false]);
+        let values: Vec<f32> = slab_points.iter().map(|p| linear_field(&[p[0], p[1], 0.0]) as f32).collect();
+        // The first plane's points are the 2D mesh's, in order.
+        let flat = values[..points.len()].to_vec();
+        for assoc in [Association::Point, Association::Cell] {
+            let want = linear_grid_weights(&g, &points, &cells, assoc, Outside::Null(-7.0)).unwrap();
+            let got = linear_grid_weights(&g, &slab_points, &slab_cells, assoc, Outside::Null(-7.0)).unwrap();
+            assert_eq!(got.coverage(), want.coverage(), "case {case}, {assoc}");
+            let (src_got, src_want): (Vec<f32>, Vec<f32>) = match assoc {
+                Association::Point => (values.clone(), flat.clone()),
+                Association::Cell => ((0..cells.len()).map(|c| c as f32).collect(), (0..cells.len()).map(|c| c as f32).collect()),
+            };
+            let (a, b) = (got.apply(&src_got, 1).unwrap(), want.apply(&src_want, 1).unwrap());
+            // Cell data: the same cell (the section of cell i is cell i; ties go to the lowest id).
+            let tol = if assoc == Association::Point { 1e-5 } else { 0.0 };
+            for (node, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert!((x - y).abs() <= tol, "case {case}, {assoc}, node {node}: {x} vs {y}");
+            }
+        }
+        // Not one cell thick: a point off both planes by more than the tolerance, or two layers.
+        let mut off = slab_points.clone();
+        let p = slab_cells.cell(0)[0];
+        off[p][2] = f64::from((off[p][2] + 0.3 * dz) as f32);
+        assert!(slab_cells.slab(&off).is_none(), "case {case}");
+        let two: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[0], p[1], if p[2] > z0 + dz / 2.0 { z0 + 2.0 * dz } else { z0 }]).collect();
+        let mut stacked = slab_cells.clone();
+        let mut layer = slab_cells.clone();
+        let mut shifted = two.clone();
+        shifted.extend(two.iter().map(|p| [p[0], p[1], p[2] + 2.0 * dz]));
+        layer.connectivity.iter_mut().for_each(|p| *p += two.len());
+        let base = stacked.connectivity.len();
+        stacked.connectivity.extend(&layer.connectivity);
+        stacked.offsets.extend(layer.offsets[1..].iter().map(|o| o + base));
+        stacked.types.extend(&layer.types);
+        assert!(stacked.slab(&shifted).is_none(), "case {case}: two layers");
+        let err = linear_grid_weights(&g, &shifted, &stacked, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MeshFormat);
+        // The same slab turned on its side (thin in x) is a slab, but not one a 2D grid can use.
+        let side: Vec<[f64; 3]> = slab_points.iter().map(|p| [p[2], p[0], p[1]]).collect();
+        assert_eq!(slab_cells.slab(&side).map(|s| s.axis), Some(0));
+        let err = linear_grid_weights(&g, &side, &slab_cells, Association::Point, Outside::default()).map(drop).unwrap_err();
+        assert!(err.kind() == ErrorKind::MeshFormat && err.to_string().contains("along x"), "{err}");
+    }
+    // No panic on user input: ids out of range, no cells, mixed dimensions.
+    let (points, cells) = lattice_mesh(&mut rng, 2, 2, 0.0, QUAD);
+    let (sp, sc) = extrude(&mut rng, &points, &cells, 0.0, 1.0);
+    let mut bad = sc.clone();
+    bad.connectivity[0] = sp.len();
+    assert!(bad.slab(&sp).is_none() && Cells::default().slab(&sp).is_none() && cells.slab(&points).is_none());
+    // One cell is one cell thick along every axis: z is preferred.
+    let one = Cells { connectivity: (0..8).collect(), offsets: vec![0, 8], types: vec![HEXAHEDRON] };
+    let cube: Vec<[f64; 3]> = (0..8).map(|i| [[0.0, 1.0, 1.0, 0.0][i % 4], [0.0, 0.0, 1.0, 1.0][i % 4], (i / 4) as f64]).collect();
+    assert_eq!(one.slab(&cube).map(|s| (s.axis, s.sections.cell(0).len())), Some((2, 4)));
+    // A NaN z is on no plane along z (the cell is still one thick in y, where z does not count).
+    let mut nan = cube.clone();
+    nan[5][2] = f64::NAN;
+    assert_eq!(one.slab(&nan).map(|s| s.axis), Some(1));
+}
+
+#[test]
+fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
+    let mut rng = Rng(47);
+    for case in 0..6 {
+        // An L-shaped domain (the unit square less its upper-right quarter) of coarse cells, and a
+        // fine grid: footprints of 1.5 spacings find no point far from the mesh's points, and
+        // reach into the missing quarter from its edges.
+        let n = 4 + 2 * rng.below(3);
+        let (points, all) = lattice_mesh(&mut rng, 2, n, 0.1, [QUAD, TRIANGLE][case % 2]);
+        let mut cells = Cells { offsets: vec![0], ..Default::default() };
+        for c in 0..all.len() {
+            let ids = all.cell(c);
+            let k = ids.len() as f64;
+            let centre = ids.iter().fold([0.0; 2], |s, &p| [s[0] + points[p][0] / k, s[1] + points[p][1] / k]);
+            if centre[0] < 0.5 || centre[1] < 0.5 {
+                cells.connectivity.extend_from_slice(ids);
+                cells.offsets.push(cells.connectivity.len());
+                cells.types.push(all.types[c]);
+            }
+        }
+        let g = unit_grid(8 * n + 1 + rng.below(8), 2, false);
+        let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
+        let linear = linear_grid_weights(&g, &points, &cells, Association::Point, Outside::default()).unwrap();
+        let inside = inside_cells(&g, &points, &cells).unwrap().unwrap();
+        assert!(inside.iter().zip(linear.coverage()).all(|(&i, &c)| f32::from(u8::from(i)) == c));
+        for kernel in [Kernel::default(), Kernel::Nearest, Kernel::InverseDistance { power: 2.0 }] {
+            for footprint in [Footprint::Closest { n: 4, radius: 1.5 }, Footprint::Radius(1.5)] {
+                for (assoc, sources) in [(Association::Point, points.len()), (Association::Cell, cells.len())] {
+                    let source = Source { points: &points, cells: &cells, association: assoc };
+                    let r = Resampler::build(&g, &source, Method::Kernel { kernel, footprint }, Outside::Null(-7.0)).unwrap();
+                    assert_eq!(r.coverage(), linear.coverage(), "case {case}, {kernel:?}, {footprint:?}, {assoc}");
+                    let w = r.weights().unwrap();
+                    for (node, &inside) in inside.iter().enumerate() {
+                        let row = w.row(node);
+                        assert_eq!(!row.is_empty(), inside, "case {case}, node {node}: covered nodes have neighbours, others none");
+                        assert!(row.iter().all(|&(s, _)| (s as usize) < sources));
+                    }
+                    if assoc == Association::Point {
+                        let got = r.to_grid(&values, 1).unwrap();
+                        assert!(got.iter().zip(&inside).all(|(&v, &i)| i != (v == -7.0)));
+                    }
+                }
+            }
+        }
+        // Outside the cells, `closest` still gives the closest point's value (with coverage 0).
+        let source = Source { points: &points, cells: &cells, association: Association::Point };
+        let r = Resampler::build(&g, &source, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::Closest).unwrap();
+        let got = r.to_grid(&values, 1).unwrap();
+        for (node, q) in g.nodes().iter().enumerate().filter(|(n, _)| !inside[*n]) {
+            let nearest = brute_neighbours(&g, &points, q, 1, f64::INFINITY)[0] as usize;
+            assert_eq!(got[node], values[nearest], "node {node}");
+        }
+    }
+    // Point clouds keep the footprint rule.
+    let g = unit_grid(9, 2, false);
+    let points = [[0.0, 0.0, 0.0]];
+    let cloud = Source { points: &points, cells: &Cells::default(), association: Association::Point };
+    let r = Resampler::build(&g, &cloud, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
+    assert_eq!(r.coverage().iter().filter(|&&c| c > 0.0).count(), 4);
+}
+
+// ---- lift.footprint "adaptive" (docs/bundle-format.md): coverage follows the local point spacing.
+
+/// Brute force of the adaptive rule: all points by (distance, index); the node is covered when its
+/// nearest point p lies within max(radius x spacing, 2 s(p)), s(p) the distance from p to its
+/// (2 dim + 1)-th nearest point counting itself (the farthest when there are fewer); a covered
+/// node keeps its k nearest at any distance.
+fn brute_adaptive(g: &Grid, points: &[[f64; 3]], node: &[f64; 3], k: usize, radius_spacings: f64) -> Vec<u32> {
+    let wrapped: Vec<[f64; 3]> = points.iter().map(|p| std::array::from_fn(|a| if a < g.dim { g.wrap(a, p[a]) } else { 0.0 })).collect();
+    let by_distance = |q: &[f64; 3]| {
+        let mut all: Vec<(f64, u32)> = wrapped.iter().enumerate().map(|(i, p)| (dist2(g, p, q), i as u32)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all
+    };
+    let all = by_distance(node);
+    let (d2, nearest) = all[0];
+    let around = by_distance(&wrapped[nearest as usize]);
+    let spacing = around[(2 * g.dim).min(around.len() - 1)].0.sqrt();
+    let reach = (radius_spacings * g.min_spacing()).max(2.0 * spacing) * (1.0 + ADAPTIVE_SLACK_FOR_TESTS);
+    if d2.sqrt() > reach {
+        return vec![];
+    }
+    all.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+const ADAPTIVE_SLACK_FOR_TESTS: f64 = 1e-9;
+
+#[test]
+fn adaptive_constants_are_the_documented_ones() {
+    // docs/bundle-format.md and onnx/echo_onnx/grid.py state these; a change is a format change.
+    assert_eq!((SPACING_RANK_PER_DIM, SPACING_FACTOR, ADAPTIVE_SLACK), (2, 2.0, ADAPTIVE_SLACK_FOR_TESTS));
+}
+
+fn check_adaptive_against_brute_force(g: &Grid, points: &[[f64; 3]], k: usize, radius: f64) -> Neighbours {
+    let index = PointIndex::new(points, g).unwrap();
+    let neigh = gather_grid_neighbours_adaptive(&index, g, k, radius, 0..g.len()).unwrap();
+    assert_eq!(neigh.footprint, LiftFootprint::Adaptive);
+    let plain = gather_grid_neighbours(&index, g, k, radius, 0..g.len()).unwrap();
+    let (cov, cov_plain) = (coverage(&neigh), coverage(&plain));
+    for node in 0..g.len() {
+        let q = g.node(g.ijk(node));
+        let want = brute_adaptive(g, points, &q, k, radius);
+        let row = &neigh.index[node * k..(node + 1) * k];
+        assert_eq!(&row[..want.len()], &want[..], "node {node} of {g:?}, k {k}, radius {radius}, {} points", points.len());
+        assert!(row[want.len()..].iter().all(|&i| i == PAD));
+        // Every covered node has k neighbours (or all points), and the adaptive rule only adds
+        // coverage to the radius rule's.
+        if cov[node] == 1.0 {
+            assert_eq!(want.len(), k.min(points.len()), "covered node {node} short of neighbours");
+        }
+        assert!(cov[node] >= cov_plain[node], "node {node} covered by the radius, not adaptively");
+        for (slot, &p) in row.iter().enumerate() {
+            assert_eq!(neigh.mask[node * k + slot], if p == PAD { 0.0 } else { 1.0 });
+            for a in 0..g.dim {
+                let got = neigh.offsets[(node * k + slot) * g.dim + a] as f64;
+                let expect = if p == PAD { 0.0 } else { g.delta(a, points[p as usize][a], q[a]) / g.spacing(a) };
+                assert!((got - expect).abs() < 1e-5 * expect.abs().max(1.0), "offset of node {node} slot {slot} axis {a}: {got} vs {expect}");
+            }
+        }
+    }
+    neigh
+}
+
+/// A jittered lattice graded along x (cells grow `ratio` times from x = 0 to x = 1, like a CFD
+/// far field) over the unit square or cube, without the points inside the ball of `hole_radius`
+/// around `hole` (an obstacle).
+fn graded_cloud(rng: &mut Rng, dim: usize, n: usize, ratio: f64, hole: [f64; 3], hole_radius: f64) -> Vec<[f64; 3]> {
+    // x_i = (r^(i/n) - 1) / (r - 1): geometric growth of the spacing.
+    let xs: Vec<f64> = (0..=n).map(|i| (ratio.powf(i as f64 / n as f64) - 1.0) / (ratio - 1.0)).collect();
+    let us: Vec<f64> = (0..=n).map(|i| i as f64 / n as f64).collect();
+    let layers = if dim == 3 { n + 1 } else { 1 };
+    let mut out = Vec::new();
+    for l in 0..layers {
+        for j in 0..=n {
+            for i in 0..=n {
+                let h = if i < n { xs[i + 1] - xs[i] } else { xs[n] - xs[n - 1] };
+                let mut p = [xs[i] + 0.1 * h * rng.range(-1.0, 1.0), us[j] + 0.1 / n as f64 * rng.range(-1.0, 1.0), 0.0];
+                if dim == 3 {
+                    p[2] = us[l] + 0.1 / n as f64 * rng.range(-1.0, 1.0);
+                }
+                let r2: f64 = (0..dim).map(|a| (p[a] - hole[a]).powi(2)).sum();
+                if r2 > hole_radius * hole_radius {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn adaptive_neighbours_match_brute_force_on_random_graded_clouds() {
+    let mut rng = Rng(23);
+    for case in 0..24 {
+        let dim = 2 + case % 2;
+        let periodic: Vec<bool> = (0..dim).map(|_| rng.coin()).collect();
+        let shape: Vec<usize> = (0..dim).map(|_| 2 + rng.below(if dim == 2 { 14 } else { 6 })).collect();
+        let g = grid(&shape, &vec![0.0; dim], &vec![1.0; dim], &periodic);
+        let n = if dim == 2 { 4 + rng.below(30) } else { 3 + rng.below(8) };
+        let hole = [rng.range(0.2, 0.8), rng.range(0.2, 0.8), rng.range(0.2, 0.8)];
+        let (ratio, hole_radius) = (rng.range(1.0001, 30.0), rng.range(0.0, 0.3));
+        let points = graded_cloud(&mut rng, dim, n, ratio, hole, hole_radius);
+        let k = 1 + rng.below(12);
+        let radius = rng.range(0.2, 2.5);
+        check_adaptive_against_brute_force(&g, &points, k, radius);
+    }
+    // Random clouds (not lattices), fewer points than k, a single point, duplicates.
+    for case in 0..12 {
+        let dim = 2 + case % 2;
+        let g = unit_grid(3 + rng.below(6), dim, rng.coin());
+        let n = 1 + rng.below(if case < 4 { 5 } else { 600 });
+        let mut points = random_points(&mut rng, &g, n, 0.1);
+        if case % 3 == 0 {
+            points.extend(vec![points[0]; 20]);
+        }
+        check_adaptive_against_brute_force(&g, &points, 1 + rng.below(10), rng.range(0.2, 2.0));
+    }
+}
+
+/// On a graded lattice whose far-field cells outgrow the lift radius, the radius rule leaves nodes
+/// inside the cloud without neighbours (false holes); the adaptive rule covers every node inside it
+/// with k neighbours, and nodes deeper inside the obstacle than a coarse cell stay uncovered.
+#[test]
+fn adaptive_covers_graded_far_fields_and_keeps_obstacles_uncovered() {
+    let mut rng = Rng(31);
+    // (dim, lattice steps per axis, x grading ratio, hole centre and radius, grid nodes per axis,
+    // lift radius in grid spacings)
+    let cases = [(2, 40, 20.0, [0.35, 0.5, 0.0], 0.2, 33, 0.6), (3, 24, 4.0, [0.4, 0.5, 0.5], 0.3, 17, 0.3)];
+    for (dim, n, ratio, hole, hole_radius, nodes, radius) in cases {
+        let points = graded_cloud(&mut rng, dim, n, ratio, hole, hole_radius);
+        let g = unit_grid(nodes, dim, false);
+        let k = 8;
+        let neigh = check_adaptive_against_brute_force(&g, &points, k, radius);
+        let index = PointIndex::new(&points, &g).unwrap();
+        let plain = gather_grid_neighbours(&index, &g, k, radius, 0..g.len()).unwrap();
+        let (cov, cov_plain) = (coverage(&neigh), coverage(&plain));
+        let x_at = |t: f64| (ratio.powf(t) - 1.0) / (ratio - 1.0);
+        // The coarsest lattice step (at x = 1) bounds how far a node inside the cloud is from a
+        // point; the step at the hole's far side, how far the wall points' spacing reaches into it
+        // (twice the step for the spacing factor, twice again for wall points missing neighbours).
+        let coarse = 1.0 - x_at((n - 1) as f64 / n as f64);
+        let t_wall = (((hole[0] + hole_radius) * (ratio - 1.0) + 1.0).ln() / ratio.ln() * n as f64).ceil() / n as f64;
+        let wall = 4.0 * (x_at(t_wall) - x_at(t_wall - 1.0 / n as f64)).max(1.0 / n as f64);
+        let (mut false_holes, mut inside, mut deep) = (0, 0, 0);
+        for node in 0..g.len() {
+            let q = g.node(g.ijk(node));
+            let from_hole = (0..dim).map(|a| (q[a] - hole[a]).powi(2)).sum::<f64>().sqrt() - hole_radius;
+            if from_hole > coarse {
+                inside += 1;
+                assert_eq!(cov[node], 1.0, "{dim}D: node {node} at {q:?} in the cloud is uncovered");
+                assert_eq!(neigh.mask[node * k..(node + 1) * k].iter().sum::<f32>(), k as f32);
+                false_holes += (cov_plain[node] == 0.0) as usize;
+            } else if from_hole < -wall {
+                deep += 1;
+                assert_eq!(cov[node], 0.0, "{dim}D: node {node} at {q:?} inside the obstacle is covered");
+            }
+        }
+        // The case bites: the radius rule alone leaves many nodes in the cloud uncovered, and
+        // some nodes lie deep inside the obstacle.
+        assert!(false_holes * 5 > inside, "{dim}D: only {false_holes} of {inside} nodes uncovered by the radius rule");
+        assert!(deep > 0, "{dim}D: no node deep inside the obstacle (margin {wall})");
+    }
+}
+
+#[test]
+fn resampler_with_footprint() {
+    let mut rng = Rng(41);
+    let g = unit_grid(9, 2, false);
+    let points = random_points(&mut rng, &g, 300, 0.0);
+    let a = Resampler::new(&g, &points, 5, 1.0, None).unwrap();
+    let b = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Radius, None).unwrap();
+    assert_eq!(a.neighbours(), b.neighbours());
+    let c = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Adaptive, None).unwrap();
+    let index = PointIndex::new(&points, &g).unwrap();
+    assert_eq!(c.neighbours(), Some(&gather_grid_neighbours_adaptive(&index, &g, 5, 1.0, 0..g.len()).unwrap()));
+    assert_eq!(c.coverage(), &coverage(c.neighbours().unwrap())[..]);
+    // The kernel path has no adaptive rule: refused, never silently the radius rule.
+    let kernel = Resampler::with_footprint(&g, &points, 5, 1.0, LiftFootprint::Adaptive, Some(Kernel::default()));
+    assert_eq!(kernel.err().map(|e| e.kind()), Some(ErrorKind::Usage));
 }

@@ -57,6 +57,22 @@ rust::Slice<T> out(T* data, std::size_t n)
 } // namespace
 
 
+void check_settings
+(
+    const std::string& device,
+    const std::string& method,
+    std::size_t steps,
+    std::size_t horizon,
+    std::size_t threads
+)
+{
+    call([&] {
+        ffi::check_settings(device, method, steps, horizon, threads);
+        return 0;
+    });
+}
+
+
 struct Surrogate::Impl
 {
     rust::Box<ffi::Surrogate> s;

@@ -20,6 +20,7 @@ mod ffi {
         type Surrogate;
 
         fn open(bundle: &str, device: &str, threads: usize, ort_lib: &str) -> Result<Box<Surrogate>>;
+        fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()>;
 
         fn name(&self) -> String;
         fn dim(&self) -> usize;
@@ -95,6 +96,10 @@ fn open(bundle: &str, device: &str, threads: usize, ort_lib: &str) -> Result<Box
         let threads = (threads > 0).then_some(threads);
         host::Surrogate::open(Path::new(bundle), device, threads, ort).map(|s| Box::new(Surrogate(s))).map_err(msg)
     })
+}
+
+fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<(), String> {
+    guard(|| host::check_settings(device, method, steps, horizon, threads).map_err(msg))
 }
 
 impl Surrogate {

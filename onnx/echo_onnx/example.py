@@ -3,8 +3,8 @@
 omega(x, t) = sum_m a_m exp(-nu |2 pi k_m|^2 t) cos(2 pi k_m . (x - U t) + phi_m): a few Fourier modes
 decaying like viscous Navier-Stokes modes (nu = 1e-3) and carried by a slow uniform flow U. Its
 standard deviation is about 5 1/s, matching the test bundle's field statistics. The input is sampled
-at seeded random points (an unstructured point cloud); `query.vtu` is a denser regular lattice of
-cell centres for super-resolution output.
+at seeded random points (an unstructured point cloud, triangulated so that ParaView shows a surface);
+`query.vtu` is a denser regular lattice of cell centres (joined by quads) for super-resolution output.
 """
 
 import argparse
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .testbundle import FIELD
-from .vtkxml import Mesh, write_pvd, write_vtu
+from .vtkxml import Mesh, lattice_cells, triangle_cells, write_pvd, write_vtu
 
 NU = 1e-3
 DT = 0.1                      # the test bundle's time.dt
@@ -52,14 +52,15 @@ def make_example(out, points=4096, frames=3, seed=0, query_side=128) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pts = random_points(points, seed)
+    cells = triangle_cells(pts)  # the same mesh in every frame
     entries = []
     for f in range(frames):
         t = f * DT
         name = f"input_{f:04d}.vtu"
-        write_vtu(out / name, Mesh(pts, {FIELD["name"]: vorticity(pts, t)}))
+        write_vtu(out / name, Mesh(pts, {FIELD["name"]: vorticity(pts, t)}, cells=cells))
         entries.append((round(t, 12), name))
     write_pvd(out / "input.pvd", entries)
-    write_vtu(out / "query.vtu", Mesh(lattice_points(query_side)))
+    write_vtu(out / "query.vtu", Mesh(lattice_points(query_side), cells=lattice_cells(query_side, query_side)))
 
 
 def main(argv=None):

@@ -63,36 +63,56 @@ class Grid:
         return (self.wrap(p) - self.lo) / self.spacing
 
 
-class Neighbours:
-    """For every grid node, its K nearest input points within the lift radius.
+# lift.footprint "adaptive" (docs/bundle-format.md; src/resample/gather.rs, the same rule and why): the
+# local spacing s(p) of an input point is the distance to its (2 dim)-th nearest other point, and a node
+# is covered when its nearest point p lies within max(radius x spacing, 2 s(p)) (relative slack below).
+SPACING_RANK_PER_DIM = 2
+SPACING_FACTOR = 2.0
+ADAPTIVE_SLACK = 1e-9
 
-    idx [n_nodes, K] (0 where padded), offsets [n_nodes, K, dim] float32 (neighbour minus node, in
-    grid spacings), mask [n_nodes, K] float32. Ties in distance are broken by point index.
+
+class Neighbours:
+    """For every grid node, its K nearest input points per the lift footprint.
+
+    footprint "radius": the K nearest within the lift radius. "adaptive": the K nearest at any distance
+    for a covered node (nearest point within max(radius x spacing, 2 x that point's local spacing)), none
+    for the others. idx [n_nodes, K] (0 where padded), offsets [n_nodes, K, dim] float32 (neighbour
+    minus node, in grid spacings), mask [n_nodes, K] float32. Ties in distance are broken by point index.
     """
 
-    def __init__(self, grid: Grid, points: np.ndarray, k: int, radius: float):
+    def __init__(self, grid: Grid, points: np.ndarray, k: int, radius: float, footprint: str = "radius"):
+        if footprint not in ("radius", "adaptive"):
+            raise ValueError(f"lift.footprint {footprint!r} must be 'radius' or 'adaptive'")
         pts = grid.wrap(points) - grid.lo
         nodes = grid.nodes() - grid.lo
         box = np.where(grid.periodic, grid.length, 0.0)  # 0: not periodic (scipy convention)
         tree = cKDTree(pts, boxsize=box if grid.periodic.any() else None)
         r = radius * grid.spacing.min()
+        adaptive = footprint == "adaptive"
         # Ask for 2K candidates so that ties at the K-th distance can be ordered by index.
         kq = min(len(pts), 2 * k)
-        d, idx = tree.query(nodes, k=kq, distance_upper_bound=r * (1 + 1e-9))
+        bound = np.inf if adaptive else r * (1 + 1e-9)
+        d, idx = tree.query(nodes, k=kq, distance_upper_bound=bound)
         d, idx = d.reshape(len(nodes), kq), idx.reshape(len(nodes), kq)
         order = np.lexsort((idx, d), axis=-1)[:, :k]
         d, idx = np.take_along_axis(d, order, 1), np.take_along_axis(idx, order, 1)
         if kq < k:  # fewer points than K: pad
             d = np.pad(d, ((0, 0), (0, k - kq)), constant_values=np.inf)
             idx = np.pad(idx, ((0, 0), (0, k - kq)), constant_values=len(pts))
-        keep = d <= r
+        if adaptive:
+            rank = min(len(pts), SPACING_RANK_PER_DIM * grid.dim + 1)  # counting the point itself
+            s = tree.query(pts, k=rank)[0].reshape(len(pts), rank)[:, -1]
+            reach = np.maximum(r, SPACING_FACTOR * s[idx[:, 0]]) * (1 + ADAPTIVE_SLACK)
+            keep = (d[:, :1] <= reach[:, None]) & np.isfinite(d)
+        else:
+            keep = d <= r
         self.idx = np.where(keep, idx, 0)
         self.mask = keep.astype(np.float32)
         off = grid.delta(pts[self.idx], nodes[:, None, :])
         self.offsets = (off * keep[..., None]).astype(np.float32)
 
     def coverage(self) -> np.ndarray:
-        """[n_nodes] 1 where a node has at least one input point within the radius."""
+        """[n_nodes] 1 where a node has at least one neighbour (is covered)."""
         return self.mask.max(axis=1)
 
 

@@ -81,7 +81,10 @@ class Forecaster:
         self.mean = np.array([x for f in m["fields"] for x in f["mean"]], dtype=np.float32)
         self.std = np.array([x for f in m["fields"] for x in f["std"]], dtype=np.float32)
         self.T, self.c = m["time"]["frames"], m["time"]["context_frames"]
-        self.neighbours = Neighbours(self.grid, points_in, m["lift"]["neighbours"], m["lift"]["radius"])
+        footprint = m["lift"].get("footprint", "radius")
+        if footprint == "adaptive" and m["lift"]["kind"] != "learned":  # as the runtime refuses it
+            raise ValueError('lift.footprint = "adaptive" needs lift.kind = "learned"')
+        self.neighbours = Neighbours(self.grid, points_in, m["lift"]["neighbours"], m["lift"]["radius"], footprint)
         stencil = m["query"]["stencil"] if m["query"]["kind"] == "learned" else 2
         self.stencil_in = Stencil(self.grid, points_in, stencil)
         self.stencil_out = Stencil(self.grid, points_out, stencil)

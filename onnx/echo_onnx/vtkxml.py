@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 VTK_VERTEX = 1
+VTK_TRIANGLE = 5
+VTK_QUAD = 9
 _TYPES = {"Float32": "<f4", "Float64": "<f8", "Int8": "i1", "UInt8": "u1", "Int16": "<i2",
           "UInt16": "<u2", "Int32": "<i4", "UInt32": "<u4", "Int64": "<i8", "UInt64": "<u8"}
 _NAMES = {np.dtype(v): k for k, v in _TYPES.items()}
@@ -40,6 +42,31 @@ class Mesh:
 
 
 # ---------------------------------------------------------------- writing
+
+def lattice_cells(nx: int, ny: int):
+    """Quads joining the points of an nx x ny lattice stored x fastest (cells for Mesh): with them
+    ParaView shows the lattice as a surface (a coloured field), not as a cloud of vertices."""
+    j, i = np.meshgrid(np.arange(ny - 1), np.arange(nx - 1), indexing="ij")
+    p = (j * nx + i).ravel()
+    conn = np.stack([p, p + 1, p + nx + 1, p + nx], axis=1).ravel().astype(np.int64)  # counter-clockwise
+    n = len(p)
+    return conn, 4 * np.arange(1, n + 1, dtype=np.int64), np.full(n, VTK_QUAD, dtype=np.uint8)
+
+
+def triangle_cells(points):
+    """Delaunay triangles of scattered 2D points (x, y of points [N, >=2]) as cells for Mesh, all
+    counter-clockwise: a point cloud that displays as a surface. Qhull is deterministic for the
+    same input, so generated files stay byte-identical."""
+    from scipy.spatial import Delaunay
+    xy = np.asarray(points, dtype=np.float64)[:, :2]
+    tri = Delaunay(xy).simplices.astype(np.int64)
+    a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
+    cw = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]) < 0
+    tri[cw] = tri[cw][:, ::-1]
+    n = len(tri)
+    return tri.ravel(), 3 * np.arange(1, n + 1, dtype=np.int64), np.full(n, VTK_TRIANGLE, dtype=np.uint8)
+
+
 
 def _data_array(name, array, offset) -> str:
     comps = array.shape[1] if array.ndim == 2 else 1

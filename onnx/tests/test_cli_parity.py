@@ -70,7 +70,64 @@ def anisotropic_bundle(tmp_path_factory):
     return out
 
 
-# (id, bundle fixture, extra CLI arguments, reference keyword arguments); "QUERY" stands for the
+@pytest.fixture(scope="session")
+def adaptive_bundle(tmp_path_factory):
+    """The anisotropic bundle with lift.footprint "adaptive" and a lift radius of 0.5 spacings: the
+    radius alone leaves most nodes under the example's points without a neighbour, the adaptive rule
+    covers them (K neighbours each), and the right half of the box (no points) stays uncovered.
+    Measured: the CLI matches the reference bit for bit (0.0); against the reference run with the
+    radius rule on the same bundle it differs by 1.8e-2 relative, far above RTOL."""
+    out = tmp_path_factory.mktemp("bundle-adaptive")
+    build_bundle(out)
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["latent_grid"]["bbox"]["max"] = [2.0, 1.0]
+    manifest["lift"].update(radius=0.5, footprint="adaptive")
+    path.write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+@pytest.fixture(scope="session")
+def graded_example(tmp_path_factory):
+    """A CFD-like input as training sees it: the cell centres of a lattice whose cells grow 20x
+    along x (a graded far field), without those inside a disc (an obstacle), as a point cloud."""
+    from echo_onnx.example import DT, FIELD, vorticity
+    from echo_onnx.vtkxml import Mesh, write_pvd, write_vtu
+    out = tmp_path_factory.mktemp("graded-example")
+    n, ratio = 48, 20.0
+    edges = (ratio ** (np.arange(n + 1) / n) - 1) / (ratio - 1)
+    xc, yc = (edges[1:] + edges[:-1]) / 2, (np.arange(n) + 0.5) / n
+    y, x = np.meshgrid(yc, xc, indexing="ij")
+    pts = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1).astype(np.float32)
+    pts = pts[np.hypot(pts[:, 0] - 0.3, pts[:, 1] - 0.5) > 0.15]
+    entries = []
+    for f in range(3):
+        name = f"input_{f:04d}.vtu"
+        write_vtu(out / name, Mesh(pts, {FIELD["name"]: vorticity(pts, f * DT)}))
+        entries.append((round(f * DT, 12), name))
+    write_pvd(out / "input.pvd", entries)
+    return out
+
+
+@pytest.fixture(scope="session")
+def graded_bundle(tmp_path_factory):
+    """The test bundle on the graded example's unit square (not periodic), lift.footprint adaptive.
+    Measured: 2.4e-7 relative between the CLI and the reference, within RTOL; the radius rule on the
+    same input and grid differs as much (2.1e-7), so it comes with this non-periodic grid or input, not
+    the footprint (the periodic cases are bit-identical). 1.7e-2 against the reference with the radius
+    rule."""
+    out = tmp_path_factory.mktemp("bundle-graded")
+    build_bundle(out)
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["latent_grid"]["periodic"] = [False, False]
+    manifest["lift"].update(radius=0.5, footprint="adaptive")
+    path.write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+# (id, bundle fixture, extra CLI arguments, reference keyword arguments[, input fixture: the example
+# by default]); "QUERY" stands for the
 # example's query.vtu (super-resolution output at a 48x48 lattice instead of the 2048 input points).
 CASES = [
     ("default", "bundle", [], {}),
@@ -79,6 +136,8 @@ CASES = [
     ("kernel-lift-linear-query", "kernel_linear_bundle", [], {}),
     ("conditioned", "bundle", ["--param", "viscosity=1e-4"], {"params": {"viscosity": 1e-4}}),
     ("anisotropic-grid", "anisotropic_bundle", [], {}),
+    ("adaptive-footprint", "adaptive_bundle", [], {}),
+    ("adaptive-graded-cloud", "graded_bundle", [], {}, "graded_example"),
 ]
 
 @pytest.fixture(scope="session")
@@ -90,20 +149,22 @@ def runs(cli, example, request):
     def run(case_id):
         if case_id in cache:
             return cache[case_id]
-        _, bundle_fixture, cli_args, py_kwargs = next(c for c in CASES if c[0] == case_id)
+        case = next(c for c in CASES if c[0] == case_id)
+        _, bundle_fixture, cli_args, py_kwargs = case[:4]
         bundle = request.getfixturevalue(bundle_fixture)
+        source = request.getfixturevalue(case[4]) if len(case) > 4 else example
         query = example / "query.vtu"
         cli_args = [str(query) if a == "QUERY" else a for a in cli_args]
         py_kwargs = {k: (read_vtu(query).points if v == "QUERY" else v) for k, v in py_kwargs.items()}
         out = out_root / case_id
-        cmd = [str(cli), "forecast", "--bundle", str(bundle), "--input", str(example / "input.pvd"),
+        cmd = [str(cli), "forecast", "--bundle", str(bundle), "--input", str(source / "input.pvd"),
                "--horizon", str(HORIZON), "--seed", str(SEED), "--out", str(out), "--json", "--quiet", *cli_args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, f"{' '.join(cmd)}\nexit {proc.returncode}\n{proc.stderr}{proc.stdout}"
         report = json.loads(proc.stdout)
-        ref_times, ref_values = forecast(bundle, example / "input.pvd", HORIZON, SEED, **py_kwargs)
+        ref_times, ref_values = forecast(bundle, source / "input.pvd", HORIZON, SEED, **py_kwargs)
         manifest = load_manifest(bundle)
-        cache[case_id] = (report, out, (ref_times, ref_values), manifest, py_kwargs)
+        cache[case_id] = (report, out, (ref_times, ref_values), manifest, py_kwargs, source)
         return cache[case_id]
 
     return run
@@ -115,8 +176,8 @@ def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("case_id", [c[0] for c in CASES])
-def test_cli_matches_reference(runs, example, case_id):
-    report, out, (ref_times, ref_values), manifest, py_kwargs = runs(case_id)
+def test_cli_matches_reference(runs, case_id):
+    report, out, (ref_times, ref_values), manifest, py_kwargs, source = runs(case_id)
     # The run the CLI says it did: 3 chained segments, the requested sampler, seed and conditioning.
     sampling = report["sampling"]
     assert sampling["segments"] == SEGMENTS and sampling["seed"] == SEED
@@ -142,7 +203,7 @@ def test_cli_matches_reference(runs, example, case_id):
     # Where: the input points, or the query mesh's points.
     expected_points = py_kwargs.get("query_points")
     if expected_points is None:
-        expected_points = read_vtu(example / "input_0000.vtu").points
+        expected_points = read_vtu(source / "input_0000.vtu").points
     np.testing.assert_array_equal(points, np.asarray(expected_points, dtype=np.float64))
     assert report["output"]["points"] == len(expected_points)
 
@@ -153,10 +214,47 @@ def test_cli_matches_reference(runs, example, case_id):
     assert diff < RTOL, f"{case_id}: max |rust - python| / max |python| = {diff:.3e} (bound {RTOL:.0e})"
 
 
+def test_adaptive_case_exercises_the_rule(adaptive_bundle, example):
+    """The adaptive parity case differs from the radius rule on this input: nodes covered only by the
+    adaptive rule exist (each with K neighbours), and so do uncovered nodes (the empty right half)."""
+    from echo_onnx.grid import Grid, Neighbours
+    m = load_manifest(adaptive_bundle)
+    points = read_vtu(example / "input_0000.vtu").points
+    grid = Grid.from_manifest(m["latent_grid"], points)
+    k, r = m["lift"]["neighbours"], m["lift"]["radius"]
+    adaptive = Neighbours(grid, points, k, r, "adaptive")
+    radius = Neighbours(grid, points, k, r, "radius")
+    cov_a, cov_r = adaptive.coverage(), radius.coverage()
+    assert (cov_a >= cov_r).all()
+    assert (cov_a > cov_r).sum() > 0.1 * cov_a.sum()
+    assert 0 < cov_a.sum() < len(cov_a)
+    assert (adaptive.mask.sum(axis=1)[cov_a == 1] == k).all()
+
+
+def test_graded_case_exercises_the_rule(graded_bundle, graded_example):
+    """On the graded cloud the radius rule leaves nodes in the coarse part uncovered (false holes),
+    the adaptive rule covers every node farther than a coarse cell from the disc (K neighbours each),
+    and the nodes well inside the disc stay uncovered."""
+    from echo_onnx.grid import Grid, Neighbours
+    m = load_manifest(graded_bundle)
+    points = read_vtu(graded_example / "input_0000.vtu").points
+    grid = Grid.from_manifest(m["latent_grid"], points)
+    k, r = m["lift"]["neighbours"], m["lift"]["radius"]
+    cov_a = Neighbours(grid, points, k, r, "adaptive").coverage()
+    cov_r = Neighbours(grid, points, k, r, "radius").coverage()
+    nodes = grid.nodes()
+    from_disc = np.hypot(nodes[:, 0] - 0.3, nodes[:, 1] - 0.5) - 0.15
+    # The coarsest cell is 0.064 wide; at the disc cells are ~0.03 x 0.02, and coverage reaches about
+    # two of them into it (measured: 0.061 deep; 222 of 866 nodes inside uncovered by the radius rule).
+    inside, deep = from_disc > 0.08, from_disc < -0.1
+    assert (cov_a[inside] == 1).all() and (cov_a[deep] == 0).all() and deep.sum() > 0
+    assert (cov_r[inside] == 0).sum() > 0.2 * inside.sum()
+
+
 def test_tolerance_discriminates(runs, bundle, example):
     """Another seed changes the prediction by O(1) relative: far above RTOL, so the parity bound
     would catch a different noise stream, a dropped clamp or a wrong chaining."""
-    _, out, (_, ref_values), manifest, _ = runs("default")
+    _, out, (_, ref_values), manifest, _, _ = runs("default")
     other = forecast(bundle, example / "input.pvd", HORIZON, SEED + 1)[1]
     cli_values = read_series(out / "prediction.pvd", manifest["fields"])[2]
     assert rel_diff(cli_values, other) > 1e4 * RTOL

@@ -24,6 +24,8 @@ License
 
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <sstream>
 #include <vector>
 
@@ -82,10 +84,15 @@ void Foam::functionObjects::echoSurrogate::fail
 {
     if (failOnError_)
     {
-        if (atRead)
+        // While read() runs (which includes the first initialise(), its first snapshot, forecast
+        // and warm start) only an IO error stops the run: OpenFOAM's loader turns a FatalError
+        // raised while a function object is constructed into a warning and runs on without it.
+        if (atRead || readDict_)
         {
-            // An IO error stops the run even while function objects load
-            FatalIOErrorInFunction(mesh_.time().controlDict())
+            FatalIOErrorInFunction
+            (
+                readDict_ ? *readDict_ : mesh_.time().controlDict()
+            )
                 << type() << " " << name() << ": " << message.c_str() << nl
                 << "    (failOnError yes; set failOnError no to warn and"
                 << " continue without the surrogate)" << nl
@@ -149,6 +156,200 @@ bool Foam::functionObjects::echoSurrogate::guarded
             }
             fail(m, atRead);
             return false;
+        }
+    }
+    return true;
+}
+
+
+template<class T>
+bool Foam::functionObjects::echoSurrogate::lookup
+(
+    const dictionary& dict,
+    const word& key,
+    T& value,
+    const T* deflt
+)
+{
+    // OpenFOAM's own message for a missing or malformed entry (it names the entry and its line),
+    // reported through fail() so that failOnError no turns it into a warning too.
+    const bool throwing = FatalIOError.throwExceptions();
+    string message;
+    try
+    {
+        value = deflt ? dict.lookupOrDefault<T>(key, *deflt) : dict.get<T>(key);
+    }
+    catch (const Foam::IOerror& e)
+    {
+        message = e.message();
+    }
+    FatalIOError.throwExceptions(throwing);
+    if (!message.empty())
+    {
+        fail("entry '" + key + "': " + message, true);
+        return false;
+    }
+    return true;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::badEntry
+(
+    const word& key,
+    const string& message
+)
+{
+    fail("entry '" + key + "': " + message, true);
+    return false;
+}
+
+
+bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
+{
+    // failOnError first: it decides how a problem with any other entry is reported.
+    const Switch yes(true);
+    Switch failOnError(true);
+    if (!lookup(dict, "failOnError", failOnError, &yes)) return false;
+    failOnError_ = failOnError;
+
+    word mode(modeTypeNames_[modeType::surrogate]);
+    const word surrogate(mode);
+    if (!lookup(dict, "mode", mode, &surrogate)) return false;
+    if (!modeTypeNames_.found(mode))
+    {
+        return badEntry
+        (
+            "mode", "'" + mode + "' is not a mode: use surrogate or warmStart"
+        );
+    }
+    mode_ = modeTypeNames_[mode];
+
+    if (!lookup<fileName>(dict, "bundle", bundleDir_, nullptr)) return false;
+    bundleDir_.expand();
+    if (!lookup<wordList>(dict, "fields", fieldNames_, nullptr)) return false;
+    if (fieldNames_.empty())
+    {
+        return badEntry("fields", "the list is empty; give the bundle's fields");
+    }
+
+    parameters_.clear();
+    if (dict.found("parameters"))
+    {
+        if (!dict.isDict("parameters"))
+        {
+            return badEntry("parameters", "must be a dictionary of name value pairs");
+        }
+        const bool throwing = FatalIOError.throwExceptions();
+        string message;
+        try
+        {
+            for (const entry& e : dict.subDict("parameters"))
+            {
+                std::ostringstream s;
+                s.precision(17);
+                s << e.keyword().c_str() << "=" << readScalar(e.stream());
+                parameters_.append(string(s.str()));
+            }
+        }
+        catch (const Foam::IOerror& e)
+        {
+            message = e.message();
+        }
+        FatalIOError.throwExceptions(throwing);
+        if (!message.empty()) return badEntry("parameters", message);
+    }
+
+    const word cpu("cpu");
+    const label zero(0);
+    const fileName none(fileName::null);
+    const word bundles(word::null);
+    const scalar start = time_.startTime().value();
+    if
+    (
+        !lookup(dict, "device", device_, &cpu)
+     || !lookup(dict, "threads", threads_, &zero)
+     || !lookup(dict, "ortLib", ortLib_, &none)
+     || !lookup(dict, "horizon", horizon_, &zero)
+     || !lookup(dict, "steps", steps_, &zero)
+     || !lookup(dict, "method", method_, &bundles)
+     || !lookup(dict, "seed", seed_, &zero)
+     || !lookup(dict, "warmStartTime", warmStartTime_, &start)
+     || !lookup(dict, "warmStartFrame", warmStartFrame_, &zero)
+    )
+    {
+        return false;
+    }
+    ortLib_.expand();
+
+    // Labels are signed: a negative value would wrap around on its way to the runtime's unsigned
+    // sizes (steps -3 became 18446744073709551613).
+    const std::pair<const char*, label> counts[] =
+    {
+        {"threads", threads_}, {"horizon", horizon_}, {"steps", steps_},
+        {"seed", seed_}, {"warmStartFrame", warmStartFrame_}
+    };
+    for (const auto& c : counts)
+    {
+        if (c.second < 0)
+        {
+            return badEntry(c.first, Foam::name(c.second) + " is negative");
+        }
+    }
+
+    // interval: absent means one segment (set in initialise()); given, it must be a time > 0.
+    interval_ = -1;
+    if (dict.found("interval"))
+    {
+        const scalar never(-1);
+        if (!lookup(dict, "interval", interval_, &never)) return false;
+        if (!(std::isfinite(interval_) && interval_ > 0))
+        {
+            return badEntry
+            (
+                "interval", Foam::name(interval_) + " must be a time > 0"
+            );
+        }
+    }
+
+    // A warm start after the end time would never happen: the run would silently be a plain run.
+    const scalar endTime = time_.endTime().value();
+    if (!std::isfinite(warmStartTime_))
+    {
+        return badEntry("warmStartTime", "is not a finite time");
+    }
+    if
+    (
+        mode_ == modeType::warmStart
+     && warmStartTime_ > endTime + 0.5*time_.deltaTValue()
+    )
+    {
+        return badEntry
+        (
+            "warmStartTime",
+            Foam::name(warmStartTime_) + " is after endTime "
+          + Foam::name(endTime) + ": the warm start would never happen"
+        );
+    }
+
+    // The runtime's own bounds and names (the same as the echo-onnx CLI's), checked before the
+    // bundle is opened. 0 and "" mean the defaults.
+    const std::pair<const char*, std::function<void()>> checks[] =
+    {
+        {"device", [&] { echo::check_settings(device_); }},
+        {"method", [&] { echo::check_settings("cpu", method_); }},
+        {"steps", [&] { echo::check_settings("cpu", "", steps_); }},
+        {"horizon", [&] { echo::check_settings("cpu", "", 0, horizon_); }},
+        {"threads", [&] { echo::check_settings("cpu", "", 0, 0, threads_); }},
+    };
+    for (const auto& c : checks)
+    {
+        try
+        {
+            c.second();
+        }
+        catch (const std::exception& e)
+        {
+            return badEntry(c.first, e.what());
         }
     }
     return true;
@@ -377,6 +578,10 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         surrogate_->check_case(caseFields, dim);
         surrogate_->set_sampler(steps_, method_);
         surrogate_->set_seed(seed_);
+    });
+    if (!ok) return false;
+    ok = guarded("entry 'parameters'", false, true, [&]
+    {
         std::vector<std::string> given;
         for (const string& p : parameters_) given.push_back(p);
         surrogate_->set_parameters(given);
@@ -399,8 +604,34 @@ bool Foam::functionObjects::echoSurrogate::initialise()
             << dt_ << "; snapshots are taken at the time steps nearest to"
             << " start + k dt" << endl;
     }
+    if (mode_ == modeType::warmStart && warmStartFrame_ >= frames_)
+    {
+        fail
+        (
+            "entry 'warmStartFrame': " + Foam::name(warmStartFrame_)
+          + " is not a frame of the generated segment (0 .. "
+          + Foam::name(frames_ - 1) + ")",
+            true
+        );
+        return false;
+    }
     if (horizon_ <= 0) horizon_ = frames_ - context_;
     if (interval_ <= 0) interval_ = horizon_*dt_;
+    const scalar perSnapshot = interval_/dt_;
+    if
+    (
+        mode_ == modeType::surrogate
+     && mag(perSnapshot - std::round(perSnapshot)) > 1e-6*max(perSnapshot, scalar(1))
+    )
+    {
+        // A warning, not an error: forecasts start at snapshots, so the run is still meaningful,
+        // only with forecasts a little further apart than asked for.
+        WarningInFunction
+            << type() << " " << name() << ": interval " << interval_
+            << " is not a multiple of the bundle's dt " << dt_
+            << "; forecasts start at snapshots, every "
+            << std::ceil(perSnapshot - 1e-6)*dt_ << endl;
+    }
 
     // The cells: centres and global ids
     const vectorField& C = mesh_.C().primitiveField();
@@ -714,6 +945,7 @@ Foam::functionObjects::echoSurrogate::echoSurrogate
     warmStartTime_(runTime.startTime().value()),
     warmStartFrame_(0),
     failOnError_(true),
+    readDict_(nullptr),
     disabled_(false),
     dt_(1),
     frames_(0),
@@ -743,39 +975,15 @@ bool Foam::functionObjects::echoSurrogate::read(const dictionary& dict)
     fvMeshFunctionObject::read(dict);
     writeFile::read(dict);
 
-    mode_ = modeTypeNames_.lookupOrDefault("mode", dict, modeType::surrogate);
-    bundleDir_ = dict.get<fileName>("bundle");
-    bundleDir_.expand();
-    fieldNames_ = dict.get<wordList>("fields");
-    parameters_.clear();
-    if (dict.found("parameters"))
-    {
-        for (const entry& e : dict.subDict("parameters"))
-        {
-            std::ostringstream s;
-            s.precision(17);
-            s << e.keyword().c_str() << "=" << readScalar(e.stream());
-            parameters_.append(string(s.str()));
-        }
-    }
-    device_ = dict.lookupOrDefault<word>("device", "cpu");
-    threads_ = dict.lookupOrDefault<label>("threads", 0);
-    ortLib_ = dict.lookupOrDefault<fileName>("ortLib", fileName::null);
-    ortLib_.expand();
-    interval_ = dict.lookupOrDefault<scalar>("interval", -1);
-    horizon_ = dict.lookupOrDefault<label>("horizon", 0);
-    steps_ = dict.lookupOrDefault<label>("steps", 0);
-    method_ = dict.lookupOrDefault<word>("method", word::null);
-    seed_ = dict.lookupOrDefault<label>("seed", 0);
-    warmStartTime_ =
-        dict.lookupOrDefault<scalar>("warmStartTime", time_.startTime().value());
-    warmStartFrame_ = dict.lookupOrDefault<label>("warmStartFrame", 0);
-    failOnError_ = dict.lookupOrDefault<Switch>("failOnError", true);
-
-    if (!surrogate_ && !disabled_)
+    // Every entry is checked here, and the first read also opens the bundle, checks the entries
+    // that depend on it and does the first snapshot, forecast or warm start: while readDict_ is
+    // set, fail() raises an IO error, the only kind that stops the run at this stage.
+    readDict_ = &dict;
+    if (readSettings(dict) && !surrogate_ && !disabled_)
     {
         initialise();
     }
+    readDict_ = nullptr;
     return true;
 }
 

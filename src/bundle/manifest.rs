@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::mesh::Association;
+pub use crate::resample::LiftFootprint;
 
 pub const FORMAT: &str = "echo-bundle";
 pub const FORMAT_VERSION: u32 = 1;
@@ -74,6 +75,9 @@ pub struct LiftSpec {
     pub neighbours: usize,
     /// In grid spacings.
     pub radius: f64,
+    /// Absent in older bundles: `radius`, the rule they were trained with.
+    #[serde(default)]
+    pub footprint: LiftFootprint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +135,19 @@ pub enum Method {
 }
 
 impl Method {
+    /// The names the manifest, the CLI and the host API accept.
+    pub const NAMES: [&'static str; 3] = ["euler", "midpoint", "rk4"];
+
+    /// The method called `name` (one of [`Method::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Method> {
+        match name {
+            "euler" => Some(Method::Euler),
+            "midpoint" => Some(Method::Midpoint),
+            "rk4" => Some(Method::Rk4),
+            _ => None,
+        }
+    }
+
     /// Velocity evaluations per step.
     pub fn evaluations(self) -> usize {
         match self {

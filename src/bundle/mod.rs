@@ -5,6 +5,7 @@
 //! match their sha256) and the declared signatures against what the manifest implies.
 //! [`check_outlets`] then compares the declared signatures with the graph files themselves.
 
+pub mod limits;
 pub mod manifest;
 
 use std::collections::BTreeMap;
@@ -35,9 +36,8 @@ impl Bundle {
             return Err(err!(Manifest, "bundle directory '{}' does not exist", dir.display())
                 .with_hint("pass the directory that holds manifest.json (e.g. --bundle onnx/bundles/ns2d-vorticity)"));
         }
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            err!(Manifest, "cannot read '{}': {e}", manifest_path.display()).with_hint("a bundle directory must contain manifest.json")
-        })?;
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| err!(Manifest, "cannot read '{}': {e}", manifest_path.display()).with_hint("a bundle directory must contain manifest.json"))?;
         let manifest = parse_manifest(&text, &manifest_path)?;
         let bundle = Bundle { dir: dir.to_path_buf(), manifest };
         bundle.validate()?;
@@ -91,8 +91,9 @@ impl Bundle {
             (None, Some((lo, hi))) => (lo[..g.dim].to_vec(), hi[..g.dim].to_vec()),
             (None, None) => return Err(err!(Usage, "the bundle's latent grid is fitted to the input, but no input points were given")),
         };
-        Grid::new(&g.shape, &lo, &hi, &g.periodic)
-            .map_err(|e| err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis"))
+        Grid::new(&g.shape, &lo, &hi, &g.periodic).map_err(|e| {
+            err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis")
+        })
     }
 }
 
@@ -108,14 +109,16 @@ impl Manifest {
     }
 }
 
-/// The manifest's own consistency, in the order the checks depend on each other.
+/// The manifest's own consistency. Ranges first, so a bad value is named as such and not reported as
+/// an inconsistency.
 fn validate_manifest(m: &Manifest) -> Check {
     validate_header(m)?;
-    validate_fields(m)?;
     validate_grid(m)?;
+    validate_fields(m)?;
     validate_time(m)?;
     validate_parameters(m)?;
-    validate_signatures(m)
+    validate_signatures(m)?;
+    validate_sizes(m)
 }
 
 fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
@@ -128,11 +131,71 @@ fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
             return Err(err!(Manifest, "'{}' has format_version {v}; this echo-onnx reads version {FORMAT_VERSION}", path.display())
                 .with_hint("use an echo-onnx release that reads this version, or re-export the bundle"))
         }
-        _ => {
-            return Err(err!(Manifest, "'{}' is not an ECHO bundle manifest (needs \"format\": \"{FORMAT}\" and \"format_version\")", path.display()))
+        _ => return Err(err!(Manifest, "'{}' is not an ECHO bundle manifest (needs \"format\": \"{FORMAT}\" and \"format_version\")", path.display())),
+    }
+    // From the text, not the value: the error then has a position, which names the key.
+    serde_json::from_str(text).map_err(|e| {
+        let key = json_path_at(text, e.line(), e.column());
+        let key = if key.is_empty() { String::new() } else { format!("{key}: ") };
+        err!(Manifest, "{}: {key}{e}", path.display()).with_hint("see docs/bundle-format.md for the manifest keys")
+    })
+}
+
+/// The path (`sampler.method`, `fields[0].mean[1]`) of the JSON value that ends at `line`:`column`
+/// (1-based, as serde_json reports errors; serde_json itself does not say which key failed). A
+/// position just after an object's `}` (a missing field) gives that object's path.
+fn json_path_at(text: &str, line: usize, column: usize) -> String {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let end = (start + column).min(text.len());
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = vec![];
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < end {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            b'"' => {
+                let from = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if std::mem::take(&mut expect_key) {
+                    if let Some(Frame::Object(key)) = stack.last_mut() {
+                        *key = Some(String::from_utf8_lossy(&bytes[from..i.min(bytes.len())]).into_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(key)) if path.is_empty() => path.push_str(key),
+            Frame::Object(Some(key)) => path.push_str(&format!(".{key}")),
+            Frame::Object(None) => {}
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
         }
     }
-    serde_json::from_value(value).map_err(|e| err!(Manifest, "'{}': {e}", path.display()).with_hint("see docs/bundle-format.md for the manifest keys"))
+    path
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -154,8 +217,13 @@ fn validate_header(m: &Manifest) -> Check {
     if !m.provenance.is_object() {
         return Err("\"provenance\" must be an object (dataset, training stages, metrics)".into());
     }
-    if m.sampler.steps == 0 {
-        return Err("sampler.steps must be at least 1".into());
+    limits::check("sampler.steps", m.sampler.steps, &limits::STEPS)
+}
+
+/// `"{key} has {n} entries; latent_grid.dim = {dim} needs {dim}"` unless `n == dim`.
+fn check_len(key: &str, n: usize, dim: usize) -> Check {
+    if n != dim {
+        return Err(format!("{key} has {n} entries; latent_grid.dim = {dim} needs {dim}"));
     }
     Ok(())
 }
@@ -164,19 +232,25 @@ fn validate_fields(m: &Manifest) -> Check {
     if m.fields.is_empty() {
         return Err("\"fields\" is empty; a bundle predicts at least one field".into());
     }
+    if m.fields.len() > limits::LIST_ENTRIES {
+        return Err(format!("fields has {} entries; at most {} are accepted", m.fields.len(), limits::LIST_ENTRIES));
+    }
     let dim = m.latent_grid.dim;
     for (i, f) in m.fields.iter().enumerate() {
+        let key = format!("fields[{i}]");
         if m.fields[..i].iter().any(|g| g.name == f.name) {
-            return Err(format!("field '{}' is listed twice", f.name));
+            return Err(format!("{key}.name: field '{}' is listed twice", f.name));
         }
         if f.components != 1 && f.components != dim {
-            return Err(format!("field '{}' has {} components; expected 1 or {dim} (the grid dimension)", f.name, f.components));
+            return Err(format!("{key}.components = {} (field '{}') must be 1 (scalar) or latent_grid.dim = {dim} (vector)", f.components, f.name));
         }
-        if f.mean.len() != f.components || f.std.len() != f.components {
-            return Err(format!("field '{}': mean and std need {} entries each", f.name, f.components));
-        }
-        if f.mean.iter().any(|v| !v.is_finite()) || f.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(format!("field '{}': mean must be finite and std finite and > 0", f.name));
+        for (what, list) in [("mean", &f.mean), ("std", &f.std)] {
+            if list.len() != f.components {
+                return Err(format!("{key}.{what} has {} entries; {key}.components = {} needs one per component", list.len(), f.components));
+            }
+            for (c, &v) in list.iter().enumerate() {
+                limits::check_finite(&format!("{key}.{what}[{c}]"), v, what == "std")?;
+            }
         }
     }
     Ok(())
@@ -185,38 +259,61 @@ fn validate_fields(m: &Manifest) -> Check {
 fn validate_grid(m: &Manifest) -> Check {
     let g = &m.latent_grid;
     if !(g.dim == 2 || g.dim == 3) {
-        return Err(format!("latent_grid.dim is {}; must be 2 or 3", g.dim));
+        return Err(format!("latent_grid.dim = {} must be 2 or 3", g.dim));
     }
-    if g.shape.len() != g.dim || g.periodic.len() != g.dim || m.latent.shape.len() != g.dim {
-        return Err(format!("latent_grid.shape, latent_grid.periodic and latent.shape need {} entries each", g.dim));
+    check_len("latent_grid.shape", g.shape.len(), g.dim)?;
+    check_len("latent_grid.periodic", g.periodic.len(), g.dim)?;
+    check_len("latent.shape", m.latent.shape.len(), g.dim)?;
+    for (a, &n) in g.shape.iter().enumerate() {
+        limits::check(&format!("latent_grid.shape[{a}]"), n, &limits::GRID_AXIS)?;
     }
-    if g.shape.iter().any(|&n| n < 2) || m.latent.shape.iter().any(|&n| n < 1) || m.latent.channels == 0 {
-        return Err("latent_grid.shape entries must be >= 2, latent.shape entries and latent.channels >= 1".into());
+    // Bounded axes cannot overflow a u128 product; the bound on the total is what protects memory.
+    let nodes: u128 = g.shape.iter().map(|&n| n as u128).product();
+    if nodes > limits::GRID_NODES as u128 {
+        return Err(format!("latent_grid.shape = {:?} has {nodes} nodes; at most {} are accepted", g.shape, limits::GRID_NODES));
+    }
+    limits::check("latent.channels", m.latent.channels, &limits::CHANNELS)?;
+    for (a, &n) in m.latent.shape.iter().enumerate() {
+        limits::check(&format!("latent.shape[{a}]"), n, &(1..=*limits::GRID_AXIS.end()))?;
     }
     match &g.bbox {
-        Some(b) if b.min.len() != g.dim || b.max.len() != g.dim || (0..g.dim).any(|a| b.min[a].partial_cmp(&b.max[a]) != Some(std::cmp::Ordering::Less)) => {
-            return Err(format!("latent_grid.bbox needs {} finite min < max entries", g.dim))
+        Some(b) => {
+            check_len("latent_grid.bbox.min", b.min.len(), g.dim)?;
+            check_len("latent_grid.bbox.max", b.max.len(), g.dim)?;
+            for a in 0..g.dim {
+                limits::check_finite(&format!("latent_grid.bbox.min[{a}]"), b.min[a], false)?;
+                limits::check_finite(&format!("latent_grid.bbox.max[{a}]"), b.max[a], false)?;
+                // (max - min) must be finite too: grid spacings and coordinates are computed from it.
+                if !(b.min[a] < b.max[a] && (b.max[a] - b.min[a]).is_finite()) {
+                    return Err(format!("latent_grid.bbox: min[{a}] = {} must be < max[{a}] = {} (and their difference finite)", b.min[a], b.max[a]));
+                }
+            }
         }
-        None if g.periodic.iter().any(|&p| p) => return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into()),
-        _ => {}
+        None if g.periodic.iter().any(|&p| p) => {
+            return Err("latent_grid.bbox is null (fit to input) but an axis is periodic; a periodic axis needs a fixed box".into())
+        }
+        None => {}
     }
-    if !(m.lift.radius.is_finite() && m.lift.radius > 0.0) || m.lift.neighbours == 0 {
-        return Err("lift.radius must be > 0 and lift.neighbours >= 1".into());
+    limits::check("lift.neighbours", m.lift.neighbours, &limits::NEIGHBOURS)?;
+    limits::check_finite("lift.radius", m.lift.radius, true)?;
+    if m.lift.radius > limits::MAX_RADIUS {
+        return Err(format!("lift.radius = {} is out of range (0, {}] (grid spacings)", m.lift.radius, limits::MAX_RADIUS));
     }
-    if m.query.stencil < 2 || m.query.stencil % 2 != 0 {
-        return Err(format!("query.stencil is {}; it must be even and >= 2", m.query.stencil));
+    if m.lift.footprint == LiftFootprint::Adaptive && m.lift.kind != LiftKind::Learned {
+        return Err("lift.footprint = \"adaptive\" needs lift.kind = \"learned\" (the kernel lift has no adaptive rule)".into());
+    }
+    limits::check("query.stencil", m.query.stencil, &limits::STENCIL)?;
+    if m.query.stencil % 2 != 0 {
+        return Err(format!("query.stencil = {} must be even", m.query.stencil));
     }
     Ok(())
 }
 
 fn validate_time(m: &Manifest) -> Check {
     let t = &m.time;
-    if t.frames == 0 || !(t.dt.is_finite() && t.dt > 0.0) {
-        return Err("time.frames must be >= 1 and time.dt > 0".into());
-    }
-    if t.context_frames == 0 || t.context_frames >= t.frames {
-        return Err(format!("time.context_frames is {}; it must be between 1 and frames - 1 = {}", t.context_frames, t.frames.saturating_sub(1)));
-    }
+    limits::check("time.frames", t.frames, &limits::FRAMES)?;
+    limits::check_finite("time.dt", t.dt, true)?;
+    limits::check("time.context_frames", t.context_frames, &(1..=t.frames - 1))?;
     // Compared without building 0..frames: frames comes from the file and may be huge.
     let flat: Vec<usize> = t.slots.iter().flatten().copied().collect();
     let in_order = flat.len() == t.frames && flat.iter().enumerate().all(|(i, &f)| i == f);
@@ -227,12 +324,46 @@ fn validate_time(m: &Manifest) -> Check {
 }
 
 fn validate_parameters(m: &Manifest) -> Check {
+    if m.parameters.len() > limits::LIST_ENTRIES {
+        return Err(format!("parameters has {} entries; at most {} are accepted", m.parameters.len(), limits::LIST_ENTRIES));
+    }
     for (i, p) in m.parameters.iter().enumerate() {
+        let key = format!("parameters[{i}]");
         if m.parameters[..i].iter().any(|q| q.name == p.name) {
-            return Err(format!("parameter '{}' is listed twice", p.name));
+            return Err(format!("{key}.name: parameter '{}' is listed twice", p.name));
         }
-        if !(p.min.is_finite() && p.max.is_finite() && p.min < p.max && p.min <= p.default && p.default <= p.max) {
-            return Err(format!("parameter '{}': needs finite min < max and min <= default <= max", p.name));
+        for (what, v) in [("min", p.min), ("max", p.max), ("default", p.default)] {
+            limits::check_finite(&format!("{key}.{what}"), v, false)?;
+        }
+        // min < max strictly: parameters are normalised by (max - min).
+        if !(p.min < p.max && (p.max - p.min).is_finite()) {
+            return Err(format!("{key} ('{}'): min = {} must be < max = {}", p.name, p.min, p.max));
+        }
+        if !(p.min <= p.default && p.default <= p.max) {
+            return Err(format!("{key}.default = {} (parameter '{}') is outside [min, max] = [{}, {}]", p.default, p.name, p.min, p.max));
+        }
+    }
+    Ok(())
+}
+
+/// Bounds on what the declared graphs imply: channel counts and the size of one sample's grid
+/// tensors, so an absurd declaration is refused before anything is allocated.
+fn validate_sizes(m: &Manifest) -> Check {
+    limits::check("the sum of fields[].components", m.channels(), &limits::CHANNELS)?;
+    if m.lift.kind == LiftKind::Learned {
+        limits::check("graphs.lift output 'features' (lift features F)", m.lift_features(), &limits::CHANNELS)?;
+    }
+    limits::check("graphs.decoder output 'frames' (decoder channels G)", m.decoder_channels(), &limits::CHANNELS)?;
+    let grid: u128 = m.latent_grid.shape.iter().map(|&n| n as u128).product();
+    let latent: u128 = m.latent.shape.iter().map(|&n| n as u128).product();
+    let t = m.time.frames as u128;
+    for (what, elements) in [
+        ("graphs.encoder input 'frames'", m.encoder_channels() as u128 * t * grid),
+        ("graphs.decoder output 'frames'", m.decoder_channels() as u128 * t * grid),
+        ("the latent (latent.channels x slots x latent.shape)", m.latent.channels as u128 * m.time.slots.len() as u128 * latent),
+    ] {
+        if elements > limits::TENSOR_ELEMENTS as u128 {
+            return Err(format!("{what} has {elements} elements per sample; at most {} are accepted", limits::TENSOR_ELEMENTS));
         }
     }
     Ok(())
@@ -295,10 +426,13 @@ pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, Signature> {
     let d = dim as i64;
     let mut sig = BTreeMap::new();
     if m.lift.kind == LiftKind::Learned {
-        sig.insert("lift", (
-            vec![("values", vec![None, None, Some(c)]), ("offsets", vec![None, None, Some(d)]), ("mask", vec![None, None])],
-            vec![("features", vec![None, Some(f)])],
-        ));
+        sig.insert(
+            "lift",
+            (
+                vec![("values", vec![None, None, Some(c)]), ("offsets", vec![None, None, Some(d)]), ("mask", vec![None, None])],
+                vec![("features", vec![None, Some(f)])],
+            ),
+        );
     }
     sig.insert("encoder", (vec![("frames", cat(vec![None, Some(e), Some(t)], &grid))], vec![("latent", latent.clone())]));
     let mut vin = vec![("z", latent.clone()), ("observed", latent.clone()), ("slot_mask", vec![None, Some(s)]), ("r", vec![None])];
@@ -309,10 +443,7 @@ pub fn expected_signatures(m: &Manifest) -> BTreeMap<&'static str, Signature> {
     sig.insert("velocity", (vin, vec![("velocity", latent.clone())]));
     sig.insert("decoder", (vec![("latent", latent)], vec![("frames", cat(vec![None, Some(g), Some(t)], &grid))]));
     if m.query.kind == QueryKind::Learned {
-        sig.insert("query", (
-            vec![("features", vec![None, None, Some(g)]), ("offsets", vec![None, None, Some(d)])],
-            vec![("values", vec![None, Some(c)])],
-        ));
+        sig.insert("query", (vec![("features", vec![None, None, Some(g)]), ("offsets", vec![None, None, Some(d)])], vec![("values", vec![None, Some(c)])]));
     }
     sig
 }
@@ -350,6 +481,14 @@ fn match_tensors(graph: &str, what: &str, declared: &[TensorSpec], expected: &[(
     for (t, (_, exp)) in declared.iter().zip(expected) {
         if t.dtype != "float32" {
             return Err(format!("graphs.{graph} {what} '{}' has dtype {}; must be float32", t.name, t.dtype));
+        }
+        // A fixed axis below 1 means nothing (a dynamic axis is a name); where the manifest implies
+        // no size it would otherwise pass unnoticed.
+        if let Some((a, n)) = t.shape.iter().enumerate().find_map(|(a, d)| match d {
+            Dim::Fixed(n) if *n < 1 => Some((a, *n)),
+            _ => None,
+        }) {
+            return Err(format!("graphs.{graph} {what} '{}': shape[{a}] = {n} must be >= 1, or a name for a dynamic axis", t.name));
         }
         let fits = t.shape.len() == exp.len()
             && t.shape.iter().zip(exp).all(|(d, e)| match (d, e) {

@@ -70,8 +70,14 @@ impl VtuGeometry {
         }
         for (fields, count, what) in [(point_data, self.points, "points"), (cell_data, self.cells, "cells")] {
             if let Some(f) = fields.iter().find(|f| f.components == 0 || f.values.len() != count * f.components) {
-                return Err(err!(FieldShape, "cannot write '{}': field '{}' has {} values for {count} {what} x {} components",
-                    path.display(), f.name, f.values.len(), f.components));
+                return Err(err!(
+                    FieldShape,
+                    "cannot write '{}': field '{}' has {} values for {count} {what} x {} components",
+                    path.display(),
+                    f.name,
+                    f.values.len(),
+                    f.components
+                ));
             }
         }
         // The fields' data follows the geometry's in the appended section.
@@ -110,8 +116,12 @@ struct Appended {
 impl Appended {
     /// Append `bytes` and describe them in `xml` as a DataArray.
     fn array(&mut self, xml: &mut String, ty: &str, name: &str, components: usize, bytes: &[u8]) {
-        let _ = writeln!(xml, "        <DataArray type=\"{ty}\" Name=\"{}\" NumberOfComponents=\"{components}\" format=\"appended\" offset=\"{}\"/>",
-            escape(name), self.base + self.data.len());
+        let _ = writeln!(
+            xml,
+            "        <DataArray type=\"{ty}\" Name=\"{}\" NumberOfComponents=\"{components}\" format=\"appended\" offset=\"{}\"/>",
+            escape(name),
+            self.base + self.data.len()
+        );
         self.data.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         self.data.extend_from_slice(bytes);
     }
@@ -122,8 +132,15 @@ impl Appended {
 pub fn write_vti(path: &Path, grid: &Grid, fields: &[Field]) -> Result<()> {
     for f in fields {
         if f.components == 0 || f.values.len() != grid.len() * f.components {
-            return Err(err!(FieldShape, "cannot write '{}': field '{}' has {} values, the grid has {} nodes x {} components",
-                path.display(), f.name, f.values.len(), grid.len(), f.components));
+            return Err(err!(
+                FieldShape,
+                "cannot write '{}': field '{}' has {} values, the grid has {} nodes x {} components",
+                path.display(),
+                f.name,
+                f.values.len(),
+                grid.len(),
+                f.components
+            ));
         }
     }
     let axes = 0..3;
@@ -169,8 +186,7 @@ fn data_section(xml: &mut String, section: &str, fields: &[Field]) {
 fn data_array(xml: &mut String, ty: &str, name: &str, components: usize, data: &[u8]) {
     let mut block = (data.len() as u64).to_le_bytes().to_vec();
     block.extend_from_slice(data);
-    let _ = writeln!(xml, "        <DataArray type=\"{ty}\" Name=\"{}\" NumberOfComponents=\"{components}\" format=\"binary\">",
-        escape(name));
+    let _ = writeln!(xml, "        <DataArray type=\"{ty}\" Name=\"{}\" NumberOfComponents=\"{components}\" format=\"binary\">", escape(name));
     base64::engine::general_purpose::STANDARD.encode_string(&block, xml);
     xml.push_str("\n        </DataArray>\n");
 }

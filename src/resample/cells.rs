@@ -6,6 +6,8 @@
 //! - 3D grids: tetra (10), voxel (11), hexahedron (12), wedge (13), pyramid (14), polyhedron (42);
 //!   24, 25, 26, 27, 29, 32 by their corners.
 //! - Other cells (vertices, lines, 3D cells on a 2D grid and 2D cells on a 3D grid) are skipped.
+//! - Except: on a 2D grid, a mesh without 2D cells that is one cell thick in z (an OpenFOAM 2D case
+//!   as foamToVTK writes it, [`Cells::slab`]) is taken as its cells' cross-sections ([`grid_cells`]).
 //!
 //! Interpolants: barycentric on simplices; the isoparametric bi/trilinear map on quads, pixels,
 //! hexahedra and voxels (inverted by Newton's method as VTK does, falling back to a split into
@@ -20,7 +22,7 @@
 //! Point location rasterises each cell over the grid nodes in its bounding box, in parallel over
 //! cells; no search structure over cells is kept.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -41,10 +43,8 @@ const NEWTON_ITERATIONS: usize = 20;
 const NONE: u64 = u64::MAX;
 
 /// Parametric corners of VTK's quad (first 4) and hexahedron (all 8) in point order.
-const ISO_CORNERS: [[f64; 3]; 8] = [
-    [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0],
-    [0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0],
-];
+const ISO_CORNERS: [[f64; 3]; 8] =
+    [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]];
 
 /// How a cell of some VTK type interpolates, after mapping quadratic types to their corners.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -228,7 +228,9 @@ fn shape(dim: usize, i: usize, r: &[f64; 3]) -> f64 {
 /// order), by Newton's method from the centre; `None` if it does not converge.
 fn iso_inverse(dim: usize, corners: &[[f64; 3]], q: &[f64; 3]) -> Option<[f64; 3]> {
     let mut r = [0.5; 3];
-    let size = (0..dim).map(|a| corners.iter().map(|p| p[a]).fold(f64::NEG_INFINITY, f64::max) - corners.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min)).fold(0.0, f64::max);
+    let size = (0..dim)
+        .map(|a| corners.iter().map(|p| p[a]).fold(f64::NEG_INFINITY, f64::max) - corners.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min))
+        .fold(0.0, f64::max);
     for _ in 0..NEWTON_ITERATIONS {
         let mut f = [0.0; 3];
         let mut jac = [[0.0; 3]; 3];
@@ -237,10 +239,22 @@ fn iso_inverse(dim: usize, corners: &[[f64; 3]], q: &[f64; 3]) -> Option<[f64; 3
             #[allow(clippy::needless_range_loop)] // b indexes a column of `jac`, not a row
             for b in 0..dim {
                 // d shape / d r_b: the factor for axis b replaced by its derivative.
-                let db: f64 = (0..dim).map(|a| {
-                    let up = ISO_CORNERS[i][a] == 1.0;
-                    if a == b { if up { 1.0 } else { -1.0 } } else if up { r[a] } else { 1.0 - r[a] }
-                }).product();
+                let db: f64 = (0..dim)
+                    .map(|a| {
+                        let up = ISO_CORNERS[i][a] == 1.0;
+                        if a == b {
+                            if up {
+                                1.0
+                            } else {
+                                -1.0
+                            }
+                        } else if up {
+                            r[a]
+                        } else {
+                            1.0 - r[a]
+                        }
+                    })
+                    .product();
                 (0..dim).for_each(|a| jac[a][b] += db * p[a]);
             }
             (0..dim).for_each(|a| f[a] += n * p[a]);
@@ -362,7 +376,7 @@ fn weights_in(grid: &Grid, cell: &CellGeom, q: &[f64; 3], only: Option<u32>, w: 
 /// Errors: no cell that interpolates on this grid's dimension (`MeshFormat`), a cell referring to
 /// a missing point (`MeshFormat`), a NaN/Inf coordinate (`NonFinite`).
 pub fn linear_grid_weights(grid: &Grid, points: &[[f64; 3]], cells: &Cells, association: Association, outside: Outside) -> Result<Weights> {
-    check_cells(grid, points, cells)?;
+    let cells = &*grid_cells(grid, points, cells)?;
     let owner = owners(grid, points, cells);
     let index = match outside {
         Outside::Closest => Some(match association {
@@ -413,6 +427,55 @@ fn owners(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Vec<AtomicU64> {
     owner
 }
 
+/// Whether each grid node lies inside the mesh's cells (those that interpolate on this grid, see
+/// [`grid_cells`]): the coverage of every method on a mesh with cells. `None` when no cell
+/// interpolates on this grid (a point cloud, or a 3D mesh on a 2D grid that is no slab in z).
+///
+/// Errors: as [`linear_grid_weights`], except that having no cells of the grid's dimension is not one.
+pub fn inside_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<Option<Vec<bool>>> {
+    let cells = match grid_cells(grid, points, cells) {
+        Ok(cells) => cells,
+        Err(e) if e.kind() == crate::ErrorKind::MeshFormat && has_points_and_ids(points, cells) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // As `owners`, but any containing cell will do: a node already found inside is not tested
+    // again, and a flag per node is an eighth of an owner key.
+    let inside: Vec<AtomicBool> = (0..grid.len()).map(|_| AtomicBool::new(false)).collect();
+    (0..cells.len()).into_par_iter().for_each_init(Vec::new, |w, c| {
+        let Some(cell) = CellGeom::new(&cells, points, c, grid.dim) else { return };
+        let (lo, hi) = cell.bbox();
+        nodes_in_box(grid, &lo, &hi, |node| {
+            if !inside[node].load(Ordering::Relaxed) && weights_in(grid, &cell, &grid.node(grid.ijk(node)), None, w).is_some() {
+                inside[node].store(true, Ordering::Relaxed);
+            }
+        });
+    });
+    Ok(Some(inside.into_iter().map(AtomicBool::into_inner).collect()))
+}
+
+fn has_points_and_ids(points: &[[f64; 3]], cells: &Cells) -> bool {
+    cells.len() < u32::MAX as usize && cells.connectivity.iter().all(|&p| p < points.len())
+}
+
+/// The cells to interpolate in on `grid`: the mesh's own, or, on a 2D grid over a mesh with no 2D
+/// cells that is one cell thick in z ([`Cells::slab`], an OpenFOAM 2D case), the cross-sections of
+/// its cells (cell `i`'s section is cell `i`, so cell data keeps its index).
+///
+/// Errors: those of [`check_cells`]; a slab along x or y on a 2D grid (`MeshFormat`: the grid
+/// spans x and y).
+pub fn grid_cells<'a>(grid: &Grid, points: &[[f64; 3]], cells: &'a Cells) -> Result<std::borrow::Cow<'a, Cells>> {
+    match check_cells(grid, points, cells) {
+        Ok(()) => Ok(std::borrow::Cow::Borrowed(cells)),
+        Err(e) if e.kind() == crate::ErrorKind::MeshFormat && grid.dim == 2 && has_points_and_ids(points, cells) => match cells.slab(points) {
+            Some(slab) if slab.axis == 2 => Ok(std::borrow::Cow::Owned(slab.sections)),
+            Some(slab) => Err(err!(MeshFormat, "the mesh is one cell thick along {} (a 2D case), but a 2D grid spans x and y", ["x", "y", "z"][slab.axis])
+                .with_hint("rotate the mesh so that its thin (empty) direction is z, or use a 3D grid")),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 fn check_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<()> {
     if cells.len() >= u32::MAX as usize {
         return Err(err!(MeshFormat, "{} cells are more than this runtime can index", cells.len()));
@@ -422,13 +485,17 @@ fn check_cells(grid: &Grid, points: &[[f64; 3]], cells: &Cells) -> Result<()> {
     }
     // Every point, in order: a scan through the connectivity would jump around memory.
     if let Some(p) = points.iter().position(|p| p[..grid.dim].iter().any(|x| !x.is_finite())) {
-        return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim])
-            .with_hint("fix or remove the point in the mesh"));
+        return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..grid.dim]).with_hint("fix or remove the point in the mesh"));
     }
     if !(0..cells.len()).any(|c| kind_of(cells.types[c]).is_some_and(|(d, _, _)| d == grid.dim)) {
-        return Err(err!(MeshFormat, "the mesh has no {}D cells to interpolate in (linear interpolation needs {})",
-            grid.dim, if grid.dim == 2 { "triangles, quads, pixels or polygons" } else { "tetrahedra, hexahedra, voxels, wedges, pyramids or polyhedra" })
-            .with_hint("use a kernel (nearest, idw, gaussian) for point clouds, or a grid of the mesh's dimension"));
+        return Err(err!(
+            MeshFormat,
+            "the mesh has no {}D cells to interpolate in (linear interpolation needs {}{})",
+            grid.dim,
+            if grid.dim == 2 { "triangles, quads, pixels or polygons" } else { "tetrahedra, hexahedra, voxels, wedges, pyramids or polyhedra" },
+            if grid.dim == 2 { ", or 3D cells one layer thick in z" } else { "" }
+        )
+        .with_hint("use a kernel (nearest, idw, gaussian) for point clouds, or a grid of the mesh's dimension"));
     }
     Ok(())
 }

@@ -4,6 +4,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::index::{KthEstimate, PointIndex};
 use crate::err;
 use crate::error::Result;
@@ -11,6 +13,40 @@ use crate::grid::Grid;
 
 /// Marks a padding slot in [`Neighbours::index`].
 pub const PAD: u32 = u32::MAX;
+
+/// Which input points a grid node keeps for the `lift` graph (manifest `lift.footprint`,
+/// docs/bundle-format.md). Both rules use the input locations only, so training (point clouds of
+/// cell centres) and run time see the same neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiftFootprint {
+    /// The `k` nearest within `radius` times the smallest grid spacing; covered when one is found.
+    #[default]
+    Radius,
+    /// Coverage follows the local point spacing: a node is covered when its nearest input point
+    /// `p` lies within `max(radius x spacing, SPACING_FACTOR x s(p))`, `s(p)` the distance from `p`
+    /// to its `SPACING_RANK_PER_DIM x dim`-th nearest other input point; a covered node keeps its
+    /// `k` nearest at any distance, an uncovered one none. Graded far fields (cells larger than the
+    /// radius) stay covered, while nodes deeper inside an obstacle than about two wall cells stay
+    /// uncovered.
+    Adaptive,
+}
+
+/// `s(p)` in [`LiftFootprint::Adaptive`] is the distance to the `2 dim`-th nearest other point: on
+/// the cell centres of a structured mesh with cells of sides `a <= b` that is `min(b, 2a)` in 2D
+/// (the second neighbour across comes before the one along) and `min(b, sqrt 2 a)` in 3D (the
+/// diagonals across), and every location in a cell lies within half its diagonal of the centre. With
+/// [`SPACING_FACTOR`] = 2 nodes inside the cloud are covered up to aspect ratio ~8 in 2D and ~5 in
+/// 3D; the price is about two wall cells (their longer side) of coverage beyond a wall. A rank of
+/// a few neighbours keeps the rule local, so a hole larger than a few cells stays a hole.
+pub const SPACING_RANK_PER_DIM: usize = 2;
+
+/// The factor on `s(p)` in [`LiftFootprint::Adaptive`] (see [`SPACING_RANK_PER_DIM`]).
+pub const SPACING_FACTOR: f64 = 2.0;
+
+/// Relative slack on the adaptive coverage test, so that Rust's squared distances and the numpy
+/// reference's (scipy) distances decide the same way on a boundary that they round differently.
+pub const ADAPTIVE_SLACK: f64 = 1e-9;
 
 /// The `k` nearest input points of each grid node in a range, padded to exactly `k` per node.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +61,8 @@ pub struct Neighbours {
     pub points: usize,
     /// The search radius in grid spacings.
     pub radius_spacings: f64,
+    /// The rule that chose the neighbours.
+    pub footprint: LiftFootprint,
     /// `[M, K]` point indices, nearest first (ties by index), [`PAD`] for padding.
     pub index: Vec<u32>,
     /// `[M, K, D]` neighbour minus node, nearest periodic image, per axis in that axis' spacing (grid units);
@@ -50,13 +88,7 @@ impl Neighbours {
 ///
 /// Errors (`Usage`): `grid` has another box or periodicity than the index, a negative radius, or
 /// `nodes` runs past the grid.
-pub fn gather_grid_neighbours(
-    index: &PointIndex,
-    grid: &Grid,
-    k: usize,
-    radius_spacings: f64,
-    nodes: Range<usize>,
-) -> Result<Neighbours> {
+pub fn gather_grid_neighbours(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, nodes: Range<usize>) -> Result<Neighbours> {
     check_compatible(index, grid, radius_spacings, &nodes)?;
     let (dim, m, h) = (grid.dim, nodes.len(), grid.min_spacing());
     let r2 = (radius_spacings * h).powi(2);
@@ -66,6 +98,7 @@ pub fn gather_grid_neighbours(
         nodes: nodes.clone(),
         points: index.len(),
         radius_spacings,
+        footprint: LiftFootprint::Radius,
         index: vec![PAD; m * k],
         offsets: vec![0.0; m * k * dim],
         mask: vec![0.0; m * k],
@@ -80,6 +113,73 @@ pub fn gather_grid_neighbours(
         let node = cursor.position(nodes.start + row);
         index.nearest_into_hinted(&node, k, r2, kth.hint2(), found);
         kth.update(found);
+        for (slot, &(p, _)) in found.iter().enumerate() {
+            idx[slot] = p;
+            mask[slot] = 1.0;
+            let q = index.point(p as usize);
+            for a in 0..dim {
+                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// [`gather_grid_neighbours`] or [`gather_grid_neighbours_adaptive`] as `footprint` says.
+pub fn gather_grid_neighbours_with(
+    index: &PointIndex,
+    grid: &Grid,
+    k: usize,
+    radius_spacings: f64,
+    footprint: LiftFootprint,
+    nodes: Range<usize>,
+) -> Result<Neighbours> {
+    match footprint {
+        LiftFootprint::Radius => gather_grid_neighbours(index, grid, k, radius_spacings, nodes),
+        LiftFootprint::Adaptive => gather_grid_neighbours_adaptive(index, grid, k, radius_spacings, nodes),
+    }
+}
+
+/// The neighbours of [`LiftFootprint::Adaptive`]: for each grid node in `nodes`, its `k` nearest
+/// indexed points at any distance (ties by point index) when it is covered, none otherwise.
+/// Parallel over nodes.
+///
+/// Errors: those of [`gather_grid_neighbours`].
+pub fn gather_grid_neighbours_adaptive(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, nodes: Range<usize>) -> Result<Neighbours> {
+    check_compatible(index, grid, radius_spacings, &nodes)?;
+    let (dim, m) = (grid.dim, nodes.len());
+    let floor = radius_spacings * grid.min_spacing();
+    let rank = SPACING_RANK_PER_DIM * dim + 1; // counting the point itself
+    let mut out = Neighbours {
+        k,
+        dim,
+        nodes: nodes.clone(),
+        points: index.len(),
+        radius_spacings,
+        footprint: LiftFootprint::Adaptive,
+        index: vec![PAD; m * k],
+        offsets: vec![0.0; m * k * dim],
+        mask: vec![0.0; m * k],
+    };
+    if k == 0 {
+        return Ok(out);
+    }
+    let rows = out.index.par_chunks_mut(k).zip(out.offsets.par_chunks_mut(k * dim)).zip(out.mask.par_chunks_mut(k));
+    let init = || (Vec::new(), Vec::new(), KthEstimate::new(k), KthEstimate::new(rank), grid.cursor());
+    rows.enumerate().for_each_init(init, |(found, near, kth, kth_s, cursor), (row, ((idx, off), mask))| {
+        let node = cursor.position(nodes.start + row);
+        index.nearest_into_hinted(&node, k, f64::INFINITY, kth.hint2(), found);
+        kth.update(found);
+        let Some(&(nearest, d2)) = found.first() else { return };
+        // The local spacing at the nearest point: its `rank`-th nearest, itself included (so a
+        // coincident point counts), or the farthest point when there are fewer.
+        index.nearest_into_hinted(&index.point(nearest as usize), rank, f64::INFINITY, kth_s.hint2(), near);
+        kth_s.update(near);
+        let spacing = near.last().map_or(0.0, |&(_, s2)| s2.sqrt());
+        let reach = floor.max(SPACING_FACTOR * spacing) * (1.0 + ADAPTIVE_SLACK);
+        if d2.sqrt() > reach {
+            return;
+        }
         for (slot, &(p, _)) in found.iter().enumerate() {
             idx[slot] = p;
             mask[slot] = 1.0;
@@ -141,8 +241,9 @@ pub fn check_point_values(values: &[f32], points: usize, channels: usize) -> Res
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         let (p, c) = (i / channels, i % channels);
-        return Err(err!(NonFinite, "value {} at point {p}, channel {c} is not finite", values[i])
-            .with_hint("fix the field in the input or mask the point out"));
+        return Err(
+            err!(NonFinite, "value {} at point {p}, channel {c} is not finite", values[i]).with_hint("fix the field in the input or mask the point out")
+        );
     }
     Ok(())
 }

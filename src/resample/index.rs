@@ -77,8 +77,9 @@ impl PointIndex {
     /// `u32` can index (`MeshFormat`).
     pub fn new(points: &[[f64; 3]], grid: &Grid) -> Result<PointIndex> {
         if points.is_empty() {
-            return Err(err!(OutsideGrid, "the mesh has no points to resample onto the latent grid")
-                .with_hint("check that the input file holds a non-empty mesh"));
+            return Err(
+                err!(OutsideGrid, "the mesh has no points to resample onto the latent grid").with_hint("check that the input file holds a non-empty mesh")
+            );
         }
         if points.len() >= u32::MAX as usize {
             return Err(err!(MeshFormat, "{} points are more than this runtime can index (at most {})", points.len(), u32::MAX - 1));
@@ -88,8 +89,17 @@ impl PointIndex {
         let inv_width = std::array::from_fn(|a| 1.0 / width[a]);
         let periodic = grid.periodic[..grid.dim].iter().any(|&p| p);
         let mut index = PointIndex {
-            grid: grid.clone(), bins, width, inv_width, min_width, periodic, last_bin: bins.map(|b| (b - 1) as f64),
-            start: vec![], coords: vec![], ids: vec![], slot: OnceLock::new(),
+            grid: grid.clone(),
+            bins,
+            width,
+            inv_width,
+            min_width,
+            periodic,
+            last_bin: bins.map(|b| (b - 1) as f64),
+            start: vec![],
+            coords: vec![],
+            ids: vec![],
+            slot: OnceLock::new(),
         };
         index.sort_into_bins(points)?;
         Ok(index)
@@ -107,7 +117,10 @@ impl PointIndex {
         let mut counts = vec![0u32; chunks * nbins];
         // Each point's bin, kept for the scatter (measured 20% faster than computing it again).
         let mut bin = vec![0u32; n];
-        let finite = points.par_chunks(per).zip(counts.par_chunks_mut(nbins)).zip(bin.par_chunks_mut(per))
+        let finite = points
+            .par_chunks(per)
+            .zip(counts.par_chunks_mut(nbins))
+            .zip(bin.par_chunks_mut(per))
             .map(|((pts, count), bins)| {
                 let mut ok = true;
                 for (p, b) in pts.iter().zip(bins) {
@@ -117,11 +130,11 @@ impl PointIndex {
                     count[*b as usize] += 1;
                 }
                 ok
-            }).reduce(|| true, |a, b| a & b);
+            })
+            .reduce(|| true, |a, b| a & b);
         if !finite {
             let p = points.iter().position(|p| p[..dim].iter().any(|x| !x.is_finite())).unwrap_or(0);
-            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..dim])
-                .with_hint("fix or remove the point in the mesh"));
+            return Err(err!(NonFinite, "point {p} has a non-finite coordinate {:?}", &points[p][..dim]).with_hint("fix or remove the point in the mesh"));
         }
         // counts[c * nbins + b] becomes chunk c's first slot in bin b.
         let mut start = vec![0u32; nbins + 1];
@@ -138,22 +151,21 @@ impl PointIndex {
         let mut ids = vec![0u32; n];
         let dst = Scatter { coords: coords.as_mut_ptr(), ids: ids.as_mut_ptr() };
         let dst = &dst;
-        points.par_chunks(per).zip(counts.par_chunks_mut(nbins)).zip(bin.par_chunks(per)).enumerate()
-            .for_each(|(c, ((pts, next), bins))| {
-                for (i, (p, &b)) in pts.iter().zip(bins).enumerate() {
-                    let b = b as usize;
-                    let s = next[b] as usize;
-                    next[b] += 1;
-                    // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
-                    // range of each bin is disjoint from the other chunks' (the prefix sum above).
-                    unsafe {
-                        for (a, &x) in p.iter().take(dim).enumerate() {
-                            *dst.coords.add(s * dim + a) = self.grid.wrap(a, x);
-                        }
-                        *dst.ids.add(s) = (c * per + i) as u32;
+        points.par_chunks(per).zip(counts.par_chunks_mut(nbins)).zip(bin.par_chunks(per)).enumerate().for_each(|(c, ((pts, next), bins))| {
+            for (i, (p, &b)) in pts.iter().zip(bins).enumerate() {
+                let b = b as usize;
+                let s = next[b] as usize;
+                next[b] += 1;
+                // SAFETY: `s < n`, and every slot is taken by exactly one point: chunk c's
+                // range of each bin is disjoint from the other chunks' (the prefix sum above).
+                unsafe {
+                    for (a, &x) in p.iter().take(dim).enumerate() {
+                        *dst.coords.add(s * dim + a) = self.grid.wrap(a, x);
                     }
+                    *dst.ids.add(s) = (c * per + i) as u32;
                 }
-            });
+            }
+        });
         (self.start, self.coords, self.ids) = (start, coords, ids);
         Ok(())
     }
@@ -261,7 +273,11 @@ impl PointIndex {
             2 => per_point / std::f64::consts::PI,
             _ => (per_point / (4.0 / 3.0 * std::f64::consts::PI)).powf(2.0 / 3.0),
         };
-        if d2 > 0.0 && d2.is_finite() { d2 } else { f64::MIN_POSITIVE }
+        if d2 > 0.0 && d2.is_finite() {
+            d2
+        } else {
+            f64::MIN_POSITIVE
+        }
     }
 
     /// The ring search: visit rings of bins until the next cannot hold anything better.
@@ -274,10 +290,23 @@ impl PointIndex {
                 found.truncate(k);
             }
         };
-        self.search(q, |found| {
-            keep_best(found);
-            if found.len() == k { found.iter().map(|f| f.1).fold(0.0, f64::max) } else { r2 }
-        }, |found, id, d2| if d2 <= r2 { found.push((id, d2)) }, out);
+        self.search(
+            q,
+            |found| {
+                keep_best(found);
+                if found.len() == k {
+                    found.iter().map(|f| f.1).fold(0.0, f64::max)
+                } else {
+                    r2
+                }
+            },
+            |found, id, d2| {
+                if d2 <= r2 {
+                    found.push((id, d2))
+                }
+            },
+            out,
+        );
         keep_best(out);
         out.sort_unstable_by(order);
     }
@@ -393,7 +422,11 @@ impl PointIndex {
         // of `bins` around home), those inside the box otherwise.
         let window: [(i64, i64); 3] = std::array::from_fn(|a| {
             let (n, h) = (self.bins[a] as i64, home[a] as i64);
-            if a < self.grid.dim && self.grid.periodic[a] { (-(n - 1) / 2, n / 2) } else { (-h, n - 1 - h) }
+            if a < self.grid.dim && self.grid.periodic[a] {
+                (-(n - 1) / 2, n / 2)
+            } else {
+                (-h, n - 1 - h)
+            }
         });
         let last_ring = window.iter().map(|&(lo, hi)| lo.abs().max(hi)).max().unwrap_or(0);
         for r in 0..=last_ring {
@@ -415,7 +448,13 @@ impl PointIndex {
         // Offsets stay within one period of home, so one correction wraps them (no division).
         let bin = |a: usize, o: i64| {
             let (b, n) = (home[a] as i64 + o, self.bins[a] as i64);
-            (if b < 0 { b + n } else if b >= n { b - n } else { b }) as usize
+            (if b < 0 {
+                b + n
+            } else if b >= n {
+                b - n
+            } else {
+                b
+            }) as usize
         };
         let ((z0, z1), (y0, y1), (x0, x1)) = (span(2), span(1), span(0));
         for oz in z0..=z1 {
@@ -503,12 +542,20 @@ fn kth_smallest<const K: usize>(found: &[(u32, f64)]) -> f64 {
 /// `min` / `max` without NaN handling (distances are never NaN): one instruction each.
 #[inline(always)]
 fn min(a: f64, b: f64) -> f64 {
-    if a < b { a } else { b }
+    if a < b {
+        a
+    } else {
+        b
+    }
 }
 
 #[inline(always)]
 fn max(a: f64, b: f64) -> f64 {
-    if a > b { a } else { b }
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
 /// The first ball of a `k`-nearest search: a running estimate of the `k`-th nearest squared
@@ -632,11 +679,13 @@ mod tests {
             let periodic: Vec<bool> = (0..dim).map(|a| (case / 2 + a) % 3 == 0).collect();
             let g = Grid::new(&vec![9; dim], &vec![-1.0; dim], &vec![2.0; dim], &periodic).unwrap();
             let n = [1, 7, 300, 2000][case % 4];
-            let mut pts: Vec<[f64; 3]> = (0..n).map(|i| {
-                // Half the points in a small cluster, a few far outside, some duplicated.
-                let (c, s) = if i % 2 == 0 { (0.3, 0.05) } else { (0.5, 3.2) };
-                std::array::from_fn(|a| if a < dim { -1.0 + 3.0 * c + s * (rand() - 0.5) } else { 0.0 })
-            }).collect();
+            let mut pts: Vec<[f64; 3]> = (0..n)
+                .map(|i| {
+                    // Half the points in a small cluster, a few far outside, some duplicated.
+                    let (c, s) = if i % 2 == 0 { (0.3, 0.05) } else { (0.5, 3.2) };
+                    std::array::from_fn(|a| if a < dim { -1.0 + 3.0 * c + s * (rand() - 0.5) } else { 0.0 })
+                })
+                .collect();
             pts.extend_from_within(..n / 10);
             let index = PointIndex::new(&pts, &g).unwrap();
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
@@ -656,7 +705,16 @@ mod tests {
                 if r.is_finite() {
                     index.within_into(&q, r * r, &mut fast);
                     slow.clear();
-                    index.search(&q, |_| r * r, |f, id, d2| if d2 <= r * r { f.push((id, d2)) }, &mut slow);
+                    index.search(
+                        &q,
+                        |_| r * r,
+                        |f, id, d2| {
+                            if d2 <= r * r {
+                                f.push((id, d2))
+                            }
+                        },
+                        &mut slow,
+                    );
                     slow.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
                     assert_eq!(fast, slow, "within: case {case} query {q:?} r {r}");
                 }

@@ -64,11 +64,12 @@ impl Kernel {
     /// that is negative or NaN.
     pub(crate) fn check(self, footprint: Footprint) -> Result<()> {
         let r = footprint.radius();
-        let ok = r >= 0.0 && match self {
-            Kernel::Nearest => true,
-            Kernel::InverseDistance { power } => power.is_finite() && power >= 0.0,
-            Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0 && r.is_finite() && r > 0.0,
-        };
+        let ok = r >= 0.0
+            && match self {
+                Kernel::Nearest => true,
+                Kernel::InverseDistance { power } => power.is_finite() && power >= 0.0,
+                Kernel::Gaussian { sharpness } => sharpness.is_finite() && sharpness > 0.0 && r.is_finite() && r > 0.0,
+            };
         if ok {
             return Ok(());
         }
@@ -94,11 +95,33 @@ impl Kernel {
     }
 }
 
-
-/// Kernel weights of every grid node over the indexed points.
+/// Kernel weights of every grid node over the indexed points; a node is covered when its footprint
+/// holds a point (point clouds).
 ///
 /// Errors: invalid kernel parameters (`Usage`), an index built for another grid (`Usage`).
 pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint, kernel: Kernel, outside: Outside) -> Result<Weights> {
+    kernel_grid_weights_inside(index, grid, footprint, kernel, outside, None)
+}
+
+/// [`kernel_grid_weights`] with the coverage given by geometry: with `inside` (`[nodes]`, e.g.
+/// [`super::cells::inside_cells`]) a node is covered exactly when it is inside, whatever its
+/// footprint holds. Nodes outside get [`Outside`] even with points in their footprint (so an
+/// obstacle's mask is the obstacle); nodes inside with an empty footprint (a mesh coarser than
+/// the footprint, far from a body on a graded mesh) take the footprint's number of nearest points
+/// at any distance (at least one), so no covered node goes without values.
+///
+/// Errors: those of [`kernel_grid_weights`]; `inside` of another length than the grid (`Usage`).
+pub fn kernel_grid_weights_inside(
+    index: &PointIndex,
+    grid: &Grid,
+    footprint: Footprint,
+    kernel: Kernel,
+    outside: Outside,
+    inside: Option<&[bool]>,
+) -> Result<Weights> {
+    if inside.is_some_and(|m| m.len() != grid.len()) {
+        return Err(err!(Usage, "an inside mask of {} nodes for a grid of {}", inside.map_or(0, <[bool]>::len), grid.len()));
+    }
     kernel.check(footprint)?;
     super::gather::check_compatible(index, grid, footprint.radius(), &(0..grid.len()))?;
     let h = grid.min_spacing();
@@ -118,12 +141,23 @@ pub fn kernel_grid_weights(index: &PointIndex, grid: &Grid, footprint: Footprint
     let init = || (Vec::new(), Vec::new(), Vec::new(), KthEstimate::new(k), grid.cursor());
     Weights::build(grid.len(), index.len(), null, init, |(found, dist, w, kth, nodes), node, out| {
         let q = nodes.position(node);
+        let covered = inside.map(|m| m[node]);
+        if covered == Some(false) {
+            if outside == Outside::Closest {
+                out.push(index.closest(&q).0, 1.0);
+            }
+            return false;
+        }
         match footprint {
             Footprint::Closest { .. } => {
                 index.nearest_into_hinted(&q, k, r2, kth.hint2(), found);
                 kth.update(found);
             }
             Footprint::Radius(_) => index.within_into(&q, r2, found),
+        }
+        if found.is_empty() && covered == Some(true) {
+            // (Not through the hint: these rare searches would spoil it for the others.)
+            index.nearest_into(&q, k.max(1), f64::INFINITY, found);
         }
         if found.is_empty() {
             if outside == Outside::Closest {

@@ -23,10 +23,13 @@ pub mod kernel;
 pub mod linear;
 pub mod weights;
 
-pub use cells::linear_grid_weights;
-pub use gather::{coverage, gather_grid_neighbours, gather_values, Neighbours, PAD};
+pub use cells::{grid_cells, inside_cells, linear_grid_weights};
+pub use gather::{
+    coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_with, gather_values, LiftFootprint, Neighbours, ADAPTIVE_SLACK,
+    PAD, SPACING_FACTOR, SPACING_RANK_PER_DIM,
+};
 pub use index::PointIndex;
-pub use kernel::{kernel_grid_weights, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
+pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
 pub use weights::{Outside, Weights};
 
@@ -73,13 +76,31 @@ impl Resampler {
     /// `radius_spacings` (for [`Resampler::to_grid`]); without, the `k` nearest neighbours of
     /// every node for the `lift` graph ([`Resampler::neighbours`], [`Resampler::lift_values`]).
     pub fn new(grid: &Grid, points: &[[f64; 3]], k: usize, radius_spacings: f64, kernel: Option<Kernel>) -> Result<Resampler> {
+        Resampler::with_footprint(grid, points, k, radius_spacings, LiftFootprint::Radius, kernel)
+    }
+
+    /// [`Resampler::new`] with the neighbour rule of the bundle's `lift.footprint`.
+    ///
+    /// Errors (`Usage`): an adaptive footprint with a kernel (the manifest check refuses that
+    /// pair: the kernel path has no adaptive rule), and those of [`Resampler::new`].
+    pub fn with_footprint(
+        grid: &Grid,
+        points: &[[f64; 3]],
+        k: usize,
+        radius_spacings: f64,
+        lift_footprint: LiftFootprint,
+        kernel: Option<Kernel>,
+    ) -> Result<Resampler> {
         let footprint = Footprint::Closest { n: k, radius: radius_spacings };
         if let Some(kernel) = kernel {
+            if lift_footprint != LiftFootprint::Radius {
+                return Err(err!(Usage, "the adaptive lift footprint needs a learned lift, not a kernel"));
+            }
             let source = Source { points, cells: &Cells::default(), association: Association::Point };
             return Resampler::build(grid, &source, Method::Kernel { kernel, footprint }, Outside::default());
         }
         let index = PointIndex::new(points, grid)?;
-        let neighbours = gather_grid_neighbours(&index, grid, k, radius_spacings, 0..grid.len())?;
+        let neighbours = gather_grid_neighbours_with(&index, grid, k, radius_spacings, lift_footprint, 0..grid.len())?;
         let coverage = coverage(&neighbours);
         Ok(Resampler { lift: Lift::Neighbours(neighbours, coverage), search_bytes: index.bytes() })
     }
@@ -100,7 +121,11 @@ impl Resampler {
                     Association::Point => PointIndex::new(source.points, grid)?,
                     Association::Cell => PointIndex::new(&source.cells.centres(source.points), grid)?,
                 };
-                (kernel_grid_weights(&index, grid, footprint, kernel, outside)?, index.bytes())
+                // With cells, coverage is the cells' geometry (an obstacle's mask is the obstacle,
+                // a coarse far field has no holes); point clouds keep the footprint rule.
+                let inside = if source.cells.is_empty() { None } else { inside_cells(grid, source.points, source.cells)? };
+                let search = index.bytes() + inside.as_ref().map_or(0, Vec::len);
+                (kernel_grid_weights_inside(&index, grid, footprint, kernel, outside, inside.as_deref())?, search)
             }
         };
         Ok(Resampler { lift: Lift::Weights(weights), search_bytes })
@@ -123,7 +148,8 @@ impl Resampler {
         }
     }
 
-    /// `[nodes]` 1 where a node is covered (an input point within the radius, inside a cell).
+    /// `[nodes]` 1 where a node is covered: inside the mesh's cells when it has cells (any
+    /// method), else per the lift footprint (an input point within the radius, or adaptive).
     pub fn coverage(&self) -> &[f32] {
         match &self.lift {
             Lift::Neighbours(_, c) => c,

@@ -70,26 +70,29 @@ impl Weights {
         F: Fn(&mut S, usize, &mut RowOut) -> bool + Sync,
     {
         let mut coverage = vec![0.0f32; rows];
-        let blocks: Vec<Block> = coverage.par_chunks_mut(BLOCK).enumerate().map_init(&init, |scratch, (b, cov)| {
-            let mut block = Block { offsets: Vec::with_capacity(cov.len() + 1), cols: vec![], vals: vec![] };
-            block.offsets.push(0);
-            let rows = cov.len();
-            for (i, c) in cov.iter_mut().enumerate() {
-                let mut out = RowOut { cols: &mut block.cols, vals: &mut block.vals };
-                *c = f32::from(u8::from(row(scratch, b * BLOCK + i, &mut out)));
-                block.offsets.push(block.cols.len() as u32);
-                if i == 0 {
-                    // Rows of one method have similar lengths: one allocation instead of doublings.
-                    let guess = rows * (block.cols.len() + 1);
-                    block.cols.reserve(guess);
-                    block.vals.reserve(guess);
+        let blocks: Vec<Block> = coverage
+            .par_chunks_mut(BLOCK)
+            .enumerate()
+            .map_init(&init, |scratch, (b, cov)| {
+                let mut block = Block { offsets: Vec::with_capacity(cov.len() + 1), cols: vec![], vals: vec![] };
+                block.offsets.push(0);
+                let rows = cov.len();
+                for (i, c) in cov.iter_mut().enumerate() {
+                    let mut out = RowOut { cols: &mut block.cols, vals: &mut block.vals };
+                    *c = f32::from(u8::from(row(scratch, b * BLOCK + i, &mut out)));
+                    block.offsets.push(block.cols.len() as u32);
+                    if i == 0 {
+                        // Rows of one method have similar lengths: one allocation instead of doublings.
+                        let guess = rows * (block.cols.len() + 1);
+                        block.cols.reserve(guess);
+                        block.vals.reserve(guess);
+                    }
                 }
-            }
-            block
-        }).collect();
+                block
+            })
+            .collect();
         if blocks.iter().any(|b| b.cols.len() >= u32::MAX as usize) {
-            return Err(err!(Usage, "more than {} weights in one block of {BLOCK} grid nodes", u32::MAX)
-                .with_hint("use fewer neighbours or a smaller radius"));
+            return Err(err!(Usage, "more than {} weights in one block of {BLOCK} grid nodes", u32::MAX).with_hint("use fewer neighbours or a smaller radius"));
         }
         Ok(Weights { rows, sources, blocks, coverage, null })
     }

@@ -9,28 +9,52 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
+/// The project's Python environment, which generates the fixtures and holds ONNX Runtime. On a
+/// fresh clone `cargo test` creates it (`scripts/setup.sh --python-env`, about a minute), once:
+/// `flock` serialises the test binaries that cargo runs side by side, and the stamp that setup
+/// writes last tells a complete environment from one still being installed.
+pub fn python() -> PathBuf {
     let py = root().join(".venv/bin/python");
-    assert!(py.exists(), "{} is missing: run scripts/setup.sh first (it creates the project's Python environment)", py.display());
+    if !root().join(".venv/.echo-onnx-ready").exists() {
+        std::fs::create_dir_all(root().join("target")).unwrap();
+        let status = Command::new("flock")
+            .arg(root().join("target/.python-env.lock"))
+            .arg(root().join("scripts/setup.sh"))
+            .arg("--python-env")
+            .status()
+            .expect("cannot run flock (util-linux) to create the Python environment: run scripts/setup.sh by hand");
+        assert!(
+            status.success(),
+            "creating the project's Python environment failed (see above): run scripts/setup.sh, which also installs the system packages it needs"
+        );
+    }
     py
 }
 
-/// Run a generator module into `target/test-fixtures/<name>` once; atomic so parallel tests agree.
+/// A digest of the generators' source (onnx/echo_onnx/*.py): fixtures made by an older generator
+/// live under another key and are never reused after a change.
+fn generators_digest() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root().join("onnx/echo_onnx")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "py")).collect();
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        std::fs::read(&f).unwrap().hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// Run a generator module into `target/test-fixtures/<digest>/<name>` once; atomic so parallel tests agree.
 fn fixture(name: &str, module: &str, args: &[&str]) -> PathBuf {
-    let dir = root().join("target/test-fixtures");
+    let dir = root().join("target/test-fixtures").join(generators_digest());
     let path = dir.join(name);
     if path.exists() {
         return path;
     }
     std::fs::create_dir_all(&dir).unwrap();
     let tmp = dir.join(format!(".{name}.{}.{:?}", std::process::id(), std::thread::current().id()));
-    let out = Command::new(python())
-        .args(["-m", module, "--out"])
-        .arg(&tmp)
-        .args(args)
-        .env("PYTHONPATH", root().join("onnx"))
-        .output()
-        .unwrap();
+    let out = Command::new(python()).args(["-m", module, "--out"]).arg(&tmp).args(args).env("PYTHONPATH", root().join("onnx")).output().unwrap();
     assert!(out.status.success(), "{module} failed: {}", String::from_utf8_lossy(&out.stderr));
     if std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_dir_all(&tmp); // another test made it first
@@ -65,9 +89,8 @@ pub fn cli_json(args: &[&str]) -> (Output, serde_json::Value) {
     let mut all = vec!["--json", "--quiet"];
     all.extend_from_slice(args);
     let out = cli(&all);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
     (out, v)
 }
 

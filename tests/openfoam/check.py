@@ -180,10 +180,53 @@ def mismatch():
     check(not list((WORK / "mismatch-warn").glob("*/TEcho")), "mismatch-warn: no TEcho written")
 
 
+# Each bad entry of the function object's dictionary, and what the fatal message must say. Before
+# these were checked at read(), a warmStartFrame beyond the segment was a warning (the solver exited
+# 0 without a warm start even with failOnError yes), steps -3 reached the runtime as
+# 18446744073709551613, and a negative interval or a warmStartTime after endTime passed silently.
+BAD_ENTRIES = {
+    "bad-steps-negative": "entry 'steps': -3 is negative",
+    "bad-steps-range": "entry 'steps': steps = 20000 is out of range 1..=10000",
+    "bad-steps-type": "entry 'steps': ",
+    "bad-horizon": "entry 'horizon': -1 is negative",
+    "bad-threads": "entry 'threads': threads = 5000 is out of range 1..=1024",
+    "bad-seed": "entry 'seed': -1 is negative",
+    "bad-interval": "entry 'interval': -0.5 must be a time > 0",
+    "bad-mode": "entry 'mode': 'sideways' is not a mode",
+    "bad-method": "entry 'method': method 'heun' is not a sampler method",
+    "bad-device": "entry 'device': device: unknown device 'gpu'",
+    "bad-parameter": "entry 'parameters': parameter DT = 5 is outside the bundle's range",
+    "bad-warmstart-frame": "entry 'warmStartFrame': 9 is not a frame of the generated segment (0 .. 8)",
+    "bad-warmstart-time": "entry 'warmStartTime': 5 is after endTime 1.6",
+    "bad-warmstart-frame-parallel": "entry 'warmStartFrame': 9 is not a frame of the generated segment (0 .. 8)",
+}
+
+
+def bad_entries():
+    for case, message in BAD_ENTRIES.items():
+        text = log(case)
+        check(rc(case) != 0, f"{case}: the run stops (exit {rc(case)})")
+        check("FOAM FATAL IO ERROR" in text and message in text, f"{case}: fatal error at read() with the message '{message}'")
+        check(re.search(r"^Time = ", text, re.M) is None, f"{case}: stopped before the first time step")
+        check("18446744073709551" not in text, f"{case}: no negative value shown wrapped around")
+    for case, message in [
+        ("bad-warmstart-frame-warn", "entry 'warmStartFrame': 9 is not a frame of the generated segment"),
+        ("bad-steps-warn", "entry 'steps': -3 is negative"),
+        ("bad-mode-warn", "entry 'mode': 'sideways' is not a mode"),
+    ]:
+        text = log(case)
+        check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: failOnError no lets the solver finish")
+        check("FOAM Warning" in text and message in text and "the solver continues without the surrogate" in text,
+              f"{case}: the bad entry is a warning with the message '{message}'")
+        check("FOAM FATAL" not in text and "warm start at" not in text, f"{case}: no error, no warm start")
+        check(not list((WORK / case).glob("*/TEcho")), f"{case}: no TEcho written")
+
+
 surrogate()
 warmstart()
 vector()
 mismatch()
+bad_entries()
 if failures:
     print(f"\n{len(failures)} check(s) failed:")
     for f in failures:

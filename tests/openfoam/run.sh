@@ -2,7 +2,8 @@
 # End-to-end tests of the C++ bridge and the echoSurrogate function object with the real solver:
 # the example case (openfoam-plugin/example, scalarTransportFoam) serially and on 2 MPI ranks in
 # each mode, a bundle that does not match the case (fields; dimension; serial and parallel), and
-# failOnError no. The assertions are in check.py (logs, written fields, error files, serial vs
+# failOnError no, and every kind of bad dictionary entry (fatal at read(), or a warning with
+# failOnError no). The assertions are in check.py (logs, written fields, error files, serial vs
 # parallel agreement to 1e-6 relative).
 # Needs scripts/setup.sh and scripts/setup-openfoam.sh (scripts/test.sh runs both).
 # Usage: tests/openfoam/run.sh [WORK_DIR]   (default: target/openfoam-tests, recreated)
@@ -91,6 +92,25 @@ run_case mismatch-fields 1 "$work/raw-2d" surrogate
 run_case mismatch-fields-parallel 2 "$work/raw-2d" surrogate
 run_case mismatch-dim 1 "$work/bundle-3d" warmStart
 run_case mismatch-warn 1 "$work/raw-2d" surrogate failOnError no
+# Bad entries: each must stop the run at read(), naming the entry (check.py, BAD_ENTRIES), or
+# with failOnError no be a warning after which the solver finishes without the surrogate.
+run_case bad-steps-negative 1 "$work/bundle" surrogate steps -3
+run_case bad-steps-range 1 "$work/bundle" surrogate steps 20000
+run_case bad-steps-type 1 "$work/bundle" surrogate steps 1.5
+run_case bad-horizon 1 "$work/bundle" surrogate horizon -1
+run_case bad-threads 1 "$work/bundle" surrogate threads 5000
+run_case bad-seed 1 "$work/bundle" surrogate seed -1
+run_case bad-interval 1 "$work/bundle" surrogate interval -0.5
+run_case bad-mode 1 "$work/bundle" sideways
+run_case bad-method 1 "$work/bundle" surrogate method heun
+run_case bad-device 1 "$work/bundle" surrogate device gpu
+run_case bad-parameter 1 "$work/bundle" surrogate DT 5
+run_case bad-warmstart-frame 1 "$work/bundle" warmStart warmStartFrame 9
+run_case bad-warmstart-time 1 "$work/bundle" warmStart warmStartTime 5
+run_case bad-warmstart-frame-parallel 2 "$work/bundle" warmStart warmStartFrame 9
+run_case bad-warmstart-frame-warn 1 "$work/bundle" warmStart warmStartFrame 9 failOnError no
+run_case bad-steps-warn 1 "$work/bundle" surrogate steps -3 failOnError no
+run_case bad-mode-warn 1 "$work/bundle" sideways failOnError no
 
 say "checks"
 python3 tests/openfoam/check.py "$work"

@@ -10,6 +10,7 @@ class ModelConfig:
     lift_features: int = 8        # F
     neighbours: int = 16          # K of the lift
     radius: float = 2.0           # lift radius in grid spacings
+    lift_footprint: str = "radius"  # manifest lift.footprint: "radius" or "adaptive" (graded meshes)
     stencil: int = 2              # query stencil per axis
     decoder_channels: int = 24   # G
     widths: list = field(default_factory=lambda: [32, 64])  # after the 2x2 stem, after each spatial compression

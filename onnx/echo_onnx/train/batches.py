@@ -3,7 +3,7 @@
 A window's fields (solver resolution n) are upsampled exactly (band-limited) to a `fine` lattice of
 `fine_factor` n per side. Input points are a random subset of that lattice, a fraction drawn in
 [keep_min, keep_max] of `input_points` (so the lift sees arbitrary offsets, not only grid nodes);
-their K nearest neighbours per grid node come from grid.Neighbours, the code the numpy reference uses
+their K nearest neighbours per grid node (per ModelConfig.lift_footprint) come from grid.Neighbours, the code the numpy reference uses
 and the Rust runtime mirrors. Targets are fields at other random lattice points, evaluated through the
 query stencil (grid.Stencil), so the query head learns to interpolate between nodes.
 """
@@ -45,7 +45,7 @@ class WindowSampler:
         flat_fine = fine.reshape(self.frames, -1)
         keep = self.rng.uniform(*self.keep) if keep is None else keep
         flat, pos = self.points(nf, max(1, int(round(keep * self.input_points))))
-        nb = Neighbours(self.grid, pos, cfg.neighbours, cfg.radius)
+        nb = Neighbours(self.grid, pos, cfg.neighbours, cfg.radius, cfg.lift_footprint)
         vals = flat_fine[:, flat][:, nb.idx] * nb.mask[None]                             # [T, nodes, K]
         qflat, qpos = self.points(nf, self.targets)
         st = Stencil(self.grid, qpos, cfg.stencil)

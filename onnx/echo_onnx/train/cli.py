@@ -6,6 +6,8 @@
     echo-onnx-train export --run-dir RUN --out BUNDLE
     echo-onnx-train evaluate --run-dir RUN --data DATA --bundle BUNDLE --out REPORT_DIR
     echo-onnx-train super-res --bundle BUNDLE --n 256 512 1024     (the bundle alone; no PyTorch)
+    echo-onnx-train write-example --data DATA --out BUNDLE/example  (what evaluate writes; no PyTorch)
+    echo-onnx-train calibration --data DATA --bundle BUNDLE --out DIR  (--ensemble spread vs error; no PyTorch)
 
 Data-parallel: `torchrun --nproc-per-node 2 -m echo_onnx.train.cli train ...` (gloo on CPU).
 """
@@ -115,6 +117,17 @@ def cmd_super_res(a):
         chunk=a.chunk, cache=a.cache)
 
 
+def cmd_calibration(a):
+    from .calibration import run
+    run(a.data, a.bundle, a.cli, out=a.out, members=a.members, traj=a.traj, horizon=a.horizon, threads=a.threads)
+
+
+def cmd_write_example(a):
+    from .data import load, write_example
+    write_example(load(Path(a.data) / "test.npz"), a.out)
+    print(f"wrote {a.out}/input.pvd and truth.pvd")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="echo-onnx-train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +181,23 @@ def main(argv=None):
     r.add_argument("--workers", type=int, default=1, help="scipy.fft threads of the solver (default 1)")
     r.add_argument("--chunk", type=int, default=65536, help="output points per query-graph call")
     r.set_defaults(fn=cmd_super_res)
+    c = sub.add_parser("calibration", help="spread-skill, CRPS and rank histogram of --ensemble forecasts (the Rust CLI) on the test split",
+                       epilog="example: echo-onnx-train calibration --data .echo/data --bundle onnx/bundles/ns2d-vorticity "
+                              "--cli target/release/echo-onnx --out onnx/bundles/ns2d-vorticity")
+    c.add_argument("--data", required=True, help="directory with test.npz (generate-data)")
+    c.add_argument("--bundle", required=True)
+    c.add_argument("--cli", default="target/release/echo-onnx", help="the echo-onnx executable")
+    c.add_argument("--out", help="directory for calibration.json and calibration.png")
+    c.add_argument("--members", type=int, default=16)
+    c.add_argument("--traj", type=int, default=8, help="test trajectories per viscosity")
+    c.add_argument("--horizon", type=int, default=32, help="frames forecast from frame 0")
+    c.add_argument("--threads", type=int, help="ONNX Runtime threads of the CLI (default: all cores)")
+    c.set_defaults(fn=cmd_calibration)
+    x = sub.add_parser("write-example", help="a bundle's example/: the first held-out trajectory's frame 0 and the next 8",
+                       epilog="example: echo-onnx-train write-example --data .echo/data --out onnx/bundles/ns2d-vorticity/example")
+    x.add_argument("--data", required=True, help="directory with test.npz (generate-data)")
+    x.add_argument("--out", required=True, help="directory to write input.pvd, truth.pvd and their .vtu files")
+    x.set_defaults(fn=cmd_write_example)
     a = ap.parse_args(argv)
     a.fn(a)
     return 0

@@ -38,6 +38,27 @@ def load(path) -> dict:
     return {"w": d["w"], "nu": d["nu"], "dt": float(d["dt"]), "info": json.loads(str(d["info"]))}
 
 
+def write_example(test, out_dir, traj=0, frames=1):
+    """A held-out trajectory's first frames at the data lattice as a .pvd series (a physical example
+    input for the bundle: `echo-onnx forecast --input out_dir/input.pvd`), plus the solver's next
+    frames as truth.pvd for comparison. The lattice points are joined by quads so that ParaView
+    shows the field as a surface (and a forecast from it, which keeps the input's cells, too).
+    Torch-free: `echo-onnx-train write-example` rewrites a bundle's example from the data alone."""
+    from ..vtkxml import Mesh, lattice_cells, write_pvd, write_vtu
+    from .superres import lattice  # superres imports this module
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    w, dt = test["w"][traj], test["dt"]
+    n = w.shape[-1]
+    pts, cells = lattice(n).astype(np.float32), lattice_cells(n, n)
+    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 8)))):
+        entries = []
+        for k in ks:
+            write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, {"vorticity": w[k].ravel().astype(np.float32)}, cells=cells))
+            entries.append((round(k * dt, 12), f"{name}_{k:04d}.vtu"))
+        write_pvd(out_dir / f"{name}.pvd", entries)
+
+
 def upsample(w: np.ndarray, factor: int) -> np.ndarray:
     """Band-limited (Fourier zero-padding) upsampling of fields [..., n, n] by `factor`.
 

@@ -20,7 +20,7 @@ from ..reference import Forecaster, Runtime
 from ..noise import SplitMix64
 from ..sampler import integrate
 from .batches import WindowSampler
-from .data import load
+from .data import load, write_example
 from .fno import load_fno, normalised_nu
 from .report import write_report
 from .superres import echo_forecast, lattice, rel, subset, super_resolution  # torch-free (the super-res step)
@@ -169,23 +169,6 @@ def generation_spectra(rt, test, samples=8, seed=0):
     return {"samples": samples, "k": ks, "E_generated": [float(e_gen[k]) for k in ks], "E_data": [float(e_data[k]) for k in ks],
             "energy_ratio_generated_over_data": ratios,
             "std_generated": float(np.std(gen)), "std_data": float(np.std(test["w"]))}
-
-
-def write_example(test, out_dir, traj=0, frames=1):
-    """A held-out trajectory's first frames at the data lattice as a .pvd series (a physical example
-    input for the bundle: `echo-onnx forecast --input out_dir/input.pvd`), plus the solver's next
-    frames as truth.pvd for comparison."""
-    from ..vtkxml import Mesh, write_pvd, write_vtu
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    w, dt = test["w"][traj], test["dt"]
-    pts = lattice(w.shape[-1]).astype(np.float32)
-    for name, ks in (("input", range(frames)), ("truth", range(frames, min(len(w), frames + 8)))):
-        entries = []
-        for k in ks:
-            write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, {"vorticity": w[k].ravel().astype(np.float32)}))
-            entries.append((round(k * dt, 12), f"{name}_{k:04d}.vtu"))
-        write_pvd(out_dir / f"{name}.pvd", entries)
 
 
 def record_in_manifest(bundle, res):

@@ -130,7 +130,9 @@ def manifest(model: Echo, ck: dict, graphs: dict, name: str) -> dict:
                     "mean": [0.0], "std": [float(ck["std"])]}],
         "latent_grid": {"dim": cfg.dim, "shape": list(cfg.grid), "bbox": {"min": [0.0] * cfg.dim, "max": [1.0] * cfg.dim},
                         "periodic": [True] * cfg.dim, "coverage_channel": True},
-        "lift": {"kind": "learned", "neighbours": cfg.neighbours, "radius": cfg.radius},
+        "lift": {"kind": "learned", "neighbours": cfg.neighbours, "radius": cfg.radius,
+                 # only when not the default, so radius bundles keep the keys older runtimes read
+                 **({"footprint": cfg.lift_footprint} if cfg.lift_footprint != "radius" else {})},
         "query": {"kind": "learned", "stencil": cfg.stencil},
         "time": {"frames": cfg.frames, "dt": float(data.get("dt", 0.25)), "context_frames": 1, "slots": cfg.time_slots()},
         "latent": {"channels": cfg.latent_channels, "shape": cfg.latent_shape},

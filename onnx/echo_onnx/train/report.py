@@ -14,11 +14,14 @@ REGENERATE = """```sh
 .venv/bin/echo-onnx-train evaluate --run-dir .echo/runs/ns2d --data .echo/data --bundle onnx/bundles/ns2d-vorticity \\
     --out onnx/bundles/ns2d-vorticity
 OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024   # ~25 min
+cargo build --release && .venv/bin/echo-onnx-train calibration --data .echo/data --bundle onnx/bundles/ns2d-vorticity \\
+    --cli target/release/echo-onnx                                             # ~2 min
 ```
 (all with `--threads 2` on the 2-core machine, except `super-res`, which runs one thread; `--minutes` budgets
 make the step counts machine-dependent: the steps actually run are in the training table below. `super-res`
 needs only the bundle and the `test` description in its metrics.json, not the run directory nor the data,
-and keeps the other metrics; run it after `evaluate`, which rewrites metrics.json.)"""
+and keeps the other metrics; run it after `evaluate`, which rewrites metrics.json. So does `calibration`, which
+needs the bundle, the test split and the Rust CLI.)"""
 
 
 def fmt(x, digits=3):
@@ -79,6 +82,55 @@ def super_resolution_section(sr: dict, n: int) -> list:
                      str(v.get("solver_steps", "-")), fmt(v.get("solve_s"), 1), fmt(v.get("echo_s"), 1)]
             L.append("| " + " | ".join(cells) + " |")
     return L + [""]
+
+
+def calibration_section(c: dict, ae=None, first=None) -> list:
+    """Ensemble calibration (calibration.py): spread-skill, CRPS and rank histogram by viscosity."""
+    n = c["members"]
+    L = ["## Ensemble calibration", "",
+         f"`echo-onnx forecast --ensemble {n}` (the Rust CLI, the {n} members as one batch; seed = trajectory index, "
+         "conditioned on the true viscosity) from frame 0 of "
+         + ", ".join(f"{t} test trajectories at viscosity {k}" for k, t in c["trajectories_per_viscosity"].items())
+         + f", {c['horizon']} frames, against the solver at the data lattice; averages over trajectories and points, "
+         "vorticity in 1/s. RMSE: of the ensemble mean. Spread: sqrt of the mean ensemble variance (divisor N - 1). "
+         f"Spread-skill: sqrt((N + 1) / N) spread / RMSE, 1 for a calibrated ensemble of N = {n}, below 1 "
+         "under-dispersed (the spread understates the error). CRPS: of the members' empirical distribution; MAE: of "
+         "member 0 alone (the plain single forecast, whose CRPS it is): CRPS / MAE below 1 is what the ensemble adds. "
+         "Rank histogram: the truth's rank among the members at every point and horizon (flat when calibrated). "
+         "`onnx/echo_onnx/train/calibration.py`; the figure is `calibration.png` next to this report.", "",
+         "![rank histogram, spread and RMSE, spread-skill against horizon](calibration.png)", ""]
+    for key, s in c["by_viscosity"].items():
+        L += [f"### viscosity {key}", "",
+              "| horizon (frames) | RMSE of the mean | spread | spread-skill | CRPS | MAE, one member | CRPS / MAE |",
+              "|---|---|---|---|---|---|---|"]
+        for h in [1, 2, 4, 8, 12, 16, 24, 32]:
+            if h <= c["horizon"]:
+                i = h - 1
+                L.append(f"| {h} | {s['rmse_mean'][i]:.4f} | {s['spread'][i]:.4f} | {s['spread_skill'][i]:.2f} | "
+                         f"{s['crps'][i]:.4f} | {s['mae_member'][i]:.4f} | {s['crps'][i] / s['mae_member'][i]:.2f} |")
+        hist = s["rank_histogram"]
+        L += ["", f"Rank histogram ({n + 1} bins, calibrated: {1 / (n + 1):.3f} each): " + " ".join(f"{v:.3f}" for v in hist)
+              + f". Truth outside the members' range: {100 * s['outside']:.1f}% of points (calibrated: {200 / (n + 1):.1f}%).", ""]
+    a = c["by_viscosity"]["all"]
+    ssr = a["spread_skill"]
+    mean_ssr = sum(ssr) / len(ssr)
+    verdict = "under-dispersed" if mean_ssr < 0.9 else "over-dispersed" if mean_ssr > 1.1 else "calibrated within 10%"
+    ratio = [cr / m for cr, m in zip(a["crps"], a["mae_member"])]
+    L += ["Verdict (computed):", "",
+          f"- the ensemble is **{verdict}**: spread-skill {min(ssr):.2f} to {max(ssr):.2f} over horizons 1 to {c['horizon']} "
+          f"(mean {mean_ssr:.2f}), i.e. the spread is about {1 / mean_ssr:.1f}x too small"
+          + (f" ({1 / ssr[0]:.1f}x at the first frame)" if ssr[0] < mean_ssr else "")
+          + f"; the truth falls outside all {n} members at {100 * a['outside']:.0f}% of points where a calibrated "
+          f"ensemble would leave {200 / (n + 1):.0f}%.",
+          f"- the ensemble still helps: CRPS is {min(ratio):.2f} to {max(ratio):.2f} of one member's MAE, and its mean is "
+          f"a better point forecast than one member (MAE of the mean {a['mae_mean'][-1]:.4f} vs {a['mae_member'][-1]:.4f} "
+          f"at {c['horizon']} frames).", ""]
+    if ae is not None and first is not None:
+        L[-1:-1] = [f"- the first frames' error is mostly the autoencoder's: forecast rel L2 {first:.3f} at one frame against a "
+                    f"reconstruction error of {ae:.3f} (sections above). The decoder is deterministic, so every member "
+                    "shares that error and no spread of the generator can cover it; the spread only grows as the "
+                    "generated latents diverge."]
+    return L
 
 
 def fmt_e(x):
@@ -149,6 +201,9 @@ def render(metrics: dict, readme: bool = False) -> str:
           + f"; field std generated {g['std_generated']:.3f} vs data {g['std_data']:.3f}.", ""]
     if m.get("super_resolution"):
         L += super_resolution_section(m["super_resolution"], m["test"]["n"])
+    if m.get("calibration"):
+        L += calibration_section(m["calibration"], m.get("autoencoder", {}).get("100%"),
+                                 m.get("forecast", {}).get("echo_100%", {}).get("all", {}).get("1"))
     L += [f"Evaluation wall time: {m['seconds']} s.", ""]
     return "\n".join(L)
 

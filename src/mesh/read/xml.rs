@@ -3,7 +3,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::array::{self, Appended, Encoding};
+use super::array::{self, Appended, Encoding, Expect};
 use super::{context, image_mesh, join_pieces};
 use crate::err;
 use crate::error::{ErrorKind, Result};
@@ -157,37 +157,28 @@ impl Reader<'_> {
         let mut mesh = match kind {
             "UnstructuredGrid" => Mesh { points: self.points(piece)?, cells: self.unstructured_cells(piece)?, ..Mesh::default() },
             "PolyData" => Mesh { points: self.points(piece)?, cells: self.poly_cells(piece)?, ..Mesh::default() },
-            "ImageData" => return self.image_piece(dataset, piece),
-            other => {
-                return Err(err!(MeshFormat, "dataset type '{other}' is not supported")
-                    .with_hint("convert the file to .vtu, .vtp or .vti"))
+            "ImageData" => {
+                // The geometry is implicit: only the extent says how large it is. Decode the arrays
+                // first (their sizes are checked against the file), then build the points.
+                let image = Image::of(dataset, piece)?;
+                let (points, cells) = image.counts()?;
+                let point_data = self.fields(piece.child("PointData"), points)?;
+                let cell_data = self.fields(piece.child("CellData"), cells)?;
+                // With arrays the file's data bounds the size; without them only this cap does.
+                if point_data.is_empty() && cell_data.is_empty() && points > MAX_BARE_IMAGE_POINTS {
+                    return Err(err!(
+                        MeshFormat,
+                        "the image extent {:?} has {points} points but no point or cell arrays; at most {MAX_BARE_IMAGE_POINTS} points are read without data to back them",
+                        image.extent
+                    )
+                    .with_hint("add a point or cell array to the image, or write the grid as .vtu"));
+                }
+                return Ok(Mesh { point_data, cell_data, ..image.mesh()? });
             }
+            other => return Err(err!(MeshFormat, "dataset type '{other}' is not supported").with_hint("convert the file to .vtu, .vtp or .vti")),
         };
         mesh.point_data = self.fields(piece.child("PointData"), mesh.points.len())?;
         mesh.cell_data = self.fields(piece.child("CellData"), mesh.cells.len())?;
-        Ok(mesh)
-    }
-
-    /// An ImageData piece. Its size comes from the extent alone, so the arrays are checked against it
-    /// before the explicit points and cells are built: a hostile extent asks for billions of points
-    /// the file holds no data for, and building them would exhaust memory before the mismatch showed.
-    fn image_piece(&self, dataset: &Elem, piece: &Elem) -> Result<Mesh> {
-        let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
-        let extent = piece.nums("Extent", whole)?;
-        let (mut point_data, mut cell_data) = (Vec::new(), Vec::new());
-        // None: an empty or impossible extent, which `image` reports.
-        if let Some((points, cells)) = image_counts(extent) {
-            point_data = self.fields(piece.child("PointData"), points)?;
-            cell_data = self.fields(piece.child("CellData"), cells)?;
-            if point_data.is_empty() && cell_data.is_empty() && points > MAX_BARE_IMAGE_POINTS {
-                return Err(err!(MeshFormat, "the image extent {extent:?} has {points} points but no point or cell arrays; \
-                    at most {MAX_BARE_IMAGE_POINTS} points are read without data to back them")
-                    .with_hint("add a point or cell array to the image, or write the grid as .vtu"));
-            }
-        }
-        let mut mesh = image(dataset, piece)?;
-        mesh.point_data = point_data;
-        mesh.cell_data = cell_data;
         Ok(mesh)
     }
 
@@ -196,17 +187,8 @@ impl Reader<'_> {
         let name = el.attr("Name").unwrap_or("(unnamed)");
         let in_array = |e| context(e, format!("DataArray '{name}'"));
         let components: usize = el.attr("NumberOfComponents").map_or(Ok(default_components), |_| el.num("NumberOfComponents")).map_err(in_array)?;
-        // Both counts come from the file: their product can overflow.
-        let expected = tuples.checked_mul(components).ok_or_else(|| {
-            crate::Error::new(kind, format!("DataArray '{name}': {tuples} tuples x {components} components is more than can be stored"))
-        })?;
-        let values = array::values(el, self.enc, self.appended).map_err(in_array)?;
-        if values.len() != expected {
-            let few = if values.len() < expected { "too few" } else { "too many" };
-            return Err(crate::Error::new(kind, format!(
-                "DataArray '{name}' has {few} values: {}, expected {expected} ({tuples} tuples x {components} components)",
-                values.len())));
-        }
+        // The counts bound what the decoder may allocate; it returns exactly tuples x components values.
+        let values = array::values(el, self.enc, self.appended, Expect { tuples, components, kind }).map_err(in_array)?;
         Ok((components, values))
     }
 
@@ -226,10 +208,7 @@ impl Reader<'_> {
         let el = section.children("DataArray").find(|a| a.attr("Name") == Some(name));
         let el = el.ok_or_else(|| err!(MeshFormat, "<{}> has no '{name}' DataArray", section.name))?;
         let (_, values) = self.array(el, count, ErrorKind::MeshFormat, 1)?;
-        values
-            .into_iter()
-            .map(|v| as_index(v).ok_or_else(|| err!(MeshFormat, "DataArray '{name}' holds {v}, not a valid index")))
-            .collect()
+        values.into_iter().map(|v| as_index(v).ok_or_else(|| err!(MeshFormat, "DataArray '{name}' holds {v}, not a valid index"))).collect()
     }
 
     /// Connectivity and offsets (with the leading 0 that VTK XML omits) of `count` cells.
@@ -286,32 +265,39 @@ fn as_index(v: f64) -> Option<usize> {
 /// the file's data bounds the size, without them only this does.
 const MAX_BARE_IMAGE_POINTS: usize = 1 << 23;
 
-/// (points, cells) of an image extent, as `super::image_mesh` builds them; None if empty or too large.
-fn image_counts(extent: [i64; 6]) -> Option<(usize, usize)> {
-    let n = [0, 1, 2].map(|a| usize::try_from(i128::from(extent[2 * a + 1]) - i128::from(extent[2 * a]) + 1).ok().filter(|&d| d >= 1));
-    let points = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d?))?;
-    let cells = n.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d?.saturating_sub(1).max(1)))?;
-    Some((points, cells))
+/// The geometry of an ImageData piece.
+struct Image {
+    extent: [i64; 6],
+    origin: [f64; 3],
+    spacing: [f64; 3],
+    direction: [[f64; 3]; 3],
 }
 
-/// Points and cells of an ImageData piece.
-fn image(dataset: &Elem, piece: &Elem) -> Result<Mesh> {
-    let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
-    let extent = piece.nums("Extent", whole)?;
-    let origin = dataset.nums("Origin", [0.0; 3])?;
-    let spacing = dataset.nums("Spacing", [1.0; 3])?;
-    let d = dataset.nums("Direction", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?;
-    let direction = [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6], d[7], d[8]]];
-    image_mesh(extent, origin, spacing, direction)
+impl Image {
+    fn of(dataset: &Elem, piece: &Elem) -> Result<Image> {
+        let whole: [i64; 6] = dataset.nums("WholeExtent", [0; 6])?;
+        let extent = piece.nums("Extent", whole)?;
+        let origin = dataset.nums("Origin", [0.0; 3])?;
+        let spacing = dataset.nums("Spacing", [1.0; 3])?;
+        let d = dataset.nums("Direction", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?;
+        Ok(Image { extent, origin, spacing, direction: [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6], d[7], d[8]]] })
+    }
+
+    /// (points, cells) of the piece, without building them.
+    fn counts(&self) -> Result<(usize, usize)> {
+        super::image_counts(self.extent)
+    }
+
+    fn mesh(&self) -> Result<Mesh> {
+        image_mesh(self.extent, self.origin, self.spacing, self.direction)
+    }
 }
 
 /// Entries of a `.pvd` collection: (time, part, file).
 pub fn pvd_entries(bytes: &[u8]) -> Result<Vec<(f64, String, String)>> {
     let root = parse_tree(bytes)?;
-    let collection = root
-        .child("Collection")
-        .filter(|_| root.name == "VTKFile")
-        .ok_or_else(|| err!(MeshFormat, "not a ParaView collection: no <VTKFile><Collection>"))?;
+    let collection =
+        root.child("Collection").filter(|_| root.name == "VTKFile").ok_or_else(|| err!(MeshFormat, "not a ParaView collection: no <VTKFile><Collection>"))?;
     collection
         .children("DataSet")
         .map(|ds| {
