@@ -6,14 +6,19 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use echo_onnx::bundle::{expected_signatures, Manifest};
-use echo_onnx::mesh::read::{from_bytes, series_from_bytes, Format};
+use echo_onnx::mesh::read::{file_series_from_bytes, from_bytes, multiblock_from_bytes, series_from_bytes, Format};
 
 /// The same calls as `fuzz/fuzz_targets/<target>.rs`; whether the input was accepted.
 fn run_target(target: &str, data: &[u8]) -> bool {
     match target {
         "xml" => from_bytes(data, Format::Xml).is_ok(),
         "legacy" => from_bytes(data, Format::Legacy).is_ok(),
+        "gmsh" => from_bytes(data, Format::Gmsh).is_ok(),
         "pvd" => series_from_bytes(data).is_ok(),
+        "series" => {
+            let series = file_series_from_bytes(data).is_ok();
+            multiblock_from_bytes(data).is_ok() || series
+        }
         "manifest" => {
             let Ok(text) = std::str::from_utf8(data) else { return false };
             let Ok(m) = Manifest::from_json(text) else { return false };
@@ -63,6 +68,16 @@ fn legacy_inputs_do_not_panic() {
 }
 
 #[test]
+fn gmsh_inputs_do_not_panic() {
+    check("gmsh");
+}
+
+#[test]
+fn series_inputs_do_not_panic() {
+    check("series");
+}
+
+#[test]
 fn pvd_inputs_do_not_panic() {
     check("pvd");
 }
@@ -76,7 +91,7 @@ fn manifest_inputs_do_not_panic() {
 /// files of every encoding read back as meshes.
 #[test]
 fn corpus_holds_readable_meshes() {
-    for (target, format) in [("xml", Format::Xml), ("legacy", Format::Legacy)] {
+    for (target, format) in [("xml", Format::Xml), ("legacy", Format::Legacy), ("gmsh", Format::Gmsh)] {
         let ok = inputs("corpus", target).iter().filter(|p| from_bytes(&std::fs::read(p).unwrap(), format).is_ok()).count();
         assert!(ok > 0, "no file of fuzz/corpus/{target} reads as a mesh");
     }

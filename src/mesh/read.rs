@@ -128,6 +128,18 @@ pub fn series_from_bytes(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
     series_entries(bytes, Path::new("<memory>"))
 }
 
+/// The (time, file) entries of a `.series` index in memory, sorted by time and checked as
+/// [`read_series`] checks them before it reads the files; errors name the source `<memory>`.
+pub fn file_series_from_bytes(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
+    multiblock::file_series(bytes, Path::new("<memory>"))
+}
+
+/// The files of the dataset a `.vtm` in memory selects, checked as [`read_mesh`] checks the `.vtm`
+/// before it reads them; errors name the source `<memory>`.
+pub fn multiblock_from_bytes(bytes: &[u8]) -> Result<Vec<String>> {
+    multiblock::vtm_files(bytes, Path::new("<memory>"))
+}
+
 /// Parse and check a collection; `path` only names the source in errors.
 fn series_entries(bytes: &[u8], path: &Path) -> Result<Vec<(f64, String)>> {
     let mut entries = xml::pvd_entries(bytes).map_err(|e| in_file(e, path))?;
