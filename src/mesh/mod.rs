@@ -244,7 +244,8 @@ impl Mesh {
         }
         for (assoc, count) in [(Association::Point, n), (Association::Cell, self.cells.len())] {
             for f in self.fields(assoc) {
-                if f.components == 0 || f.values.len() != count * f.components {
+                // Checked: a reader may hand over a huge component count from the file with no values.
+                if f.components == 0 || count.checked_mul(f.components) != Some(f.values.len()) {
                     return Err(crate::err!(
                         FieldShape,
                         "'{}': {} field '{}' has {} values, expected {} x {} components",

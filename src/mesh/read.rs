@@ -19,12 +19,20 @@ const SUPPORTED: &str =
     "supported mesh files: .vtk (legacy), .vtu, .vtp, .vti, .vtm (multiblock), .msh (Gmsh 2.2/4.1); series: .pvd, .series, .msh with data at several times";
 const CORRUPT_HINT: &str = "the file is corrupt or truncated; re-export it";
 
-enum Format {
+/// What a file holds, as its extension says: [`from_bytes`] takes it for bytes that have no name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Legacy `.vtk`.
     Legacy,
+    /// VTK XML `.vtu`, `.vtp` or `.vti`.
     Xml,
+    /// Gmsh `.msh` (its first time step).
     Gmsh,
+    /// VTK XML multiblock `.vtm`: lists other files, so only [`read_mesh`] reads it.
     Multiblock,
+    /// ParaView `.pvd` collection.
     Series,
+    /// ParaView's JSON `.series` index.
     FileSeries,
 }
 
@@ -49,16 +57,35 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 /// Read one mesh (`.vtk`, `.vtu`, `.vtp`, `.vti`, `.msh`: its first time step, or a `.vtm`'s dataset).
 /// NaN in field values is kept; NaN/Inf in point coordinates is an error.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
-    let parse = match format_of(path)? {
-        Format::Legacy => legacy::read,
-        Format::Xml => xml::read,
-        Format::Gmsh => gmsh::read_msh,
-        Format::Multiblock => return multiblock::read_vtm(path),
+    let format = format_of(path)?;
+    match format {
+        Format::Multiblock => multiblock::read_vtm(path),
         Format::Series | Format::FileSeries => {
-            return Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display()).with_hint("read it as a series (each frame is a mesh)"))
+            Err(err!(MeshFormat, "'{}' is a time series, not a single mesh", path.display()).with_hint("read it as a series (each frame is a mesh)"))
         }
+        _ => checked(&read_bytes(path)?, format, path),
+    }
+}
+
+/// Read one mesh from bytes in memory, with every check [`read_mesh`] makes; errors name the source
+/// `<memory>`. The entry point for callers without a file, and for the fuzz targets (`fuzz/`). A
+/// `.vtm` and the series indexes list other files, so they are refused here.
+pub fn from_bytes(bytes: &[u8], format: Format) -> Result<Mesh> {
+    match format {
+        Format::Multiblock => Err(err!(MeshFormat, "a multiblock file lists other files; it cannot be read from memory").with_hint("read it with read_mesh")),
+        Format::Series | Format::FileSeries => Err(err!(MeshFormat, "a time series is not a single mesh").with_hint("read it with series_from_bytes")),
+        _ => checked(bytes, format, Path::new("<memory>")),
+    }
+}
+
+/// Parse and check one mesh (legacy, XML or Gmsh); `path` only names the source in errors.
+fn checked(bytes: &[u8], format: Format, path: &Path) -> Result<Mesh> {
+    let parse = match format {
+        Format::Legacy => legacy::read,
+        Format::Gmsh => gmsh::read_msh,
+        _ => xml::read,
     };
-    let mesh = parse(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    let mesh = parse(bytes).map_err(|e| in_file(e, path))?;
     if let Some((i, p)) = mesh.points.iter().enumerate().find(|(_, p)| !p.iter().all(|c| c.is_finite())) {
         return Err(err!(NonFinite, "'{}': point {i} has a non-finite coordinate ({}, {}, {})", path.display(), p[0], p[1], p[2])
             .with_hint("fix or remove the point in the mesh"));
@@ -83,7 +110,39 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
         }
         _ => return Ok(vec![Frame { time: 0.0, mesh: read_mesh(path)? }]),
     }
-    let mut entries = xml::pvd_entries(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
+    let entries = series_entries(&read_bytes(path)?, path)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    entries
+        .into_iter()
+        .map(|(time, file)| {
+            let in_series = |e| context(e, format!("'{}' (time {time})", path.display()));
+            let mesh = read_mesh(&confined(dir, &file, path).map_err(in_series)?).map_err(in_series)?;
+            Ok(Frame { time, mesh })
+        })
+        .collect()
+}
+
+/// The (time, file) entries of a `.pvd` collection in memory, sorted by time and checked as
+/// [`read_series`] checks them before it reads the frames; errors name the source `<memory>`.
+pub fn series_from_bytes(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
+    series_entries(bytes, Path::new("<memory>"))
+}
+
+/// The (time, file) entries of a `.series` index in memory, sorted by time and checked as
+/// [`read_series`] checks them before it reads the files; errors name the source `<memory>`.
+pub fn file_series_from_bytes(bytes: &[u8]) -> Result<Vec<(f64, String)>> {
+    multiblock::file_series(bytes, Path::new("<memory>"))
+}
+
+/// The files of the dataset a `.vtm` in memory selects, checked as [`read_mesh`] checks the `.vtm`
+/// before it reads them; errors name the source `<memory>`.
+pub fn multiblock_from_bytes(bytes: &[u8]) -> Result<Vec<String>> {
+    multiblock::vtm_files(bytes, Path::new("<memory>"))
+}
+
+/// Parse and check a collection; `path` only names the source in errors.
+fn series_entries(bytes: &[u8], path: &Path) -> Result<Vec<(f64, String)>> {
+    let mut entries = xml::pvd_entries(bytes).map_err(|e| in_file(e, path))?;
     if entries.is_empty() {
         return Err(err!(MeshFormat, "'{}' has no <DataSet> entries", path.display()));
     }
@@ -101,15 +160,7 @@ pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
         )
         .with_hint("multi-part collections are not supported; merge the parts into one file per time step"));
     }
-    let dir = path.parent().unwrap_or(Path::new(""));
-    entries
-        .into_iter()
-        .map(|(time, _, file)| {
-            let in_series = |e| context(e, format!("'{}' (time {time})", path.display()));
-            let mesh = read_mesh(&confined(dir, &file, path).map_err(in_series)?).map_err(in_series)?;
-            Ok(Frame { time, mesh })
-        })
-        .collect()
+    Ok(entries.into_iter().map(|(time, _, file)| (time, file)).collect())
 }
 
 /// `dir/name`, a file that an index (`.pvd`, `.vtm`, `.series`) in `dir` lists, which must exist and,
@@ -157,7 +208,14 @@ fn join_pieces(pieces: Vec<Mesh>) -> Result<Mesh> {
     let mut mesh = pieces.next().unwrap_or_default();
     for (i, piece) in pieces.enumerate() {
         let shift = mesh.points.len();
-        let conn: Vec<usize> = piece.cells.connectivity.iter().map(|&p| p + shift).collect();
+        // Point ids come from the file: one near usize::MAX overflows when shifted.
+        let conn: Vec<usize> = piece
+            .cells
+            .connectivity
+            .iter()
+            .map(|&p| p.checked_add(shift))
+            .collect::<Option<_>>()
+            .ok_or_else(|| err!(MeshFormat, "<Piece> {}: a cell refers to a point id too large to exist", i + 1))?;
         append_cells(&mut mesh.cells, &conn, &piece.cells.offsets, &piece.cells.types)?;
         mesh.points.extend(piece.points);
         join_fields(&mut mesh.point_data, piece.point_data).map_err(|e| context(e, format!("<Piece> {}: PointData", i + 1)))?;
@@ -198,7 +256,14 @@ fn append_cells(cells: &mut Cells, connectivity: &[usize], offsets: &[usize], ty
     if cells.offsets.is_empty() {
         cells.offsets.push(0);
     }
-    cells.offsets.extend(offsets[1..].iter().map(|&o| o + base));
+    // Offsets come from the file and are checked for order only later (Mesh::validate): shifting a huge
+    // one must fail, not overflow.
+    let shifted: Vec<usize> = offsets[1..]
+        .iter()
+        .map(|&o| o.checked_add(base))
+        .collect::<Option<_>>()
+        .ok_or_else(|| err!(MeshFormat, "a cell offset is too large for {} connectivity entries", connectivity.len()))?;
+    cells.offsets.extend(shifted);
     cells.connectivity.extend_from_slice(connectivity);
     cells.types.extend_from_slice(types);
     Ok(())

@@ -101,16 +101,24 @@ impl<'a> Cursor<'a> {
 
     /// The next non-blank line, trimmed, as text; None at the end of the file.
     fn line(&mut self) -> Result<Option<String>> {
-        while self.bytes.get(self.pos).is_some_and(|b| b.is_ascii_whitespace()) {
-            self.pos += 1;
+        loop {
+            while self.bytes.get(self.pos).is_some_and(|b| b.is_ascii_whitespace()) {
+                self.pos += 1;
+            }
+            let start = self.pos;
+            self.line_start = start;
+            let Some(line) = self.raw_line() else { return Ok(None) };
+            let text = std::str::from_utf8(line).ok().filter(|t| t.is_ascii());
+            let text = text.ok_or_else(|| {
+                self.error(start, "expected a section header, found binary data (does the previous section hold more values than it declares?)")
+            })?;
+            // `trim` also drops a vertical tab, which the whitespace skip above keeps: a line of only
+            // such characters is blank too, not a header without words.
+            let text = text.trim();
+            if !text.is_empty() {
+                return Ok(Some(text.to_string()));
+            }
         }
-        let start = self.pos;
-        self.line_start = start;
-        let Some(line) = self.raw_line() else { return Ok(None) };
-        let text = std::str::from_utf8(line).ok().filter(|t| t.is_ascii());
-        let text = text
-            .ok_or_else(|| self.error(start, "expected a section header, found binary data (does the previous section hold more values than it declares?)"))?;
-        Ok(Some(text.trim().to_string()))
     }
 
     /// Start a section: its header line is `header`, the line [`Cursor::line`] just read.

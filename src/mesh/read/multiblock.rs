@@ -33,9 +33,7 @@ struct Dataset {
 
 /// Read the dataset a `.vtm` selects (see the module's documentation).
 pub fn read_vtm(path: &Path) -> Result<Mesh> {
-    let root = xml::parse_tree(&read_bytes(path)?).map_err(|e| in_file(e, path))?;
-    let datasets = datasets(&root).map_err(|e| in_file(e, path))?;
-    let chosen = choose(&datasets).map_err(|e| context(e, format!("'{}'", path.display())))?;
+    let chosen = vtm_dataset(&read_bytes(path)?, path)?;
     let in_block = |e| context(e, format!("'{}': block '{}'", path.display(), chosen.path));
     let dir = folder(path);
     let pieces = chosen
@@ -55,6 +53,22 @@ pub fn read_vtm(path: &Path) -> Result<Mesh> {
         .collect::<Result<Vec<_>>>()?;
     // Several files are the pieces of one dataset (a parallel writer's), joined as a .vtu's pieces are.
     join_pieces(pieces).map_err(in_block)
+}
+
+/// The dataset a `.vtm`'s bytes select, before any of its files is touched; `path` only names the
+/// source in errors.
+fn vtm_dataset(bytes: &[u8], path: &Path) -> Result<Dataset> {
+    let root = xml::parse_tree(bytes).map_err(|e| in_file(e, path))?;
+    let mut datasets = datasets(&root).map_err(|e| in_file(e, path))?;
+    let chosen = choose(&datasets).map_err(|e| context(e, format!("'{}'", path.display())))?;
+    let i = datasets.iter().position(|d| std::ptr::eq(d, chosen)).unwrap_or(0);
+    Ok(datasets.swap_remove(i))
+}
+
+/// The files of the dataset a `.vtm` in memory selects, with the checks [`read_vtm`] makes before it
+/// reads them (the in-memory entry point, for the series fuzz target).
+pub fn vtm_files(bytes: &[u8], path: &Path) -> Result<Vec<String>> {
+    vtm_dataset(bytes, path).map(|d| d.files)
 }
 
 /// The non-empty datasets of a `<VTKFile type="vtkMultiBlockDataSet">`, in file order.
@@ -124,12 +138,7 @@ fn choose(datasets: &[Dataset]) -> Result<&Dataset> {
 
 /// Read a `.series` index: its frames sorted by time, each file read by its own extension.
 pub fn read_file_series(path: &Path) -> Result<Vec<Frame>> {
-    let mut entries = series_entries(&read_bytes(path)?).map_err(|e| context(e, format!("'{}'", path.display())))?;
-    entries.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(err!(MeshFormat, "'{}' lists two files at time {} ('{}' and '{}')", path.display(), w[0].0, w[0].1, w[1].1)
-            .with_hint("each time may appear once; merge or remove the duplicate entry"));
-    }
+    let entries = file_series(&read_bytes(path)?, path)?;
     let dir = folder(path);
     entries
         .into_iter()
@@ -139,6 +148,18 @@ pub fn read_file_series(path: &Path) -> Result<Vec<Frame>> {
             Ok(Frame { time, mesh })
         })
         .collect()
+}
+
+/// (time, file name) of each entry of a `.series` index in memory, sorted by time and checked as
+/// [`read_file_series`] checks them before it reads the files; `path` only names the source in errors.
+pub fn file_series(bytes: &[u8], path: &Path) -> Result<Vec<(f64, String)>> {
+    let mut entries = series_entries(bytes).map_err(|e| context(e, format!("'{}'", path.display())))?;
+    entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(err!(MeshFormat, "'{}' lists two files at time {} ('{}' and '{}')", path.display(), w[0].0, w[0].1, w[1].1)
+            .with_hint("each time may appear once; merge or remove the duplicate entry"));
+    }
+    Ok(entries)
 }
 
 /// (time, file name) of each entry of a `.series` index, in file order.

@@ -45,6 +45,9 @@ impl Elem {
     }
 }
 
+/// The deepest element nesting [`parse_tree`] accepts.
+const MAX_DEPTH: usize = 256;
+
 /// Parse an XML document into its root element.
 pub fn parse_tree(xml: &[u8]) -> Result<Elem> {
     let malformed = |m: String| err!(MeshFormat, "malformed XML: {m}");
@@ -55,6 +58,9 @@ pub fn parse_tree(xml: &[u8]) -> Result<Elem> {
         let pos = reader.buffer_position();
         let event = reader.read_event_into(&mut buf).map_err(|e| malformed(format!("{e} (near byte {pos})")))?;
         match event {
+            // The tree is dropped recursively: unbounded nesting from a hostile file would overflow the
+            // stack. VTK files nest about 6 deep.
+            Event::Start(_) if stack.len() > MAX_DEPTH => return Err(malformed(format!("elements are nested more than {MAX_DEPTH} deep"))),
             Event::Start(s) => stack.push(start_elem(&s).map_err(malformed)?),
             Event::Empty(s) => push_child(&mut stack, start_elem(&s).map_err(malformed)?),
             Event::End(_) => {
@@ -158,6 +164,15 @@ impl Reader<'_> {
                 let (points, cells) = image.counts()?;
                 let point_data = self.fields(piece.child("PointData"), points)?;
                 let cell_data = self.fields(piece.child("CellData"), cells)?;
+                // With arrays the file's data bounds the size; without them only this cap does.
+                if point_data.is_empty() && cell_data.is_empty() && points > MAX_BARE_IMAGE_POINTS {
+                    return Err(err!(
+                        MeshFormat,
+                        "the image extent {:?} has {points} points but no point or cell arrays; at most {MAX_BARE_IMAGE_POINTS} points are read without data to back them",
+                        image.extent
+                    )
+                    .with_hint("add a point or cell array to the image, or write the grid as .vtu"));
+                }
                 return Ok(Mesh { point_data, cell_data, ..image.mesh()? });
             }
             other => return Err(err!(MeshFormat, "dataset type '{other}' is not supported").with_hint("convert the file to .vtu, .vtp or .vti")),
@@ -245,6 +260,10 @@ impl Reader<'_> {
 fn as_index(v: f64) -> Option<usize> {
     (v >= 0.0 && v.fract() == 0.0 && v < usize::MAX as f64).then_some(v as usize)
 }
+
+/// The most points of an ImageData piece without arrays (about 0.8 GB once explicit): with arrays
+/// the file's data bounds the size, without them only this does.
+const MAX_BARE_IMAGE_POINTS: usize = 1 << 23;
 
 /// The geometry of an ImageData piece.
 struct Image {
