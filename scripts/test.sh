@@ -12,6 +12,8 @@ cargo clippy --release --locked --all-targets -- -D warnings
 cargo clippy --release --locked --all-targets --manifest-path cxx-bridge/Cargo.toml --target-dir target -- -D warnings
 printf '\n== Rust tests\n'
 cargo test --release --locked
+printf '\n== Fuzzing: every reader and the manifest, 10 s per target on the committed corpus (issue 9)\n'
+scripts/fuzz.sh 10
 printf '\n== Python tests\n'
 .venv/bin/python -m pytest -q onnx/tests
 
