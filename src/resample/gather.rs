@@ -90,19 +90,9 @@ impl Neighbours {
 /// `nodes` runs past the grid.
 pub fn gather_grid_neighbours(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, nodes: Range<usize>) -> Result<Neighbours> {
     check_compatible(index, grid, radius_spacings, &nodes)?;
-    let (dim, m, h) = (grid.dim, nodes.len(), grid.min_spacing());
+    let (dim, h) = (grid.dim, grid.min_spacing());
     let r2 = (radius_spacings * h).powi(2);
-    let mut out = Neighbours {
-        k,
-        dim,
-        nodes: nodes.clone(),
-        points: index.len(),
-        radius_spacings,
-        footprint: LiftFootprint::Radius,
-        index: vec![PAD; m * k],
-        offsets: vec![0.0; m * k * dim],
-        mask: vec![0.0; m * k],
-    };
+    let mut out = Neighbours::padding(index, grid, k, radius_spacings, LiftFootprint::Radius, &nodes);
     if k == 0 {
         return Ok(out);
     }
@@ -113,14 +103,7 @@ pub fn gather_grid_neighbours(index: &PointIndex, grid: &Grid, k: usize, radius_
         let node = cursor.position(nodes.start + row);
         index.nearest_into_hinted(&node, k, r2, kth.hint2(), found);
         kth.update(found);
-        for (slot, &(p, _)) in found.iter().enumerate() {
-            idx[slot] = p;
-            mask[slot] = 1.0;
-            let q = index.point(p as usize);
-            for a in 0..dim {
-                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
-            }
-        }
+        fill_row(index, grid, &node, found, idx, off, mask);
     });
     Ok(out)
 }
@@ -147,20 +130,10 @@ pub fn gather_grid_neighbours_with(
 /// Errors: those of [`gather_grid_neighbours`].
 pub fn gather_grid_neighbours_adaptive(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, nodes: Range<usize>) -> Result<Neighbours> {
     check_compatible(index, grid, radius_spacings, &nodes)?;
-    let (dim, m) = (grid.dim, nodes.len());
+    let dim = grid.dim;
     let floor = radius_spacings * grid.min_spacing();
     let rank = SPACING_RANK_PER_DIM * dim + 1; // counting the point itself
-    let mut out = Neighbours {
-        k,
-        dim,
-        nodes: nodes.clone(),
-        points: index.len(),
-        radius_spacings,
-        footprint: LiftFootprint::Adaptive,
-        index: vec![PAD; m * k],
-        offsets: vec![0.0; m * k * dim],
-        mask: vec![0.0; m * k],
-    };
+    let mut out = Neighbours::padding(index, grid, k, radius_spacings, LiftFootprint::Adaptive, &nodes);
     if k == 0 {
         return Ok(out);
     }
@@ -180,16 +153,41 @@ pub fn gather_grid_neighbours_adaptive(index: &PointIndex, grid: &Grid, k: usize
         if d2.sqrt() > reach {
             return;
         }
-        for (slot, &(p, _)) in found.iter().enumerate() {
-            idx[slot] = p;
-            mask[slot] = 1.0;
-            let q = index.point(p as usize);
-            for a in 0..dim {
-                off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
-            }
-        }
+        fill_row(index, grid, &node, found, idx, off, mask);
     });
     Ok(out)
+}
+
+impl Neighbours {
+    /// Rows for `nodes` holding only padding (no neighbour), which the gathers then fill.
+    fn padding(index: &PointIndex, grid: &Grid, k: usize, radius_spacings: f64, footprint: LiftFootprint, nodes: &Range<usize>) -> Neighbours {
+        let (dim, m) = (grid.dim, nodes.len());
+        Neighbours {
+            k,
+            dim,
+            nodes: nodes.clone(),
+            points: index.len(),
+            radius_spacings,
+            footprint,
+            index: vec![PAD; m * k],
+            offsets: vec![0.0; m * k * dim],
+            mask: vec![0.0; m * k],
+        }
+    }
+}
+
+/// One node's row: the `found` points' indices, their offsets from `node` in grid spacings (nearest
+/// periodic image) and a mask of 1 for each.
+fn fill_row(index: &PointIndex, grid: &Grid, node: &[f64; 3], found: &[(u32, f64)], idx: &mut [u32], off: &mut [f32], mask: &mut [f32]) {
+    let dim = grid.dim;
+    for (slot, &(p, _)) in found.iter().enumerate() {
+        idx[slot] = p;
+        mask[slot] = 1.0;
+        let q = index.point(p as usize);
+        for a in 0..dim {
+            off[slot * dim + a] = (grid.delta(a, q[a], node[a]) / grid.spacing(a)) as f32;
+        }
+    }
 }
 
 /// The index must have been built for `grid`'s box and periodicity (its bins and wrapping depend on
