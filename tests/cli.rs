@@ -159,20 +159,9 @@ fn bundle_variants_run_end_to_end() {
     assert!(json["error"]["message"].as_str().unwrap().contains("takes no parameters"));
 
     // 3D: a random point cloud in the unit cube with a smooth field.
-    let cloud = dir.path().join("cloud");
-    std::fs::create_dir(&cloud).unwrap();
-    let mut rng = echo_onnx::noise::SplitMix64::new(9);
-    let points: Vec<[f64; 3]> = (0..6000).map(|_| [rng.uniform(), rng.uniform(), rng.uniform()]).collect();
-    let mut entries = vec![];
-    for k in 0..2 {
-        let values = points.iter().map(|p| (std::f64::consts::TAU * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
-        let m = Mesh { points: points.clone(), point_data: vec![Field { name: "vorticity".into(), components: 1, values }], ..Default::default() };
-        mesh::write::write_vtu(&cloud.join(format!("f{k}.vtu")), &m).unwrap();
-        entries.push((k as f64 * 0.1, format!("f{k}.vtu")));
-    }
-    mesh::write::write_pvd(&cloud.join("in.pvd"), &entries).unwrap();
+    let input = cloud_3d(dir.path());
     let out = dir.path().join("3d");
-    let j = run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&cloud.join("in.pvd")), "--horizon", "3", "--out", s(&out)]);
+    let j = run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&input), "--horizon", "3", "--out", s(&out)]);
     assert_eq!(j["output"]["frames"], 3);
     assert_eq!(vorticity(&out.join("frame_0002.vtu")).len(), 6000);
     assert!(out.join("preview.png").exists(), "a 3D field is previewed at its z mid-plane (tests/preview.rs)");

@@ -801,16 +801,6 @@ fn pvd_files_stay_in_the_pvd_folder() {
 // ---------------------------------------------------------------------------------------------
 // PNG preview.
 
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight));
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
 #[test]
 fn png_preview_has_the_box_aspect_and_colours_by_value() {
     let dir = tempfile::tempdir().unwrap();
@@ -828,7 +818,7 @@ fn png_preview_has_the_box_aspect_and_colours_by_value() {
     values[0] = f64::NAN; // NaN values are drawn grey, not an error
     let path = dir.path().join("p.png");
     write_preview(&path, &pts, &values, 64).unwrap();
-    let (w, h, rgba) = decode_png(&path);
+    let (w, h, rgba) = common::decode_png(&path);
     assert_eq!((w, h), (64, 32));
     let px = |c: u32, r: u32| &rgba[((r * w + c) * 4) as usize..][..4];
     assert_ne!(px(2, 28), px(40, 28), "low and high values differ in colour");

@@ -20,13 +20,8 @@ struct Picture {
 
 impl Picture {
     fn open(path: &Path) -> Picture {
-        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight));
-        buf.truncate(info.buffer_size());
-        Picture { w: info.width as usize, h: info.height as usize, rgba: buf }
+        let (w, h, rgba) = decode_png(path);
+        Picture { w: w as usize, h: h as usize, rgba }
     }
 
     fn px(&self, x: usize, y: usize) -> [u8; 4] {
@@ -160,24 +155,9 @@ fn with_truth_the_preview_adds_truth_and_error_rows_and_the_summary_a_score() {
 #[test]
 fn a_3d_prediction_is_previewed_at_its_mid_plane() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = dir.path().join("cloud");
-    std::fs::create_dir(&cloud).unwrap();
-    let mut rng = echo_onnx::noise::SplitMix64::new(9);
-    let points: Vec<[f64; 3]> = (0..6000).map(|_| [rng.uniform(), rng.uniform(), rng.uniform()]).collect();
-    let mut entries = vec![];
-    for k in 0..2 {
-        let values = points.iter().map(|p| (std::f64::consts::TAU * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
-        let m = echo_onnx::mesh::Mesh {
-            points: points.clone(),
-            point_data: vec![echo_onnx::mesh::Field { name: "vorticity".into(), components: 1, values }],
-            ..Default::default()
-        };
-        echo_onnx::mesh::write::write_vtu(&cloud.join(format!("f{k}.vtu")), &m).unwrap();
-        entries.push((k as f64 * 0.1, format!("f{k}.vtu")));
-    }
-    echo_onnx::mesh::write::write_pvd(&cloud.join("in.pvd"), &entries).unwrap();
+    let input = cloud_3d(dir.path());
     let out = dir.path().join("3d");
-    run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&cloud.join("in.pvd")), "--horizon", "3", "--out", s(&out)]);
+    run_ok(&["forecast", "--bundle", s(&bundle("3d")), "--input", s(&input), "--horizon", "3", "--out", s(&out)]);
     let p = Picture::open(&out.join("preview.png"));
     assert_eq!(p.layout(), (3, 1));
     assert_eq!(p.colorbars().len(), 1);

@@ -106,3 +106,33 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A PNG written by the CLI, decoded: width, height and RGBA bytes (the writer always uses RGBA8).
+pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight));
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// A 3D input series in `dir/cloud/in.pvd`: 6000 seeded random points in the unit cube, two frames
+/// 0.1 apart of a smooth field `vorticity`.
+pub fn cloud_3d(dir: &Path) -> PathBuf {
+    use echo_onnx::mesh::{self, Field, Mesh};
+    let cloud = dir.join("cloud");
+    std::fs::create_dir(&cloud).unwrap();
+    let mut rng = echo_onnx::noise::SplitMix64::new(9);
+    let points: Vec<[f64; 3]> = (0..6000).map(|_| [rng.uniform(), rng.uniform(), rng.uniform()]).collect();
+    let mut entries = vec![];
+    for k in 0..2 {
+        let values = points.iter().map(|p| (std::f64::consts::TAU * (p[0] + 0.1 * k as f64)).sin() * p[2]).collect();
+        let m = Mesh { points: points.clone(), point_data: vec![Field { name: "vorticity".into(), components: 1, values }], ..Default::default() };
+        mesh::write::write_vtu(&cloud.join(format!("f{k}.vtu")), &m).unwrap();
+        entries.push((k as f64 * 0.1, format!("f{k}.vtu")));
+    }
+    mesh::write::write_pvd(&cloud.join("in.pvd"), &entries).unwrap();
+    cloud.join("in.pvd")
+}
