@@ -80,19 +80,13 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         let assoc = sel.association(spec);
         let name = sel.file_name(spec);
         let field = frame.mesh.field(assoc, name).ok_or_else(|| missing_field(frame, index, spec, name, assoc))?;
-        if field.components != spec.components {
-            return Err(err!(
-                FieldShape,
-                "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}",
-                field.components,
-                spec.name,
-                spec.components
-            )
-            .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME"));
-        }
+        let stride = input_stride(field.components, spec, manifest).ok_or_else(|| {
+            err!(FieldShape, "field '{name}' in frame {index} has {} components; the bundle's '{}' has {}", field.components, spec.name, spec.components)
+                .with_hint("map the right input field with --field BUNDLE_NAME=FILE_NAME")
+        })?;
         for p in 0..n {
             for c in 0..spec.components {
-                let v = field.values[p * spec.components + c];
+                let v = field.values[p * stride + c];
                 let normalised = ((v - spec.mean[c]) / spec.std[c]) as f32;
                 // A finite value can still overflow single precision, which the model computes in.
                 if !normalised.is_finite() {
@@ -106,6 +100,22 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         c0 += spec.components;
     }
     Ok(out)
+}
+
+/// Components per location of an input field that holds the bundle field `spec`, or `None` when
+/// it cannot. Equal counts; or, for a 2D bundle, a 3-component vector for a 2-component field:
+/// what VTK writers (foamToVTK among them) make of a 2D case's vectors, whose x and y are the
+/// solved directions (the latent grid spans x and y) and whose z is dropped.
+fn input_stride(components: usize, spec: &FieldSpec, manifest: &Manifest) -> Option<usize> {
+    let planar_vector = components == 3 && spec.components == 2 && manifest.latent_grid.dim == 2;
+    (components == spec.components || planar_vector).then_some(components)
+}
+
+/// Components a bundle field is written with: its own, except that a 2-component field of a 2D
+/// bundle becomes a 3-component VTK vector with z = 0, as ParaView (glyphs, stream tracers) and the
+/// foamToVTK files it is compared with expect.
+fn output_components(spec: &FieldSpec, manifest: &Manifest) -> usize {
+    if spec.components == 2 && manifest.latent_grid.dim == 2 { 3 } else { spec.components }
 }
 
 fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, assoc: Association) -> crate::Error {
@@ -123,20 +133,23 @@ fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, asso
     err!(MissingField, "frame {index} (t = {}) has no {assoc} field '{name}', which the bundle needs", frame.time).with_hint(hint)
 }
 
-/// Undo the normalisation of point-major `[N][C]` values and split them into named fields.
+/// Undo the normalisation of point-major `[N][C]` values and split them into named fields (a 2D
+/// bundle's 2-component fields as 3-component vectors, see [`output_components`]).
 pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
     let channels = manifest.channels();
     let n = values.len() / channels.max(1);
     let mut c0 = 0;
     let mut out = Vec::with_capacity(manifest.fields.len());
     for spec in &manifest.fields {
-        let mut data = Vec::with_capacity(n * spec.components);
+        let components = output_components(spec, manifest);
+        let mut data = Vec::with_capacity(n * components);
         for p in 0..n {
             for c in 0..spec.components {
                 data.push(f64::from(values[p * channels + c0 + c]) * spec.std[c] + spec.mean[c]);
             }
+            data.extend(std::iter::repeat_n(0.0, components - spec.components));
         }
-        out.push(Field { name: spec.name.clone(), components: spec.components, values: data });
+        out.push(Field { name: spec.name.clone(), components, values: data });
         c0 += spec.components;
     }
     out

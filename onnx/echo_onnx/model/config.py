@@ -6,12 +6,18 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class ModelConfig:
     grid: list = field(default_factory=lambda: [32, 32])  # latent grid nodes, coordinate order [nx, ny]
+    bbox: list = field(default_factory=lambda: [[0.0, 0.0], [1.0, 1.0]])  # latent grid box [min, max]
+    periodic: list = field(default_factory=lambda: [True, True])  # per axis (the NS2D unit square: both)
     channels: int = 1             # C, sum of field components
     lift_features: int = 8        # F
     neighbours: int = 16          # K of the lift
     radius: float = 2.0           # lift radius in grid spacings
     lift_footprint: str = "radius"  # manifest lift.footprint: "radius" or "adaptive" (graded meshes)
     stencil: int = 2              # query stencil per axis
+    # Query weights multiplied by a tent that is 0 at the stencil's edge, so that the field is
+    # continuous where a point's stencil changes (crossing a latent-cell boundary). False: the
+    # first bundle's head (softmax over the stencil; steps at cell boundaries).
+    query_window: bool = False
     decoder_channels: int = 24   # G
     widths: list = field(default_factory=lambda: [32, 64])  # after the 2x2 stem, after each spatial compression
     latent_channels: int = 8     # Z

@@ -69,7 +69,7 @@ class Autoencoder(nn.Module):
         self.lift = Lift(cfg.channels, cfg.dim, cfg.lift_features)
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
-        self.query = Query(cfg.decoder_channels, cfg.dim, cfg.channels)
+        self.query = Query(cfg.decoder_channels, cfg.dim, cfg.channels, window=cfg.stencil / 2 if cfg.query_window else None)
 
     def encoder_input(self, values, offsets, mask, observed=None):
         """Lift a batch of windows onto the grid: [B, F + 1, T, ny, nx].

@@ -16,7 +16,8 @@ from .data import upsample
 
 
 def latent_grid(cfg) -> Grid:
-    return Grid(cfg.grid, [0.0] * cfg.dim, [1.0] * cfg.dim, [True] * cfg.dim)
+    """The latent grid of a model config: its box and periodicity."""
+    return Grid(cfg.grid, cfg.bbox[0], cfg.bbox[1], cfg.periodic)
 
 
 class WindowSampler:
@@ -30,6 +31,10 @@ class WindowSampler:
         self.rng = np.random.default_rng(seed)
         self.grid = latent_grid(cfg)
         self.windows = [(i, s) for i in range(w.shape[0]) for s in range(0, w.shape[1] - frames + 1, starts_every)]
+
+    def dense(self, frames, seed):
+        """A sampler of whole windows seeing every lattice point (the latents the generator learns)."""
+        return WindowSampler(self.w, self.nu, self.cfg, self.std, frames, self.w.shape[-1] ** 2, seed=seed, starts_every=2)
 
     def points(self, n_fine, count):
         """`count` distinct random points of the n_fine^2 lattice: (flat indices, positions [count, 2])."""
@@ -51,11 +56,11 @@ class WindowSampler:
         st = Stencil(self.grid, qpos, cfg.stencil)
         return {"values": vals[..., None].astype(np.float32), "offsets": nb.offsets, "mask": nb.mask,
                 "q_idx": st.idx, "q_offsets": st.offsets, "target": flat_fine[:, qflat][..., None].astype(np.float32),
-                "nu": np.float32(self.nu[i])}
+                "param": np.float32(self.nu[i])}
 
     def batch(self, size, keep=None) -> dict:
         """values [B, T, nodes, K, C], offsets [B, nodes, K, D], mask [B, nodes, K], q_idx [B, M, Ks],
-        q_offsets [B, M, Ks, D], target [B, T, M, C] (normalised), nu [B]; as torch tensors."""
+        q_offsets [B, M, Ks, D], target [B, T, M, C] (normalised), param [B] (the viscosity); as torch tensors."""
         picks = self.rng.integers(len(self.windows), size=size)
         items = [self.window(*self.windows[p], keep=keep) for p in picks]
         return {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}

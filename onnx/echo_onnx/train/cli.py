@@ -28,6 +28,26 @@ PRESETS = {
         "stages": {1: {"steps": 4000, "batch": 4, "lr": 1e-3}, 2: {"steps": 2000, "batch": 8, "lr": 3e-4},
                    3: {"steps": 20000, "batch": 16, "lr": 3e-4}},
     },
+    # cylinder-wake: OpenFOAM's cylinder flow (python -m echo_onnx.cylinder data --preset full) on the
+    # case's ~12k cell centres; latent grid 80 x 40 over the domain [-5, 15] x [-5, 5] (spacing 0.25,
+    # the cylinder 4 spacings across), 67x compression of 9-frame windows. Sized for a 2-core CPU:
+    # the stages run against --minutes budgets (README).
+    "cylinder": {
+        "data": {"cylinder_preset": "full"},
+        "model": {"grid": [80, 40], "neighbours": 8, "radius": 2.0, "query_window": True, "lift_features": 8,
+                  "decoder_channels": 16, "widths": [24, 48], "latent_channels": 8, "time_stride": 4, "slots": 3,
+                  "width": 128, "depth": 4, "heads": 4},
+        "stages": {1: {"steps": 3000, "batch": 4, "lr": 1e-3}, 2: {"steps": 1000, "batch": 4, "lr": 3e-4},
+                   3: {"steps": 10000, "batch": 16, "lr": 3e-4}},
+    },
+    "cylinder-smoke": {
+        "data": {"cylinder_preset": "ci"},
+        "model": {"grid": [16, 8], "neighbours": 4, "radius": 2.0, "query_window": True, "lift_features": 4,
+                  "decoder_channels": 4, "widths": [8, 8], "latent_channels": 2, "time_stride": 2, "slots": 3,
+                  "width": 32, "depth": 1, "heads": 2},
+        "stages": {1: {"steps": 3, "batch": 2, "lr": 1e-3}, 2: {"steps": 2, "batch": 2, "lr": 1e-3},
+                   3: {"steps": 3, "batch": 4, "lr": 1e-3}},
+    },
     "smoke": {
         "data": {"n": 16, "nus": [1e-3, 1e-4], "frames": 9, "dt": 0.25, "burn_in": 0.5,
                  "train": {"traj": 2, "seed": 1}, "test": {"traj": 1, "seed": 2}},
@@ -40,14 +60,6 @@ PRESETS = {
 }
 
 
-def param_spec(nus) -> list:
-    """The manifest's parameter list for the viscosities of the data (empty for a single one)."""
-    lo, hi = min(nus), max(nus)
-    if lo == hi:
-        return []
-    return [{"name": "viscosity", "min": lo, "max": hi, "default": hi, "units": "nondimensional (unit box, unit time)"}]
-
-
 def cmd_generate(a):
     from .data import generate
     p = PRESETS[a.preset]["data"]
@@ -55,11 +67,6 @@ def cmd_generate(a):
     for split in ("train", "test"):
         info = generate(Path(a.out) / f"{split}.npz", p[split]["traj"], p[split]["seed"], workers=a.workers, **common)
         print(f"{split}: {json.dumps(info)}")
-
-
-def _data_nus(data_dir):
-    from .data import load
-    return sorted({float(x) for x in load(Path(data_dir) / "train.npz")["nu"]})
 
 
 def cmd_train(a):
@@ -74,7 +81,7 @@ def cmd_train(a):
     lr = a.lr or st["lr"]
     if a.threads:
         torch.set_num_threads(a.threads)
-    spec = param_spec(_data_nus(a.data))
+    spec = stages.param_spec(a.data)
     if a.stage == 1:
         cfg = ModelConfig(**{**preset["model"], "params": len(spec)})
         stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed, resume=a.resume)

@@ -115,26 +115,45 @@ def export_graph(module, inputs: dict, dynamic: dict, output: str, path) -> onnx
     return proto
 
 
-def manifest(model: Echo, ck: dict, graphs: dict, name: str) -> dict:
+NS2D_DESCRIPTION = ("ECHO (encode-generate-decode flow-matching operator) for 2D incompressible Navier-Stokes "
+                    "vorticity on the periodic unit square, FNO forcing, trained with echo-onnx-train "
+                    "(onnx/echo_onnx/train); see REPORT.md next to this file for its evaluation.")
+
+
+def fields_of(ck: dict) -> list:
+    """The manifest's fields: the data's (point data: names, units, association, per-channel mean and
+    std), else NS2D's vorticity with the training std."""
+    spec = ck.get("spec")
+    if spec is None:
+        return [{"name": "vorticity", "components": 1, "units": "1/s", "association": "point",
+                 "mean": [0.0], "std": [float(ck["std"])]}]
+    mean, std, out, c = ck["norm"]["mean"], ck["norm"]["std"], [], 0
+    for f in spec["fields"]:
+        n = f["components"]
+        out.append({**f, "mean": [float(x) for x in mean[c:c + n]], "std": [float(x) for x in std[c:c + n]]})
+        c += n
+    return out
+
+
+def manifest(model: Echo, ck: dict, graphs: dict, name: str, description: str | None = None) -> dict:
     cfg = model.cfg
     hist = ck.get("history", {})
     data = ck.get("data", {})
+    dt = ck["spec"]["dt"] if "spec" in ck else float(data.get("dt", 0.25))
+    points = ck["spec"]["points"] if "spec" in ck else data.get("n", cfg.grid[0]) ** 2  # input points per frame
     return {
         "format": "echo-bundle",
         "format_version": 1,
         "name": name,
-        "description": "ECHO (encode-generate-decode flow-matching operator) for 2D incompressible Navier-Stokes "
-                       "vorticity on the periodic unit square, FNO forcing, trained with echo-onnx-train "
-                       "(onnx/echo_onnx/train); see REPORT.md next to this file for its evaluation.",
-        "fields": [{"name": "vorticity", "components": 1, "units": "1/s", "association": "point",
-                    "mean": [0.0], "std": [float(ck["std"])]}],
-        "latent_grid": {"dim": cfg.dim, "shape": list(cfg.grid), "bbox": {"min": [0.0] * cfg.dim, "max": [1.0] * cfg.dim},
-                        "periodic": [True] * cfg.dim, "coverage_channel": True},
+        "description": description or ck.get("spec", {}).get("description", NS2D_DESCRIPTION),
+        "fields": fields_of(ck),
+        "latent_grid": {"dim": cfg.dim, "shape": list(cfg.grid), "bbox": {"min": list(cfg.bbox[0]), "max": list(cfg.bbox[1])},
+                        "periodic": list(cfg.periodic), "coverage_channel": True},
         "lift": {"kind": "learned", "neighbours": cfg.neighbours, "radius": cfg.radius,
                  # only when not the default, so radius bundles keep the keys older runtimes read
                  **({"footprint": cfg.lift_footprint} if cfg.lift_footprint != "radius" else {})},
         "query": {"kind": "learned", "stencil": cfg.stencil},
-        "time": {"frames": cfg.frames, "dt": float(data.get("dt", 0.25)), "context_frames": 1, "slots": cfg.time_slots()},
+        "time": {"frames": cfg.frames, "dt": dt, "context_frames": 1, "slots": cfg.time_slots()},
         "latent": {"channels": cfg.latent_channels, "shape": cfg.latent_shape},
         "parameters": ck.get("parameters") or [],
         "sampler": {"method": "euler", "steps": 10},
@@ -144,14 +163,14 @@ def manifest(model: Echo, ck: dict, graphs: dict, name: str) -> dict:
             "stages": [f"stage {s}: {hist[f'stage{s}']['steps']} steps, batch {hist[f'stage{s}']['batch']}, "
                        f"{hist[f'stage{s}']['world']} process(es)" for s in (1, 2, 3) if f"stage{s}" in hist],
             "model": cfg.to_dict(),
-            "compression_ratio": round(cfg.compression_ratio((data.get("n", cfg.grid[0])) ** 2), 2),
+            "compression_ratio": round(cfg.compression_ratio(points), 2),
             "metrics": ck.get("metrics", {}),
             "created_by": "echo-onnx-train export (onnx/echo_onnx/train/export.py)",
         },
     }
 
 
-def export_bundle(run, out, name="ns2d-vorticity", model=None, ck=None) -> dict:
+def export_bundle(run, out, name="ns2d-vorticity", model=None, ck=None, description=None) -> dict:
     """Export `run`'s stage-3 checkpoint (or the given model) into directory `out`."""
     if model is None:
         model, ck = load_checkpoint(run, 3)
@@ -163,6 +182,6 @@ def export_bundle(run, out, name="ns2d-vorticity", model=None, ck=None) -> dict:
         path = out / f"{gname}.onnx"
         proto = export_graph(module, inputs, dynamic, output, path)
         graphs[gname] = {"file": path.name, "sha256": sha256_file(path), **graph_signature(proto)}
-    m = manifest(model, ck, graphs, name)
+    m = manifest(model, ck, graphs, name, description)
     (out / "manifest.json").write_text(dumps_manifest(m) + "\n")
     return m

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ..model import Echo, ModelConfig
 from .batches import WindowSampler
 from .data import load
+from .pointdata import PointWindowSampler, load_split
 
 
 # ---------------------------------------------------------------- distributed helpers
@@ -128,29 +130,66 @@ def rel_l2(pred, target):
     return (num / target.reshape(b, -1).norm(dim=1).clamp_min(1e-12)).mean()
 
 
-# ---------------------------------------------------------------- stages 1 and 2
-def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False):
-    """Stage 1 (windows of T frames, `input_points` = data lattice size) or stage 2 (single frames,
-    4x denser input points); the fraction of input points kept is drawn in [0.5, 1]. `resume`
-    continues stage 1 from its checkpoint with a new schedule (a warm restart)."""
-    rank, world = dist_setup()
-    torch.manual_seed(seed)
+# ---------------------------------------------------------------- data
+def is_point_data(data_dir) -> bool:
+    """A directory of point trajectories (train/*.npz, pointdata.py) rather than NS2D's train.npz."""
+    return (Path(data_dir) / "train").is_dir()
+
+
+def data_description(data_dir, cfg: ModelConfig):
+    """(extra, cfg) at the start of stage 1: the normalisation and what the export needs to describe
+    the data; cfg gets the data's channels, box and periodicity (point data)."""
+    if not is_point_data(data_dir):
+        d = load(Path(data_dir) / "train.npz")
+        return {"std": float(d["w"].std()), "data": d["info"]}, cfg
+    ds = load_split(data_dir, "train")
+    spec = ds.spec()
+    cfg = replace(cfg, channels=ds.channels, bbox=spec["bbox"], periodic=spec["periodic"])
+    return {"norm": ds.norm(), "spec": spec, "data": ds.info}, cfg
+
+
+def training_sampler(data_dir, cfg: ModelConfig, extra: dict, frames: int, seed: int, denser=False, starts_every=1):
+    """Windows of the training split. NS2D: input points the n^2 lattice (4n^2 with `denser`, stage 2);
+    point data: a random fraction of the mesh's points (there is nothing denser than the mesh)."""
+    if is_point_data(data_dir):
+        return PointWindowSampler(load_split(data_dir, "train"), cfg, extra["norm"], frames, seed=seed,
+                                  starts_every=starts_every)
     d = load(Path(data_dir) / "train.npz")
     n = d["w"].shape[-1]
-    if stage == 1 and resume:
-        model, extra = load_checkpoint(run, 1)
-        extra = {k: extra[k] for k in ("std", "data", "history")}
-        cfg = model.cfg
-        frames, points = cfg.frames, n * n
-    elif stage == 1:
-        model, extra = Echo(cfg), {"std": float(d["w"].std()), "data": d["info"]}
-        frames, points = cfg.frames, n * n
+    return WindowSampler(d["w"], d["nu"], cfg, extra["std"], frames, (4 if denser else 1) * n * n, seed=seed,
+                         starts_every=starts_every)
+
+
+def param_spec(data_dir) -> list:
+    """The manifest's parameter list of the training data (empty for a single value)."""
+    if is_point_data(data_dir):
+        return load_split(data_dir, "train").param_spec()
+    nus = sorted({float(x) for x in load(Path(data_dir) / "train.npz")["nu"]})
+    lo, hi = min(nus), max(nus)
+    if lo == hi:
+        return []
+    return [{"name": "viscosity", "min": lo, "max": hi, "default": hi, "units": "nondimensional (unit box, unit time)"}]
+
+
+KEPT = ("std", "norm", "spec", "data", "history")
+
+
+# ---------------------------------------------------------------- stages 1 and 2
+def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False):
+    """Stage 1 (windows of T frames) or stage 2 (single frames; NS2D: 4x denser input points); the
+    fraction of input points kept is drawn in [0.5, 1]. `resume` continues stage 1 from its
+    checkpoint with a new schedule (a warm restart)."""
+    rank, world = dist_setup()
+    torch.manual_seed(seed)
+    if stage == 1 and not resume:
+        extra, cfg = data_description(data_dir, cfg)
+        model = Echo(cfg)
     else:
         model, extra = load_checkpoint(run, 1)
-        extra = {k: extra[k] for k in ("std", "data", "history")}
+        extra = {k: extra[k] for k in KEPT if k in extra}
         cfg = model.cfg
-        frames, points = 1, 4 * n * n
-    sampler = WindowSampler(d["w"], d["nu"], cfg, extra["std"], frames, points, seed=seed + 1 + rank)
+    frames = cfg.frames if stage == 1 else 1
+    sampler = training_sampler(data_dir, cfg, extra, frames, seed + 1 + rank, denser=stage == 2)
     ae = DDP(model.ae) if world > 1 else model.ae
 
     def step():
@@ -170,17 +209,17 @@ def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, 
         history[f"stage{stage}"] = {"steps": done, "batch": batch, "world": world, "log": hist}
     if stage == 2:
         set_latent_norm(model, sampler, batches=max(2, 64 // batch), batch=batch)
-    save(run, stage, model, {"std": extra["std"], "data": extra["data"], "history": history})
+    save(run, stage, model, {**extra, "history": history})
     return model
 
 
 @torch.no_grad()
-def set_latent_norm(model: Echo, sampler: WindowSampler, batches: int, batch: int):
+def set_latent_norm(model: Echo, sampler, batches: int, batch: int):
     """Measure per-channel mean/std of the latents of training windows (full frames, all points) and
     freeze them into the encoder (normalise) and decoder (denormalise): unit-scale latents for the
     flow matching, whose noise is standard normal. Identical on all ranks (rank 0's numbers)."""
     cfg = model.cfg
-    win = WindowSampler(sampler.w, sampler.nu, cfg, sampler.std, cfg.frames, sampler.w.shape[-1] ** 2, seed=12345)
+    win = sampler.dense(cfg.frames, seed=12345)
     zs = []
     for _ in range(batches):
         b = win.batch(batch, keep=1.0)
@@ -217,7 +256,7 @@ def slot_mask_of(frames_obs, cfg: ModelConfig) -> np.ndarray:
 
 
 @torch.no_grad()
-def encode_latents(model: Echo, sampler: WindowSampler, batch: int):
+def encode_latents(model: Echo, sampler, batch: int):
     """Clean latents of every training window (all points) and, per pattern, the encoder's output on
     the window with the unobserved frames zeroed: the `observed` the runtime will feed."""
     cfg = model.cfg
@@ -239,26 +278,24 @@ def encode_latents(model: Echo, sampler: WindowSampler, batch: int):
             fo = torch.from_numpy(frames_obs)[None].expand(len(items), -1)
             x = model.ae.encoder_input(b["values"], b["offsets"], b["mask"], observed=fo)
             obs[p].append(model.ae.encoder(x) * sm)
-        nus.append(b["nu"])
+        nus.append(b["param"])
     return torch.cat(clean), {p: torch.cat(v) for p, v in obs.items()}, torch.cat(nus)
 
 
 def normalise_params(nu: torch.Tensor, spec: list) -> torch.Tensor:
-    """[B] viscosities -> [B, 1] in [0, 1] over the manifest range (as the runtime normalises)."""
+    """[B] parameter values -> [B, 1] in [0, 1] over the manifest range (as the runtime normalises)."""
     q = spec[0]
     return ((nu.double() - q["min"]) / (q["max"] - q["min"])).float()[:, None]
 
 
-def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1):
+def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1, starts_every=2):
     """Stage 3: rectified flow on frozen-encoder latents. z_r = (1 - r) eps + r z_1, target z_1 - eps,
     loss on the unobserved slots; observed slots of z_r are clamped to `observed` as in sampling."""
     rank, world = dist_setup()
     torch.manual_seed(seed)
     model, ck = load_checkpoint(run, 2)
     cfg = model.cfg
-    d = load(Path(data_dir) / "train.npz")
-    sampler = WindowSampler(d["w"], d["nu"], cfg, ck["std"], cfg.frames, d["w"].shape[-1] ** 2, seed=seed + 7,
-                            starts_every=2)
+    sampler = training_sampler(data_dir, cfg, ck, cfg.frames, seed + 7, starts_every=starts_every)
     model.ae.eval()
     for p in model.ae.parameters():
         p.requires_grad_(False)
@@ -296,5 +333,5 @@ def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param
     history = dict(ck["history"])
     history["stage3"] = {"steps": hist[-1]["step"] if hist else 0, "batch": batch, "world": world, "log": hist,
                          "windows": len(clean), "patterns": dict(PATTERNS), "param_dropout": p_drop}
-    save(run, 3, model, {"std": ck["std"], "data": ck["data"], "history": history, "parameters": param_spec})
+    save(run, 3, model, {**{k: ck[k] for k in KEPT if k in ck}, "history": history, "parameters": param_spec})
     return model
