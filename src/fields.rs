@@ -115,7 +115,11 @@ fn input_stride(components: usize, spec: &FieldSpec, manifest: &Manifest) -> Opt
 /// bundle becomes a 3-component VTK vector with z = 0, as ParaView (glyphs, stream tracers) and the
 /// foamToVTK files it is compared with expect.
 fn output_components(spec: &FieldSpec, manifest: &Manifest) -> usize {
-    if spec.components == 2 && manifest.latent_grid.dim == 2 { 3 } else { spec.components }
+    if spec.components == 2 && manifest.latent_grid.dim == 2 {
+        3
+    } else {
+        spec.components
+    }
 }
 
 fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, assoc: Association) -> crate::Error {
@@ -147,7 +151,7 @@ pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
             for c in 0..spec.components {
                 data.push(f64::from(values[p * channels + c0 + c]) * spec.std[c] + spec.mean[c]);
             }
-            data.extend(std::iter::repeat_n(0.0, components - spec.components));
+            data.resize(data.len() + components - spec.components, 0.0);
         }
         out.push(Field { name: spec.name.clone(), components, values: data });
         c0 += spec.components;
@@ -217,6 +221,7 @@ pub fn quantile_suffix(q: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mesh::{Cells, Mesh};
 
     #[test]
     fn ensemble_statistics_match_their_definitions() {
@@ -236,5 +241,61 @@ mod tests {
         assert_eq!(quantile_suffix(0.05), "q05");
         assert_eq!(quantile_suffix(0.9), "q90");
         assert_eq!(quantile_suffix(0.001), "q00.1");
+    }
+
+    /// The shipped manifest with its fields replaced by a 2D case's U (2 components) and p.
+    fn uv_p_manifest() -> Manifest {
+        let mut m: Manifest = serde_json::from_str(include_str!("../onnx/bundles/ns2d-vorticity/manifest.json")).unwrap();
+        let spec = |name: &str, components| FieldSpec {
+            name: name.into(),
+            components,
+            units: String::new(),
+            association: Association::Cell,
+            mean: vec![0.5; components],
+            std: vec![2.0; components],
+        };
+        m.fields = vec![spec("U", 2), spec("p", 1)];
+        m
+    }
+
+    fn frame(u_components: usize) -> Frame {
+        let points = vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]];
+        let cells = Cells { connectivity: vec![0, 1, 2, 1, 3, 2], offsets: vec![0, 3, 6], types: vec![5, 5] };
+        let u: Vec<f64> = (0..2 * u_components).map(|i| i as f64).collect();
+        let cell_data =
+            vec![Field { name: "U".into(), components: u_components, values: u }, Field { name: "p".into(), components: 1, values: vec![10.0, 20.0] }];
+        Frame { time: 0.0, mesh: Mesh { points, cells, point_data: vec![], cell_data } }
+    }
+
+    #[test]
+    fn a_3_component_vector_gives_its_x_and_y_to_a_2d_bundle() {
+        let m = uv_p_manifest();
+        let s = extract(&[frame(3)], &m, &FieldSelection::default()).unwrap();
+        // cell 0: U = (0, 1, 2), p = 10; cell 1: U = (3, 4, 5), p = 20; normalised by (v - 0.5) / 2
+        let expect: Vec<f32> = [0.0, 1.0, 10.0, 3.0, 4.0, 20.0].iter().map(|v| (v - 0.5) / 2.0).collect();
+        assert_eq!(s.values[0], expect);
+        // a 2-component U is read as it is: cell 0 U = (0, 1), cell 1 U = (2, 3)
+        let plain: Vec<f32> = [0.0, 1.0, 10.0, 2.0, 3.0, 20.0].iter().map(|v| (v - 0.5) / 2.0).collect();
+        assert_eq!(extract(&[frame(2)], &m, &FieldSelection::default()).unwrap().values[0], plain);
+    }
+
+    #[test]
+    fn other_component_counts_are_refused() {
+        let mut m = uv_p_manifest();
+        for wrong in [1, 4] {
+            let e = extract(&[frame(wrong)], &m, &FieldSelection::default()).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::FieldShape, "{wrong} components");
+        }
+        m.latent_grid.dim = 3; // a 3D bundle's 2-component field is not a planar vector
+        assert_eq!(extract(&[frame(3)], &m, &FieldSelection::default()).unwrap_err().kind(), crate::ErrorKind::FieldShape);
+    }
+
+    #[test]
+    fn a_2d_bundle_writes_its_vectors_with_three_components() {
+        let m = uv_p_manifest();
+        let fields = to_fields(&[0.0, 1.0, 2.0, -1.0, 0.5, 0.25], &m);
+        assert_eq!((fields[0].components, fields[1].components), (3, 1));
+        assert_eq!(fields[0].values, vec![0.5, 2.5, 0.0, -1.5, 1.5, 0.0]);
+        assert_eq!(fields[1].values, vec![4.5, 1.0]);
     }
 }
