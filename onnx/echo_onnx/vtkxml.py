@@ -74,8 +74,17 @@ def _data_array(name, array, offset) -> str:
             f'format="appended" offset="{offset}"/>')
 
 
-def write_vtu(path, mesh: Mesh) -> None:
-    """Write `mesh` as an UnstructuredGrid with appended raw data (UInt64 headers, little endian)."""
+def _zlib_block(data: bytes) -> bytes:
+    """VTK's vtkZLibDataCompressor layout with UInt64 headers, the whole array as one block:
+    [1, uncompressed size, uncompressed size of the last block, compressed size] + zlib stream."""
+    import zlib
+    packed = zlib.compress(data, 9)
+    return np.array([1, len(data), len(data), len(packed)], dtype="<u8").tobytes() + packed
+
+
+def write_vtu(path, mesh: Mesh, compress: bool = False) -> None:
+    """Write `mesh` as an UnstructuredGrid with appended raw data (UInt64 headers, little endian),
+    zlib-compressed with `compress` (smaller files for shipped examples)."""
     blocks, xml = [], []
     offset = 0
 
@@ -83,12 +92,14 @@ def write_vtu(path, mesh: Mesh) -> None:
         nonlocal offset
         array = np.ascontiguousarray(array, dtype=np.asarray(array).dtype.newbyteorder("<"))
         xml.append("        " + _data_array(name, array, offset))
-        blocks.append(np.uint64(array.nbytes).tobytes() + array.tobytes())
-        offset += 8 + array.nbytes
+        block = _zlib_block(array.tobytes()) if compress else np.uint64(array.nbytes).tobytes() + array.tobytes()
+        blocks.append(block)
+        offset += len(block)
 
     conn, offs, types = mesh.cells
     head = ['<?xml version="1.0"?>',
-            '<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">',
+            '<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64"'
+            + (' compressor="vtkZLibDataCompressor">' if compress else ">"),
             "  <UnstructuredGrid>",
             f'    <Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">']
     xml.extend(head)
@@ -133,10 +144,26 @@ def _decode_base64(text: str, header_dtype) -> bytes:
     return raw[hsize:hsize + n]
 
 
-def _read_array(el, appended, header_dtype) -> np.ndarray:
+def _inflate_appended(appended, pos, header_dtype) -> bytes:
+    """One appended array in vtkZLibDataCompressor's layout: [blocks, block size, last block size,
+    compressed sizes...] then the zlib streams."""
+    import zlib
+    h = header_dtype.itemsize
+    blocks = int(np.frombuffer(appended[pos:pos + h], header_dtype)[0])
+    sizes = np.frombuffer(appended[pos + 3 * h:pos + (3 + blocks) * h], header_dtype).astype(np.int64)
+    start, out = pos + (3 + blocks) * h, []
+    for size in sizes:
+        out.append(zlib.decompress(appended[start:start + size]))
+        start += size
+    return b"".join(out)
+
+
+def _read_array(el, appended, header_dtype, compressed=False) -> np.ndarray:
     dtype = np.dtype(_TYPES[el.get("type")])
     fmt = el.get("format")
-    if fmt == "appended":
+    if fmt == "appended" and compressed:
+        data = np.frombuffer(_inflate_appended(appended, int(el.get("offset")), header_dtype), dtype)
+    elif fmt == "appended":
         pos = int(el.get("offset"))
         n = int(np.frombuffer(appended[pos:pos + header_dtype.itemsize], header_dtype)[0])
         start = pos + header_dtype.itemsize
@@ -152,11 +179,12 @@ def _read_array(el, appended, header_dtype) -> np.ndarray:
 
 
 def read_vtu(path) -> Mesh:
-    """Read the first Piece of an uncompressed UnstructuredGrid file."""
+    """Read the first Piece of an UnstructuredGrid file (raw, or zlib-compressed appended data)."""
     text, appended = _split_appended(Path(path).read_bytes())
     root = ET.fromstring(text)
-    if root.get("compressor"):
-        raise ValueError(f"{path}: compressed VTK XML is not supported")
+    compressor = root.get("compressor")
+    if compressor not in (None, "vtkZLibDataCompressor") or (compressor and appended is None):
+        raise ValueError(f"{path}: only zlib-compressed appended data is supported, not {compressor}")
     if root.get("byte_order", "LittleEndian") != "LittleEndian":
         raise ValueError(f"{path}: only little-endian files are supported")
     header = np.dtype(_TYPES[root.get("header_type", "UInt32")])
@@ -164,10 +192,10 @@ def read_vtu(path) -> Mesh:
 
     def arrays(tag):
         node = piece.find(tag)
-        return {} if node is None else {e.get("Name"): _read_array(e, appended, header)
+        return {} if node is None else {e.get("Name"): _read_array(e, appended, header, bool(compressor))
                                          for e in node.findall("DataArray")}
 
-    points = _read_array(piece.find("Points/DataArray"), appended, header).reshape(-1, 3)
+    points = _read_array(piece.find("Points/DataArray"), appended, header, bool(compressor)).reshape(-1, 3)
     cells = arrays("Cells")
     return Mesh(points, arrays("PointData"), arrays("CellData"),
                 (cells["connectivity"], cells["offsets"], cells["types"]))

@@ -101,10 +101,15 @@ def cmd_baseline(a):
     import torch
 
     from .fno import train_fno
+    from .fno_points import train_fno_points
+    from .stages import is_point_data
     if a.threads:
         torch.set_num_threads(a.threads)
-    train_fno(a.data, a.run, a.steps or 3000, a.batch or 16, a.lr or 1e-3, a.minutes, a.seed,
-              small=a.preset == "smoke")
+    small = a.preset.endswith("smoke")
+    if is_point_data(a.data):  # on the ECHO run's latent grid (needs its stage1.pt)
+        train_fno_points(a.data, a.run, a.steps or 3000, a.batch or 16, a.lr or 1e-3, a.minutes, a.seed, small=small)
+    else:
+        train_fno(a.data, a.run, a.steps or 3000, a.batch or 16, a.lr or 1e-3, a.minutes, a.seed, small=small)
 
 
 def cmd_export(a):

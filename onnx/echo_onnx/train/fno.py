@@ -18,26 +18,29 @@ from .data import load
 from .stages import log, run_loop
 
 
-def make_fno(small=False):
+def make_fno(small=False, channels=1, modes=None):
+    """channels fields + the parameter in, the channels' increments out."""
     if small:
-        return FNO(n_modes=(4, 4), hidden_channels=8, in_channels=2, out_channels=1, n_layers=2)
-    return FNO(n_modes=(16, 16), hidden_channels=32, in_channels=2, out_channels=1, n_layers=4)
+        return FNO(n_modes=tuple(modes or (4, 4)), hidden_channels=8, in_channels=channels + 1, out_channels=channels, n_layers=2)
+    return FNO(n_modes=tuple(modes or (16, 16)), hidden_channels=32, in_channels=channels + 1, out_channels=channels, n_layers=4)
 
 
 class Stepper(torch.nn.Module):
-    """w [B, n, n] (normalised), p [B] -> next w."""
+    """w [B, n, n] (one field) or [B, C, ny, nx] (normalised), p [B] -> next w."""
 
-    def __init__(self, small=False):
+    def __init__(self, small=False, channels=1, modes=None):
         super().__init__()
-        self.net = make_fno(small)
+        self.net = make_fno(small, channels, modes)
 
     def forward(self, w, p):
-        x = torch.stack([w, p[:, None, None].expand_as(w)], dim=1)
-        return w + self.net(x)[:, 0]
+        x = w if w.dim() == 4 else w[:, None]
+        x = torch.cat([x, p[:, None, None, None].expand(-1, 1, *x.shape[2:])], dim=1)
+        out = x[:, :-1] + self.net(x)
+        return out if w.dim() == 4 else out[:, 0]
 
     @torch.no_grad()
     def rollout(self, w0, p, steps):
-        """[B, n, n] -> [B, steps, n, n]."""
+        """[B, ...] -> [B, steps, ...]."""
         out, w = [], w0
         for _ in range(steps):
             w = self(w, p)
