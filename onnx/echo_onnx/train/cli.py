@@ -29,13 +29,13 @@ PRESETS = {
                    3: {"steps": 20000, "batch": 16, "lr": 3e-4}},
     },
     # cylinder-wake: OpenFOAM's cylinder flow (python -m echo_onnx.cylinder data --preset full) on the
-    # case's ~12k cell centres; latent grid 80 x 40 over the domain [-5, 15] x [-5, 5] (spacing 0.25,
-    # the cylinder 4 spacings across), 67x compression of 9-frame windows. Sized for a 2-core CPU:
-    # the stages run against --minutes budgets (README).
+    # case's 10.5k cell centres; latent grid 80 x 40 over the domain [-5, 15] x [-5, 5] (spacing 0.25,
+    # the cylinder 4 spacings across), 20 x 10 x 8 latent per slot: 59x compression of 9-frame
+    # windows. Sized for a 2-core CPU: the stages run against --minutes budgets (README).
     "cylinder": {
         "data": {"cylinder_preset": "full"},
         "model": {"grid": [80, 40], "neighbours": 8, "radius": 2.0, "query_window": True, "lift_features": 8,
-                  "decoder_channels": 16, "widths": [24, 48], "latent_channels": 8, "time_stride": 4, "slots": 3,
+                  "decoder_channels": 24, "widths": [32, 64], "latent_channels": 8, "time_stride": 4, "slots": 3,
                   "width": 128, "depth": 4, "heads": 4},
         "stages": {1: {"steps": 3000, "batch": 4, "lr": 1e-3}, 2: {"steps": 1000, "batch": 4, "lr": 3e-4},
                    3: {"steps": 10000, "batch": 16, "lr": 3e-4}},
@@ -134,6 +134,54 @@ def cmd_calibration(a):
     run(a.data, a.bundle, a.cli, out=a.out, members=a.members, traj=a.traj, horizon=a.horizon, threads=a.threads)
 
 
+def cmd_evaluate_wake(a):
+    import json
+
+    import numpy as np
+
+    from . import wake, wake_report
+    from .pointdata import load_split
+    out = Path(a.out or a.bundle)
+    res = wake.evaluate(a.run, a.data, a.bundle, out, quick=a.quick, threads=a.threads)
+    test = load_split(a.data, "test")
+    mid = len(test.param) // 2
+    start = res["forecast"]["starts"][-1]
+    k = wake.frame_index(test, start)
+    hs = [h for h in (4, 8, 16) if h <= res["forecast"]["horizons"][-1]]
+    pred = wake.Methods(a.bundle, a.run, test.points, threads=a.threads).echo(test.series[mid][k:k + 1], test.param[mid], max(hs))
+    wake_report.plot_fields(test.points, test.series[mid][[k + h for h in hs]], pred[[h - 1 for h in hs]],
+                            [(k + h) * test.dt for h in hs], float(test.param[mid]), out / "fields.png")
+    wake_report.write_example(a.data, test, out / "example", mid, start)
+    (out / "example" / "README.md").write_text(
+        f"Held-out Re {test.param[mid]:g}: `input.pvd` is the solver's state at t = {start:g} on the case's mesh (2D "
+        f"cross-section, cell data U and p, as foamToVTK of a 2D case gives), `truth.pvd` the solver's next 8 frames.\n\n"
+        f"    target/release/echo-onnx forecast --bundle onnx/bundles/cylinder-wake --input onnx/bundles/cylinder-wake/example/input.pvd "
+        f"--param Re={test.param[mid]:g} --horizon 16 --truth onnx/bundles/cylinder-wake/example/truth.pvd --out out/cylinder --force\n")
+    render_wake_report(out, a.warm)
+    print(json.dumps({k: res[k] for k in ("compression_ratio", "held_out_Re", "seconds")}))
+
+
+def render_wake_report(out, warm_dirs):
+    import json
+
+    from . import wake_report
+    res = json.loads((Path(out) / "metrics.json").read_text())
+    warm = wake_report.warm_start_rows(warm_dirs or [])
+    wake_report.plot_errors(res, Path(out) / "error_vs_horizon.png")
+    if "shedding" in res:
+        wake_report.plot_lift(res, Path(out) / "lift.png")
+    if warm:
+        wake_report.plot_warm_start(warm, Path(out) / "warm_start.png")
+        res["warm_start"] = [{k: v for k, v in r.items() if k != "dir"} for r in warm]
+        (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
+    wake_report.write_report(res, warm, Path(out) / "REPORT.md")
+    print(f"wrote {Path(out) / 'REPORT.md'}")
+
+
+def cmd_wake_report(a):
+    render_wake_report(a.bundle, a.warm)
+
+
 def cmd_write_example(a):
     from .data import load, write_example
     write_example(load(Path(a.data) / "test.npz"), a.out)
@@ -205,6 +253,21 @@ def main(argv=None):
     c.add_argument("--horizon", type=int, default=32, help="frames forecast from frame 0")
     c.add_argument("--threads", type=int, help="ONNX Runtime threads of the CLI (default: all cores)")
     c.set_defaults(fn=cmd_calibration)
+    w = sub.add_parser("evaluate-wake", help="cylinder-wake: held-out Re accuracy, St, lift, plots, example, REPORT.md",
+                       epilog="example: echo-onnx-train evaluate-wake --run-dir .echo/cylinder/run --data .echo/cylinder/data "
+                              "--bundle onnx/bundles/cylinder-wake")
+    w.add_argument("--run-dir", dest="run", required=True)
+    w.add_argument("--data", required=True, help="directory with train/ and test/ (python -m echo_onnx.cylinder data)")
+    w.add_argument("--bundle", required=True)
+    w.add_argument("--out", help="directory for metrics.json, REPORT.md, the plots and example/ (default: the bundle)")
+    w.add_argument("--warm", nargs="*", help="warm-start result directories (python -m echo_onnx.cylinder warmstart)")
+    w.add_argument("--quick", action="store_true", help="one held-out Re (CI)")
+    w.add_argument("--threads", type=int, help="ONNX Runtime and torch threads")
+    w.set_defaults(fn=cmd_evaluate_wake)
+    wr = sub.add_parser("wake-report", help="cylinder-wake: REPORT.md and plots again from metrics.json and warm-start runs")
+    wr.add_argument("--bundle", required=True, help="directory with metrics.json (evaluate-wake's --out)")
+    wr.add_argument("--warm", nargs="*", help="warm-start result directories")
+    wr.set_defaults(fn=cmd_wake_report)
     x = sub.add_parser("write-example", help="a bundle's example/: the first held-out trajectory's frame 0 and the next 8",
                        epilog="example: echo-onnx-train write-example --data .echo/data --out onnx/bundles/ns2d-vorticity/example")
     x.add_argument("--data", required=True, help="directory with test.npz (generate-data)")

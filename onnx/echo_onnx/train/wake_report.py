@@ -1,0 +1,277 @@
+"""The cylinder-wake bundle's pictures, example and REPORT.md, from wake.py's metrics.json and the data.
+
+Pictures (matplotlib, Agg): error against horizon (U_dev and p, ECHO / FNO / persistence), the lift
+coefficient of 20-time-unit rollouts against the solver's, and predicted beside solver fields.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..vtkxml import VTK_QUAD, Mesh, read_vtu, write_pvd, write_vtu
+
+COLOURS = {"echo": "tab:blue", "fno": "tab:orange", "persistence": "tab:gray", "solver": "k", "solver_frames": "k"}
+LABELS = {"echo": "ECHO (this bundle)", "fno": "FNO on the latent grid", "persistence": "persistence",
+          "solver_frames": "OpenFOAM (frames every dt)", "solver": "OpenFOAM"}
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_errors(res: dict, path):
+    plt = pyplot()
+    fc = res["forecast"]
+    hs = np.array(fc["horizons"]) * res["dt"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    for ax, q, what in zip(axes, ("U_dev", "p"), ("||U - U_true|| / ||U_true - U_inf||", "||p - p_true|| / ||p_true||")):
+        for name, m in fc["methods"].items():
+            ax.plot(hs, m[q]["all"], marker="o", color=COLOURS[name], label=LABELS[name] + " (mean)")
+            for re, v in m[q].items():
+                if re != "all":
+                    ax.plot(hs, v, color=COLOURS[name], lw=0.6, alpha=0.5)
+        ax.set(xlabel="forecast horizon (time units D/U; dt = 0.5)", ylabel=f"relative L2 error, {what}",
+               title=f"{'velocity' if q == 'U_dev' else 'pressure'}: held-out Re {', '.join(f'{r:g}' for r in res['held_out_Re'])}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Forecasts from one solver frame in developed shedding (starts t = {', '.join(f'{s:g}' for s in fc['starts'])}); "
+                 "thin lines: each Re", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_lift(res: dict, path):
+    plt = pyplot()
+    sh = res["shedding"]
+    fig, axes = plt.subplots(len(sh), 1, figsize=(11, 2.8 * len(sh)), squeeze=False)
+    for ax, (re, row) in zip(axes[:, 0], sh.items()):
+        for name in ("solver_frames", "echo", "fno"):
+            if name in row:
+                r = row[name]
+                st = "-" if r["St"] is None else f"{r['St']:.4f}"
+                ax.plot(r["t"], r["Cl"], color=COLOURS[name], ls="--" if name == "solver_frames" else "-",
+                        marker="." if name != "solver_frames" else None, label=f"{LABELS[name]}: St {st}")
+        ax.set(xlabel="time (D/U)", ylabel="lift coefficient Cl", title=f"Re {re} (held out): solver St {row['solver']['St']:.4f}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Lift of 20-time-unit rollouts from one solver frame (OpenFOAM forceCoeffs on every field)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_fields(points, truth, pred, times, re, path, component=1, name="U_y"):
+    """Rows: horizons; columns: solver, ECHO, ECHO - solver, on the cell centres (triangulated, the
+    cylinder masked)."""
+    plt = pyplot()
+    from matplotlib.tri import Triangulation
+    tri = Triangulation(points[:, 0], points[:, 1])
+    c = points[tri.triangles].mean(axis=1)
+    tri.set_mask(np.hypot(c[:, 0], c[:, 1]) < 0.5)
+    lim = float(np.abs(truth[..., component]).max())
+    err_lim = float(np.abs(pred[..., component] - truth[..., component]).max())
+    fig, axes = plt.subplots(len(times), 3, figsize=(16, 2.6 * len(times)), squeeze=False)
+    for row, (t, tr, pr) in enumerate(zip(times, truth, pred)):
+        panels = [(tr[:, component], "OpenFOAM", "RdBu_r", lim), (pr[:, component], "ECHO", "RdBu_r", lim),
+                  (pr[:, component] - tr[:, component], "ECHO - OpenFOAM", "PuOr_r", err_lim)]
+        for ax, (v, title, cmap, vmax) in zip(axes[row], panels):
+            im = ax.tripcolor(tri, v, cmap=cmap, vmin=-vmax, vmax=vmax, shading="gouraud")
+            ax.set(aspect="equal", xlim=(-2, 15), ylim=(-4, 4), title=f"{title}, t = {t:g}", xlabel="x / D", ylabel="y / D")
+            fig.colorbar(im, ax=ax, shrink=0.8, label=f"{name} (U_inf)")
+    fig.suptitle(f"Cross-stream velocity at held-out Re {re:g}: forecast from the solver frame at t = {times[0] - (times[1] - times[0] if len(times) > 1 else 0):g} (the first row's horizon and later)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def section_mesh(internal_vtu):
+    """The 2D cross-section of a foamToVTK one-cell-thick mesh: (points [N, 3] on z = 0, quad cells),
+    same cell order as the case."""
+    m = read_vtu(internal_vtu)
+    conn, offs, types = m.cells
+    if not (types == 12).all():
+        raise ValueError(f"{internal_vtu}: expected hexahedra only (a blockMesh O-grid)")
+    hexes = conn.reshape(-1, 8)
+    low = m.points[:, 2] <= m.points[:, 2].min() + 1e-6
+    quads = hexes[:, :4]                       # OpenFOAM / VTK hexahedron: the first face is the base
+    if not low[quads].all():
+        raise ValueError(f"{internal_vtu}: the hexahedra's first four points are not all on the lower plane")
+    keep = np.flatnonzero(low)
+    new = np.full(len(m.points), -1)
+    new[keep] = np.arange(len(keep))
+    pts = m.points[keep].astype(np.float32)
+    pts[:, 2] = 0
+    n = len(quads)
+    return pts, (new[quads].ravel().astype(np.int64), 4 * np.arange(1, n + 1, dtype=np.int64), np.full(n, VTK_QUAD, np.uint8))
+
+
+def write_example(data_dir, test, out_dir, re_index, start_time, truth_frames=8):
+    """The bundle's example: the held-out trajectory's frame at `start_time` as input.pvd and the solver's
+    next frames as truth.pvd, cell data U (3 components, as foamToVTK writes) and p on the case's 2D
+    cross-section (quads), zlib-compressed."""
+    vtk = sorted(Path(data_dir, "mesh").glob("*/VTK/*_0/internal.vtu"))
+    pts, cells = section_mesh(vtk[0])
+    v, dt = test.series[re_index], test.dt
+    k0 = int(round(start_time / dt))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.vtu"):
+        old.unlink()
+    for name, ks in (("input", [k0]), ("truth", range(k0 + 1, k0 + 1 + truth_frames))):
+        entries = []
+        for k in ks:
+            u3 = np.c_[v[k][:, :2], np.zeros(len(v[k]), np.float32)].astype(np.float32)
+            write_vtu(out_dir / f"{name}_{k:04d}.vtu", Mesh(pts, cell_data={"U": u3, "p": v[k][:, 2].copy()}, cells=cells), compress=True)
+            entries.append((round(k * dt, 9), f"{name}_{k:04d}.vtu"))
+        write_pvd(out_dir / f"{name}.pvd", entries)
+
+
+def fmt(x, d=3):
+    return "-" if x is None else f"{x:.{d}f}"
+
+
+def table(fc: dict, q: str) -> list:
+    names = list(fc["methods"])
+    lines = ["| horizon (time units) | " + " | ".join(LABELS[n] for n in names) + " |", "|---|" + "---|" * len(names)]
+    for i, h in enumerate(fc["horizons"]):
+        vals = [fc["methods"][n][q]["all"][i] for n in names]
+        best = min(vals)
+        lines.append(f"| {h * 0.5:g} | " + " | ".join(f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in vals) + " |")
+    return lines
+
+
+def warm_start_rows(warm_dirs) -> list:
+    """warmstart.json of each held-out Re (echo_onnx.cylinder warmstart), sorted by Re."""
+    import json
+    rows = []
+    for d in warm_dirs:
+        if (Path(d) / "warmstart.json").exists():
+            rows.append({**json.loads((Path(d) / "warmstart.json").read_text()), "dir": str(d)})
+    return sorted(rows, key=lambda r: r["Re"])
+
+
+def plot_warm_start(rows, path):
+    """Lift history of the cold, kicked and warm runs of each held-out Re."""
+    from ..cylinder import foam
+    plt = pyplot()
+    fig, axes = plt.subplots(len(rows), 1, figsize=(11, 2.8 * len(rows)), squeeze=False)
+    styles = {"cold": ("k", "cold: uniform start"), "kicked": ("tab:gray", "cold + wall-rotation kick"),
+              "warm": ("tab:blue", "warm: echoSurrogate warmStart")}
+    for ax, row in zip(axes[:, 0], rows):
+        base = Path(row["dir"])
+        for kind, (colour, label) in styles.items():
+            if kind not in row["runs"]:
+                continue
+            c = foam.read_coefficients(base / kind)
+            r = row["runs"][kind]
+            dev = r["time_to_developed"]
+            ax.plot(c["Time"], c["Cl"], color=colour, lw=0.8,
+                    label=f"{label}: developed at t = {fmt(dev, 1)}, {fmt(r['wall_s_to_developed'], 0)} s CPU")
+            if dev is not None:
+                ax.axvline(dev, color=colour, ls=":", lw=1)
+        ax.set(xlabel="time (D/U)", ylabel="lift coefficient Cl", title=f"Re {row['Re']:g} (held out)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Lift history: cold start vs warm start from the bundle's generated state (dotted: developed)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+REGENERATE = """```sh
+scripts/cylinder-wake.sh            # everything below, in order (~2 h on 2 cores); --ci: the test-suite size
+.venv/bin/python -m echo_onnx.cylinder data --out .echo/cylinder/data --preset full --workers 2
+.venv/bin/echo-onnx-train train --stage 1 --preset cylinder --data .echo/cylinder/data --run-dir .echo/cylinder/run --minutes M1
+.venv/bin/echo-onnx-train train --stage 2 --preset cylinder --data .echo/cylinder/data --run-dir .echo/cylinder/run --minutes M2
+.venv/bin/echo-onnx-train train --stage 3 --preset cylinder --data .echo/cylinder/data --run-dir .echo/cylinder/run --minutes M3
+.venv/bin/echo-onnx-train baseline --preset cylinder --data .echo/cylinder/data --run-dir .echo/cylinder/run --minutes MF
+.venv/bin/echo-onnx-train export --run-dir .echo/cylinder/run --out onnx/bundles/cylinder-wake --name cylinder-wake
+.venv/bin/echo-onnx-train evaluate-wake --run-dir .echo/cylinder/run --data .echo/cylinder/data --bundle onnx/bundles/cylinder-wake
+.venv/bin/python -m echo_onnx.cylinder warmstart --bundle onnx/bundles/cylinder-wake --re RE --out .echo/cylinder/warm/ReRE --end 150
+.venv/bin/echo-onnx-train wake-report --bundle onnx/bundles/cylinder-wake --warm .echo/cylinder/warm/Re*
+```
+(the budgets M1, M2, M3, MF are in scripts/cylinder-wake.sh; the steps they bought are in the training table)"""
+
+
+def write_report(res: dict, warm: list, path):
+    """REPORT.md from metrics.json (`res`) and the warm-start rows."""
+    fc = res["forecast"]
+    names = list(fc["methods"])
+    one_period = min(range(len(fc["horizons"])), key=lambda i: abs(fc["horizons"][i] * res["dt"] - 6.0))
+    lines = [f"# cylinder-wake: evaluation on held-out Reynolds numbers",
+             "",
+             f"Held out: Re {', '.join(f'{r:g}' for r in res['held_out_Re'])} (trained on Re "
+             f"{', '.join(f'{r:g}' for r in res['train_Re'])}); the case's {res['cells']} cells, frames every "
+             f"dt = {res['dt']:g} D/U; compression {res['compression_ratio']:.0f}x. Every figure below is produced by the "
+             "commands at the end; the plots are next to this file.", "",
+             "## Forecast accuracy (developed shedding)", "",
+             f"From one solver frame at t = {', '.join(f'{s:g}' for s in fc['starts'])} of each held-out Re, relative L2 "
+             "over all cells, mean over starts and Reynolds numbers (best in bold). Velocity: error over the deviation "
+             "from the free stream, ||U - U_true|| / ||U_true - U_inf||.", ""]
+    lines += table(fc, "U_dev") + ["", "Pressure, ||p - p_true|| / ||p_true||:", ""] + table(fc, "p") + [""]
+    u_plain = {n: fc["methods"][n]["U"]["all"][one_period] for n in names}
+    lines += [f"Relative L2 of U itself after {fc['horizons'][one_period] * res['dt']:g} time units (about one shedding "
+              "period; the issue's aim is 5%): " + ", ".join(f"{LABELS[n]} {100 * v:.1f}%" for n, v in u_plain.items()) + ".",
+              "", "![error against horizon](error_vs_horizon.png)", ""]
+    if "forecast_onset" in res:
+        fo = res["forecast_onset"]
+        lines += ["## During the onset of shedding", "",
+                  f"From the solver frame at t = {fo['starts'][0]:g} (the wake still growing), velocity error as above:", ""]
+        lines += table(fo, "U_dev") + [""]
+    if "shedding" in res:
+        lines += ["## Strouhal number and lift amplitude", "",
+                  "20-time-unit rollouts (40 frames, 5 chained segments) from the solver frame at t = 50; Cl of every "
+                  "frame by OpenFOAM's forceCoeffs; St and amplitude over the last 3 periods (shedding.py). Reference: "
+                  "the solver's own every-step lift history over t >= 50. The aim: St within 2%.", "",
+                  "| Re | solver St | solver amplitude | " + " | ".join(f"{LABELS[n]} St (error)" for n in ("solver_frames", "echo", "fno") if n in next(iter(res["shedding"].values()))) + " | ECHO amplitude (error) |",
+                  "|---|---|---|" + "---|" * (sum(1 for n in ("solver_frames", "echo", "fno") if n in next(iter(res["shedding"].values()))) + 1)]
+        for re, row in res["shedding"].items():
+            cells = []
+            for n in ("solver_frames", "echo", "fno"):
+                if n in row:
+                    r = row[n]
+                    cells.append("no shedding" if r["St"] is None else f"{r['St']:.4f} ({100 * r.get('St_error', float('nan')):+.1f}%)")
+            e = row["echo"]
+            amp = "-" if e["St"] is None else f"{e['amplitude']:.3f} ({100 * e.get('amplitude_error', float('nan')):+.0f}%)"
+            lines.append(f"| {re} | {row['solver']['St']:.4f} | {row['solver']['amplitude']:.3f} | " + " | ".join(cells) + f" | {amp} |")
+        lines += ["", "![lift of rollouts](lift.png)", ""]
+    ae = res["autoencoder"]
+    pod = res["pod_same_ratio"]
+    lines += ["## Autoencoder against POD at the same compression", "",
+              f"Reconstruction of held-out windows at every cell ({res['compression_ratio']:.0f}x; POD: {pod['modes']} "
+              "modes per frame fitted on the training frames):", "",
+              "| | velocity (U_dev) | pressure |", "|---|---|---|"]
+    lines += [f"| ECHO autoencoder, {k} of the cells as input | {v['U_dev']:.3f} | {v['p']:.3f} |" for k, v in ae.items()]
+    lines += [f"| POD | {pod['U_dev']:.3f} | {pod['p']:.3f} |", ""]
+    sp = res["speed"]
+    if sp.get("solver_s_per_time_unit"):
+        solver = sp["solver_s_per_time_unit"] * sp["simulated_time"]
+        lines += ["## Speed", "",
+                  f"A forecast of {sp['horizon_frames']} frames ({sp['simulated_time']:g} time units) takes "
+                  f"{sp['echo_forecast_s']:.1f} s (numpy reference pipeline + ONNX Runtime, {sp['threads']} threads); "
+                  f"pimpleFoam needs {solver:.0f} s of one core for the same simulated time "
+                  f"({sp['solver_s_per_time_unit']:.2f} s per time unit on this mesh): {solver / sp['echo_forecast_s']:.1f}x.", ""]
+    if warm:
+        lines += ["## Warm start", "",
+                  "Each held-out Re run three ways to the same end time (echo_onnx.cylinder warmstart): cold (uniform start, "
+                  "what users do), kicked (uniform start and a brief rotation of the wall that breaks the symmetry, what an "
+                  "informed user does) and warm (echoSurrogate in warmStart mode replaces the uniform start by the bundle's "
+                  "generated state at the Re). Developed: every later per-period lift amplitude within 5% of the final one. "
+                  "CPU seconds from the solver log (model time included).", "",
+                  "| Re | run | developed at (D/U) | CPU s to developed | St | amplitude | St / cold | amplitude / cold |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for row in warm:
+            for kind, r in row["runs"].items():
+                lines.append(f"| {row['Re']:g} | {kind} | {fmt(r['time_to_developed'], 1)} | {fmt(r['wall_s_to_developed'], 0)} | "
+                             f"{fmt(r['St'], 4)} | {fmt(r['amplitude'], 3)} | {fmt(r.get('St_rel_cold'), 4)} | {fmt(r.get('amplitude_rel_cold'), 4)} |")
+        lines += ["", "![warm start](warm_start.png)", ""]
+    tr = res["training"]
+    lines += ["## Training", "", "| stage | steps | batch | final loss |", "|---|---|---|---|"]
+    for k, v in tr.items():
+        lines.append(f"| {k} | {v['steps']} | {v['batch']} | {fmt((v.get('final') or {}).get('loss'), 4)} |")
+    lines += ["", "## Reproduce", "", REGENERATE, ""]
+    Path(path).write_text("\n".join(lines))
