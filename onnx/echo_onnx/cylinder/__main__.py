@@ -10,7 +10,7 @@ EXAMPLES = """examples:
   python -m echo_onnx.cylinder data --out /tmp/cyl-data --preset ci
   python -m echo_onnx.cylinder data --out /work/data/cylinder --preset full --workers 2
   python -m echo_onnx.cylinder shedding /work/data/cylinder/train/Re100.npz
-  python -m echo_onnx.cylinder forces --mesh /tmp/cyl-data/mesh/ci --frames pred.npz
+  python -m echo_onnx.cylinder forces --mesh /tmp/cyl-data/mesh/ci --frames pred.npz --re 120
   python -m echo_onnx.cylinder test-bundle --out /tmp/cyl-bundle
   python -m echo_onnx.cylinder warmstart --bundle /tmp/cyl-bundle --re 100 --out /tmp/ws --preset ci --end 6
 """
@@ -40,6 +40,7 @@ def main(argv=None):
     f = sub.add_parser("forces", help="Cl, Cd of frames (npz with U [F,P,2], p [F,P]) with OpenFOAM's forceCoeffs")
     f.add_argument("--mesh", required=True, help="mesh skeleton case (DIR/mesh/<preset> of the data)")
     f.add_argument("--frames", required=True)
+    f.add_argument("--re", type=float, help="Reynolds number (default: the npz's Re)")
     f.add_argument("--out", help="json output (default: stdout)")
 
     b = sub.add_parser("test-bundle", help="random-weights bundle with the case's fields (U, p) and parameter Re")
@@ -70,7 +71,8 @@ def main(argv=None):
         import numpy as np
         from . import forces
         z = np.load(a.frames)
-        res = forces.coefficients(a.mesh, z["U"], z["p"])
+        re = a.re if a.re is not None else float(z["Re"])
+        res = forces.coefficients(a.mesh, z["U"], z["p"], re)
         text = json.dumps({k: v.tolist() for k, v in res.items()}, indent=1)
         if a.out:
             open(a.out, "w").write(text + "\n")

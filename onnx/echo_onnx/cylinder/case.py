@@ -227,7 +227,7 @@ FORCE_COEFFS = f"""forceCoeffs
     }}"""
 
 
-def control_dict(end: float, extra_functions: str = "") -> str:
+def control_dict(end: float, extra_functions: str = "", write_interval: float = WRITE_INTERVAL) -> str:
     return f"""{header("dictionary", "controlDict", "system")}
 application pimpleFoam;
 startFrom startTime;
@@ -236,7 +236,7 @@ stopAt endTime;
 endTime {end:g};
 deltaT {DT:g};
 writeControl runTime;
-writeInterval {WRITE_INTERVAL:g};
+writeInterval {write_interval:g};
 purgeWrite 0;
 writeFormat ascii;
 writePrecision 9;
@@ -284,7 +284,8 @@ PIMPLE
 """
 
 
-def write_case(case, preset: str, re: float, end: float, kick: bool, extra_functions: str = "") -> Path:
+def write_case(case, preset: str, re: float, end: float, kick: bool, extra_functions: str = "",
+               write_interval: float = WRITE_INTERVAL) -> Path:
     """Write a complete case directory (mesh dictionary, 0/, constant/, system/). Returns its path.
     nu = U D / Re."""
     case = Path(case)
@@ -293,7 +294,7 @@ def write_case(case, preset: str, re: float, end: float, kick: bool, extra_funct
     for d in ("0", "constant", "system"):
         (case / d).mkdir(parents=True, exist_ok=True)
     (case / "system/blockMeshDict").write_text(block_mesh_dict(p))
-    (case / "system/controlDict").write_text(control_dict(end, extra_functions))
+    (case / "system/controlDict").write_text(control_dict(end, extra_functions, write_interval))
     (case / "system/fvSchemes").write_text(FV_SCHEMES)
     (case / "system/fvSolution").write_text(FV_SOLUTION)
     (case / "0/U").write_text(u_file(kick))
