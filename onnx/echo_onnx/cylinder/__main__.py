@@ -33,6 +33,7 @@ def main(argv=None):
     d.add_argument("--out", required=True)
     d.add_argument("--preset", default="ci", choices=["ci", "full"])
     d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--resume", action="store_true", help="keep npz files that already exist")
 
     s = sub.add_parser("shedding", help="St, lift amplitude, time to developed of npz files or coefficient.dat")
     s.add_argument("files", nargs="+")
@@ -61,7 +62,7 @@ def main(argv=None):
         print(case.write_case(a.out, a.preset, a.re, a.end, a.kick))
     elif a.cmd == "data":
         from . import data
-        print(json.dumps(data.generate(a.out, a.preset, a.workers), indent=1))
+        print(json.dumps(data.generate(a.out, a.preset, a.workers, lambda s: print(s, flush=True), a.resume), indent=1))
     elif a.cmd == "shedding":
         from . import shedding
         for path in a.files:

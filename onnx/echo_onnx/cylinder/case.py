@@ -270,7 +270,7 @@ snGradSchemes {{ default corrected; }}
 FV_SOLUTION = f"""{header("dictionary", "fvSolution", "system")}
 solvers
 {{
-    p {{ solver GAMG; smoother GaussSeidel; tolerance 1e-7; relTol 0.01; }}
+    p {{ solver GAMG; smoother GaussSeidel; tolerance 1e-6; relTol 0.05; }}
     pFinal {{ $p; relTol 0; }}
     "(U|UFinal)" {{ solver smoothSolver; smoother symGaussSeidel; tolerance 1e-8; relTol 0; }}
 }}
