@@ -129,7 +129,8 @@ def test_warmstart_with_a_test_bundle(tmp_path):
     for r in saved["runs"].values():
         assert r["wall_s"] > 0
     log = (tmp_path / "ws/warm/log.pimpleFoam").read_text()
-    assert "echoSurrogate" in log or "echo" in log
+    assert "warm start at t = 0: replaced 2(U p)" in log
+    assert saved["runs"]["warm"]["model_s"] > 0
     # the warm start replaced the uniform start: U at the end differs from the cold run's
     cold = foam.read_internal_field(tmp_path / "ws/cold/1/U", cs.expected_cells(cs.PRESETS["ci"]), 2)
     warm = foam.read_internal_field(tmp_path / "ws/warm/1/U", len(cold), 2)

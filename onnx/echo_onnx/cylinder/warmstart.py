@@ -10,6 +10,7 @@ definition of "developed" (shedding.py):
 
 import json
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,12 +63,20 @@ def run_one(kind: str, bundle, re: float, out, preset: str, end: float) -> dict:
     m = shedding.metrics(c["Time"], c["Cl"])
     ex = foam.log_execution_times(d / "log.pimpleFoam")
     res = {"wall_s": round(wall, 2), "execution_s": float(ex[-1, 1]) if len(ex) else None, **m}
+    res["wall_s_to_developed"] = res["clock_s_to_developed"] = None
     if m["time_to_developed"] is not None and len(ex):
-        k = int(np.searchsorted(ex[:, 0], m["time_to_developed"]))
-        res["wall_s_to_developed"] = float(ex[min(k, len(ex) - 1), 1])
-    else:
-        res["wall_s_to_developed"] = None
+        k = min(int(np.searchsorted(ex[:, 0], m["time_to_developed"])), len(ex) - 1)
+        res["wall_s_to_developed"] = float(ex[k, 1])
+        res["clock_s_to_developed"] = float(ex[k, 2])
+    if extra:
+        res["model_s"] = model_seconds(d / "log.pimpleFoam")
     return res
+
+
+def model_seconds(log_path) -> float:
+    """Seconds echoSurrogate reports for loading the bundle and generating ('ready in', 'in ... s')."""
+    text = Path(log_path).read_text(errors="replace")
+    return sum(float(v) for v in re.findall(r"^echoSurrogate .*? in (\S+) s$", text, re.M))
 
 
 def measure(bundle, re: float, out, preset: str = "full", end: float = 150.0,
@@ -88,7 +97,8 @@ def measure(bundle, re: float, out, preset: str = "full", end: float = 150.0,
     summary = {"Re": re, "preset": preset, "end": end, "bundle": str(Path(bundle).resolve()),
                "developed": f"every per-period lift amplitude within {shedding.TOLERANCE:.0%} of the mean "
                             f"of the last {shedding.LAST_PERIODS} periods",
-               "wall_s_to_developed": "solver ExecutionTime (CPU s) at the developed time, from the log",
+               "wall_s_to_developed": "the log's ExecutionTime (process CPU s, model included) at the "
+                                      "developed time; clock_s_to_developed: its ClockTime (wall, 1 s steps)",
                "runs": results}
     (out / "warmstart.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
