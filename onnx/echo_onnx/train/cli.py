@@ -150,7 +150,7 @@ def cmd_evaluate_wake(a):
     hs = [h for h in (4, 8, 16) if h <= res["forecast"]["horizons"][-1]]
     pred = wake.Methods(a.bundle, a.run, test.points, threads=a.threads).echo(test.series[mid][k:k + 1], test.param[mid], max(hs))
     wake_report.plot_fields(test.points, test.series[mid][[k + h for h in hs]], pred[[h - 1 for h in hs]],
-                            [(k + h) * test.dt for h in hs], float(test.param[mid]), out / "fields.png")
+                            [(k + h) * test.dt for h in hs], float(test.param[mid]), start, out / "fields.png")
     wake_report.write_example(a.data, test, out / "example", mid, start)
     (out / "example" / "README.md").write_text(
         f"Held-out Re {test.param[mid]:g}: `input.pvd` is the solver's state at t = {start:g} on the case's mesh (2D "

@@ -38,6 +38,7 @@ class PointDataset:
     parameter: dict = field(default_factory=lambda: {"name": "Re", "units": "U D / nu (diameter, free stream)"})
     bbox: tuple = ((-5.0, -5.0), (15.0, 5.0))
     info: dict = field(default_factory=dict)
+    run_info: list = field(default_factory=list)   # per trajectory: the solver run's description (npz `info`)
     description: str = ("ECHO (encode-generate-decode flow-matching operator) for 2D incompressible flow past a "
                         "circular cylinder (diameter 1, free stream 1), trained on OpenFOAM pimpleFoam runs "
                         "(python -m echo_onnx.cylinder data) on the case's cell centres, the Reynolds number as "
@@ -77,17 +78,18 @@ def load_split(data_dir, split) -> PointDataset:
         values = np.concatenate([d["U"][..., :2], d["p"][..., None]], axis=-1).astype(np.float32)
         if not np.isfinite(values).all():
             raise ValueError(f"{f}: the solver's fields hold NaN or Inf")
-        runs.append((float(d["Re"]), d["points"][:, :2].astype(np.float64), values, d["t"]))
+        meta = json.loads(str(d["info"])) if "info" in d.files else {}
+        runs.append((float(d["Re"]), d["points"][:, :2].astype(np.float64), values, d["t"], meta))
     runs.sort(key=lambda r: r[0])
     points = runs[0][1]
-    for re, pts, _, _ in runs:
+    for re, pts, *_ in runs:
         if pts.shape != points.shape or not np.array_equal(pts, points):
             raise ValueError(f"{data_dir}/{split}: trajectory Re={re:g} is on another mesh than Re={runs[0][0]:g}")
     t = runs[0][3]
     info_path = Path(data_dir, "info.json")
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     ds = PointDataset(points=points, series=[r[2] for r in runs], param=np.array([r[0] for r in runs]),
-                      dt=float(t[1] - t[0]), info=info)
+                      dt=float(t[1] - t[0]), info=info, run_info=[r[4] for r in runs])
     if "description" in info:
         ds.description = info["description"]
     return ds

@@ -195,7 +195,7 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None) -> dict:
         log("forecasts (onset) ...")
         res["forecast_onset"] = forecast_errors(methods, test, [ONSET_START], horizon)
     seg = [s for h, s in methods.echo_seconds if h == horizon]
-    solver = [r["solver_wall_s"] / r["end"] for r in test.info.get("runs", []) if "solver_wall_s" in r]
+    solver = [r["solver_wall_s"] / r["end"] for r in test.run_info if "solver_wall_s" in r]
     res["speed"] = {"echo_forecast_s": float(np.median(seg)), "horizon_frames": horizon,
                     "simulated_time": horizon * test.dt, "threads": threads or torch.get_num_threads(),
                     "solver_s_per_time_unit": float(np.median(solver)) if solver else None}

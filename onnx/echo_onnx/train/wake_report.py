@@ -64,7 +64,7 @@ def plot_lift(res: dict, path):
     plt.close(fig)
 
 
-def plot_fields(points, truth, pred, times, re, path, component=1, name="U_y"):
+def plot_fields(points, truth, pred, times, re, start, path, component=1, name="U_y"):
     """Rows: horizons; columns: solver, ECHO, ECHO - solver, on the cell centres (triangulated, the
     cylinder masked)."""
     plt = pyplot()
@@ -80,9 +80,9 @@ def plot_fields(points, truth, pred, times, re, path, component=1, name="U_y"):
                   (pr[:, component] - tr[:, component], "ECHO - OpenFOAM", "PuOr_r", err_lim)]
         for ax, (v, title, cmap, vmax) in zip(axes[row], panels):
             im = ax.tripcolor(tri, v, cmap=cmap, vmin=-vmax, vmax=vmax, shading="gouraud")
-            ax.set(aspect="equal", xlim=(-2, 15), ylim=(-4, 4), title=f"{title}, t = {t:g}", xlabel="x / D", ylabel="y / D")
+            ax.set(aspect="equal", xlim=(-5, 15), ylim=(-5, 5), title=f"{title}, t = {t:g}", xlabel="x / D", ylabel="y / D")
             fig.colorbar(im, ax=ax, shrink=0.8, label=f"{name} (U_inf)")
-    fig.suptitle(f"Cross-stream velocity at held-out Re {re:g}: forecast from the solver frame at t = {times[0] - (times[1] - times[0] if len(times) > 1 else 0):g} (the first row's horizon and later)", fontsize=10)
+    fig.suptitle(f"Cross-stream velocity at held-out Re {re:g}: ECHO forecast from the solver frame at t = {start:g}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -97,9 +97,15 @@ def section_mesh(internal_vtu):
         raise ValueError(f"{internal_vtu}: expected hexahedra only (a blockMesh O-grid)")
     hexes = conn.reshape(-1, 8)
     low = m.points[:, 2] <= m.points[:, 2].min() + 1e-6
-    quads = hexes[:, :4]                       # OpenFOAM / VTK hexahedron: the first face is the base
-    if not low[quads].all():
-        raise ValueError(f"{internal_vtu}: the hexahedra's first four points are not all on the lower plane")
+    # The section of a hexahedron: its 4 points on the lower plane, counter-clockwise around their
+    # centroid (the hexahedron's own point order need not put them first; src/mesh/mod.rs does the same).
+    on_low = low[hexes]
+    if not (on_low.sum(axis=1) == 4).all():
+        raise ValueError(f"{internal_vtu}: not every hexahedron has 4 points on the lower plane (not a one-cell-thick mesh)")
+    quads = hexes[on_low].reshape(-1, 4)
+    xy = m.points[quads][..., :2].astype(np.float64)
+    angle = np.arctan2(xy[..., 1] - xy[..., 1].mean(1, keepdims=True), xy[..., 0] - xy[..., 0].mean(1, keepdims=True))
+    quads = np.take_along_axis(quads, np.argsort(angle, axis=1), axis=1)
     keep = np.flatnonzero(low)
     new = np.full(len(m.points), -1)
     new[keep] = np.arange(len(keep))
@@ -134,13 +140,13 @@ def fmt(x, d=3):
     return "-" if x is None else f"{x:.{d}f}"
 
 
-def table(fc: dict, q: str) -> list:
+def table(fc: dict, q: str, dt: float = 0.5) -> list:
     names = list(fc["methods"])
     lines = ["| horizon (time units) | " + " | ".join(LABELS[n] for n in names) + " |", "|---|" + "---|" * len(names)]
     for i, h in enumerate(fc["horizons"]):
         vals = [fc["methods"][n][q]["all"][i] for n in names]
         best = min(vals)
-        lines.append(f"| {h * 0.5:g} | " + " | ".join(f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in vals) + " |")
+        lines.append(f"| {h * dt:g} | " + " | ".join(f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in vals) + " |")
     return lines
 
 
@@ -212,7 +218,7 @@ def write_report(res: dict, warm: list, path):
              f"From one solver frame at t = {', '.join(f'{s:g}' for s in fc['starts'])} of each held-out Re, relative L2 "
              "over all cells, mean over starts and Reynolds numbers (best in bold). Velocity: error over the deviation "
              "from the free stream, ||U - U_true|| / ||U_true - U_inf||.", ""]
-    lines += table(fc, "U_dev") + ["", "Pressure, ||p - p_true|| / ||p_true||:", ""] + table(fc, "p") + [""]
+    lines += table(fc, "U_dev", res["dt"]) + ["", "Pressure, ||p - p_true|| / ||p_true||:", ""] + table(fc, "p", res["dt"]) + [""]
     u_plain = {n: fc["methods"][n]["U"]["all"][one_period] for n in names}
     lines += [f"Relative L2 of U itself after {fc['horizons'][one_period] * res['dt']:g} time units (about one shedding "
               "period; the issue's aim is 5%): " + ", ".join(f"{LABELS[n]} {100 * v:.1f}%" for n, v in u_plain.items()) + ".",
@@ -221,7 +227,7 @@ def write_report(res: dict, warm: list, path):
         fo = res["forecast_onset"]
         lines += ["## During the onset of shedding", "",
                   f"From the solver frame at t = {fo['starts'][0]:g} (the wake still growing), velocity error as above:", ""]
-        lines += table(fo, "U_dev") + [""]
+        lines += table(fo, "U_dev", res["dt"]) + [""]
     if "shedding" in res:
         lines += ["## Strouhal number and lift amplitude", "",
                   "20-time-unit rollouts (40 frames, 5 chained segments) from the solver frame at t = 50; Cl of every "

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The cylinder-wake bundle from nothing: OpenFOAM trajectories (python -m echo_onnx.cylinder data),
+# the three ECHO training stages, the FNO baseline, export, the evaluation on held-out Reynolds numbers
+# (accuracy, St and lift through forceCoeffs, plots, example, REPORT.md) and the warm-start runs.
+#
+#   scripts/cylinder-wake.sh          full size into .echo/cylinder, bundle onnx/bundles/cylinder-wake
+#                                     (~2 h on 2 cores: data ~20 min, training ~65 min, evaluation and
+#                                     warm starts ~30 min; the training budgets are below)
+#   scripts/cylinder-wake.sh --ci     the test suite's size into target/cylinder-ci: 3 coarse, short
+#                                     trajectories, every stage a few steps, one warm-start run (~1 min)
+#
+# Every step can be re-run alone (the commands it prints); data generation resumes where it stopped
+# (--resume keeps finished trajectories), training stages write stageN.pt checkpoints.
+# Needs scripts/setup.sh --train and scripts/setup-openfoam.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=.venv/bin/python
+train=.venv/bin/echo-onnx-train
+
+if [ "${1:-}" = "--ci" ]; then
+  work=target/cylinder-ci; data_preset=ci; preset=cylinder-smoke; bundle=$work/bundle
+  budget=(--steps 3); fno=(--steps 3); quick=--quick; warm_end=6; warm_res=(120); warm_runs=cold,warm
+else
+  work=.echo/cylinder; data_preset=full; preset=cylinder; bundle=onnx/bundles/cylinder-wake
+  quick=; warm_end=150; warm_res=(75 118 170); warm_runs=cold,kicked,warm
+fi
+data=$work/data
+run=$work/run
+say() { printf '\n== %s\n' "$*"; }
+step() { echo "+ $*"; "$@"; }
+
+say "data ($data_preset)"
+step $py -m echo_onnx.cylinder data --out "$data" --preset $data_preset --workers 2 --resume
+say "training"
+if [ "$data_preset" = full ]; then
+  step $train train --stage 1 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 28
+  step $train train --stage 2 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 6
+  step $train train --stage 3 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 25
+  step $train baseline --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 12
+else
+  for s in 1 2 3; do step $train train --stage $s --preset $preset --data "$data" --run-dir "$run" "${budget[@]}"; done
+  step $train baseline --preset $preset --data "$data" --run-dir "$run" "${fno[@]}"
+fi
+step $train export --run-dir "$run" --out "$bundle" --name cylinder-wake
+say "warm starts"
+warm=()
+for re in "${warm_res[@]}"; do
+  step $py -m echo_onnx.cylinder warmstart --bundle "$bundle" --re "$re" --out "$work/warm/Re$re" --preset $data_preset \
+    --end $warm_end --runs $warm_runs > /dev/null
+  warm+=("$work/warm/Re$re")
+done
+say "evaluation"
+step $train evaluate-wake --run-dir "$run" --data "$data" --bundle "$bundle" --warm "${warm[@]}" $quick
