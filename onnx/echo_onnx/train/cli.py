@@ -142,7 +142,7 @@ def cmd_evaluate_wake(a):
     from . import wake, wake_report
     from .pointdata import load_split
     out = Path(a.out or a.bundle)
-    res = wake.evaluate(a.run, a.data, a.bundle, out, quick=a.quick, threads=a.threads)
+    res = wake.evaluate(a.run, a.data, a.bundle, out, quick=a.quick, threads=a.threads, other_mesh=a.other_mesh)
     test = load_split(a.data, "test")
     mid = len(test.param) // 2
     start = res["forecast"]["starts"][-1]
@@ -172,7 +172,8 @@ def render_wake_report(out, warm_dirs):
         wake_report.plot_lift(res, Path(out) / "lift.png")
     if warm:
         wake_report.plot_warm_start(warm, Path(out) / "warm_start.png")
-        res["warm_start"] = [{k: v for k, v in r.items() if k != "dir"} for r in warm]
+        res["warm_start"] = [{**r, "runs": {k: {kk: vv for kk, vv in v.items() if kk != "dir"} for k, v in r["runs"].items()}}
+                             for r in warm]
         (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     wake_report.write_report(res, warm, Path(out) / "REPORT.md")
     print(f"wrote {Path(out) / 'REPORT.md'}")
@@ -262,6 +263,8 @@ def main(argv=None):
     w.add_argument("--out", help="directory for metrics.json, REPORT.md, the plots and example/ (default: the bundle)")
     w.add_argument("--warm", nargs="*", help="warm-start result directories (python -m echo_onnx.cylinder warmstart)")
     w.add_argument("--quick", action="store_true", help="one held-out Re (CI)")
+    w.add_argument("--other-mesh", help="a data directory whose test/ holds a held-out trajectory on another mesh "
+                                        "(python -m echo_onnx.cylinder data --preset fine-test)")
     w.add_argument("--threads", type=int, help="ONNX Runtime and torch threads")
     w.set_defaults(fn=cmd_evaluate_wake)
     wr = sub.add_parser("wake-report", help="cylinder-wake: REPORT.md and plots again from metrics.json and warm-start runs")

@@ -152,7 +152,8 @@ def training_sampler(data_dir, cfg: ModelConfig, extra: dict, frames: int, seed:
     """Windows of the training split. NS2D: input points the n^2 lattice (4n^2 with `denser`, stage 2);
     point data: a random fraction of the mesh's points (there is nothing denser than the mesh)."""
     if is_point_data(data_dir):
-        return PointWindowSampler(load_split(data_dir, "train"), cfg, extra["norm"], frames, seed=seed,
+        # 1024 target cells per window: the query head's backward pass dominates a step (2048 doubles it)
+        return PointWindowSampler(load_split(data_dir, "train"), cfg, extra["norm"], frames, targets=1024, seed=seed,
                                   starts_every=starts_every)
     d = load(Path(data_dir) / "train.npz")
     n = d["w"].shape[-1]

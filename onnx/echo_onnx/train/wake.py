@@ -120,6 +120,17 @@ def shedding_errors(methods: Methods, test: PointDataset, lift: dict, mesh_case,
     return out
 
 
+def other_mesh_errors(bundle, run, mesh_dir, starts, horizon, threads=None) -> dict:
+    """The forecast table on a mesh the model never saw (a held-out trajectory solved on the `fine`
+    mesh, 1.5x finer per direction: python -m echo_onnx.cylinder data --preset fine-test), the input
+    and the output at that mesh's cells."""
+    test = load_split(mesh_dir, "test")
+    end = min(len(v) for v in test.series) - 1
+    starts = [t for t in starts if frame_index(test, t) + horizon <= end]
+    res = forecast_errors(Methods(bundle, run, test.points, threads=threads), test, starts, horizon)
+    return {**res, "cells": len(test.points), "Re": test.param.tolist(), "mesh": test.info.get("mesh")}
+
+
 def lift_histories(data_dir, split="test") -> dict:
     """{Re: (t, Cl)} of the solver at every time step (the data's forceCoeffs)."""
     out = {}
@@ -168,7 +179,7 @@ def pod_error(train: PointDataset, test: PointDataset, ratio: float, norm: dict)
     return {"modes": r, "U_dev": float(e["U_dev"].mean()), "p": float(e["p"].mean())}
 
 
-def evaluate(run, data_dir, bundle, out, quick=False, threads=None) -> dict:
+def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=None) -> dict:
     """Every metric into out/metrics.json, the plots into out/, the example into out/example."""
     import torch
     from .stages import load_checkpoint
@@ -202,6 +213,9 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None) -> dict:
     if frame_index(test, ROLLOUT_START) + ROLLOUT_FRAMES <= end:
         log("shedding (forceCoeffs on 20-time-unit rollouts) ...")
         res["shedding"] = shedding_errors(methods, test, lift_histories(data_dir), Path(data_dir) / "mesh" / test.info.get("mesh", "full"))
+    if other_mesh:
+        log(f"forecasts on another mesh ({other_mesh}) ...")
+        res["other_mesh"] = other_mesh_errors(bundle, run, other_mesh, starts, horizon, threads)
     res["training"] = {k: {kk: vv for kk, vv in v.items() if kk != "log"} | {"final": v["log"][-1] if v["log"] else None}
                        for k, v in ck["history"].items()}
     res["seconds"] = round(time.perf_counter() - t0, 1)

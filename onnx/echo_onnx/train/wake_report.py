@@ -151,13 +151,28 @@ def table(fc: dict, q: str, dt: float = 0.5) -> list:
 
 
 def warm_start_rows(warm_dirs) -> list:
-    """warmstart.json of each held-out Re (echo_onnx.cylinder warmstart), sorted by Re."""
+    """One row per held-out Re from the warmstart.json files of `warm_dirs` (echo_onnx.cylinder warmstart;
+    the runs of one Re may come from several directories, e.g. the cold baselines and the warm run made
+    separately), with each run's case directory and its ratios to the cold run. Sorted by Re."""
     import json
-    rows = []
+    by_re = {}
     for d in warm_dirs:
-        if (Path(d) / "warmstart.json").exists():
-            rows.append({**json.loads((Path(d) / "warmstart.json").read_text()), "dir": str(d)})
-    return sorted(rows, key=lambda r: r["Re"])
+        f = Path(d) / "warmstart.json"
+        if not f.exists():
+            continue
+        w = json.loads(f.read_text())
+        row = by_re.setdefault(w["Re"], {"Re": w["Re"], "preset": w["preset"], "developed": w["developed"], "runs": {}})
+        for kind, r in w["runs"].items():
+            row["runs"][kind] = {**r, "end": w["end"], "dir": str(Path(d) / kind)}
+    for row in by_re.values():
+        cold = row["runs"].get("cold")
+        for r in row["runs"].values():
+            if cold and cold["St"] and r["St"]:
+                r["St_rel_cold"] = r["St"] / cold["St"]
+                r["amplitude_rel_cold"] = r["amplitude"] / cold["amplitude"]
+        order = {"cold": 0, "kicked": 1, "warm": 2}
+        row["runs"] = dict(sorted(row["runs"].items(), key=lambda kv: order.get(kv[0], 3)))
+    return [by_re[k] for k in sorted(by_re)]
 
 
 def plot_warm_start(rows, path):
@@ -168,12 +183,11 @@ def plot_warm_start(rows, path):
     styles = {"cold": ("k", "cold: uniform start"), "kicked": ("tab:gray", "cold + wall-rotation kick"),
               "warm": ("tab:blue", "warm: echoSurrogate warmStart")}
     for ax, row in zip(axes[:, 0], rows):
-        base = Path(row["dir"])
         for kind, (colour, label) in styles.items():
             if kind not in row["runs"]:
                 continue
-            c = foam.read_coefficients(base / kind)
             r = row["runs"][kind]
+            c = foam.read_coefficients(r["dir"])
             dev = r["time_to_developed"]
             ax.plot(c["Time"], c["Cl"], color=colour, lw=0.8,
                     label=f"{label}: developed at t = {fmt(dev, 1)}, {fmt(r['wall_s_to_developed'], 0)} s CPU")
@@ -245,6 +259,24 @@ def write_report(res: dict, warm: list, path):
             amp = "-" if e["St"] is None else f"{e['amplitude']:.3f} ({100 * e.get('amplitude_error', float('nan')):+.0f}%)"
             lines.append(f"| {re} | {row['solver']['St']:.4f} | {row['solver']['amplitude']:.3f} | " + " | ".join(cells) + f" | {amp} |")
         lines += ["", "![lift of rollouts](lift.png)", ""]
+    if "other_mesh" in res:
+        om = res["other_mesh"]
+        i = len(om["horizons"]) - 1
+        lines += ["## On a mesh it was not trained on", "",
+                  f"The same forecasts at Re {', '.join(f'{r:g}' for r in om['Re'])} on the `{om['mesh']}` mesh ({om['cells']} cells, "
+                  f"1.5x finer per direction than the {res['cells']} training cells; solved again by OpenFOAM), input and output at "
+                  "its cells; velocity error as above, next to the same Re on the training mesh:", "",
+                  "| horizon (time units) | " + " | ".join(f"{LABELS[n]}, new mesh | {LABELS[n]}, training mesh" for n in om["methods"]) + " |",
+                  "|---|" + "---|---|" * len(om["methods"])]
+        for i, h in enumerate(om["horizons"]):
+            cells = []
+            for n in om["methods"]:
+                re = f"{om['Re'][0]:g}"
+                same = fc["methods"][n]["U_dev"].get(re, [None] * len(fc["horizons"]))
+                j = fc["horizons"].index(h) if h in fc["horizons"] else None
+                cells.append(f"{om['methods'][n]['U_dev']['all'][i]:.3f} | {fmt(same[j] if j is not None else None)}")
+            lines.append(f"| {h * res['dt']:g} | " + " | ".join(cells) + " |")
+        lines += [""]
     ae = res["autoencoder"]
     pod = res["pod_same_ratio"]
     lines += ["## Autoencoder against POD at the same compression", "",
