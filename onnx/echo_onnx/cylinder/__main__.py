@@ -9,7 +9,7 @@ EXAMPLES = """examples:
   python -m echo_onnx.cylinder case --out /tmp/cyl --preset full --re 100 --end 50 --kick
   python -m echo_onnx.cylinder data --out /tmp/cyl-data --preset ci
   python -m echo_onnx.cylinder data --out /work/data/cylinder --preset full --workers 2
-  python -m echo_onnx.cylinder shedding /work/data/cylinder/train/Re100.npz
+  python -m echo_onnx.cylinder shedding /work/data/cylinder/train/*.npz
   python -m echo_onnx.cylinder forces --mesh /tmp/cyl-data/mesh/ci --frames pred.npz --re 120
   python -m echo_onnx.cylinder test-bundle --out /tmp/cyl-bundle
   python -m echo_onnx.cylinder warmstart --bundle /tmp/cyl-bundle --re 100 --out /tmp/ws --preset ci --end 6
@@ -17,8 +17,8 @@ EXAMPLES = """examples:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m echo_onnx.cylinder", description=__doc__.splitlines()[0]
-                                 + " OpenFOAM (v1912) side of the cylinder-wake bundle.",
+    ap = argparse.ArgumentParser(prog="python -m echo_onnx.cylinder", description="OpenFOAM (v1912) side of the cylinder-wake bundle: "
+                                 "2D flow past a cylinder (pimpleFoam), Reynolds number as parameter.",
                                  epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
 

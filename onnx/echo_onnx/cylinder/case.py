@@ -18,7 +18,7 @@ RADIUS = 0.5
 RING = 1.5          # half-width of the O-grid's outer square
 DZ = 1.0            # one cell thick in z, so Aref = D * DZ = 1
 U_INF = 1.0
-DT = 0.01           # divides the bundle time step 0.5; Courant max ~0.5 on the full mesh
+DT = 0.01           # divides the bundle time step 0.5; Courant max 0.61-0.64 on the full mesh (Re 60-95)
 WRITE_INTERVAL = 0.5
 KICK_OMEGA = 0.2    # rad/s of the cylinder wall for t < KICK_END (20x warm-start.md's tiny kick)
 KICK_END = 2.5

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import case as cs
-from . import foam
+from . import foam, shedding
 
 # Reynolds numbers: train spans [60, 200]; test values lie inside, none next to another.
 PRESETS = {
@@ -92,6 +92,16 @@ def export(npz, case, points, re: float, end: float, mesh: str, wall: float, kic
     return info
 
 
+def shedding_summary(out, cfg) -> dict:
+    """St, lift amplitude and time to developed (shedding.metrics) per exported Reynolds number."""
+    res = {}
+    for split in ("train", "test"):
+        for re in cfg[split]:
+            c = np.load(Path(out) / split / f"{re_name(re)}.npz")["cl"]
+            res[f"{split}/{re_name(re)}"] = shedding.metrics(c[:, 0], c[:, 1])
+    return res
+
+
 def generate(out, preset: str, workers: int = 2, log=print, resume: bool = False):
     """Run every Reynolds number of the preset (kicked) and export; `workers` solvers at once.
     resume: keep npz files that already exist (after an interrupted run)."""
@@ -127,6 +137,7 @@ def generate(out, preset: str, workers: int = 2, log=print, resume: bool = False
                "test": [f"test/{re_name(r)}.npz" for r in cfg["test"]],
                "Re": {"train": cfg["train"], "test": cfg["test"]},
                "mesh_case": f"mesh/{cfg['mesh']}", "openfoam": infos[0]["openfoam"],
-               "wall_s": round(time.monotonic() - t0, 1), "workers": workers}
+               "wall_s": round(time.monotonic() - t0, 1), "workers": workers,
+               "shedding": shedding_summary(out, cfg)}
     (out / "info.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
