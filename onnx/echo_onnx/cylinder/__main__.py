@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   python -m echo_onnx.cylinder forces --mesh /tmp/cyl-data/mesh/ci --frames pred.npz --re 120
   python -m echo_onnx.cylinder test-bundle --out /tmp/cyl-bundle
   python -m echo_onnx.cylinder warmstart --bundle /tmp/cyl-bundle --re 100 --out /tmp/ws --preset ci --end 6
+  python -m echo_onnx.cylinder monitor --bundle onnx/bundles/cylinder-wake --trajectory /work/data/cylinder/test/Re118.npz --out /tmp/mon
 """
 
 
@@ -31,7 +32,7 @@ def main(argv=None):
 
     d = sub.add_parser("data", help="run the preset's trajectories and export npz files")
     d.add_argument("--out", required=True)
-    d.add_argument("--preset", default="ci", choices=["ci", "full"])
+    d.add_argument("--preset", default="ci", choices=["ci", "full", "fine-test"])
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--resume", action="store_true", help="keep npz files that already exist")
 
@@ -55,6 +56,16 @@ def main(argv=None):
     w.add_argument("--end", type=float, default=150.0)
     w.add_argument("--runs", default="cold,kicked,warm", help="comma-separated subset of cold,kicked,warm,surrogate")
     w.add_argument("--workers", type=int, default=2)
+
+    m = sub.add_parser("monitor", help="surrogate mode measured: restart a held-out trajectory in developed "
+                                       "shedding with echoSurrogate's live monitor (error.dat) against lead time")
+    m.add_argument("--bundle", required=True)
+    m.add_argument("--trajectory", required=True, help="a data set's test/Re*.npz (its mesh preset is used)")
+    m.add_argument("--out", required=True)
+    m.add_argument("--start", type=float, default=50.0, help="restart time (default 50: developed shedding)")
+    m.add_argument("--forecasts", type=int, default=2)
+    m.add_argument("--horizon", type=int, default=16, help="frames per forecast")
+    m.add_argument("--threads", type=int, default=2)
 
     a = ap.parse_args(argv)
     if a.cmd == "case":
@@ -82,6 +93,9 @@ def main(argv=None):
     elif a.cmd == "test-bundle":
         from . import testbundle
         print(testbundle.build(a.out))
+    elif a.cmd == "monitor":
+        from . import monitor
+        print(json.dumps(monitor.measure(a.bundle, a.trajectory, a.out, a.start, a.forecasts, a.horizon, a.threads), indent=1))
     elif a.cmd == "warmstart":
         from . import warmstart
         res = warmstart.measure(a.bundle, a.re, a.out, a.preset, a.end, a.runs.split(","), a.workers)

@@ -39,6 +39,11 @@ def errors(pred: np.ndarray, true: np.ndarray) -> dict:
             "p": norm(pred[..., 2] - true[..., 2]) / norm(true[..., 2])}
 
 
+def pooled_errors(pred: np.ndarray, true: np.ndarray) -> dict:
+    """errors() over all frames at once (a single frame can be the free stream itself: U_dev undefined)."""
+    return {k: float(v[0]) for k, v in errors(pred.reshape(1, -1, pred.shape[-1]), true.reshape(1, -1, true.shape[-1])).items()}
+
+
 def frame_index(ds: PointDataset, t: float) -> int:
     return int(round(t / ds.dt))
 
@@ -157,10 +162,9 @@ def autoencoder_errors(model, ck, test: PointDataset, keeps=(1.0, 0.5), windows=
             with torch.no_grad():
                 batch = {k: torch.from_numpy(np.asarray(v)[None]) for k, v in b.items()}
                 pred = model.ae(batch)[0][0].numpy() * std + mean
-            true = b["target"] * std + mean
-            e = errors(pred, true)
-            es["U_dev"].append(e["U_dev"].mean())
-            es["p"].append(e["p"].mean())
+            e = pooled_errors(pred, b["target"] * std + mean)
+            es["U_dev"].append(e["U_dev"])
+            es["p"].append(e["p"])
         out[f"{int(keep * 100)}%"] = {q: float(np.mean(v)) for q, v in es.items()}
     return out
 
@@ -175,8 +179,8 @@ def pod_error(train: PointDataset, test: PointDataset, ratio: float, norm: dict)
     basis = vt[:r]
     y = np.concatenate([(v[::4] - mean) / std for v in test.series]).reshape(-1, x.shape[1])
     pred = ((y @ basis.T) @ basis).reshape(-1, len(test.points), 3) * std + mean
-    e = errors(pred, y.reshape(pred.shape) * std + mean)
-    return {"modes": r, "U_dev": float(e["U_dev"].mean()), "p": float(e["p"].mean())}
+    e = pooled_errors(pred, y.reshape(pred.shape) * std + mean)
+    return {"modes": r, "U_dev": e["U_dev"], "p": e["p"]}
 
 
 def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=None) -> dict:
