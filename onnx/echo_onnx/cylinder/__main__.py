@@ -7,6 +7,7 @@ import sys
 
 EXAMPLES = """examples:
   python -m echo_onnx.cylinder case --out /tmp/cyl --preset full --re 100 --end 50 --kick
+  python -m echo_onnx.cylinder case --out /tmp/cyl-warm --re 118 --end 60 --echo warmStart
   python -m echo_onnx.cylinder data --out /tmp/cyl-data --preset ci
   python -m echo_onnx.cylinder data --out /work/data/cylinder --preset full --workers 2
   python -m echo_onnx.cylinder shedding /work/data/cylinder/train/*.npz
@@ -29,6 +30,9 @@ def main(argv=None):
     c.add_argument("--re", type=float, required=True)
     c.add_argument("--end", type=float, default=50.0)
     c.add_argument("--kick", action="store_true", help="rotate the cylinder wall briefly (symmetry breaking)")
+    c.add_argument("--echo", choices=["warmStart", "surrogate"],
+                   help="add the echoSurrogate function object in this mode (fields U p, parameter Re)")
+    c.add_argument("--bundle", default="onnx/bundles/cylinder-wake", help="the bundle of --echo")
 
     d = sub.add_parser("data", help="run the preset's trajectories and export npz files")
     d.add_argument("--out", required=True)
@@ -70,7 +74,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.cmd == "case":
         from . import case
-        print(case.write_case(a.out, a.preset, a.re, a.end, a.kick))
+        from .warmstart import echo_function
+        extra = echo_function(a.bundle, a.re, a.echo, threads=0) if a.echo else ""
+        print(case.write_case(a.out, a.preset, a.re, a.end, a.kick, extra_functions=extra))
     elif a.cmd == "data":
         from . import data
         print(json.dumps(data.generate(a.out, a.preset, a.workers, lambda s: print(s, flush=True), a.resume), indent=1))

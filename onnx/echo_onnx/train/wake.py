@@ -136,6 +136,30 @@ def other_mesh_errors(bundle, run, mesh_dir, starts, horizon, threads=None) -> d
     return {**res, "cells": len(test.points), "Re": test.param.tolist(), "mesh": test.info.get("mesh")}
 
 
+def jump_ratio(rt, points, context, re, nx=1024) -> dict:
+    """Continuity of the grid-to-points path (issue 15): the first predicted frame evaluated on a dense
+    lattice of nx x nx/2 points over the box (outside the cylinder); the mean |difference| of x-neighbours
+    whose pair straddles a latent-cell boundary over that of pairs inside one cell, per channel (a
+    continuous field gives ~1; a query that is piecewise constant per cell, much more)."""
+    from ..grid import Grid
+    m = rt.manifest
+    grid = Grid.from_manifest(m["latent_grid"], points)
+    ny = nx // 2
+    x = np.linspace(grid.lo[0], grid.hi[0], nx, endpoint=False) + 0.5 * (grid.hi[0] - grid.lo[0]) / nx
+    y = np.linspace(grid.lo[1], grid.hi[1], ny, endpoint=False) + 0.5 * (grid.hi[1] - grid.lo[1]) / ny
+    xx, yy = np.meshgrid(x, y)
+    lattice = np.c_[xx.ravel(), yy.ravel()]
+    fc = Forecaster(rt, points, lattice, {m["parameters"][0]["name"]: float(re)})
+    v = fc.forecast(context, 1, 0, m["sampler"]["steps"], m["sampler"]["method"])[0].reshape(ny, nx, -1)
+    cell = np.floor((x - grid.lo[0]) / grid.spacing[0]).astype(int)
+    across = cell[1:] != cell[:-1]
+    outside = (np.hypot(xx, yy) > 0.6)
+    ok = outside[:, 1:] & outside[:, :-1]
+    d = np.abs(np.diff(v, axis=1))                                   # [ny, nx - 1, C]
+    ratio = [float(d[ok & across[None, :], c].mean() / d[ok & ~across[None, :], c].mean()) for c in range(v.shape[-1])]
+    return {"lattice": [nx, ny], "jump_ratio": dict(zip(["U_x", "U_y", "p"], ratio))}
+
+
 def lift_histories(data_dir, split="test") -> dict:
     """{Re: (t, Cl)} of the solver at every time step (the data's forceCoeffs)."""
     out = {}
@@ -217,6 +241,9 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=N
     if frame_index(test, ROLLOUT_START) + ROLLOUT_FRAMES <= end:
         log("shedding (forceCoeffs on 20-time-unit rollouts) ...")
         res["shedding"] = shedding_errors(methods, test, lift_histories(data_dir), Path(data_dir) / "mesh" / test.info.get("mesh", "full"))
+    log("continuity of the output (jump ratio) ...")
+    res["continuity"] = jump_ratio(methods.rt, test.points, test.series[0][frame_index(test, starts[0]):frame_index(test, starts[0]) + 1],
+                                   test.param[0], nx=256 if quick else 1024)
     if other_mesh:
         log(f"forecasts on another mesh ({other_mesh}) ...")
         res["other_mesh"] = other_mesh_errors(bundle, run, other_mesh, starts, horizon, threads)

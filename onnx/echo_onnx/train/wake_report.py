@@ -277,6 +277,13 @@ def write_report(res: dict, warm: list, path):
                 cells.append(f"{om['methods'][n]['U_dev']['all'][i]:.3f} | {fmt(same[j] if j is not None else None)}")
             lines.append(f"| {h * res['dt']:g} | " + " | ".join(cells) + " |")
         lines += [""]
+    if "continuity" in res:
+        c = res["continuity"]
+        lines += ["## Continuity of the output", "",
+                  f"The first predicted frame on a {c['lattice'][0]} x {c['lattice'][1]} lattice over the box: mean |difference| of "
+                  "x-neighbours across a latent-cell boundary over that inside a cell (1 for a continuous field; the query "
+                  "head's weights fade to zero at the stencil's edge, ModelConfig.query_window): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in c["jump_ratio"].items()) + ".", ""]
     ae = res["autoencoder"]
     pod = res["pod_same_ratio"]
     lines += ["## Autoencoder against POD at the same compression", "",
