@@ -40,7 +40,7 @@ say "training"
 if [ "$data_preset" = full ]; then
   step $train train --stage 1 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 26
   step $train train --stage 2 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 6
-  step $train train --stage 3 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 25
+  step $train train --stage 3 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 27
   step $train baseline --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 12
 else
   for s in 1 2 3; do step $train train --stage $s --preset $preset --data "$data" --run-dir "$run" "${budget[@]}"; done

@@ -36,7 +36,7 @@ PRESETS = {
         "data": {"cylinder_preset": "full"},
         "model": {"grid": [80, 40], "neighbours": 8, "radius": 2.0, "query_window": True, "lift_features": 8,
                   "decoder_channels": 24, "widths": [32, 64], "latent_channels": 8, "time_stride": 4, "slots": 3,
-                  "width": 128, "depth": 4, "heads": 4},
+                  "patch": 2, "width": 128, "depth": 4, "heads": 4},
         "stages": {1: {"steps": 3000, "batch": 4, "lr": 1e-3}, 2: {"steps": 1000, "batch": 4, "lr": 3e-4},
                    3: {"steps": 10000, "batch": 16, "lr": 3e-4}},
     },
@@ -88,7 +88,7 @@ def cmd_train(a):
     elif a.stage == 2:
         stages.train_autoencoder(2, a.data, a.run, None, steps, batch, lr, a.minutes, a.seed)
     else:
-        stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec)
+        stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec, patch=a.patch)
     if torch.distributed.is_initialized():
         # Every rank must be done (rank 0 writes the checkpoint after the last collective) before
         # the group goes: destroying it while a peer still uses it aborts that peer in gloo
@@ -211,6 +211,7 @@ def main(argv=None):
         if name == "train":
             t.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
             t.add_argument("--resume", action="store_true", help="stage 1: continue from stage1.pt (warm restart)")
+            t.add_argument("--patch", type=int, help="stage 3: the DiT's patch size, replacing the configuration's")
         t.add_argument("--data", required=True, help="directory with train.npz")
         t.add_argument("--run-dir", dest="run", required=True, help="run directory (checkpoints stageN.pt)")
         t.add_argument("--preset", choices=PRESETS, default="ns2d")

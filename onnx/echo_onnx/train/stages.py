@@ -289,12 +289,18 @@ def normalise_params(nu: torch.Tensor, spec: list) -> torch.Tensor:
     return ((nu.double() - q["min"]) / (q["max"] - q["min"])).float()[:, None]
 
 
-def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1, starts_every=2):
+def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1, starts_every=2,
+                    patch=None):
     """Stage 3: rectified flow on frozen-encoder latents. z_r = (1 - r) eps + r z_1, target z_1 - eps,
-    loss on the unobserved slots; observed slots of z_r are clamped to `observed` as in sampling."""
+    loss on the unobserved slots; observed slots of z_r are clamped to `observed` as in sampling.
+    `patch` replaces the DiT's patch size of the checkpoint's config (the DiT starts from scratch here)."""
     rank, world = dist_setup()
     torch.manual_seed(seed)
     model, ck = load_checkpoint(run, 2)
+    if patch and patch != model.cfg.patch:
+        from ..model.dit import Velocity
+        model.cfg = replace(model.cfg, patch=patch)
+        model.velocity = Velocity(model.cfg)
     cfg = model.cfg
     sampler = training_sampler(data_dir, cfg, ck, cfg.frames, seed + 7, starts_every=starts_every)
     model.ae.eval()

@@ -136,6 +136,28 @@ def other_mesh_errors(bundle, run, mesh_dir, starts, horizon, threads=None) -> d
     return {**res, "cells": len(test.points), "Re": test.param.tolist(), "mesh": test.info.get("mesh")}
 
 
+def ensemble_calibration(methods: Methods, test: PointDataset, starts, horizon, members=8) -> dict:
+    """Issue 13's calibration on held-out Re: `members` forecasts per start (seeds 0..N-1, the CLI's
+    --ensemble draws the same way), per field (U_y: the cross-stream velocity that carries the shedding;
+    p): spread-skill ratio, CRPS against one member's MAE, rank histogram (calibration.py's figures)."""
+    from .calibration import accumulate, summarise
+    acc = {"U_y": [], "p": []}
+    seed0 = methods.seed
+    for re, v in zip(test.param, test.series):
+        for t0 in starts:
+            k = frame_index(test, t0)
+            runs = []
+            for m in range(members):
+                methods.seed = m
+                runs.append(methods.echo(v[k:k + 1], re, horizon))
+            x, y = np.stack(runs).astype(np.float64), v[k + 1:k + 1 + horizon].astype(np.float64)
+            acc["U_y"].append(accumulate(x[..., 1], y[..., 1]))
+            acc["p"].append(accumulate(x[..., 2], y[..., 2]))
+    methods.seed = seed0
+    return {"members": members, "starts": list(starts), "horizons": list(range(1, horizon + 1)),
+            "fields": {f: summarise(a, members) for f, a in acc.items()}}
+
+
 def jump_ratio(rt, points, context, re, nx=1024) -> dict:
     """Continuity of the grid-to-points path (issue 15): the first predicted frame evaluated on a dense
     lattice of nx x nx/2 points over the box (outside the cylinder); the mean |difference| of x-neighbours
@@ -241,6 +263,8 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=N
     if frame_index(test, ROLLOUT_START) + ROLLOUT_FRAMES <= end:
         log("shedding (forceCoeffs on 20-time-unit rollouts) ...")
         res["shedding"] = shedding_errors(methods, test, lift_histories(data_dir), Path(data_dir) / "mesh" / test.info.get("mesh", "full"))
+    log("ensemble calibration ...")
+    res["calibration"] = ensemble_calibration(methods, test, starts[:1] if quick else starts, horizon, members=2 if quick else 8)
     log("continuity of the output (jump ratio) ...")
     res["continuity"] = jump_ratio(methods.rt, test.points, test.series[0][frame_index(test, starts[0]):frame_index(test, starts[0]) + 1],
                                    test.param[0], nx=256 if quick else 1024)

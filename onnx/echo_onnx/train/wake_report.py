@@ -277,6 +277,23 @@ def write_report(res: dict, warm: list, path):
                 cells.append(f"{om['methods'][n]['U_dev']['all'][i]:.3f} | {fmt(same[j] if j is not None else None)}")
             lines.append(f"| {h * res['dt']:g} | " + " | ".join(cells) + " |")
         lines += [""]
+    if "calibration" in res:
+        cal = res["calibration"]
+        n = cal["members"]
+        pick = [h for h in (1, 4, 8, 12, 16) if h <= len(cal["horizons"])]
+        lines += ["## Ensembles: is the spread honest?", "",
+                  f"{n} members (seeds 0..{n - 1}) per start and held-out Re. Spread-skill: sqrt((N+1)/N) x ensemble std over the "
+                  "RMSE of the ensemble mean (1: calibrated; < 1: under-dispersed); CRPS of the ensemble against the mean "
+                  "absolute error of one member (lower is better); truth outside the members' range (calibrated: "
+                  f"{100 * 2 / (n + 1):.0f}%).", "",
+                  "| field | horizon (time units) | spread-skill | CRPS | one member's MAE | truth outside the range |",
+                  "|---|---|---|---|---|---|"]
+        for f, r in cal["fields"].items():
+            for h in pick:
+                i = h - 1
+                lines.append(f"| {f} | {h * res['dt']:g} | {r['spread_skill'][i]:.2f} | {r['crps'][i]:.4f} | {r['mae_member'][i]:.4f} | "
+                             f"{100 * r['outside']:.0f}% (all horizons) |")
+        lines += [""]
     if "continuity" in res:
         c = res["continuity"]
         lines += ["## Continuity of the output", "",
