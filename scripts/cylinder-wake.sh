@@ -19,11 +19,11 @@ train=.venv/bin/echo-onnx-train
 
 if [ "${1:-}" = "--ci" ]; then
   work=target/cylinder-ci; data_preset=ci; preset=cylinder-smoke; bundle=$work/bundle
-  budget=(--steps 3); fno=(--steps 3); quick=--quick
+  budget=(--steps 3); fno=(--steps 3); quick=--quick; monitor=(--start 2 --horizon 4 --threads 1); other=()
   warm_runs=("120 cold 6" "120 warm 6")
 else
   work=.echo/cylinder; data_preset=full; preset=cylinder; bundle=onnx/bundles/cylinder-wake
-  quick=
+  quick=; monitor=(--start 50 --horizon 16 --threads 2); other=(--other-mesh "$work/data-fine")
   # held-out Re, run, end time: the plain cold start develops late at low Re (numerical noise has to
   # break the symmetry), so its runs are longer; kicked and warm runs develop within ~40 time units
   warm_runs=("75 cold 280" "118 cold 180" "170 cold 140" "75 kicked 100" "118 kicked 100" "170 kicked 100"
@@ -36,6 +36,10 @@ step() { echo "+ $*"; "$@"; }
 
 say "data ($data_preset)"
 step $py -m echo_onnx.cylinder data --out "$data" --preset $data_preset --workers 2 --resume
+if [ "$data_preset" = full ]; then
+  say "a held-out trajectory on a mesh the model is not trained on (fine: 1.5x per direction)"
+  step $py -m echo_onnx.cylinder data --out "$work/data-fine" --preset fine-test --workers 1 --resume
+fi
 say "training"
 if [ "$data_preset" = full ]; then
   step $train train --stage 1 --preset $preset --data "$data" --run-dir "$run" --threads 2 --minutes 26
@@ -55,5 +59,10 @@ for spec in "${warm_runs[@]}"; do
     --out "$work/warm/Re$1-$2" --preset $data_preset > /dev/null
   warm+=("$work/warm/Re$1-$2")
 done
+say "surrogate mode: echoSurrogate's live monitor on a held-out trajectory"
+test_traj=$(ls "$data"/test/*.npz | head -n 1)
+[ "$data_preset" = full ] && test_traj=$data/test/Re118.npz
+step $py -m echo_onnx.cylinder monitor --bundle "$bundle" --trajectory "$test_traj" --out "$work/monitor" "${monitor[@]}" > /dev/null
 say "evaluation"
-step $train evaluate-wake --run-dir "$run" --data "$data" --bundle "$bundle" --warm "${warm[@]}" $quick
+step $train evaluate-wake --run-dir "$run" --data "$data" --bundle "$bundle" --warm "${warm[@]}" --monitor "$work/monitor" \
+  "${other[@]}" $quick

@@ -52,7 +52,9 @@ def check_ci(work: Path):
     log = (work / "warm/Re120-warm/warm/log.pimpleFoam").read_text()
     assert "warm start at t = 0: replaced 2(U p)" in log, "the warm run did not warm-start"
     report = (bundle / "REPORT.md").read_text()
-    for section in ("## Forecast accuracy", "## Autoencoder against POD", "## Warm start", "## Reproduce"):
+    assert m["surrogate_monitor"]["error_by_lead"] and m["surrogate_monitor"]["forecast_s"], m["surrogate_monitor"]
+    for section in ("## Forecast accuracy", "## Autoencoder against POD", "## Warm start", "## Surrogate mode in OpenFOAM",
+                    "## Ensembles", "## Continuity", "## Reproduce"):
         assert section in report, f"REPORT.md lacks {section}"
     for p in ("error_vs_horizon.png", "fields.png", "warm_start.png"):
         png(bundle / p)

@@ -165,15 +165,17 @@ def cmd_evaluate_wake(a):
         f"cross-section, cell data U and p, as foamToVTK of a 2D case gives), `truth.pvd` the solver's next 8 frames.\n\n"
         f"    target/release/echo-onnx forecast --bundle onnx/bundles/cylinder-wake --input onnx/bundles/cylinder-wake/example/input.pvd "
         f"--param Re={test.param[mid]:g} --horizon 16 --truth onnx/bundles/cylinder-wake/example/truth.pvd --out out/cylinder --force\n")
-    render_wake_report(out, a.warm)
+    render_wake_report(out, a.warm, a.monitor)
     print(json.dumps({k: res[k] for k in ("compression_ratio", "held_out_Re", "seconds")}))
 
 
-def render_wake_report(out, warm_dirs):
+def render_wake_report(out, warm_dirs, monitor=None):
     import json
 
     from . import wake_report
     res = json.loads((Path(out) / "metrics.json").read_text())
+    if monitor:
+        res["surrogate_monitor"] = json.loads((Path(monitor) / "monitor.json").read_text())
     warm = wake_report.warm_start_rows(warm_dirs or [])
     wake_report.plot_errors(res, Path(out) / "error_vs_horizon.png")
     if "shedding" in res:
@@ -182,13 +184,13 @@ def render_wake_report(out, warm_dirs):
         wake_report.plot_warm_start(warm, Path(out) / "warm_start.png")
         res["warm_start"] = [{**r, "runs": {k: {kk: vv for kk, vv in v.items() if kk != "dir"} for k, v in r["runs"].items()}}
                              for r in warm]
-        (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
+    (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     wake_report.write_report(res, warm, Path(out) / "REPORT.md")
     print(f"wrote {Path(out) / 'REPORT.md'}")
 
 
 def cmd_wake_report(a):
-    render_wake_report(a.bundle, a.warm)
+    render_wake_report(a.bundle, a.warm, a.monitor)
 
 
 def cmd_write_example(a):
@@ -271,6 +273,7 @@ def main(argv=None):
     w.add_argument("--bundle", required=True)
     w.add_argument("--out", help="directory for metrics.json, REPORT.md, the plots and example/ (default: the bundle)")
     w.add_argument("--warm", nargs="*", help="warm-start result directories (python -m echo_onnx.cylinder warmstart)")
+    w.add_argument("--monitor", help="a surrogate-mode run's directory (python -m echo_onnx.cylinder monitor)")
     w.add_argument("--quick", action="store_true", help="one held-out Re (CI)")
     w.add_argument("--other-mesh", help="a data directory whose test/ holds a held-out trajectory on another mesh "
                                         "(python -m echo_onnx.cylinder data --preset fine-test)")
@@ -279,6 +282,7 @@ def main(argv=None):
     wr = sub.add_parser("wake-report", help="cylinder-wake: REPORT.md and plots again from metrics.json and warm-start runs")
     wr.add_argument("--bundle", required=True, help="directory with metrics.json (evaluate-wake's --out)")
     wr.add_argument("--warm", nargs="*", help="warm-start result directories")
+    wr.add_argument("--monitor", help="a surrogate-mode run's directory (python -m echo_onnx.cylinder monitor)")
     wr.set_defaults(fn=cmd_wake_report)
     x = sub.add_parser("write-example", help="a bundle's example/: the first held-out trajectory's frame 0 and the next 8",
                        epilog="example: echo-onnx-train write-example --data .echo/data --out onnx/bundles/ns2d-vorticity/example")

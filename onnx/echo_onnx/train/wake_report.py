@@ -331,6 +331,21 @@ def write_report(res: dict, warm: list, path):
                 lines.append(f"| {row['Re']:g} | {kind} | {fmt(r['time_to_developed'], 1)} | {fmt(r['wall_s_to_developed'], 0)} | "
                              f"{fmt(r['St'], 4)} | {fmt(r['amplitude'], 3)} | {fmt(r.get('St_rel_cold'), 4)} | {fmt(r.get('amplitude_rel_cold'), 4)} |")
         lines += ["", "![warm start](warm_start.png)", ""]
+    if "surrogate_monitor" in res:
+        mo = res["surrogate_monitor"]
+        leads = list(mo["error_by_lead"])
+        lines += ["## Surrogate mode in OpenFOAM", "",
+                  f"pimpleFoam restarted from the held-out Re {mo['Re']:g} trajectory at t = {mo['start']:g} (developed shedding) "
+                  f"with echoSurrogate in `surrogate` mode, {mo['horizon_frames']}-frame forecasts every "
+                  f"{mo['horizon_frames'] * mo['dt']:g} time units; its live monitor (error.dat: relative L2 of each predicted "
+                  "frame when the solver reaches it), averaged over the forecasts, against the lead time:", "",
+                  "| lead (time units) | " + " | ".join(leads) + " |", "|---|" + "---|" * len(leads)]
+        for f in ("U", "p"):
+            lines.append(f"| {f} | " + " | ".join(f"{mo['error_by_lead'][lead][f]:.3f}" for lead in leads) + " |")
+        fs = mo["forecast_s"]
+        lines += ["", f"Each forecast took {', '.join(f'{x:.1f}' for x in fs)} s (ONNX Runtime, {mo['threads']} threads, inside the "
+                  f"solver); the solver needs {mo['solver_cpu_s_per_forecast']:.0f} CPU s for the {mo['horizon_frames'] * mo['dt']:g} "
+                  "time units a forecast stands for (the log's ExecutionTime, forecasts included).", ""]
     tr = res["training"]
     lines += ["## Training", "", "| stage | steps | batch | final loss |", "|---|---|---|---|"]
     for k, v in tr.items():
