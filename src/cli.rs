@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bundle::{Bundle, Manifest, Method};
+use crate::bundle::{Bundle, Manifest, SamplerMethod};
 use crate::err;
 use crate::error::{Error, Result};
 use crate::fields::{self, FieldSelection, Series};
@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::noise::SplitMix64;
 use crate::output::Staging;
 use crate::pipeline::Pipeline;
-use crate::resample::{Footprint, Kernel, Method as ResampleMethod, Outside, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
+use crate::resample::{Footprint, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks::{self, Prediction};
@@ -385,7 +385,7 @@ pub struct OutputSummary {
 
 #[derive(Debug, Serialize)]
 pub struct SamplingSummary {
-    pub method: Method,
+    pub method: SamplerMethod,
     pub steps: usize,
     pub seed: u64,
     pub segments: usize,
@@ -578,18 +578,12 @@ fn predict(
 }
 
 fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
-    let method = match args.method {
-        None => m.sampler.method,
-        Some(MethodArg::Euler) => Method::Euler,
-        Some(MethodArg::Midpoint) => Method::Midpoint,
-        Some(MethodArg::Rk4) => Method::Rk4,
-    };
-    // The manifest's own steps were range-checked when the bundle was opened.
-    let steps = args.steps.unwrap_or(m.sampler.steps);
-    if let Some(steps) = args.steps {
-        crate::bundle::limits::check("--steps", steps, &crate::bundle::limits::STEPS).map_err(|e| err!(Usage, "{e}"))?;
-    }
-    Ok(Sampler { method, steps })
+    let method = args.method.map(|m| match m {
+        MethodArg::Euler => SamplerMethod::Euler,
+        MethodArg::Midpoint => SamplerMethod::Midpoint,
+        MethodArg::Rk4 => SamplerMethod::Rk4,
+    });
+    Sampler::with_overrides(m, args.steps, method, "--steps")
 }
 
 /// Read the input series, pick the bundle's fields and check the frame spacing.

@@ -30,10 +30,10 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, Method};
+use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
 use crate::err;
 use crate::error::Result;
-use crate::fields::Series;
+use crate::fields::{Normaliser, Series};
 use crate::grid::{bounding_box, Grid};
 use crate::mesh::Association;
 use crate::model::Model;
@@ -43,9 +43,6 @@ use crate::resample::{gather_grid_neighbours, PointIndex, PAD};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
-
-/// A share of input points below which a mesh is refused as "not the bundle's domain".
-const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// The local part of the mesh: the host's points, in the host's order.
 struct Local {
@@ -74,6 +71,7 @@ pub struct Surrogate {
     cloud: Option<Cloud>,
     pipeline: Option<Pipeline>,
     sampler: Sampler,
+    normaliser: Normaliser,
     params: Option<Vec<f32>>,
     rng: SplitMix64,
     /// Recent snapshots on the cloud (normalised, in id order), oldest first.
@@ -93,7 +91,8 @@ impl Surrogate {
         runtime::init(ort_lib, device)?;
         let model = Model::load(bundle.clone(), device, threads)?;
         let m = &bundle.manifest;
-        let sampler = Sampler { method: m.sampler.method, steps: m.sampler.steps };
+        let sampler = Sampler::with_overrides(m, None, None, "steps")?;
+        let normaliser = Normaliser::new(m);
         Ok(Surrogate {
             device,
             threads,
@@ -103,6 +102,7 @@ impl Surrogate {
             cloud: None,
             pipeline: None,
             sampler,
+            normaliser,
             params: None,
             rng: SplitMix64::new(0),
             history: VecDeque::new(),
@@ -135,9 +135,7 @@ impl Surrogate {
     /// bundle's default).
     pub fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()> {
         check_settings("cpu", method, steps, 0, 0)?;
-        let m = &self.bundle.manifest;
-        self.sampler.steps = if steps == 0 { m.sampler.steps } else { steps };
-        self.sampler.method = Method::from_name(method).unwrap_or(m.sampler.method);
+        self.sampler = Sampler::with_overrides(&self.bundle.manifest, (steps > 0).then_some(steps), SamplerMethod::from_name(method), "steps")?;
         if let Some(p) = self.pipeline.as_mut() {
             p.sampler = self.sampler;
         }
@@ -209,7 +207,7 @@ impl Surrogate {
             return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
                 .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
         }
-        let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
+        let inside = grid.inside_count(points);
         let mut candidates = Vec::new();
         if !points.is_empty() {
             // Index the points in global-id order, so ties fall the way they fall in a serial run.
@@ -268,17 +266,7 @@ impl Surrogate {
         if total_points == 0 {
             return Err(err!(OutsideGrid, "the mesh has no locations to resample onto the latent grid"));
         }
-        if (total_inside as f64) < MIN_INSIDE_SHARE * total_points as f64 {
-            let d = grid.dim;
-            return Err(err!(
-                OutsideGrid,
-                "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
-                total_points - total_inside,
-                &grid.lo[..d],
-                &grid.hi[..d]
-            )
-            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
-        }
+        grid.check_covered(total_inside, total_points, "mesh locations")?;
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by_key(|&i| ids[i]);
         if order.windows(2).any(|w| ids[w[0]] == ids[w[1]]) {
@@ -332,21 +320,12 @@ impl Surrogate {
         let m = &self.bundle.manifest;
         let c = m.channels();
         check_len("cloud snapshot values", values.len(), cloud.order.len() * c)?;
-        let mut out = Vec::with_capacity(values.len());
-        for &i in &cloud.order {
-            let mut c0 = 0;
-            for f in &m.fields {
-                for k in 0..f.components {
-                    let v = values[i * c + c0 + k];
-                    if !v.is_finite() {
-                        return Err(err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", f.name)
-                            .with_hint("the solution holds NaN or Inf; the surrogate cannot use it"));
-                    }
-                    out.push(((v - f.mean[k]) / f.std[k]) as f32);
-                }
-                c0 += f.components;
-            }
-        }
+        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
+        let out = self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
+            let (f, k) = self.normaliser.field_of(channel);
+            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
+                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
+        })?;
         if let Some((last, _)) = self.history.back() {
             if time <= *last {
                 return Err(err!(Usage, "snapshot at time {time} is not after the previous one ({last})"));
@@ -434,19 +413,7 @@ impl Surrogate {
     pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
         let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?.clone();
         let values = self.pipeline()?.evaluate_output_grid(&grid_values)?;
-        let m = &self.bundle.manifest;
-        let c = m.channels();
-        let mut out = Vec::with_capacity(values.len());
-        for point in values.chunks(c.max(1)) {
-            let mut c0 = 0;
-            for f in &m.fields {
-                for k in 0..f.components {
-                    out.push(f64::from(point[c0 + k]) * f.std[k] + f.mean[k]);
-                }
-                c0 += f.components;
-            }
-        }
-        Ok(out)
+        Ok(self.normaliser.denormalise_points(&values))
     }
 }
 
@@ -456,8 +423,8 @@ impl Surrogate {
 /// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
 pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
     Device::parse(device).map_err(|e| err!(Usage, "device: {}", e.message()).with_hint("use cpu, cuda or cuda:N"))?;
-    if !method.is_empty() && Method::from_name(method).is_none() {
-        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", Method::NAMES.join(", "))));
+    if !method.is_empty() && SamplerMethod::from_name(method).is_none() {
+        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", SamplerMethod::NAMES.join(", "))));
     }
     let usage = |e: String| err!(Usage, "{e}");
     for (name, value, range) in [("steps", steps, &limits::STEPS), ("horizon", horizon, &limits::HORIZON), ("threads", threads, &limits::THREADS)] {

@@ -19,10 +19,6 @@ use crate::sampler::Sampler;
 /// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
 const CHUNK: usize = 1 << 16;
 
-/// Grid nodes are covered per the bundle's lift footprint (an input point within the lift radius,
-/// or adaptive); a mesh is refused when fewer than this share of its points lie in the grid's box.
-const MIN_INSIDE_SHARE: f64 = 0.5;
-
 /// How decoded grid frames are evaluated at a set of points.
 enum Evaluator {
     /// The stencils of the points, one per chunk of at most `CHUNK` points: built once with the
@@ -52,7 +48,7 @@ impl Pipeline {
         let kernel = (m.lift.kind == LiftKind::Kernel).then_some(Kernel::Gaussian { sharpness: crate::resample::DEFAULT_GAUSSIAN_SHARPNESS });
         let input = match input {
             Some(points) => {
-                check_inside(&grid, points)?;
+                grid.check_covered(grid.inside_count(points), points.len(), "input points")?;
                 let resampler = Resampler::with_footprint(&grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, kernel)?;
                 if resampler.coverage().iter().all(|&c| c == 0.0) {
                     return Err(err!(OutsideGrid, "no latent grid node is covered by an input point (lift radius {} spacings)", m.lift.radius)
@@ -319,22 +315,4 @@ fn evaluate(model: &mut Model, grid: &Grid, eval: &Evaluator, grid_values: &[f32
             Ok(out)
         }
     }
-}
-
-/// Refuse a mesh that mostly lies outside the grid's box (wrong units, wrong case).
-fn check_inside(grid: &Grid, points: &[[f64; 3]]) -> Result<()> {
-    let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
-    if (inside as f64) < MIN_INSIDE_SHARE * points.len() as f64 {
-        let d = grid.dim;
-        return Err(err!(
-            OutsideGrid,
-            "{} of {} input points lie outside the latent grid's box {:?} .. {:?}",
-            points.len() - inside,
-            points.len(),
-            &grid.lo[..d],
-            &grid.hi[..d]
-        )
-        .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
-    }
-    Ok(())
 }
