@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Manifest, SamplerMethod};
+use crate::engine::{Engine, GridFrames, Prediction};
 use crate::err;
 use crate::error::{Error, Result};
 use crate::fields::{self, FieldSelection, Series};
@@ -16,13 +17,11 @@ use crate::grid::{bounding_box, Grid};
 use crate::mesh::write::VtuGeometry;
 use crate::mesh::{self, Association, Field, Mesh};
 use crate::model::Model;
-use crate::noise::SplitMix64;
 use crate::output::Staging;
-use crate::pipeline::Pipeline;
-use crate::resample::{Footprint, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
+use crate::resample::{Footprint, Geometry, Input, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
-use crate::tasks::{self, Prediction};
+use crate::tasks;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -445,24 +444,28 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
         Command::Resample(args) => resample(args),
         Command::Score(args) => score(args),
-        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
-            let m = p.model.bundle.manifest.clone();
+        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |e, g, series, bar| {
+            let m = e.manifest().clone();
             let context = context.unwrap_or(m.time.context_frames);
             if let Some(h) = horizon {
                 crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
             }
             let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
-            p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
-            tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
+            bar.set_length(tasks::progress_total(e, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
+            tasks::forecast(e, input_geometry(g)?, series.expect("forecast has input"), horizon, context)
         }),
         Command::Inverse { model, input, output } => {
-            predict(cli, "inverse", model, Some(input), output, start, |p, s, rngs| tasks::inverse(p, s.expect("input"), rngs))
+            predict(cli, "inverse", model, Some(input), output, start, |e, g, s, _| tasks::inverse(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
         Command::Interpolate { model, input, output } => {
-            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rngs| tasks::interpolate(p, s.expect("input"), rngs))
+            predict(cli, "interpolate", model, Some(input), output, start, |e, g, s, _| tasks::interpolate(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
-        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rngs| tasks::generate(p, *t0, rngs)),
+        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |e, _, _, _| tasks::generate(e, *t0)),
     }
+}
+
+fn input_geometry(g: &Geometry) -> Result<&Input> {
+    g.input.as_ref().ok_or_else(|| err!(Usage, "this task needs an input"))
 }
 
 /// Where predictions are evaluated and how they are written.
@@ -494,7 +497,7 @@ fn predict(
     input: Option<&InputArgs>,
     out: &OutputArgs,
     start: Instant,
-    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut [SplitMix64]) -> Result<Prediction>,
+    task: impl FnOnce(&mut Engine, &Geometry, Option<&Series>, &ProgressBar) -> Result<GridFrames>,
 ) -> Result<Summary> {
     let mut laps = Laps(start);
     let mut phases = Phases::default();
@@ -524,14 +527,20 @@ fn predict(
     let info = runtime::init(args.runtime.ort_lib.as_deref(), device)?;
     let model = Model::load(bundle, device, args.runtime.threads)?;
     phases.load_s = laps.lap();
-    let mut pipeline = Pipeline::new(model, grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points, sampler)?;
+    let geometry = Geometry::new(&m, &grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points)?;
     phases.geometry_s = laps.lap();
-    pipeline.params = params.clone();
-    pipeline.progress = progress_bar(cli.quiet || cli.json);
+    let bar = progress_bar(cli.quiet || cli.json);
+    let step = bar.clone();
+    let mut engine = Engine::builder(model)
+        .with_sampler(sampler)
+        .with_parameters(params.clone())
+        .with_seed(args.seed)
+        .with_members(ensemble.size)
+        .with_progress(move || step.inc(1))
+        .build()?;
     let seeds = tasks::member_seeds(args.seed, ensemble.size);
-    let mut rngs: Vec<SplitMix64> = seeds.iter().map(|&s| SplitMix64::new(s)).collect();
     let mut notes = vec![];
-    let unbatched = pipeline.model.batch_of_one();
+    let unbatched = engine.graphs().batch_of_one();
     if ensemble.size > 1 && !unbatched.is_empty() {
         // Refusing would make ensembles impossible with such a bundle; the members are the same
         // numbers either way, only slower.
@@ -540,13 +549,14 @@ fn predict(
             ensemble.size
         ));
     }
-    let prediction = task(&mut pipeline, series.as_ref(), &mut rngs)?;
-    pipeline.progress.finish_and_clear();
+    let frames = task(&mut engine, &geometry, series.as_ref(), &bar)?;
+    let prediction = engine.evaluate_frames(geometry.output(), &frames)?;
+    bar.finish_and_clear();
     phases.run_s = laps.lap();
     let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, &ensemble, truth.as_deref(), command)?;
     let dir = staging.commit()?;
     phases.write_s = laps.lap();
-    let (onnx, calls) = pipeline.model.onnx_time();
+    let (onnx, calls) = engine.graphs().onnx_time();
     let total = start.elapsed().as_secs_f64();
     Ok(Summary {
         command: command.to_string(),

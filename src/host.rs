@@ -31,15 +31,14 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
+use crate::engine::{Engine, GridFrame};
 use crate::err;
 use crate::error::Result;
 use crate::fields::{Normaliser, Series};
 use crate::grid::{bounding_box, Grid};
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::noise::SplitMix64;
-use crate::pipeline::{frame_slice, Pipeline};
-use crate::resample::{gather_grid_neighbours, PointIndex, PAD};
+use crate::resample::{lift_candidates, Geometry};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -65,20 +64,18 @@ pub struct Surrogate {
     bundle: Bundle,
     device: Device,
     threads: Option<usize>,
-    model: Option<Model>,
+    engine: Engine,
+    normaliser: Normaliser,
     grid: Option<Grid>,
     local: Option<Local>,
     cloud: Option<Cloud>,
-    pipeline: Option<Pipeline>,
-    sampler: Sampler,
-    normaliser: Normaliser,
-    params: Option<Vec<f32>>,
-    rng: SplitMix64,
+    /// Rebuilt with the mesh; the engine stays.
+    geometry: Option<Geometry>,
     /// Recent snapshots on the cloud (normalised, in id order), oldest first.
     history: VecDeque<(f64, Vec<f32>)>,
-    /// The last forecast or generated segment: times and decoded grid frames `[G][nodes]`.
+    /// The last forecast or generated segment: times and decoded grid frames.
     times: Vec<f64>,
-    frames: Vec<Vec<f32>>,
+    frames: Vec<GridFrame>,
 }
 
 impl Surrogate {
@@ -90,21 +87,16 @@ impl Surrogate {
         let bundle = Bundle::open(bundle_dir)?;
         runtime::init(ort_lib, device)?;
         let model = Model::load(bundle.clone(), device, threads)?;
-        let m = &bundle.manifest;
-        let sampler = Sampler::with_overrides(m, None, None, "steps")?;
-        let normaliser = Normaliser::new(m);
+        let normaliser = Normaliser::new(&bundle.manifest);
         Ok(Surrogate {
             device,
             threads,
-            model: Some(model),
+            engine: Engine::builder(model).build()?,
+            normaliser,
             grid: None,
             local: None,
             cloud: None,
-            pipeline: None,
-            sampler,
-            normaliser,
-            params: None,
-            rng: SplitMix64::new(0),
+            geometry: None,
             history: VecDeque::new(),
             times: vec![],
             frames: vec![],
@@ -135,26 +127,19 @@ impl Surrogate {
     /// bundle's default).
     pub fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()> {
         check_settings("cpu", method, steps, 0, 0)?;
-        self.sampler = Sampler::with_overrides(&self.bundle.manifest, (steps > 0).then_some(steps), SamplerMethod::from_name(method), "steps")?;
-        if let Some(p) = self.pipeline.as_mut() {
-            p.sampler = self.sampler;
-        }
+        self.engine.set_sampler(Sampler::with_overrides(&self.bundle.manifest, (steps > 0).then_some(steps), SamplerMethod::from_name(method), "steps")?);
         Ok(())
     }
 
     /// Restart the noise generator: the same seed and calls give the same results.
     pub fn set_seed(&mut self, seed: u64) {
-        self.rng = SplitMix64::new(seed);
+        self.engine.set_seed(seed);
     }
 
     /// Condition on PDE parameters (`NAME=VALUE`, checked against the bundle's ranges; parameters
     /// not given take their default). An empty list means unconditional sampling.
     pub fn set_parameters(&mut self, given: &[String]) -> Result<()> {
-        self.params = tasks::resolve_params(&self.bundle.manifest, given)?;
-        if let Some(p) = self.pipeline.as_mut() {
-            p.params = self.params.clone();
-        }
-        Ok(())
+        self.engine.set_parameters(tasks::resolve_params(&self.bundle.manifest, given)?)
     }
 
     /// Check that a host's fields (names and components, in order) are the bundle's fields and
@@ -208,21 +193,10 @@ impl Surrogate {
                 .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
         }
         let inside = grid.inside_count(points);
-        let mut candidates = Vec::new();
-        if !points.is_empty() {
-            // Index the points in global-id order, so ties fall the way they fall in a serial run.
-            let mut by_id: Vec<usize> = (0..points.len()).collect();
-            by_id.sort_by_key(|&i| ids[i]);
-            let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
-            let index = PointIndex::new(&sorted, &grid)?;
-            let neigh = gather_grid_neighbours(&index, &grid, m.lift.neighbours, m.lift.radius, 0..grid.len())?;
-            let mut used = vec![false; points.len()];
-            neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
-            candidates = by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect();
-        }
+        let candidates = lift_candidates(m, &grid, points, ids)?;
         self.grid = Some(grid);
         self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
-        self.pipeline = None;
+        self.geometry = None;
         self.cloud = None;
         self.history.clear();
         Ok(())
@@ -273,11 +247,10 @@ impl Surrogate {
             return Err(err!(Usage, "the cloud's global ids are not unique"));
         }
         let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
-        let model = self.take_model()?;
-        let output = self.local()?.points.clone();
-        let mut p = Pipeline::new(model, grid, Some(&cloud), &output, self.sampler)?;
-        p.params = self.params.clone();
-        self.pipeline = Some(p);
+        let m = &self.bundle.manifest;
+        let output = &self.local()?.points;
+        let geometry = Geometry::new(m, &grid, Some(&cloud), output)?;
+        self.geometry = Some(geometry);
         self.cloud = Some(Cloud { order, points: cloud });
         self.history.clear();
         Ok(())
@@ -286,25 +259,9 @@ impl Surrogate {
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
     pub fn set_evaluation_only(&mut self) -> Result<()> {
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
-        let model = self.take_model()?;
-        let output = self.local()?.points.clone();
-        self.pipeline = Some(Pipeline::new(model, grid, None, &output, self.sampler)?);
+        self.geometry = Some(Geometry::output_only(&self.bundle.manifest, &grid, &self.local()?.points)?);
         self.cloud = None;
         Ok(())
-    }
-
-    fn take_model(&mut self) -> Result<Model> {
-        if let Some(model) = self.model.take() {
-            return Ok(model);
-        }
-        match self.pipeline.take() {
-            Some(p) => Ok(p.model),
-            None => Err(err!(Usage, "the model was lost in an earlier failure; open the bundle again")),
-        }
-    }
-
-    fn pipeline(&mut self) -> Result<&mut Pipeline> {
-        self.pipeline.as_mut().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))
     }
 
     /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations.
@@ -360,11 +317,11 @@ impl Surrogate {
             values: self.history.iter().map(|(_, v)| v.clone()).collect(),
             association: Association::Point,
         };
-        let mut rng = self.rng.clone();
-        let out = tasks::forecast_grids(self.pipeline()?, &series, horizon, context, &mut rng)?;
-        self.rng = rng;
+        let input =
+            self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
+        let mut out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
         self.times = out.times;
-        self.frames = out.frames;
+        self.frames = out.members.swap_remove(0);
         Ok(self.frames.len())
     }
 
@@ -374,13 +331,10 @@ impl Surrogate {
         if self.cloud.is_none() {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
-        let (frames, dt) = (self.bundle.manifest.time.frames, self.bundle.manifest.time.dt);
-        let mut rng = self.rng.clone();
-        let decoded = self.pipeline()?.segment(&vec![None; frames], &mut rng)?;
-        self.rng = rng;
-        self.times = (0..frames).map(|t| t0 + t as f64 * dt).collect();
-        self.frames = (0..frames).map(|t| frame_slice(&decoded, t)).collect();
-        Ok(frames)
+        let mut out = tasks::generate(&mut self.engine, t0)?;
+        self.times = out.times;
+        self.frames = out.members.swap_remove(0);
+        Ok(self.frames.len())
     }
 
     /// Times of the frames of the last forecast or generated segment.
@@ -390,12 +344,12 @@ impl Surrogate {
 
     /// The decoded frames of the last forecast or generation, concatenated (to broadcast).
     pub fn decoded(&self) -> Vec<f32> {
-        self.frames.concat()
+        self.frames.iter().flat_map(|f| f.0.iter().copied()).collect()
     }
 
     /// Length of [`Surrogate::decoded`].
     pub fn decoded_len(&self) -> usize {
-        self.frames.iter().map(Vec::len).sum()
+        self.frames.iter().map(|f| f.0.len()).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
@@ -405,14 +359,15 @@ impl Surrogate {
         let per = nodes * self.bundle.manifest.decoder_channels();
         check_len("decoded frames", data.len(), times.len() * per)?;
         self.times = times.to_vec();
-        self.frames = data.chunks(per.max(1)).map(<[f32]>::to_vec).collect();
+        self.frames = data.chunks(per.max(1)).map(|f| GridFrame(f.to_vec())).collect();
         Ok(())
     }
 
     /// Predicted frame `frame` at this rank's locations: `[N][C]` in physical units.
     pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
-        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?.clone();
-        let values = self.pipeline()?.evaluate_output_grid(&grid_values)?;
+        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?;
+        let at = self.geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output();
+        let values = self.engine.evaluate(at, &grid_values.0)?;
         Ok(self.normaliser.denormalise_points(&values))
     }
 }

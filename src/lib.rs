@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod engine;
 pub mod error;
 pub mod fields;
 pub mod grid;
@@ -14,7 +15,6 @@ pub mod mesh;
 pub mod model;
 pub mod noise;
 pub mod output;
-pub mod pipeline;
 pub mod preview;
 pub mod resample;
 pub mod runtime;

@@ -5,13 +5,13 @@
 mod common;
 
 use echo_onnx::bundle::Bundle;
+use echo_onnx::engine::{Engine, Prediction};
 use echo_onnx::fields::{self, FieldSelection};
 use echo_onnx::grid::bounding_box;
 use echo_onnx::host::Surrogate;
 use echo_onnx::mesh::read::read_series;
 use echo_onnx::model::Model;
-use echo_onnx::noise::SplitMix64;
-use echo_onnx::pipeline::Pipeline;
+use echo_onnx::resample::Geometry;
 use echo_onnx::runtime::{self, Device};
 use echo_onnx::sampler::Sampler;
 use echo_onnx::tasks;
@@ -56,14 +56,22 @@ fn serial_host_matches_the_cli_path() {
         runtime::init(None, Device::Cpu).unwrap();
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let grid = bundle.grid(None).unwrap();
-        let mut p = Pipeline::new(model, grid, Some(&series.locations), &series.locations, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut [SplitMix64::new(7)]).unwrap();
+        let want = cli_path(model, &grid, &series, 12, m.time.context_frames);
         assert_eq!(want.members[0].len(), got.len());
         for (w, g) in want.members[0].iter().zip(&got) {
             let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
             assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
         }
     }
+}
+
+/// The CLI's path: the series' locations as input and output, seed 7, 4 steps.
+fn cli_path(model: Model, grid: &echo_onnx::grid::Grid, series: &fields::Series, horizon: usize, context: usize) -> Prediction {
+    let m = model.bundle.manifest.clone();
+    let geometry = Geometry::new(&m, grid, Some(&series.locations), &series.locations).unwrap();
+    let mut e = Engine::builder(model).with_sampler(Sampler { method: m.sampler.method, steps: 4 }).with_seed(7).build().unwrap();
+    let frames = tasks::forecast(&mut e, geometry.input.as_ref().unwrap(), series, horizon, context).unwrap();
+    e.evaluate_frames(geometry.output(), &frames).unwrap()
 }
 
 type Data = (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>);
@@ -200,8 +208,7 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
             association: echo_onnx::mesh::Association::Point,
         };
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
-        let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut [SplitMix64::new(7)]).unwrap();
+        let cli = cli_path(model, &bundle.grid(None).unwrap(), &series, 10, 1);
         let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
         assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
         let data = (points.clone(), times.clone(), values.clone());

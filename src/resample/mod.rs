@@ -13,11 +13,14 @@
 //!   uncovered nodes get.
 //! - [`linear`]: grid -> points, bi/trilinear or the `query` graph's stencil, on any slice of
 //!   points (chunks bound the memory for 10^6 query points).
+//! - [`geometry`]: a bundle's cached geometry on one mesh, [`ToGrid`] and [`ToPoints`] (what the
+//!   engine's lift and query need), and the distributed host's [`lift_candidates`].
 //! - [`Resampler`]: the per-mesh cache tying these together for the per-frame path: build once
 //!   (the expensive, geometry-only part), then [`Resampler::to_grid`] per frame.
 
 pub mod cells;
 pub mod gather;
+pub mod geometry;
 pub mod index;
 pub mod kernel;
 pub mod linear;
@@ -28,6 +31,7 @@ pub use gather::{
     coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_with, gather_values, LiftFootprint, Neighbours, ADAPTIVE_SLACK,
     PAD, SPACING_FACTOR, SPACING_RANK_PER_DIM,
 };
+pub use geometry::{lift_candidates, Geometry, Input, ToGrid, ToPoints, CHUNK};
 pub use index::PointIndex;
 pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
