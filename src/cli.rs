@@ -1,4 +1,6 @@
-//! The `echo-onnx` command line: argument definitions and the wiring from files to tasks.
+//! The `echo-onnx` command line: argument definitions and the wiring from files to tasks. A host
+//! adapter like the C++ bridge: it lives in the binary, so the library (and the C++ static library
+//! built on it) links neither clap nor indicatif.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,20 +10,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bundle::{Bundle, Manifest, SamplerMethod};
-use crate::engine::{Engine, GridFrames, Prediction};
-use crate::err;
-use crate::error::{Error, Result};
-use crate::fields::{self, FieldSelection, Series};
-use crate::grid::{bounding_box, Grid};
-use crate::mesh::write::VtuGeometry;
-use crate::mesh::{self, Association, Field, Mesh};
-use crate::model::Model;
-use crate::output::Staging;
-use crate::resample::{Footprint, Geometry, Input, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
-use crate::runtime::{self, Device};
-use crate::sampler::Sampler;
-use crate::tasks;
+use echo_onnx::bundle::{Bundle, Manifest, SamplerMethod};
+use echo_onnx::engine::{Engine, GridFrames, Prediction};
+use echo_onnx::err;
+use echo_onnx::error::{Error, Result};
+use echo_onnx::fields::{self, FieldSelection, Series};
+use echo_onnx::grid::{bounding_box, Grid};
+use echo_onnx::mesh::write::VtuGeometry;
+use echo_onnx::mesh::{self, Association, Field, Mesh};
+use echo_onnx::model::Model;
+use echo_onnx::output::Staging;
+use echo_onnx::resample::{Footprint, Geometry, Input, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
+use echo_onnx::runtime::{self, Device};
+use echo_onnx::sampler::Sampler;
+use echo_onnx::tasks;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -368,7 +370,7 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phases: Option<Phases>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<crate::score::Score>,
+    pub score: Option<echo_onnx::score::Score>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -448,7 +450,7 @@ pub fn run(cli: &Cli) -> Result<Summary> {
             let m = e.manifest().clone();
             let context = context.unwrap_or(m.time.context_frames);
             if let Some(h) = horizon {
-                crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
+                echo_onnx::bundle::limits::check("--horizon", *h, &echo_onnx::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
             }
             let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
             bar.set_length(tasks::progress_total(e, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
@@ -691,7 +693,7 @@ fn write_prediction(
     ensemble: &Ensemble,
     truth: Option<&[mesh::Frame]>,
     command: &str,
-) -> Result<(Vec<String>, Option<crate::score::Score>)> {
+) -> Result<(Vec<String>, Option<echo_onnx::score::Score>)> {
     let writer = FrameWriter::new(target);
     let names: Vec<String> = (0..p.times.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
     let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names.iter().cloned()).collect();
@@ -735,7 +737,7 @@ fn write_prediction(
     let field_names: Vec<String> = m.fields.iter().map(|f| f.name.clone()).collect();
     let scored = match (truth, &out.truth) {
         (Some(frames), Some(path)) => {
-            let pred = crate::score::View {
+            let pred = echo_onnx::score::View {
                 name: staging.final_path("prediction.pvd").display().to_string(),
                 points,
                 cells,
@@ -743,9 +745,9 @@ fn write_prediction(
                 times: p.times.clone(),
                 frames: frame_fields.iter().map(Vec::as_slice).collect(),
             };
-            let truth = crate::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
-            let aligned = crate::score::align(&pred, &truth, &field_names)?;
-            let score = crate::score::score(&pred, &truth, &field_names, &aligned)?;
+            let truth = echo_onnx::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
+            let aligned = echo_onnx::score::align(&pred, &truth, &field_names)?;
+            let score = echo_onnx::score::score(&pred, &truth, &field_names, &aligned)?;
             Some((aligned, score))
         }
         _ => None,
@@ -760,7 +762,7 @@ fn write_prediction(
         let units = m.fields.iter().find(|f| field.strip_prefix(f.name.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')));
         let units = units.map_or("", |f| f.units.as_str());
         let spread = format!("{field}_std");
-        let spec = crate::preview::Spec {
+        let spec = echo_onnx::preview::Spec {
             command,
             field: &field,
             units,
@@ -769,7 +771,7 @@ fn write_prediction(
             spread: (ensemble.size > 1 && m.fields.iter().any(|f| f.name == field)).then_some((spread.as_str(), ensemble.size)),
         };
         let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
-        crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
+        echo_onnx::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
         files.push(staging.final_path("preview.png").display().to_string());
     }
     files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
@@ -812,7 +814,7 @@ impl<'a> FrameWriter<'a> {
 fn runtime_settings(args: &RuntimeArgs) -> Result<Device> {
     let device = Device::parse(&args.device)?;
     if let Some(n) = args.threads {
-        crate::bundle::limits::check("--threads", n, &crate::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
+        echo_onnx::bundle::limits::check("--threads", n, &echo_onnx::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
     }
     Ok(device)
 }
@@ -897,7 +899,7 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
         let on_grid = resampler.to_grid(&values, field.components)?;
         to_grid_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let back = crate::resample::interpolate_linear(&grid, &on_grid, field.components, &back_at)?;
+        let back = echo_onnx::resample::interpolate_linear(&grid, &on_grid, field.components, &back_at)?;
         back_s += t.elapsed().as_secs_f64();
         grid_fields.push(grid_field(&field.name, field.components, &on_grid, grid.len()));
         back_fields.push(Field { name: field.name.clone(), components: field.components, values: back.iter().map(|&v| f64::from(v)).collect() });
@@ -934,11 +936,11 @@ fn score(args: &ScoreArgs) -> Result<Summary> {
     let staging = args.out.as_deref().map(|o| Staging::new(o, args.force, &reads)).transpose()?;
     let pred_frames = mesh::read::read_series(&args.prediction)?;
     let truth_frames = mesh::read::read_series(&args.truth)?;
-    let pred = crate::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
-    let truth = crate::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
+    let pred = echo_onnx::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
+    let truth = echo_onnx::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
     let names: Vec<String> = if args.fields.is_empty() { pred.frames[0].iter().map(|f| f.name.clone()).collect() } else { args.fields.clone() };
-    let aligned = crate::score::align(&pred, &truth, &names)?;
-    let score = crate::score::score(&pred, &truth, &names, &aligned)?;
+    let aligned = echo_onnx::score::align(&pred, &truth, &names)?;
+    let score = echo_onnx::score::score(&pred, &truth, &names, &aligned)?;
     let times: Vec<f64> = score.frames.iter().map(|f| f.time).collect();
     let output = match staging {
         None => None,
