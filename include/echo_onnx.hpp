@@ -15,8 +15,9 @@
 // `values[i * channels() + c]`, the bundle's fields in their order, a field's components consecutive.
 // Every array is owned by the caller; output arrays must have the documented size.
 //
-// Errors: every failing call throws `echo::Error` with the core's message (what is wrong, and a
-// hint how to fix it); the object stays usable unless the message says otherwise.
+// Errors: every failing call throws `echo::Error` with the core's kind (`kind()`, to match on) and
+// message (`what()`: what is wrong, and a hint how to fix it); the object stays usable unless the
+// message says otherwise.
 //
 // Floating-point traps: every call masks floating-point exceptions on entry and restores the
 // caller's floating-point environment (trap mask and flags) on exit, so hosts that trap FP
@@ -55,11 +56,37 @@
 namespace echo
 {
 
-//- An error from echo-onnx: the message names what is wrong and how to fix it.
+//- What went wrong: the core's error kinds (echo_onnx::ErrorKind, README's exit codes), and
+//  Internal for a bug in echo-onnx (please report).
+enum class ErrorKind
+{
+    Io,
+    MeshFormat,
+    MissingField,
+    FieldShape,
+    NonFinite,
+    OutsideGrid,
+    Manifest,
+    BundleGraph,
+    RuntimeMissing,
+    Device,
+    Inference,
+    Usage,
+    Output,
+    Internal
+};
+
+//- The kind's short stable name, as the CLI's --json prints it ("missing-field", ...).
+const char* name(ErrorKind kind);
+
+//- An error from echo-onnx: the kind, and a message that names what is wrong and how to fix it.
 class Error : public std::runtime_error
 {
+    ErrorKind kind_;
+
 public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+    Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    ErrorKind kind() const { return kind_; }
 };
 
 //- A field as the bundle (or the host) sees it: a name and 1 (scalar) or dim (vector) components.

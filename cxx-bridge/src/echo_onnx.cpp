@@ -27,6 +27,25 @@ public:
     FpGuard& operator=(const FpGuard&) = delete;
 };
 
+const char* const kindNames[] = {"io", "mesh-format", "missing-field", "field-shape", "non-finite", "outside-grid", "manifest",
+    "bundle-graph", "runtime-missing", "device", "inference", "usage", "output", "internal"};
+const std::size_t kinds = sizeof(kindNames)/sizeof(kindNames[0]);
+
+//- The bridge's "<kind>\x1f<message>" as an echo::Error (no separator: Internal, all message).
+Error error(const std::string& tagged)
+{
+    const std::size_t sep = tagged.find('\x1f');
+    if (sep != std::string::npos)
+    {
+        const std::string kind = tagged.substr(0, sep);
+        for (std::size_t k = 0; k < kinds; ++k)
+        {
+            if (kind == kindNames[k]) return Error(static_cast<ErrorKind>(k), tagged.substr(sep + 1));
+        }
+    }
+    return Error(ErrorKind::Internal, sep == std::string::npos ? tagged : tagged.substr(sep + 1));
+}
+
 //- Run `f` with FP exceptions masked; rethrow the core's errors as echo::Error.
 template<class F>
 auto call(F&& f) -> decltype(f())
@@ -38,7 +57,7 @@ auto call(F&& f) -> decltype(f())
     }
     catch (const rust::Error& e)
     {
-        throw Error(e.what());
+        throw error(e.what());
     }
 }
 
@@ -55,6 +74,12 @@ rust::Slice<T> out(T* data, std::size_t n)
 }
 
 } // namespace
+
+const char* name(ErrorKind kind)
+{
+    const std::size_t k = static_cast<std::size_t>(kind);
+    return k < kinds ? kindNames[k] : "internal";
+}
 
 
 void check_settings

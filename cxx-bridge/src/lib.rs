@@ -3,8 +3,10 @@
 //! Hosts do not include the generated header: they include `include/echo_onnx.hpp`, whose
 //! implementation (`src/echo_onnx.cpp`) is compiled into this static library and is the only user
 //! of the generated bindings. Every function returns `Result`, which `cxx` turns into a C++
-//! exception (`rust::Error`, rethrown by the facade as `echo::Error`) carrying the core's message.
-//! Panics are caught here and reported the same way: nothing unwinds into C++.
+//! exception (`rust::Error`, rethrown by the facade as `echo::Error`) carrying the core's error
+//! kind and message as `"<kind>\x1f<message>"` ([`ErrorKind::name`]; the facade splits them into
+//! `echo::ErrorKind` and `what()`). Panics are caught here and reported the same way, as kind
+//! `internal`: nothing unwinds into C++.
 
 // `cxx` passes C++ `rust::Vec` references as `&Vec`.
 #![allow(clippy::ptr_arg)]
@@ -12,7 +14,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use echo_onnx::host;
+use echo_onnx::{host, ErrorKind};
 
 #[cxx::bridge(namespace = "echo::ffi")]
 mod ffi {
@@ -62,29 +64,37 @@ mod ffi {
 /// The core's host API behind an opaque type.
 pub struct Surrogate(host::Surrogate);
 
-/// Run `f`, turning a panic into an error message (a panic must not unwind into C++).
+/// Separates the kind from the message in an error crossing into C++ (ASCII unit separator).
+const KIND_SEPARATOR: char = '\x1f';
+
+/// An error as it crosses into C++: the kind's name, [`KIND_SEPARATOR`], the message.
+fn tagged(kind: &str, message: impl std::fmt::Display) -> String {
+    format!("{kind}{KIND_SEPARATOR}{message}")
+}
+
+/// Run `f`, turning a panic into an error of kind `internal` (a panic must not unwind into C++).
 fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-        Err(format!("internal error in echo-onnx (please report): {what}"))
+        Err(tagged("internal", format!("internal error in echo-onnx (please report): {what}")))
     })
 }
 
-/// The core's error as one message (message + hint).
+/// The core's error: its kind, and one message (message + hint).
 fn msg(e: echo_onnx::Error) -> String {
-    e.to_string()
+    tagged(e.kind().name(), e)
 }
 
 fn points(xyz: &[f64]) -> Result<Vec<[f64; 3]>, String> {
     if xyz.len() % 3 != 0 {
-        return Err(format!("{} coordinates is not a whole number of 3D points", xyz.len()));
+        return Err(tagged(ErrorKind::Usage.name(), format!("{} coordinates is not a whole number of 3D points", xyz.len())));
     }
     Ok(xyz.chunks(3).map(|p| [p[0], p[1], p[2]]).collect())
 }
 
 fn copy_into<T: Copy>(what: &str, from: &[T], to: &mut [T]) -> Result<(), String> {
     if from.len() != to.len() {
-        return Err(format!("{what}: the caller's array holds {} values, {} are needed", to.len(), from.len()));
+        return Err(tagged(ErrorKind::FieldShape.name(), format!("{what}: the caller's array holds {} values, {} are needed", to.len(), from.len())));
     }
     to.copy_from_slice(from);
     Ok(())
@@ -152,7 +162,7 @@ impl Surrogate {
         guard(|| {
             let (lo, hi) = match (lo, hi) {
                 (&[a, b, c], &[d, e, f]) => ([a, b, c], [d, e, f]),
-                _ => return Err("the bounding box needs 3 coordinates per corner".to_string()),
+                _ => return Err(tagged(ErrorKind::Usage.name(), "the bounding box needs 3 coordinates per corner")),
             };
             self.0.set_local_mesh(&points(xyz)?, ids, lo, hi).map_err(msg)
         })

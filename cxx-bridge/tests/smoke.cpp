@@ -27,6 +27,8 @@ int main(int argc, char** argv)
     catch (const echo::Error& e)
     {
         CHECK(std::string(e.what()).find("bundle directory '/nonexistent/bundle' does not exist") != std::string::npos);
+        CHECK(std::string(e.what()).find('\x1f') == std::string::npos);  // the kind is not part of the message
+        CHECK(e.kind() == echo::ErrorKind::Manifest && std::string(echo::name(e.kind())) == "manifest");
     }
 
     const std::size_t nx = 40, n = nx*nx;
@@ -45,7 +47,11 @@ int main(int argc, char** argv)
     CHECK(s.dim() == 2 && s.channels() == 1 && s.fields().at(0).name == "vorticity");
     s.check_case({{"vorticity", 1}}, 2);
     try { s.check_case({{"T", 1}}, 2); CHECK(false); }
-    catch (const echo::Error& e) { CHECK(std::string(e.what()).find("but the case gives [T (1 comp.)]") != std::string::npos); }
+    catch (const echo::Error& e)
+    {
+        CHECK(std::string(e.what()).find("but the case gives [T (1 comp.)]") != std::string::npos);
+        CHECK(e.kind() == echo::ErrorKind::MissingField);
+    }
     s.set_sampler(3);
     s.set_seed(5);
     s.set_mesh(xyz.data(), n);
