@@ -71,6 +71,61 @@ std::string fmt(double x)
     return s.str();
 }
 
+// One path for scalar and vector fields: component d of a cell value (a scalar is its own only
+// component), and the copies between a field and the location-major array of all fields
+// (values[i*C + c0 + d]: the field's nc components start at channel c0 of C).
+inline Foam::scalar cmpt(const Foam::scalar& s, Foam::label) { return s; }
+inline Foam::scalar& cmpt(Foam::scalar& s, Foam::label) { return s; }
+inline Foam::scalar cmpt(const Foam::vector& v, Foam::label d) { return v[d]; }
+inline Foam::scalar& cmpt(Foam::vector& v, Foam::label d) { return v[d]; }
+
+template<class Type>
+void toChannels
+(
+    const Foam::Field<Type>& f,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    Foam::scalarField& out
+)
+{
+    forAll(f, i)
+    {
+        for (Foam::label d = 0; d < nc; ++d)
+        {
+            out[i*C + c0 + d] = cmpt(f[i], d);
+        }
+    }
+}
+
+//- The other way, then the boundary values; the components beyond nc (z of a 2D case's
+//  vectors) are zeroed with zeroRest, else left as they were.
+template<class Type>
+void fromChannels
+(
+    const Foam::scalarField& values,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    bool zeroRest,
+    Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>& f
+)
+{
+    Foam::Field<Type>& v = f.primitiveFieldRef();
+    forAll(v, i)
+    {
+        if (zeroRest)
+        {
+            v[i] = Foam::pTraits<Type>::zero;
+        }
+        for (Foam::label d = 0; d < nc; ++d)
+        {
+            cmpt(v[i], d) = values[i*C + c0 + d];
+        }
+    }
+    f.correctBoundaryConditions();
+}
+
 } // namespace
 
 
@@ -374,34 +429,19 @@ Foam::label Foam::functionObjects::echoSurrogate::latticeIndex
 
 Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
-    scalarField out(n*C);
-
+    scalarField out(mesh_.nCells()*C);
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
         if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
         {
-            const scalarField& v =
-                mesh_.lookupObject<volScalarField>(fname).primitiveField();
-            for (label i = 0; i < n; ++i)
-            {
-                out[i*C + c0] = v[i];
-            }
+            toChannels(mesh_.lookupObject<volScalarField>(fname).primitiveField(), C, c0, 1, out);
         }
         else
         {
-            const vectorField& v =
-                mesh_.lookupObject<volVectorField>(fname).primitiveField();
-            for (label i = 0; i < n; ++i)
-            {
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    out[i*C + c0 + d] = v[i][d];
-                }
-            }
+            toChannels(mesh_.lookupObject<volVectorField>(fname).primitiveField(), C, c0, components_[fi], out);
         }
         c0 += components_[fi];
     }
@@ -411,34 +451,17 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
 
 void Foam::functionObjects::echoSurrogate::setEcho(const scalarField& values)
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
         if (echoScalars_.set(fi))
         {
-            volScalarField& e = echoScalars_[fi];
-            scalarField& v = e.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = values[i*C + c0];
-            }
-            e.correctBoundaryConditions();
+            fromChannels(values, C, c0, 1, true, echoScalars_[fi]);
         }
         else
         {
-            volVectorField& e = echoVectors_[fi];
-            vectorField& v = e.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = Zero;
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    v[i][d] = values[i*C + c0 + d];
-                }
-            }
-            e.correctBoundaryConditions();
+            fromChannels(values, C, c0, components_[fi], true, echoVectors_[fi]);
         }
         c0 += components_[fi];
     }
@@ -451,7 +474,6 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     const scalarField& values
 )
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
     label c0 = 0;
     forAll(fieldNames_, fi)
@@ -459,26 +481,12 @@ void Foam::functionObjects::echoSurrogate::replaceFields
         const word& fname = fieldNames_[fi];
         if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
         {
-            volScalarField& f = mesh_.lookupObjectRef<volScalarField>(fname);
-            scalarField& v = f.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = values[i*C + c0];
-            }
-            f.correctBoundaryConditions();
+            fromChannels(values, C, c0, 1, false, mesh_.lookupObjectRef<volScalarField>(fname));
         }
         else
         {
             volVectorField& f = mesh_.lookupObjectRef<volVectorField>(fname);
-            vectorField& v = f.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    v[i][d] = values[i*C + c0 + d];
-                }
-            }
-            f.correctBoundaryConditions();
+            fromChannels(values, C, c0, components_[fi], false, f);
 
             // Keep the volumetric flux consistent with a replaced velocity
             if (fname == "U" && mesh_.foundObject<surfaceScalarField>("phi"))
