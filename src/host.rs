@@ -21,6 +21,11 @@
 //!    [`Surrogate::set_decoded`].
 //! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points.
 //!
+//! [`crate::distributed`] runs these roles for a host that implements its
+//! [`crate::distributed::Communicator`] (gather and broadcast): every rank then calls
+//! [`Surrogate::set_mesh_on`], [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] and
+//! [`Surrogate::prediction`]. The steps above stay public for hosts that move the arrays themselves.
+//!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
 //! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
 //! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
@@ -31,11 +36,12 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
+use crate::distributed::SingleRank;
 use crate::engine::{Engine, GridFrame};
 use crate::err;
 use crate::error::Result;
 use crate::fields::{Normaliser, Series};
-use crate::grid::{bounding_box, Grid};
+use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
 use crate::resample::{lift_candidates, Geometry};
@@ -166,14 +172,11 @@ impl Surrogate {
         Ok(())
     }
 
-    /// Serial hosts: register the mesh's sample locations (cell centres or points), once.
+    /// Serial hosts: register the mesh's sample locations (cell centres or points), once. The
+    /// distributed protocol with one rank ([`Surrogate::set_mesh_on`] with [`SingleRank`]).
     pub fn set_mesh(&mut self, points: &[[f64; 3]]) -> Result<()> {
         let ids: Vec<i64> = (0..points.len() as i64).collect();
-        let (lo, hi) = bounding_box(points);
-        self.set_local_mesh(points, &ids, lo, hi)?;
-        let (cloud, cloud_ids) = self.candidates()?;
-        let inside = self.inside_count()?;
-        self.set_cloud(&cloud, &cloud_ids, points.len(), inside)
+        self.set_mesh_on(&mut SingleRank, points, &ids)
     }
 
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
@@ -264,10 +267,10 @@ impl Surrogate {
         Ok(())
     }
 
-    /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations.
+    /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations
+    /// ([`Surrogate::push_snapshot_on`] with [`SingleRank`]).
     pub fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
-        let cloud_values = self.candidate_values(values)?;
-        self.push_cloud_snapshot(time, &cloud_values)
+        self.push_snapshot_on(&mut SingleRank, time, values)
     }
 
     /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.

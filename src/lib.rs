@@ -14,11 +14,13 @@
 //!   to it and get [`engine::GridFrames`]; [`engine::Engine::evaluate_frames`] puts them at points.
 //! - [`resample`]: mesh <-> grid, and the cached [`resample::Geometry`] of a bundle on a mesh.
 //! - [`fields`]: the bundle's fields in input frames, and the one [`fields::Normaliser`].
-//! - [`host`]: the API of hosts with their own mesh and time loop (serial or MPI).
+//! - [`host`]: the API of hosts with their own mesh and time loop (serial or MPI);
+//!   [`distributed`]: its protocol over ranks behind a [`distributed::Communicator`].
 //! - [`mesh`] (VTK and Gmsh I/O), [`output`] (atomic output directories), [`preview`], [`score`].
 //! - [`error`]: one [`Error`] with an [`ErrorKind`] per failure class (exit codes, C++ kinds).
 
 pub mod bundle;
+pub mod distributed;
 pub mod engine;
 pub mod error;
 pub mod fields;
