@@ -31,7 +31,12 @@
 //     std::size_t frames = s.forecast();         // one segment after the last snapshot
 //     s.prediction(k, out.data());               // frame k at the mesh locations (n * channels)
 //
-// Distributed use (one object per rank; the host moves the arrays between ranks):
+// Distributed use with the protocol in the core (one object per rank; the host implements
+// echo::Communicator: gather to rank 0, broadcast from it):
+//     every rank:  set_mesh(comm, xyz, global_ids, n); per snapshot push_snapshot(comm, t, values);
+//                  forecast(comm) or generate(comm, t0); prediction(k, out) at its own locations
+//
+// Distributed use step by step (one object per rank; the host moves the arrays between ranks):
 //     every rank:  set_local_mesh(xyz, global_ids, n, lo, hi)   (lo/hi: the whole mesh's box)
 //                  -> candidates(...) and inside_count() are gathered on the master
 //     master:      set_cloud(all candidates, ids, total locations, total inside)
@@ -87,6 +92,20 @@ class Error : public std::runtime_error
 public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     ErrorKind kind() const { return kind_; }
+};
+
+//- The collective moves of the distributed protocol, implemented by a host whose mesh is split over
+//  ranks (MPI). Every rank makes the same calls in the same order; rank 0 is the master.
+class Communicator
+{
+public:
+    virtual ~Communicator() = default;
+    virtual std::size_t rank() const = 0;
+    virtual std::size_t ranks() const = 0;
+    //- Every rank's `local`, concatenated in rank order, on rank 0; empty elsewhere.
+    virtual std::vector<double> gather(const std::vector<double>& local) = 0;
+    //- Rank 0's `data` on every rank (what the others pass is ignored).
+    virtual std::vector<double> broadcast(const std::vector<double>& data) = 0;
 };
 
 //- A field as the bundle (or the host) sees it: a name and 1 (scalar) or dim (vector) components.
@@ -162,7 +181,18 @@ public:
     //  context_frames() snapshots.
     void push_snapshot(double time, const double* values);
 
-    // Distributed hosts (see the top of this file)
+    // Distributed hosts: the protocol in the core, over the host's Communicator. Every rank calls
+    // these (then prediction() at its own locations); a failure on any rank throws on every rank.
+    //- This rank's n locations and their global ids (unique over the ranks).
+    void set_mesh(Communicator& comm, const double* xyz, const std::int64_t* global_ids, std::size_t n);
+    //- A snapshot at `time` (the same on every rank): values at this rank's n locations.
+    void push_snapshot(Communicator& comm, double time, const double* values);
+    //- Forecast on the master, decoded frames to every rank; returns the count.
+    std::size_t forecast(Communicator& comm, std::size_t horizon = 0);
+    //- Generate on the master, decoded frames to every rank; returns the count.
+    std::size_t generate(Communicator& comm, double t0);
+
+    // Distributed hosts, step by step (see the top of this file)
     void set_local_mesh
     (
         const double* xyz,

@@ -8,7 +8,8 @@
 //! [`Surrogate::push_snapshot`]), so serial and distributed runs compute the same numbers.
 //!
 //! A failure on any rank fails the step on every rank (no rank is left waiting in a collective
-//! call): the failing rank returns its own error, the others an error of the same kind naming it.
+//! call): the failing rank returns its own error, the others an error of the same kind with the
+//! rank and its message.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::grid::bounding_box;
@@ -45,41 +46,36 @@ impl Communicator for SingleRank {
     }
 }
 
-/// Make every rank agree on a step's outcome: all ranks succeed, or all fail. The master's error
-/// reaches the others with its message; another rank's error with its kind and rank.
+/// Make every rank agree on a step's outcome: all ranks succeed, or all fail. The failing rank
+/// returns its own error; the others (when several fail: the first in rank order) an error of the
+/// same kind, `rank R: <its message>`.
 fn agree<T>(comm: &mut dyn Communicator, local: Result<T>) -> Result<T> {
-    let kind_index = |k: ErrorKind| ErrorKind::ALL.iter().position(|&a| a == k).expect("every kind is listed") as f64;
-    let status = match &local {
-        Ok(_) => [1.0, 0.0],
-        Err(e) => [0.0, kind_index(e.kind())],
-    };
+    // Per rank: [ok, kind, message length, message bytes...].
+    let mut status = vec![1.0, 0.0, 0.0];
+    if let Err(e) = &local {
+        let message = e.to_string();
+        let kind = ErrorKind::ALL.iter().position(|&a| a == e.kind()).expect("every kind is listed");
+        status = vec![0.0, kind as f64, message.len() as f64];
+        status.extend(message.bytes().map(f64::from));
+    }
     let all = comm.gather(&status);
-    let verdict = if comm.rank() == 0 {
-        match all.chunks(2).position(|s| s[0] == 0.0) {
-            None => vec![-1.0],
-            Some(0) => {
-                let e = local.as_ref().err().expect("the master's own status");
-                let mut v = vec![0.0, kind_index(e.kind())];
-                v.extend(e.to_string().bytes().map(f64::from));
-                v
-            }
-            Some(r) => {
-                let mut v = vec![r as f64, all[2 * r + 1]];
-                v.extend(format!("rank {r} failed (its own message says why)").bytes().map(f64::from));
-                v
-            }
+    let mut verdict = vec![-1.0];
+    let (mut at, mut rank) = (0, 0);
+    while at < all.len() {
+        let len = all[at + 2] as usize;
+        if all[at] == 0.0 {
+            verdict = vec![rank as f64, all[at + 1]];
+            verdict.extend(&all[at + 3..at + 3 + len]);
+            break;
         }
-    } else {
-        vec![]
-    };
+        (at, rank) = (at + 3 + len, rank + 1);
+    }
     let verdict = comm.broadcast(&verdict);
     match (local, verdict[0] < 0.0) {
         (local, true) | (local @ Err(_), false) => local,
         (Ok(_), false) => {
-            let kind = ErrorKind::ALL[verdict[1] as usize];
             let message: Vec<u8> = verdict[2..].iter().map(|&b| b as u8).collect();
-            let who = if verdict[0] == 0.0 { "the master (rank 0) failed: " } else { "" };
-            Err(Error::new(kind, format!("{who}{}", String::from_utf8_lossy(&message))))
+            Err(Error::new(ErrorKind::ALL[verdict[1] as usize], format!("rank {}: {}", verdict[0], String::from_utf8_lossy(&message))))
         }
     }
 }

@@ -5,6 +5,7 @@
 
 #include <cfenv>
 
+#include "comm.h"
 #include "echo-onnx-cxx/src/lib.rs.h"
 #include "rust/cxx.h"
 
@@ -74,6 +75,25 @@ rust::Slice<T> out(T* data, std::size_t n)
 }
 
 } // namespace
+
+namespace ffi
+{
+
+rust::Vec<double> Comm::gather(rust::Slice<const double> local)
+{
+    rust::Vec<double> out;
+    for (double v : c_.gather(std::vector<double>(local.begin(), local.end()))) out.push_back(v);
+    return out;
+}
+
+rust::Vec<double> Comm::broadcast(rust::Slice<const double> data)
+{
+    rust::Vec<double> out;
+    for (double v : c_.broadcast(std::vector<double>(data.begin(), data.end()))) out.push_back(v);
+    return out;
+}
+
+} // namespace ffi
 
 const char* name(ErrorKind kind)
 {
@@ -236,6 +256,37 @@ void Surrogate::set_mesh(const double* xyz, std::size_t n)
 void Surrogate::push_snapshot(double time, const double* values)
 {
     call([&] { impl_->s->push_snapshot(time, in(values, impl_->n*impl_->channels)); return 0; });
+}
+
+void Surrogate::set_mesh(Communicator& comm, const double* xyz, const std::int64_t* ids, std::size_t n)
+{
+    call([&] {
+        ffi::Comm c(comm);
+        impl_->s->set_mesh_on(c, in(xyz, 3*n), in(ids, n));
+        impl_->n = n;
+        impl_->candidates = impl_->s->candidate_count();
+        impl_->cloud = 0;
+        return 0;
+    });
+}
+
+void Surrogate::push_snapshot(Communicator& comm, double time, const double* values)
+{
+    call([&] {
+        ffi::Comm c(comm);
+        impl_->s->push_snapshot_on(c, time, in(values, impl_->n*impl_->channels));
+        return 0;
+    });
+}
+
+std::size_t Surrogate::forecast(Communicator& comm, std::size_t horizon)
+{
+    return call([&] { ffi::Comm c(comm); return impl_->s->forecast_on(c, horizon); });
+}
+
+std::size_t Surrogate::generate(Communicator& comm, double t0)
+{
+    return call([&] { ffi::Comm c(comm); return impl_->s->generate_on(c, t0); });
 }
 
 void Surrogate::set_local_mesh

@@ -13,11 +13,25 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::pin::Pin;
+
+use echo_onnx::distributed::Communicator;
 
 use echo_onnx::{host, ErrorKind};
 
 #[cxx::bridge(namespace = "echo::ffi")]
 mod ffi {
+    unsafe extern "C++" {
+        include!("echo-onnx-cxx/src/comm.h");
+
+        /// The host's `echo::Communicator` (MPI in the OpenFOAM function object).
+        type Comm;
+        fn rank(self: &Comm) -> usize;
+        fn ranks(self: &Comm) -> usize;
+        fn gather(self: Pin<&mut Comm>, local: &[f64]) -> Vec<f64>;
+        fn broadcast(self: Pin<&mut Comm>, data: &[f64]) -> Vec<f64>;
+    }
+
     extern "Rust" {
         type Surrogate;
 
@@ -42,6 +56,11 @@ mod ffi {
         fn set_mesh(&mut self, xyz: &[f64]) -> Result<()>;
         fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()>;
 
+        fn set_mesh_on(&mut self, comm: Pin<&mut Comm>, xyz: &[f64], ids: &[i64]) -> Result<()>;
+        fn push_snapshot_on(&mut self, comm: Pin<&mut Comm>, time: f64, values: &[f64]) -> Result<()>;
+        fn forecast_on(&mut self, comm: Pin<&mut Comm>, horizon: usize) -> Result<usize>;
+        fn generate_on(&mut self, comm: Pin<&mut Comm>, t0: f64) -> Result<usize>;
+
         fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<()>;
         fn inside_count(&self) -> Result<usize>;
         fn candidate_count(&self) -> Result<usize>;
@@ -58,6 +77,24 @@ mod ffi {
         fn decoded(&self, out: &mut [f32]) -> Result<()>;
         fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()>;
         fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<()>;
+    }
+}
+
+/// The host's communicator as the core's [`Communicator`].
+struct HostComm<'a>(Pin<&'a mut ffi::Comm>);
+
+impl Communicator for HostComm<'_> {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn ranks(&self) -> usize {
+        self.0.ranks()
+    }
+    fn gather(&mut self, local: &[f64]) -> Vec<f64> {
+        self.0.as_mut().gather(local)
+    }
+    fn broadcast(&mut self, data: &[f64]) -> Vec<f64> {
+        self.0.as_mut().broadcast(data)
     }
 }
 
@@ -157,6 +194,18 @@ impl Surrogate {
     }
     fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<(), String> {
         guard(|| self.0.push_snapshot(time, values).map_err(msg))
+    }
+    fn set_mesh_on(&mut self, comm: Pin<&mut ffi::Comm>, xyz: &[f64], ids: &[i64]) -> Result<(), String> {
+        guard(|| self.0.set_mesh_on(&mut HostComm(comm), &points(xyz)?, ids).map_err(msg))
+    }
+    fn push_snapshot_on(&mut self, comm: Pin<&mut ffi::Comm>, time: f64, values: &[f64]) -> Result<(), String> {
+        guard(|| self.0.push_snapshot_on(&mut HostComm(comm), time, values).map_err(msg))
+    }
+    fn forecast_on(&mut self, comm: Pin<&mut ffi::Comm>, horizon: usize) -> Result<usize, String> {
+        guard(|| self.0.forecast_on(&mut HostComm(comm), horizon).map_err(msg))
+    }
+    fn generate_on(&mut self, comm: Pin<&mut ffi::Comm>, t0: f64) -> Result<usize, String> {
+        guard(|| self.0.generate_on(&mut HostComm(comm), t0).map_err(msg))
     }
     fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<(), String> {
         guard(|| {

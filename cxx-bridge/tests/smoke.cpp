@@ -102,6 +102,26 @@ int main(int argc, char** argv)
         rank[r].prediction(k, out.data());
         for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i] == serial[k][part[r][i]]);
     }
-    std::printf("smoke: ok (%zu frames at %zu points; 2-rank protocol identical)\n", frames, n);
+    // The protocol in the core over a host's Communicator, with one rank.
+    struct One : echo::Communicator
+    {
+        std::size_t rank() const override { return 0; }
+        std::size_t ranks() const override { return 1; }
+        std::vector<double> gather(const std::vector<double>& v) override { return v; }
+        std::vector<double> broadcast(const std::vector<double>& v) override { return v; }
+    } one;
+    echo::Surrogate c(argv[1], "cpu", 1);
+    c.set_sampler(3);
+    c.set_seed(5);
+    c.set_mesh(one, xyz.data(), ids.data(), n);
+    c.push_snapshot(one, 0.0, values.data());
+    CHECK(c.forecast(one) == frames);
+    for (std::size_t k = 0; k < frames; ++k)
+    {
+        std::vector<double> out(n);
+        c.prediction(k, out.data());
+        CHECK(out == serial[k]);
+    }
+    std::printf("smoke: ok (%zu frames at %zu points; 2-rank protocol and communicator identical)\n", frames, n);
     return 0;
 }

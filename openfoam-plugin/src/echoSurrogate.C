@@ -15,7 +15,6 @@ License
 #include "echo_onnx.hpp"
 
 #include "addToRunTimeSelectionTable.H"
-#include "boundBox.H"
 #include "fvcFlux.H"
 #include "globalIndex.H"
 #include "labelIOList.H"
@@ -70,6 +69,35 @@ std::string fmt(double x)
     s << x;
     return s.str();
 }
+
+//- The protocol's collective moves (the protocol itself is echo-onnx's) over Pstream: MPI in a
+//  parallel run, one rank otherwise.
+class PstreamCommunicator : public echo::Communicator
+{
+public:
+    std::size_t rank() const override { return Foam::Pstream::myProcNo(); }
+    std::size_t ranks() const override { return Foam::Pstream::nProcs(); }
+
+    std::vector<double> gather(const std::vector<double>& local) override
+    {
+        Foam::List<Foam::scalarList> all(Foam::Pstream::nProcs());
+        all[Foam::Pstream::myProcNo()] = Foam::scalarList(local.begin(), local.end());
+        Foam::Pstream::gatherList(all);
+        std::vector<double> out;
+        if (Foam::Pstream::master())
+        {
+            for (const Foam::scalarList& l : all) out.insert(out.end(), l.begin(), l.end());
+        }
+        return out;
+    }
+
+    std::vector<double> broadcast(const std::vector<double>& data) override
+    {
+        Foam::scalarList d(data.begin(), data.end());
+        Foam::Pstream::scatter(d);
+        return std::vector<double>(d.begin(), d.end());
+    }
+};
 
 // One path for scalar and vector fields: component d of a cell value (a scalar is its own only
 // component), and the copies between a field and the location-major array of all fields
@@ -681,56 +709,16 @@ bool Foam::functionObjects::echoSurrogate::initialise()
                 << " a serial run" << endl;
         }
     }
-    const boundBox bb(C, true);
-    const double lo[3] = {bb.min().x(), bb.min().y(), bb.min().z()};
-    const double hi[3] = {bb.max().x(), bb.max().y(), bb.max().z()};
-
+    // Candidate selection, gather and the master's lift geometry: echo-onnx's protocol
+    PstreamCommunicator comm;
     ok = guarded("cannot register the mesh", false, true, [&]
     {
-        surrogate_->set_local_mesh(xyz.data(), ids.data(), n, lo, hi);
+        surrogate_->set_mesh(comm, xyz.data(), ids.data(), n);
     });
     if (!ok) return false;
-
-    // The candidates of every rank go to the master
-    List<scalarList> candXyz(Pstream::nProcs());
-    List<labelList> candIds(Pstream::nProcs());
-    {
-        const label nc = surrogate_->candidate_count();
-        std::vector<double> cx(3*nc);
-        std::vector<std::int64_t> ci(nc);
-        surrogate_->candidates(cx.data(), ci.data());
-        candXyz[Pstream::myProcNo()] = scalarList(cx.begin(), cx.end());
-        labelList& l = candIds[Pstream::myProcNo()];
-        l.setSize(nc);
-        forAll(l, i) l[i] = label(ci[i]);
-    }
-    Pstream::gatherList(candXyz);
-    Pstream::gatherList(candIds);
     const label total = returnReduce(n, sumOp<label>());
-    const label inside =
-        returnReduce(label(surrogate_->inside_count()), sumOp<label>());
-
-    label cloudSize = 0;
-    ok = guarded("cannot register the mesh", false, true, [&]
-    {
-        if (Pstream::master())
-        {
-            std::vector<double> cx;
-            std::vector<std::int64_t> ci;
-            forAll(candXyz, proci)
-            {
-                cx.insert(cx.end(), candXyz[proci].begin(), candXyz[proci].end());
-                for (const label id : candIds[proci]) ci.push_back(id);
-            }
-            cloudSize = ci.size();
-            surrogate_->set_cloud(cx.data(), ci.data(), ci.size(), total, inside);
-        }
-        else
-        {
-            surrogate_->set_evaluation_only();
-        }
-    });
-    if (!ok) return false;
+    const label cloudSize =
+        returnReduce(label(surrogate_->candidate_count()), sumOp<label>());
 
     Info<< type() << " " << name() << ": bundle '" << surrogate_->name().c_str()
         << "' (" << bundleDir_ << ") on " << device_.c_str()
@@ -773,21 +761,10 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 {
     const scalarField local = gatherLocal();
-    const label C = sum(components_);
-    List<scalarList> cand(Pstream::nProcs());
-    bool ok = guarded("cannot take a snapshot", false, false, [&]
+    PstreamCommunicator comm;
+    const bool ok = guarded("cannot take a snapshot", false, false, [&]
     {
-        std::vector<double> cv(surrogate_->candidate_count()*C);
-        surrogate_->candidate_values(local.cdata(), cv.data());
-        cand[Pstream::myProcNo()] = scalarList(cv.begin(), cv.end());
-    });
-    if (!ok) return false;
-    Pstream::gatherList(cand);
-    ok = guarded("cannot take a snapshot", true, false, [&]
-    {
-        std::vector<double> all;
-        for (const scalarList& l : cand) all.insert(all.end(), l.begin(), l.end());
-        surrogate_->push_cloud_snapshot(t, all.data());
+        surrogate_->push_snapshot(comm, t, local.cdata());
     });
     if (ok) ++snapshots_;
     return ok;
@@ -796,31 +773,13 @@ bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 
 bool Foam::functionObjects::echoSurrogate::distribute()
 {
-    scalarList times;
-    scalarList data;
-    if (Pstream::master())
-    {
-        const std::vector<double> t = surrogate_->predicted_times();
-        const std::vector<float> d = surrogate_->decoded();
-        times = scalarList(t.begin(), t.end());
-        data.setSize(d.size());
-        forAll(data, i) data[i] = d[i];
-    }
-    Pstream::scatter(times);
-    Pstream::scatter(data);
-
     const label n = mesh_.nCells();
     const label C = sum(components_);
-    predictedTimes_ = times;
-    predicted_.setSize(times.size());
     return guarded("cannot evaluate the prediction", false, false, [&]
     {
-        if (!Pstream::master())
-        {
-            std::vector<float> d(data.size());
-            forAll(data, i) d[i] = float(data[i]);
-            surrogate_->set_decoded(std::vector<double>(times.begin(), times.end()), d);
-        }
+        const std::vector<double> times = surrogate_->predicted_times();
+        predictedTimes_ = scalarList(times.begin(), times.end());
+        predicted_.setSize(times.size());
         forAll(predicted_, k)
         {
             predicted_[k].setSize(n*C);
@@ -833,10 +792,10 @@ bool Foam::functionObjects::echoSurrogate::distribute()
 bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
-    label frames = 0;
-    bool ok = guarded("forecast failed", true, false, [&]
+    PstreamCommunicator comm;
+    bool ok = guarded("forecast failed", false, false, [&]
     {
-        frames = surrogate_->forecast(horizon_);
+        surrogate_->forecast(comm, horizon_);
     });
     if (!ok || !distribute()) return false;
     origin_ = t;
@@ -852,9 +811,10 @@ bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
-    bool ok = guarded("generation failed", true, false, [&]
+    PstreamCommunicator comm;
+    bool ok = guarded("generation failed", false, false, [&]
     {
-        surrogate_->generate(t);
+        surrogate_->generate(comm, t);
     });
     if (!ok || !distribute()) return false;
     if (warmStartFrame_ < 0 || warmStartFrame_ >= predicted_.size())
