@@ -199,26 +199,22 @@ template<class F>
 bool Foam::functionObjects::echoSurrogate::guarded
 (
     const char* what,
-    bool masterOnly,
     bool atRead,
     F&& f
 )
 {
     string message;
-    if (!masterOnly || Pstream::master())
+    try
     {
-        try
-        {
-            f();
-        }
-        catch (const echo::Error& e)
-        {
-            message = string(what) + ": " + e.what();
-        }
-        catch (const std::exception& e)
-        {
-            message = string(what) + ": " + e.what();
-        }
+        f();
+    }
+    catch (const echo::Error& e)
+    {
+        message = string(what) + ": " + e.what();
+    }
+    catch (const std::exception& e)
+    {
+        message = string(what) + ": " + e.what();
     }
 
     // Every rank learns every rank's outcome, so all fail (or go on) together.
@@ -605,7 +601,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 
     // Open the bundle on every rank (the ranks evaluate the decoded grid themselves)
     const auto start = std::chrono::steady_clock::now();
-    bool ok = guarded("cannot use the bundle", false, true, [&]
+    bool ok = guarded("cannot use the bundle", true, [&]
     {
         surrogate_.reset
         (
@@ -616,7 +612,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         surrogate_->set_seed(seed_);
     });
     if (!ok) return false;
-    ok = guarded("entry 'parameters'", false, true, [&]
+    ok = guarded("entry 'parameters'", true, [&]
     {
         std::vector<std::string> given;
         for (const string& p : parameters_) given.push_back(p);
@@ -711,7 +707,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     }
     // Candidate selection, gather and the master's lift geometry: echo-onnx's protocol
     PstreamCommunicator comm;
-    ok = guarded("cannot register the mesh", false, true, [&]
+    ok = guarded("cannot register the mesh", true, [&]
     {
         surrogate_->set_mesh(comm, xyz.data(), ids.data(), n);
     });
@@ -762,7 +758,7 @@ bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 {
     const scalarField local = gatherLocal();
     PstreamCommunicator comm;
-    const bool ok = guarded("cannot take a snapshot", false, false, [&]
+    const bool ok = guarded("cannot take a snapshot", false, [&]
     {
         surrogate_->push_snapshot(comm, t, local.cdata());
     });
@@ -775,7 +771,7 @@ bool Foam::functionObjects::echoSurrogate::distribute()
 {
     const label n = mesh_.nCells();
     const label C = sum(components_);
-    return guarded("cannot evaluate the prediction", false, false, [&]
+    return guarded("cannot evaluate the prediction", false, [&]
     {
         const std::vector<double> times = surrogate_->predicted_times();
         predictedTimes_ = scalarList(times.begin(), times.end());
@@ -793,7 +789,7 @@ bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
     PstreamCommunicator comm;
-    bool ok = guarded("forecast failed", false, false, [&]
+    bool ok = guarded("forecast failed", false, [&]
     {
         surrogate_->forecast(comm, horizon_);
     });
@@ -812,7 +808,7 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
     PstreamCommunicator comm;
-    bool ok = guarded("generation failed", false, false, [&]
+    bool ok = guarded("generation failed", false, [&]
     {
         surrogate_->generate(comm, t);
     });
