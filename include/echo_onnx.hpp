@@ -36,15 +36,6 @@
 //     every rank:  set_mesh(comm, xyz, global_ids, n); per snapshot push_snapshot(comm, t, values);
 //                  forecast(comm) or generate(comm, t0); prediction(k, out) at its own locations
 //
-// Distributed use step by step (one object per rank; the host moves the arrays between ranks):
-//     every rank:  set_local_mesh(xyz, global_ids, n, lo, hi)   (lo/hi: the whole mesh's box)
-//                  -> candidates(...) and inside_count() are gathered on the master
-//     master:      set_cloud(all candidates, ids, total locations, total inside)
-//     others:      set_evaluation_only()
-//     per snapshot: every rank candidate_values(values, out) -> master push_cloud_snapshot(t, all)
-//     master:      forecast() or generate(t0); predicted_times() and decoded() are broadcast
-//     others:      set_decoded(times, data)
-//     every rank:  prediction(k, out) at its own locations
 // The result equals a serial run on the whole mesh (global ids break ties between equidistant
 // locations, like location indices do in a serial run).
 
@@ -192,41 +183,12 @@ public:
     //- Generate on the master, decoded frames to every rank; returns the count.
     std::size_t generate(Communicator& comm, double t0);
 
-    // Distributed hosts, step by step (see the top of this file)
-    void set_local_mesh
-    (
-        const double* xyz,
-        const std::int64_t* global_ids,
-        std::size_t n,
-        const double lo[3],
-        const double hi[3]
-    );
-    //- Local locations inside the bundle's grid box (sum over ranks for set_cloud).
-    std::size_t inside_count() const;
-    //- Local candidates: the locations some latent grid node may need.
+    //- Local candidates: the locations some latent grid node may need (after set_mesh).
     std::size_t candidate_count() const;
-    //- xyz: 3 * candidate_count(), ids: candidate_count().
-    void candidates(double* xyz, std::int64_t* ids) const;
-    //- values: n * channels() at the local locations; out: candidate_count() * channels().
-    void candidate_values(const double* values, double* out) const;
-    //- Master: every rank's candidates (in any order), the total number of locations and how many
-    //  lie inside the grid box, over all ranks.
-    void set_cloud
-    (
-        const double* xyz,
-        const std::int64_t* ids,
-        std::size_t n,
-        std::size_t total_locations,
-        std::size_t total_inside
-    );
-    //- Ranks other than the master.
-    void set_evaluation_only();
-    //- Master: a snapshot on the cloud, values in the order of set_cloud (n * channels()).
-    void push_cloud_snapshot(double time, const double* values);
-    //- Snapshots held.
+    //- Snapshots held (on the master).
     std::size_t snapshots() const;
 
-    // Tasks (master, or a serial host)
+    // Tasks (a serial host)
     //- Forecast `horizon` frames (0: one segment) after the last snapshot; returns the count.
     std::size_t forecast(std::size_t horizon = 0);
     //- Generate one segment from the parameters alone, frames at t0 + k dt(); returns the count.
@@ -235,14 +197,10 @@ public:
     // Results (every rank)
     //- Times of the predicted frames.
     std::vector<double> predicted_times() const;
-    //- The predicted frames on the latent grid, to broadcast from the master.
-    std::vector<float> decoded() const;
-    //- Ranks other than the master: what the master's predicted_times() and decoded() returned.
-    void set_decoded(const std::vector<double>& times, const std::vector<float>& data);
     //- Predicted frame k at this object's locations; out: n * channels().
     void prediction(std::size_t k, double* out);
 
-    //- Number of locations registered (set_mesh or set_local_mesh).
+    //- Number of locations registered (set_mesh).
     std::size_t size() const;
 
 private:

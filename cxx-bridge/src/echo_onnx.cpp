@@ -124,7 +124,6 @@ struct Surrogate::Impl
     std::size_t n = 0;
     std::size_t channels = 0;
     std::size_t candidates = 0;
-    std::size_t cloud = 0;
 
     explicit Impl(rust::Box<ffi::Surrogate>&& b) : s(std::move(b)) {}
 };
@@ -248,7 +247,6 @@ void Surrogate::set_mesh(const double* xyz, std::size_t n)
         impl_->s->set_mesh(in(xyz, 3*n));
         impl_->n = n;
         impl_->candidates = impl_->s->candidate_count();
-        impl_->cloud = impl_->candidates;
         return 0;
     });
 }
@@ -265,7 +263,6 @@ void Surrogate::set_mesh(Communicator& comm, const double* xyz, const std::int64
         impl_->s->set_mesh_on(c, in(xyz, 3*n), in(ids, n));
         impl_->n = n;
         impl_->candidates = impl_->s->candidate_count();
-        impl_->cloud = 0;
         return 0;
     });
 }
@@ -289,81 +286,9 @@ std::size_t Surrogate::generate(Communicator& comm, double t0)
     return call([&] { ffi::Comm c(comm); return impl_->s->generate_on(c, t0); });
 }
 
-void Surrogate::set_local_mesh
-(
-    const double* xyz,
-    const std::int64_t* ids,
-    std::size_t n,
-    const double lo[3],
-    const double hi[3]
-)
-{
-    call([&] {
-        impl_->s->set_local_mesh(in(xyz, 3*n), in(ids, n), in(lo, 3), in(hi, 3));
-        impl_->n = n;
-        impl_->candidates = impl_->s->candidate_count();
-        impl_->cloud = 0;
-        return 0;
-    });
-}
-
-std::size_t Surrogate::inside_count() const
-{
-    return call([&] { return impl_->s->inside_count(); });
-}
-
 std::size_t Surrogate::candidate_count() const
 {
     return impl_->candidates;
-}
-
-void Surrogate::candidates(double* xyz, std::int64_t* ids) const
-{
-    call([&] {
-        impl_->s->candidates(out(xyz, 3*impl_->candidates), out(ids, impl_->candidates));
-        return 0;
-    });
-}
-
-void Surrogate::candidate_values(const double* values, double* result) const
-{
-    call([&] {
-        impl_->s->candidate_values
-        (
-            in(values, impl_->n*impl_->channels),
-            out(result, impl_->candidates*impl_->channels)
-        );
-        return 0;
-    });
-}
-
-void Surrogate::set_cloud
-(
-    const double* xyz,
-    const std::int64_t* ids,
-    std::size_t n,
-    std::size_t total_locations,
-    std::size_t total_inside
-)
-{
-    call([&] {
-        impl_->s->set_cloud(in(xyz, 3*n), in(ids, n), total_locations, total_inside);
-        impl_->cloud = n;
-        return 0;
-    });
-}
-
-void Surrogate::set_evaluation_only()
-{
-    call([&] { impl_->s->set_evaluation_only(); impl_->cloud = 0; return 0; });
-}
-
-void Surrogate::push_cloud_snapshot(double time, const double* values)
-{
-    call([&] {
-        impl_->s->push_cloud_snapshot(time, in(values, impl_->cloud*impl_->channels));
-        return 0;
-    });
 }
 
 std::size_t Surrogate::snapshots() const
@@ -386,23 +311,6 @@ std::vector<double> Surrogate::predicted_times() const
     return call([&] {
         auto t = impl_->s->predicted_times();
         return std::vector<double>(t.begin(), t.end());
-    });
-}
-
-std::vector<float> Surrogate::decoded() const
-{
-    return call([&] {
-        std::vector<float> data(impl_->s->decoded_len());
-        impl_->s->decoded(out(data.data(), data.size()));
-        return data;
-    });
-}
-
-void Surrogate::set_decoded(const std::vector<double>& times, const std::vector<float>& data)
-{
-    call([&] {
-        impl_->s->set_decoded(in(times.data(), times.size()), in(data.data(), data.size()));
-        return 0;
     });
 }
 

@@ -46,7 +46,6 @@ mod ffi {
         fn context_frames(&self) -> usize;
         fn dt(&self) -> f64;
         fn parameter_names(&self) -> Vec<String>;
-        fn decoded_len(&self) -> usize;
 
         fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()>;
         fn set_seed(&mut self, seed: u64);
@@ -61,21 +60,12 @@ mod ffi {
         fn forecast_on(&mut self, comm: Pin<&mut Comm>, horizon: usize) -> Result<usize>;
         fn generate_on(&mut self, comm: Pin<&mut Comm>, t0: f64) -> Result<usize>;
 
-        fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<()>;
-        fn inside_count(&self) -> Result<usize>;
         fn candidate_count(&self) -> Result<usize>;
-        fn candidates(&self, xyz: &mut [f64], ids: &mut [i64]) -> Result<()>;
-        fn candidate_values(&self, values: &[f64], out: &mut [f64]) -> Result<()>;
-        fn set_cloud(&mut self, xyz: &[f64], ids: &[i64], total_points: usize, total_inside: usize) -> Result<()>;
-        fn set_evaluation_only(&mut self) -> Result<()>;
-        fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()>;
         fn snapshots(&self) -> usize;
 
         fn forecast(&mut self, horizon: usize) -> Result<usize>;
         fn generate(&mut self, t0: f64) -> Result<usize>;
         fn predicted_times(&self) -> Vec<f64>;
-        fn decoded(&self, out: &mut [f32]) -> Result<()>;
-        fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()>;
         fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<()>;
     }
 }
@@ -174,9 +164,6 @@ impl Surrogate {
     fn parameter_names(&self) -> Vec<String> {
         self.0.manifest().parameters.iter().map(|p| p.name.clone()).collect()
     }
-    fn decoded_len(&self) -> usize {
-        self.0.decoded_len()
-    }
     fn set_sampler(&mut self, steps: usize, method: &str) -> Result<(), String> {
         guard(|| self.0.set_sampler(steps, method).map_err(msg))
     }
@@ -207,39 +194,8 @@ impl Surrogate {
     fn generate_on(&mut self, comm: Pin<&mut ffi::Comm>, t0: f64) -> Result<usize, String> {
         guard(|| self.0.generate_on(&mut HostComm(comm), t0).map_err(msg))
     }
-    fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<(), String> {
-        guard(|| {
-            let (lo, hi) = match (lo, hi) {
-                (&[a, b, c], &[d, e, f]) => ([a, b, c], [d, e, f]),
-                _ => return Err(tagged(ErrorKind::Usage.name(), "the bounding box needs 3 coordinates per corner")),
-            };
-            self.0.set_local_mesh(&points(xyz)?, ids, lo, hi).map_err(msg)
-        })
-    }
-    fn inside_count(&self) -> Result<usize, String> {
-        guard(|| self.0.inside_count().map_err(msg))
-    }
     fn candidate_count(&self) -> Result<usize, String> {
         guard(|| self.0.candidate_count().map_err(msg))
-    }
-    fn candidates(&self, xyz: &mut [f64], ids: &mut [i64]) -> Result<(), String> {
-        guard(|| {
-            let (p, i) = self.0.candidates().map_err(msg)?;
-            copy_into("candidate points", &p.concat(), xyz)?;
-            copy_into("candidate ids", &i, ids)
-        })
-    }
-    fn candidate_values(&self, values: &[f64], out: &mut [f64]) -> Result<(), String> {
-        guard(|| copy_into("candidate values", &self.0.candidate_values(values).map_err(msg)?, out))
-    }
-    fn set_cloud(&mut self, xyz: &[f64], ids: &[i64], total_points: usize, total_inside: usize) -> Result<(), String> {
-        guard(|| self.0.set_cloud(&points(xyz)?, ids, total_points, total_inside).map_err(msg))
-    }
-    fn set_evaluation_only(&mut self) -> Result<(), String> {
-        guard(|| self.0.set_evaluation_only().map_err(msg))
-    }
-    fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<(), String> {
-        guard(|| self.0.push_cloud_snapshot(time, values).map_err(msg))
     }
     fn snapshots(&self) -> usize {
         self.0.snapshots()
@@ -252,12 +208,6 @@ impl Surrogate {
     }
     fn predicted_times(&self) -> Vec<f64> {
         self.0.predicted_times().to_vec()
-    }
-    fn decoded(&self, out: &mut [f32]) -> Result<(), String> {
-        guard(|| copy_into("decoded frames", &self.0.decoded(), out))
-    }
-    fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<(), String> {
-        guard(|| self.0.set_decoded(times, data).map_err(msg))
     }
     fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<(), String> {
         guard(|| copy_into("prediction", &self.0.prediction(frame).map_err(msg)?, out))
