@@ -7,30 +7,29 @@
 //!
 //! # Serial and distributed hosts
 //! A serial host calls [`Surrogate::set_mesh`] and [`Surrogate::push_snapshot`]. A host whose mesh
-//! is split over several processes (MPI ranks) uses the same core in three roles, moving only small
-//! arrays between ranks itself:
+//! is split over several processes (MPI ranks) implements a [`crate::distributed::Communicator`]
+//! (gather to the master, broadcast from it) and calls on every rank [`Surrogate::set_mesh_on`],
+//! [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], and
+//! [`Surrogate::prediction`] at its own locations ([`crate::distributed`] runs the protocol; the
+//! OpenFOAM function object does so over MPI). The protocol's steps, which a serial host runs
+//! with one rank, stay public:
 //!
 //! 1. every rank: [`Surrogate::set_local_mesh`] with its own points and their global ids. It keeps
 //!    the *candidates*: the local points among the `lift.neighbours` nearest (within the lift radius)
 //!    of some latent grid node.
-//! 2. the ranks send their candidates (points, ids) to one rank, the *master*, which calls
+//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which calls
 //!    [`Surrogate::set_cloud`] with all of them; the others call [`Surrogate::set_evaluation_only`].
-//!    Per snapshot, the ranks send [`Surrogate::candidate_values`] and the master calls
+//!    Per snapshot, the ranks' [`Surrogate::candidate_values`] go to the master, which calls
 //!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
-//!    on the master, [`Surrogate::decoded`] is broadcast and the others call
-//!    [`Surrogate::set_decoded`].
+//!    on the master, its [`Surrogate::decoded`] frames go to the others ([`Surrogate::set_decoded`]).
 //! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points.
-//!
-//! [`crate::distributed`] runs these roles for a host that implements its
-//! [`crate::distributed::Communicator`] (gather and broadcast): every rank then calls
-//! [`Surrogate::set_mesh_on`], [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] and
-//! [`Surrogate::prediction`]. The steps above stay public for hosts that move the arrays themselves.
 //!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
 //! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
 //! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
 //! does not depend on the other points. A serial [`Surrogate::set_mesh`] takes the same path with
-//! one rank, so serial and distributed runs compute the same numbers.
+//! one rank ([`crate::distributed::SingleRank`]), so serial and distributed runs compute the same
+//! numbers.
 
 use std::collections::VecDeque;
 use std::path::Path;

@@ -154,6 +154,23 @@ void fromChannels
     f.correctBoundaryConditions();
 }
 
+//- The <field>Echo field of `f`: zero, with f's dimensions, zero-gradient at the boundaries.
+template<class Type>
+Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
+(
+    const Foam::IOobject& io,
+    const Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>& f
+)
+{
+    return new Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>
+    (
+        io,
+        f.mesh(),
+        Foam::dimensioned<Type>(f.dimensions(), Foam::Zero),
+        Foam::zeroGradientFvPatchField<Type>::typeName
+    );
+}
+
 } // namespace
 
 
@@ -553,33 +570,13 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         {
             const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
             components_[fi] = 1;
-            echoScalars_.set
-            (
-                fi,
-                new volScalarField
-                (
-                    io,
-                    mesh_,
-                    dimensionedScalar(f.dimensions(), Zero),
-                    zeroGradientFvPatchScalarField::typeName
-                )
-            );
+            echoScalars_.set(fi, echoField(io, f));
         }
         else if (mesh_.foundObject<volVectorField>(fname))
         {
             const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
             components_[fi] = dim;
-            echoVectors_.set
-            (
-                fi,
-                new volVectorField
-                (
-                    io,
-                    mesh_,
-                    dimensionedVector(f.dimensions(), Zero),
-                    zeroGradientFvPatchVectorField::typeName
-                )
-            );
+            echoVectors_.set(fi, echoField(io, f));
         }
         else
         {
