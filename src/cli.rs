@@ -707,7 +707,7 @@ fn write_prediction(
     let frame_fields: Vec<Vec<Field>> = (0..p.times.len())
         .into_par_iter()
         .map(|i| {
-            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i], m)).collect();
+            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i].0, m)).collect();
             for (dir, fields) in member_dirs.iter().zip(&members) {
                 writer.write(&staging.path(&format!("{dir}/{}", names[i])), fields)?;
             }

@@ -36,12 +36,17 @@ pub struct GridFrames {
     pub segments: usize,
 }
 
-/// Predicted frames at a point set: `members[k][i]` is member k's point-major `[N][C]` frame at
-/// `times[i]`, still normalised (see [`crate::fields::Normaliser`]). One member is a plain prediction.
+/// One frame at a point set: point-major `[N][C]` (the bundle's fields in channel order, a field's
+/// components consecutive), still normalised (see [`crate::fields::Normaliser`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointFrame(pub Vec<f32>);
+
+/// Predicted frames at a point set: `members[k][i]` is member k's frame at `times[i]`. One member
+/// is a plain prediction.
 #[derive(Debug, Clone)]
 pub struct Prediction {
     pub times: Vec<f64>,
-    pub members: Vec<Vec<Vec<f32>>>,
+    pub members: Vec<Vec<PointFrame>>,
     pub segments: usize,
 }
 
@@ -381,11 +386,11 @@ impl Engine {
     /// where they fit); frames are never mixed in one call, so a single member's calls, and so its
     /// numbers, stay those of a plain run.
     pub fn evaluate_frames(&mut self, at: &ToPoints, frames: &GridFrames) -> Result<Prediction> {
-        let mut members: Vec<Vec<Vec<f32>>> = vec![vec![]; frames.members.len()];
+        let mut members: Vec<Vec<PointFrame>> = vec![vec![]; frames.members.len()];
         for i in 0..frames.times.len() {
             let grids: Vec<&[f32]> = frames.members.iter().map(|m| m[i].0.as_slice()).collect();
             for (member, values) in members.iter_mut().zip(self.evaluate_many(at, &grids)?) {
-                member.push(values);
+                member.push(PointFrame(values));
             }
         }
         Ok(Prediction { times: frames.times.clone(), members, segments: frames.segments })

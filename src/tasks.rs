@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::fields::Series;
 use crate::resample::geometry::{Input, ToGrid};
 
-pub use crate::engine::{member_seeds, Prediction};
+pub use crate::engine::{member_seeds, PointFrame, Prediction};
 
 /// Frames per segment and the time between frames.
 fn time_lattice(e: &Engine) -> (usize, f64) {

@@ -62,7 +62,7 @@ fn serial_host_matches_the_cli_path() {
         let want = cli_path(model, &grid, &series, 12, m.time.context_frames);
         assert_eq!(want.members[0].len(), got.len());
         for (w, g) in want.members[0].iter().zip(&got) {
-            let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
+            let w: Vec<f64> = fields::to_fields(&w.0, &m)[0].values.clone();
             assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
         }
     }
@@ -212,7 +212,7 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
         };
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let cli = cli_path(model, &bundle.grid(None).unwrap(), &series, 10, 1);
-        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(&v.0, &m)[0].values.clone()).collect();
         assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
         let data = (points.clone(), times.clone(), values.clone());
         let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);

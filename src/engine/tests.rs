@@ -76,7 +76,7 @@ fn forecast_chains_segments_from_its_own_last_frames() {
     // Segment 1 starts from the last input frame; segment 2 from segment 1's last frame (the
     // 8th predicted), evaluated at the input locations and lifted again.
     assert!((log.encoded_means[0][0][0] - 0.7).abs() < 1e-5, "{}", log.encoded_means[0][0][0]);
-    let last_of_first = prediction.members[0][7][0];
+    let last_of_first = prediction.members[0][7].0[0];
     assert!((log.encoded_means[1][0][0] - last_of_first).abs() < 1e-5, "{} vs {last_of_first}", log.encoded_means[1][0][0]);
 }
 
@@ -129,7 +129,7 @@ fn ensemble_members_are_the_single_runs_with_their_seeds() {
     let together = batch.evaluate_frames(&input.at_input, &forecast).unwrap();
     for (k, member) in forecast.members.iter().enumerate() {
         for (i, frame) in member.iter().enumerate() {
-            assert_eq!(together.members[k][i], batch.evaluate(&input.at_input, &frame.0).unwrap());
+            assert_eq!(together.members[k][i].0, batch.evaluate(&input.at_input, &frame.0).unwrap());
         }
     }
 }
