@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use echo_onnx::grid::Grid;
 use echo_onnx::mesh::{Association, Cells};
-use echo_onnx::resample::{interpolate_linear, Footprint, Kernel, Method, Outside, Resampler, Source};
+use echo_onnx::resample::{interpolate_linear, Footprint, Kernel, Outside, ResampleMethod, Resampler, Source};
 
 fn main() {
     let args: HashMap<String, String> = std::env::args().skip(1).filter_map(|a| a.split_once('=').map(|(k, v)| (k.into(), v.into()))).collect();
@@ -56,10 +56,10 @@ fn to_grid(dir: &Path, grid: &Grid, method: &str, num: &dyn Fn(&str, f64) -> f64
     let cells = if cell_nodes > 0 { read_cells(&dir.join("cells.u32"), cell_nodes, num("cell_type", 5.0) as u8) } else { Cells::default() };
     let footprint = Footprint::Closest { n: num("neighbours", 8.0) as usize, radius: num("radius", 2.0) };
     let method = match method {
-        "linear" => Method::Linear,
-        "gaussian" => Method::Kernel { kernel: Kernel::Gaussian { sharpness: num("sharpness", 2.0) }, footprint },
-        "nearest" => Method::Kernel { kernel: Kernel::Nearest, footprint },
-        "idw" => Method::Kernel { kernel: Kernel::InverseDistance { power: num("power", 2.0) }, footprint },
+        "linear" => ResampleMethod::Linear,
+        "gaussian" => ResampleMethod::Kernel { kernel: Kernel::Gaussian { sharpness: num("sharpness", 2.0) }, footprint },
+        "nearest" => ResampleMethod::Kernel { kernel: Kernel::Nearest, footprint },
+        "idw" => ResampleMethod::Kernel { kernel: Kernel::InverseDistance { power: num("power", 2.0) }, footprint },
         other => panic!("unknown method {other}"),
     };
     let source = Source { points: &points, cells: &cells, association: Association::Point };

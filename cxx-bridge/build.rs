@@ -3,7 +3,7 @@
 
 fn main() {
     cxx_build::bridge("src/lib.rs").file("src/echo_onnx.cpp").include("../include").std("c++14").flag_if_supported("-fPIC").compile("echo_onnx_cxx_glue");
-    for f in ["src/lib.rs", "src/echo_onnx.cpp", "../include/echo_onnx.hpp"] {
+    for f in ["src/lib.rs", "src/echo_onnx.cpp", "src/comm.h", "../include/echo_onnx.hpp"] {
         println!("cargo:rerun-if-changed={f}");
     }
 }

@@ -15,8 +15,9 @@
 // `values[i * channels() + c]`, the bundle's fields in their order, a field's components consecutive.
 // Every array is owned by the caller; output arrays must have the documented size.
 //
-// Errors: every failing call throws `echo::Error` with the core's message (what is wrong, and a
-// hint how to fix it); the object stays usable unless the message says otherwise.
+// Errors: every failing call throws `echo::Error` with the core's kind (`kind()`, to match on) and
+// message (`what()`: what is wrong, and a hint how to fix it); the object stays usable unless the
+// message says otherwise.
 //
 // Floating-point traps: every call masks floating-point exceptions on entry and restores the
 // caller's floating-point environment (trap mask and flags) on exit, so hosts that trap FP
@@ -30,15 +31,11 @@
 //     std::size_t frames = s.forecast();         // one segment after the last snapshot
 //     s.prediction(k, out.data());               // frame k at the mesh locations (n * channels)
 //
-// Distributed use (one object per rank; the host moves the arrays between ranks):
-//     every rank:  set_local_mesh(xyz, global_ids, n, lo, hi)   (lo/hi: the whole mesh's box)
-//                  -> candidates(...) and inside_count() are gathered on the master
-//     master:      set_cloud(all candidates, ids, total locations, total inside)
-//     others:      set_evaluation_only()
-//     per snapshot: every rank candidate_values(values, out) -> master push_cloud_snapshot(t, all)
-//     master:      forecast() or generate(t0); predicted_times() and decoded() are broadcast
-//     others:      set_decoded(times, data)
-//     every rank:  prediction(k, out) at its own locations
+// Distributed use with the protocol in the core (one object per rank; the host implements
+// echo::Communicator: gather to rank 0, broadcast from it):
+//     every rank:  set_mesh(comm, xyz, global_ids, n); per snapshot push_snapshot(comm, t, values);
+//                  forecast(comm) or generate(comm, t0); prediction(k, out) at its own locations
+//
 // The result equals a serial run on the whole mesh (global ids break ties between equidistant
 // locations, like location indices do in a serial run).
 
@@ -55,11 +52,51 @@
 namespace echo
 {
 
-//- An error from echo-onnx: the message names what is wrong and how to fix it.
+//- What went wrong: the core's error kinds (echo_onnx::ErrorKind, README's exit codes), and
+//  Internal for a bug in echo-onnx (please report).
+enum class ErrorKind
+{
+    Io,
+    MeshFormat,
+    MissingField,
+    FieldShape,
+    NonFinite,
+    OutsideGrid,
+    Manifest,
+    BundleGraph,
+    RuntimeMissing,
+    Device,
+    Inference,
+    Usage,
+    Output,
+    Internal
+};
+
+//- The kind's short stable name, as the CLI's --json prints it ("missing-field", ...).
+const char* name(ErrorKind kind);
+
+//- An error from echo-onnx: the kind, and a message that names what is wrong and how to fix it.
 class Error : public std::runtime_error
 {
+    ErrorKind kind_;
+
 public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+    Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    ErrorKind kind() const { return kind_; }
+};
+
+//- The collective moves of the distributed protocol, implemented by a host whose mesh is split over
+//  ranks (MPI). Every rank makes the same calls in the same order; rank 0 is the master.
+class Communicator
+{
+public:
+    virtual ~Communicator() = default;
+    virtual std::size_t rank() const = 0;
+    virtual std::size_t ranks() const = 0;
+    //- Every rank's `local`, concatenated in rank order, on rank 0; empty elsewhere.
+    virtual std::vector<double> gather(const std::vector<double>& local) = 0;
+    //- Rank 0's `data` on every rank (what the others pass is ignored).
+    virtual std::vector<double> broadcast(const std::vector<double>& data) = 0;
 };
 
 //- A field as the bundle (or the host) sees it: a name and 1 (scalar) or dim (vector) components.
@@ -135,41 +172,23 @@ public:
     //  context_frames() snapshots.
     void push_snapshot(double time, const double* values);
 
-    // Distributed hosts (see the top of this file)
-    void set_local_mesh
-    (
-        const double* xyz,
-        const std::int64_t* global_ids,
-        std::size_t n,
-        const double lo[3],
-        const double hi[3]
-    );
-    //- Local locations inside the bundle's grid box (sum over ranks for set_cloud).
-    std::size_t inside_count() const;
-    //- Local candidates: the locations some latent grid node may need.
+    // Distributed hosts: the protocol in the core, over the host's Communicator. Every rank calls
+    // these (then prediction() at its own locations); a failure on any rank throws on every rank.
+    //- This rank's n locations and their global ids (unique over the ranks).
+    void set_mesh(Communicator& comm, const double* xyz, const std::int64_t* global_ids, std::size_t n);
+    //- A snapshot at `time` (the same on every rank): values at this rank's n locations.
+    void push_snapshot(Communicator& comm, double time, const double* values);
+    //- Forecast on the master, decoded frames to every rank; returns the count.
+    std::size_t forecast(Communicator& comm, std::size_t horizon = 0);
+    //- Generate on the master, decoded frames to every rank; returns the count.
+    std::size_t generate(Communicator& comm, double t0);
+
+    //- Local candidates: the locations some latent grid node may need (after set_mesh).
     std::size_t candidate_count() const;
-    //- xyz: 3 * candidate_count(), ids: candidate_count().
-    void candidates(double* xyz, std::int64_t* ids) const;
-    //- values: n * channels() at the local locations; out: candidate_count() * channels().
-    void candidate_values(const double* values, double* out) const;
-    //- Master: every rank's candidates (in any order), the total number of locations and how many
-    //  lie inside the grid box, over all ranks.
-    void set_cloud
-    (
-        const double* xyz,
-        const std::int64_t* ids,
-        std::size_t n,
-        std::size_t total_locations,
-        std::size_t total_inside
-    );
-    //- Ranks other than the master.
-    void set_evaluation_only();
-    //- Master: a snapshot on the cloud, values in the order of set_cloud (n * channels()).
-    void push_cloud_snapshot(double time, const double* values);
-    //- Snapshots held.
+    //- Snapshots held (on the master).
     std::size_t snapshots() const;
 
-    // Tasks (master, or a serial host)
+    // Tasks (a serial host)
     //- Forecast `horizon` frames (0: one segment) after the last snapshot; returns the count.
     std::size_t forecast(std::size_t horizon = 0);
     //- Generate one segment from the parameters alone, frames at t0 + k dt(); returns the count.
@@ -178,14 +197,10 @@ public:
     // Results (every rank)
     //- Times of the predicted frames.
     std::vector<double> predicted_times() const;
-    //- The predicted frames on the latent grid, to broadcast from the master.
-    std::vector<float> decoded() const;
-    //- Ranks other than the master: what the master's predicted_times() and decoded() returned.
-    void set_decoded(const std::vector<double>& times, const std::vector<float>& data);
     //- Predicted frame k at this object's locations; out: n * channels().
     void prediction(std::size_t k, double* out);
 
-    //- Number of locations registered (set_mesh or set_local_mesh).
+    //- Number of locations registered (set_mesh).
     std::size_t size() const;
 
 private:

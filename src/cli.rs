@@ -1,4 +1,6 @@
-//! The `echo-onnx` command line: argument definitions and the wiring from files to tasks.
+//! The `echo-onnx` command line: argument definitions and the wiring from files to tasks. A host
+//! adapter like the C++ bridge: it lives in the binary, so the library (and the C++ static library
+//! built on it) links neither clap nor indicatif.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,21 +10,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bundle::{Bundle, Manifest, Method};
-use crate::err;
-use crate::error::{Error, Result};
-use crate::fields::{self, FieldSelection, Series};
-use crate::grid::{bounding_box, Grid};
-use crate::mesh::write::VtuGeometry;
-use crate::mesh::{self, Association, Field, Mesh};
-use crate::model::Model;
-use crate::noise::SplitMix64;
-use crate::output::Staging;
-use crate::pipeline::Pipeline;
-use crate::resample::{Footprint, Kernel, Method as ResampleMethod, Outside, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
-use crate::runtime::{self, Device};
-use crate::sampler::Sampler;
-use crate::tasks::{self, Prediction};
+use echo_onnx::bundle::{Bundle, Manifest, SamplerMethod};
+use echo_onnx::engine::{Engine, GridFrames, Prediction};
+use echo_onnx::err;
+use echo_onnx::error::{Error, Result};
+use echo_onnx::fields::{self, FieldSelection, Series};
+use echo_onnx::grid::{bounding_box, Grid};
+use echo_onnx::mesh::write::VtuGeometry;
+use echo_onnx::mesh::{self, Association, Field, Mesh};
+use echo_onnx::model::Model;
+use echo_onnx::output::Staging;
+use echo_onnx::resample::{Footprint, Geometry, Input, Kernel, Outside, ResampleMethod, Resampler, Source, DEFAULT_GAUSSIAN_SHARPNESS};
+use echo_onnx::runtime::{self, Device};
+use echo_onnx::sampler::Sampler;
+use echo_onnx::tasks;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -369,7 +370,7 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phases: Option<Phases>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<crate::score::Score>,
+    pub score: Option<echo_onnx::score::Score>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -385,7 +386,7 @@ pub struct OutputSummary {
 
 #[derive(Debug, Serialize)]
 pub struct SamplingSummary {
-    pub method: Method,
+    pub method: SamplerMethod,
     pub steps: usize,
     pub seed: u64,
     pub segments: usize,
@@ -445,24 +446,28 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Doctor { bundle, runtime } => doctor(bundle.as_deref(), runtime),
         Command::Resample(args) => resample(args),
         Command::Score(args) => score(args),
-        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |p, series, rngs| {
-            let m = p.model.bundle.manifest.clone();
+        Command::Forecast { model, input, output, horizon, context } => predict(cli, "forecast", model, Some(input), output, start, |e, g, series, bar| {
+            let m = e.manifest().clone();
             let context = context.unwrap_or(m.time.context_frames);
             if let Some(h) = horizon {
-                crate::bundle::limits::check("--horizon", *h, &crate::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
+                echo_onnx::bundle::limits::check("--horizon", *h, &echo_onnx::bundle::limits::HORIZON).map_err(|e| err!(Usage, "{e}"))?;
             }
             let horizon = horizon.unwrap_or(m.time.frames.saturating_sub(context));
-            p.progress.set_length(tasks::progress_total(p, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
-            tasks::forecast(p, series.expect("forecast has input"), horizon, context, rngs)
+            bar.set_length(tasks::progress_total(e, tasks::forecast_segments(&m, horizon, context.min(m.time.frames - 1))));
+            tasks::forecast(e, input_geometry(g)?, series.expect("forecast has input"), horizon, context)
         }),
         Command::Inverse { model, input, output } => {
-            predict(cli, "inverse", model, Some(input), output, start, |p, s, rngs| tasks::inverse(p, s.expect("input"), rngs))
+            predict(cli, "inverse", model, Some(input), output, start, |e, g, s, _| tasks::inverse(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
         Command::Interpolate { model, input, output } => {
-            predict(cli, "interpolate", model, Some(input), output, start, |p, s, rngs| tasks::interpolate(p, s.expect("input"), rngs))
+            predict(cli, "interpolate", model, Some(input), output, start, |e, g, s, _| tasks::interpolate(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
-        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |p, _, rngs| tasks::generate(p, *t0, rngs)),
+        Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |e, _, _, _| tasks::generate(e, *t0)),
     }
+}
+
+fn input_geometry(g: &Geometry) -> Result<&Input> {
+    g.input.as_ref().ok_or_else(|| err!(Usage, "this task needs an input"))
 }
 
 /// Where predictions are evaluated and how they are written.
@@ -494,7 +499,7 @@ fn predict(
     input: Option<&InputArgs>,
     out: &OutputArgs,
     start: Instant,
-    task: impl FnOnce(&mut Pipeline, Option<&Series>, &mut [SplitMix64]) -> Result<Prediction>,
+    task: impl FnOnce(&mut Engine, &Geometry, Option<&Series>, &ProgressBar) -> Result<GridFrames>,
 ) -> Result<Summary> {
     let mut laps = Laps(start);
     let mut phases = Phases::default();
@@ -524,14 +529,20 @@ fn predict(
     let info = runtime::init(args.runtime.ort_lib.as_deref(), device)?;
     let model = Model::load(bundle, device, args.runtime.threads)?;
     phases.load_s = laps.lap();
-    let mut pipeline = Pipeline::new(model, grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points, sampler)?;
+    let geometry = Geometry::new(&m, &grid, series.as_ref().map(|s| s.locations.as_slice()), &out_points)?;
     phases.geometry_s = laps.lap();
-    pipeline.params = params.clone();
-    pipeline.progress = progress_bar(cli.quiet || cli.json);
+    let bar = progress_bar(cli.quiet || cli.json);
+    let step = bar.clone();
+    let mut engine = Engine::builder(model)
+        .with_sampler(sampler)
+        .with_parameters(params.clone())
+        .with_seed(args.seed)
+        .with_members(ensemble.size)
+        .with_progress(move || step.inc(1))
+        .build()?;
     let seeds = tasks::member_seeds(args.seed, ensemble.size);
-    let mut rngs: Vec<SplitMix64> = seeds.iter().map(|&s| SplitMix64::new(s)).collect();
     let mut notes = vec![];
-    let unbatched = pipeline.model.batch_of_one();
+    let unbatched = engine.graphs().batch_of_one();
     if ensemble.size > 1 && !unbatched.is_empty() {
         // Refusing would make ensembles impossible with such a bundle; the members are the same
         // numbers either way, only slower.
@@ -540,13 +551,14 @@ fn predict(
             ensemble.size
         ));
     }
-    let prediction = task(&mut pipeline, series.as_ref(), &mut rngs)?;
-    pipeline.progress.finish_and_clear();
+    let frames = task(&mut engine, &geometry, series.as_ref(), &bar)?;
+    let prediction = engine.evaluate_frames(geometry.output(), &frames)?;
+    bar.finish_and_clear();
     phases.run_s = laps.lap();
     let (files, score) = write_prediction(&staging, &prediction, &target, &m, out, &ensemble, truth.as_deref(), command)?;
     let dir = staging.commit()?;
     phases.write_s = laps.lap();
-    let (onnx, calls) = pipeline.model.onnx_time();
+    let (onnx, calls) = engine.graphs().onnx_time();
     let total = start.elapsed().as_secs_f64();
     Ok(Summary {
         command: command.to_string(),
@@ -578,18 +590,12 @@ fn predict(
 }
 
 fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
-    let method = match args.method {
-        None => m.sampler.method,
-        Some(MethodArg::Euler) => Method::Euler,
-        Some(MethodArg::Midpoint) => Method::Midpoint,
-        Some(MethodArg::Rk4) => Method::Rk4,
-    };
-    // The manifest's own steps were range-checked when the bundle was opened.
-    let steps = args.steps.unwrap_or(m.sampler.steps);
-    if let Some(steps) = args.steps {
-        crate::bundle::limits::check("--steps", steps, &crate::bundle::limits::STEPS).map_err(|e| err!(Usage, "{e}"))?;
-    }
-    Ok(Sampler { method, steps })
+    let method = args.method.map(|m| match m {
+        MethodArg::Euler => SamplerMethod::Euler,
+        MethodArg::Midpoint => SamplerMethod::Midpoint,
+        MethodArg::Rk4 => SamplerMethod::Rk4,
+    });
+    Sampler::with_overrides(m, args.steps, method, "--steps")
 }
 
 /// Read the input series, pick the bundle's fields and check the frame spacing.
@@ -687,7 +693,7 @@ fn write_prediction(
     ensemble: &Ensemble,
     truth: Option<&[mesh::Frame]>,
     command: &str,
-) -> Result<(Vec<String>, Option<crate::score::Score>)> {
+) -> Result<(Vec<String>, Option<echo_onnx::score::Score>)> {
     let writer = FrameWriter::new(target);
     let names: Vec<String> = (0..p.times.len()).map(|i| format!("frame_{i:04}.{}", writer.extension())).collect();
     let entries: Vec<(f64, String)> = p.times.iter().copied().zip(names.iter().cloned()).collect();
@@ -701,7 +707,7 @@ fn write_prediction(
     let frame_fields: Vec<Vec<Field>> = (0..p.times.len())
         .into_par_iter()
         .map(|i| {
-            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i], m)).collect();
+            let mut members: Vec<Vec<Field>> = p.members.iter().map(|frames| fields::to_fields(&frames[i].0, m)).collect();
             for (dir, fields) in member_dirs.iter().zip(&members) {
                 writer.write(&staging.path(&format!("{dir}/{}", names[i])), fields)?;
             }
@@ -731,7 +737,7 @@ fn write_prediction(
     let field_names: Vec<String> = m.fields.iter().map(|f| f.name.clone()).collect();
     let scored = match (truth, &out.truth) {
         (Some(frames), Some(path)) => {
-            let pred = crate::score::View {
+            let pred = echo_onnx::score::View {
                 name: staging.final_path("prediction.pvd").display().to_string(),
                 points,
                 cells,
@@ -739,9 +745,9 @@ fn write_prediction(
                 times: p.times.clone(),
                 frames: frame_fields.iter().map(Vec::as_slice).collect(),
             };
-            let truth = crate::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
-            let aligned = crate::score::align(&pred, &truth, &field_names)?;
-            let score = crate::score::score(&pred, &truth, &field_names, &aligned)?;
+            let truth = echo_onnx::score::View::of_frames(&path.display().to_string(), frames, Some(assoc))?;
+            let aligned = echo_onnx::score::align(&pred, &truth, &field_names)?;
+            let score = echo_onnx::score::score(&pred, &truth, &field_names, &aligned)?;
             Some((aligned, score))
         }
         _ => None,
@@ -756,7 +762,7 @@ fn write_prediction(
         let units = m.fields.iter().find(|f| field.strip_prefix(f.name.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')));
         let units = units.map_or("", |f| f.units.as_str());
         let spread = format!("{field}_std");
-        let spec = crate::preview::Spec {
+        let spec = echo_onnx::preview::Spec {
             command,
             field: &field,
             units,
@@ -765,7 +771,7 @@ fn write_prediction(
             spread: (ensemble.size > 1 && m.fields.iter().any(|f| f.name == field)).then_some((spread.as_str(), ensemble.size)),
         };
         let truth = scored.as_ref().map(|(aligned, _)| (aligned, field_names.as_slice()));
-        crate::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
+        echo_onnx::preview::write(&staging.path("preview.png"), &locations, &p.times, &frame_fields, truth, &spec)?;
         files.push(staging.final_path("preview.png").display().to_string());
     }
     files.extend(entries.iter().map(|(_, n)| staging.final_path(n).display().to_string()));
@@ -808,7 +814,7 @@ impl<'a> FrameWriter<'a> {
 fn runtime_settings(args: &RuntimeArgs) -> Result<Device> {
     let device = Device::parse(&args.device)?;
     if let Some(n) = args.threads {
-        crate::bundle::limits::check("--threads", n, &crate::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
+        echo_onnx::bundle::limits::check("--threads", n, &echo_onnx::bundle::limits::THREADS).map_err(|e| err!(Usage, "{e}"))?;
     }
     Ok(device)
 }
@@ -893,7 +899,7 @@ fn resample(args: &ResampleArgs) -> Result<Summary> {
         let on_grid = resampler.to_grid(&values, field.components)?;
         to_grid_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let back = crate::resample::interpolate_linear(&grid, &on_grid, field.components, &back_at)?;
+        let back = echo_onnx::resample::interpolate_linear(&grid, &on_grid, field.components, &back_at)?;
         back_s += t.elapsed().as_secs_f64();
         grid_fields.push(grid_field(&field.name, field.components, &on_grid, grid.len()));
         back_fields.push(Field { name: field.name.clone(), components: field.components, values: back.iter().map(|&v| f64::from(v)).collect() });
@@ -930,11 +936,11 @@ fn score(args: &ScoreArgs) -> Result<Summary> {
     let staging = args.out.as_deref().map(|o| Staging::new(o, args.force, &reads)).transpose()?;
     let pred_frames = mesh::read::read_series(&args.prediction)?;
     let truth_frames = mesh::read::read_series(&args.truth)?;
-    let pred = crate::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
-    let truth = crate::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
+    let pred = echo_onnx::score::View::of_frames(&args.prediction.display().to_string(), &pred_frames, args.association.map(association))?;
+    let truth = echo_onnx::score::View::of_frames(&args.truth.display().to_string(), &truth_frames, Some(pred.association))?;
     let names: Vec<String> = if args.fields.is_empty() { pred.frames[0].iter().map(|f| f.name.clone()).collect() } else { args.fields.clone() };
-    let aligned = crate::score::align(&pred, &truth, &names)?;
-    let score = crate::score::score(&pred, &truth, &names, &aligned)?;
+    let aligned = echo_onnx::score::align(&pred, &truth, &names)?;
+    let score = echo_onnx::score::score(&pred, &truth, &names, &aligned)?;
     let times: Vec<f64> = score.frames.iter().map(|f| f.time).collect();
     let output = match staging {
         None => None,

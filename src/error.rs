@@ -36,6 +36,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order (the order of the C++ `echo::ErrorKind`).
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::Io,
+        ErrorKind::MeshFormat,
+        ErrorKind::MissingField,
+        ErrorKind::FieldShape,
+        ErrorKind::NonFinite,
+        ErrorKind::OutsideGrid,
+        ErrorKind::Manifest,
+        ErrorKind::BundleGraph,
+        ErrorKind::RuntimeMissing,
+        ErrorKind::Device,
+        ErrorKind::Inference,
+        ErrorKind::Usage,
+        ErrorKind::Output,
+    ];
+
     /// Process exit code for this kind of error; documented in the README.
     pub fn exit_code(self) -> i32 {
         match self {

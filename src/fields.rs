@@ -19,6 +19,71 @@ pub struct Series {
     pub association: Association,
 }
 
+/// The bundle's normalisation, `(v - mean) / std` per channel (the fields' components in order):
+/// the one place where physical values become the model's and back, for every host.
+#[derive(Debug, Clone)]
+pub struct Normaliser {
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    /// `field[c]`: the field and component of channel `c` (for messages).
+    field: Vec<(usize, usize)>,
+}
+
+impl Normaliser {
+    pub fn new(m: &Manifest) -> Normaliser {
+        let mut n = Normaliser { mean: vec![], std: vec![], field: vec![] };
+        for (i, spec) in m.fields.iter().enumerate() {
+            n.mean.extend(&spec.mean[..spec.components]);
+            n.std.extend(&spec.std[..spec.components]);
+            n.field.extend((0..spec.components).map(|k| (i, k)));
+        }
+        n
+    }
+
+    /// Values per location.
+    pub fn channels(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The field index and component of channel `c`.
+    pub fn field_of(&self, c: usize) -> (usize, usize) {
+        self.field[c]
+    }
+
+    /// Physical value `v` of channel `c`, normalised (computed in f64, stored in f32).
+    #[inline]
+    pub fn normalise(&self, c: usize, v: f64) -> f32 {
+        ((v - self.mean[c]) / self.std[c]) as f32
+    }
+
+    /// Normalised value `v` of channel `c` in physical units.
+    #[inline]
+    pub fn denormalise(&self, c: usize, v: f32) -> f64 {
+        f64::from(v) * self.std[c] + self.mean[c]
+    }
+
+    /// Point-major physical `[N][C]` values normalised; `Err((point, channel, value))` at the first
+    /// value that is not finite once normalised (NaN, Inf, or beyond single precision).
+    pub fn normalise_points(&self, values: &[f64]) -> Result<Vec<f32>, (usize, usize, f64)> {
+        let c = self.channels().max(1);
+        let mut out = Vec::with_capacity(values.len());
+        for (i, &v) in values.iter().enumerate() {
+            let n = self.normalise(i % c, v);
+            if !n.is_finite() {
+                return Err((i / c, i % c, v));
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+
+    /// Point-major normalised `[N][C]` values in physical units.
+    pub fn denormalise_points(&self, values: &[f32]) -> Vec<f64> {
+        let c = self.channels().max(1);
+        values.iter().enumerate().map(|(i, &v)| self.denormalise(i % c, v)).collect()
+    }
+}
+
 /// How to find the bundle's fields in the input.
 #[derive(Debug, Clone, Default)]
 pub struct FieldSelection {
@@ -74,6 +139,7 @@ pub fn extract(frames: &[Frame], manifest: &Manifest, sel: &FieldSelection) -> R
 /// Point-major normalised values of one frame.
 fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSelection, n: usize) -> Result<Vec<f32>> {
     let channels = manifest.channels();
+    let normaliser = Normaliser::new(manifest);
     let mut out = vec![0f32; n * channels];
     let mut c0 = 0;
     for spec in &manifest.fields {
@@ -87,7 +153,7 @@ fn frame_values(frame: &Frame, index: usize, manifest: &Manifest, sel: &FieldSel
         for p in 0..n {
             for c in 0..spec.components {
                 let v = field.values[p * stride + c];
-                let normalised = ((v - spec.mean[c]) / spec.std[c]) as f32;
+                let normalised = normaliser.normalise(c0 + c, v);
                 // A finite value can still overflow single precision, which the model computes in.
                 if !normalised.is_finite() {
                     let beyond = if v.is_finite() { ", beyond single precision once normalised" } else { "" };
@@ -141,6 +207,7 @@ fn missing_field(frame: &Frame, index: usize, spec: &FieldSpec, name: &str, asso
 /// bundle's 2-component fields as 3-component vectors, see [`output_components`]).
 pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
     let channels = manifest.channels();
+    let normaliser = Normaliser::new(manifest);
     let n = values.len() / channels.max(1);
     let mut c0 = 0;
     let mut out = Vec::with_capacity(manifest.fields.len());
@@ -149,7 +216,7 @@ pub fn to_fields(values: &[f32], manifest: &Manifest) -> Vec<Field> {
         let mut data = Vec::with_capacity(n * components);
         for p in 0..n {
             for c in 0..spec.components {
-                data.push(f64::from(values[p * channels + c0 + c]) * spec.std[c] + spec.mean[c]);
+                data.push(normaliser.denormalise(c0 + c, values[p * channels + c0 + c]));
             }
             data.resize(data.len() + components - spec.components, 0.0);
         }
@@ -288,6 +355,21 @@ mod tests {
         }
         m.latent_grid.dim = 3; // a 3D bundle's 2-component field is not a planar vector
         assert_eq!(extract(&[frame(3)], &m, &FieldSelection::default()).unwrap_err().kind(), crate::ErrorKind::FieldShape);
+    }
+
+    #[test]
+    fn the_normaliser_is_the_fields_rule_and_refuses_what_single_precision_cannot_hold() {
+        let m = uv_p_manifest();
+        let n = Normaliser::new(&m);
+        assert_eq!(n.channels(), 3);
+        assert_eq!(n.field_of(2), (1, 0));
+        let physical = [0.5, 2.5, 4.5, -1.5, 0.5, 10.0];
+        let normalised = n.normalise_points(&physical).unwrap();
+        assert_eq!(normalised, [0.0, 1.0, 2.0, -1.0, 0.0, 4.75]);
+        assert_eq!(n.denormalise_points(&normalised), physical);
+        assert_eq!(n.normalise_points(&[0.0, f64::NAN, 0.0]).unwrap_err().1, 1);
+        // finite in f64, infinite in f32 once normalised
+        assert_eq!(n.normalise_points(&[0.0, 0.0, 0.0, 0.0, 0.0, 1e300]).unwrap_err().0, 1);
     }
 
     #[test]

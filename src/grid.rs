@@ -10,6 +10,9 @@
 use crate::err;
 use crate::error::Result;
 
+/// A mesh is refused when fewer than this share of its locations lie in the grid's box.
+pub const MIN_INSIDE_SHARE: f64 = 0.5;
+
 /// Smallest and largest coordinate per axis of `points` (infinite bounds for no points).
 pub fn bounding_box(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
     let mut lo = [f64::INFINITY; 3];
@@ -148,6 +151,23 @@ impl Grid {
                 p[a] >= self.lo[a] - t && p[a] <= self.hi[a] + t
             }
         })
+    }
+
+    /// How many of `points` lie in the box, within half a spacing (see [`Grid::check_covered`]).
+    pub fn inside_count(&self, points: &[[f64; 3]]) -> usize {
+        points.iter().filter(|p| self.contains(p, 0.5)).count()
+    }
+
+    /// Refuse a mesh that mostly lies outside the box (wrong units, wrong case): `inside` of
+    /// `total` locations (over every rank of a distributed host) are inside ([`Grid::inside_count`]);
+    /// `what` names them in the message ("input points", "mesh locations").
+    pub fn check_covered(&self, inside: usize, total: usize, what: &str) -> Result<()> {
+        if (inside as f64) < MIN_INSIDE_SHARE * total as f64 {
+            let d = self.dim;
+            return Err(err!(OutsideGrid, "{} of {total} {what} lie outside the latent grid's box {:?} .. {:?}", total - inside, &self.lo[..d], &self.hi[..d])
+                .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
+        }
+        Ok(())
     }
 
     /// The same box with another number of nodes per axis (for super-resolution output grids).

@@ -7,45 +7,46 @@
 //!
 //! # Serial and distributed hosts
 //! A serial host calls [`Surrogate::set_mesh`] and [`Surrogate::push_snapshot`]. A host whose mesh
-//! is split over several processes (MPI ranks) uses the same core in three roles, moving only small
-//! arrays between ranks itself:
+//! is split over several processes (MPI ranks) implements a [`crate::distributed::Communicator`]
+//! (gather to the master, broadcast from it) and calls on every rank [`Surrogate::set_mesh_on`],
+//! [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], and
+//! [`Surrogate::prediction`] at its own locations ([`crate::distributed`] runs the protocol; the
+//! OpenFOAM function object does so over MPI). The protocol's steps, which a serial host runs
+//! with one rank, stay public:
 //!
 //! 1. every rank: [`Surrogate::set_local_mesh`] with its own points and their global ids. It keeps
 //!    the *candidates*: the local points among the `lift.neighbours` nearest (within the lift radius)
 //!    of some latent grid node.
-//! 2. the ranks send their candidates (points, ids) to one rank, the *master*, which calls
+//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which calls
 //!    [`Surrogate::set_cloud`] with all of them; the others call [`Surrogate::set_evaluation_only`].
-//!    Per snapshot, the ranks send [`Surrogate::candidate_values`] and the master calls
+//!    Per snapshot, the ranks' [`Surrogate::candidate_values`] go to the master, which calls
 //!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
-//!    on the master, [`Surrogate::decoded`] is broadcast and the others call
-//!    [`Surrogate::set_decoded`].
+//!    on the master, its [`Surrogate::decoded`] frames go to the others ([`Surrogate::set_decoded`]).
 //! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points.
 //!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
 //! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
 //! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
 //! does not depend on the other points. A serial [`Surrogate::set_mesh`] takes the same path with
-//! one rank, so serial and distributed runs compute the same numbers.
+//! one rank ([`crate::distributed::SingleRank`]), so serial and distributed runs compute the same
+//! numbers.
 
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, Method};
+use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
+use crate::distributed::SingleRank;
+use crate::engine::{Engine, GridFrame};
 use crate::err;
 use crate::error::Result;
-use crate::fields::Series;
-use crate::grid::{bounding_box, Grid};
+use crate::fields::{Normaliser, Series};
+use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::noise::SplitMix64;
-use crate::pipeline::{frame_slice, Pipeline};
-use crate::resample::{gather_grid_neighbours, PointIndex, PAD};
+use crate::resample::{lift_candidates, Geometry};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
-
-/// A share of input points below which a mesh is refused as "not the bundle's domain".
-const MIN_INSIDE_SHARE: f64 = 0.5;
 
 /// The local part of the mesh: the host's points, in the host's order.
 struct Local {
@@ -68,19 +69,18 @@ pub struct Surrogate {
     bundle: Bundle,
     device: Device,
     threads: Option<usize>,
-    model: Option<Model>,
+    engine: Engine,
+    normaliser: Normaliser,
     grid: Option<Grid>,
     local: Option<Local>,
     cloud: Option<Cloud>,
-    pipeline: Option<Pipeline>,
-    sampler: Sampler,
-    params: Option<Vec<f32>>,
-    rng: SplitMix64,
+    /// Rebuilt with the mesh; the engine stays.
+    geometry: Option<Geometry>,
     /// Recent snapshots on the cloud (normalised, in id order), oldest first.
     history: VecDeque<(f64, Vec<f32>)>,
-    /// The last forecast or generated segment: times and decoded grid frames `[G][nodes]`.
+    /// The last forecast or generated segment: times and decoded grid frames.
     times: Vec<f64>,
-    frames: Vec<Vec<f32>>,
+    frames: Vec<GridFrame>,
 }
 
 impl Surrogate {
@@ -92,19 +92,16 @@ impl Surrogate {
         let bundle = Bundle::open(bundle_dir)?;
         runtime::init(ort_lib, device)?;
         let model = Model::load(bundle.clone(), device, threads)?;
-        let m = &bundle.manifest;
-        let sampler = Sampler { method: m.sampler.method, steps: m.sampler.steps };
+        let normaliser = Normaliser::new(&bundle.manifest);
         Ok(Surrogate {
             device,
             threads,
-            model: Some(model),
+            engine: Engine::builder(model).build()?,
+            normaliser,
             grid: None,
             local: None,
             cloud: None,
-            pipeline: None,
-            sampler,
-            params: None,
-            rng: SplitMix64::new(0),
+            geometry: None,
             history: VecDeque::new(),
             times: vec![],
             frames: vec![],
@@ -135,28 +132,19 @@ impl Surrogate {
     /// bundle's default).
     pub fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()> {
         check_settings("cpu", method, steps, 0, 0)?;
-        let m = &self.bundle.manifest;
-        self.sampler.steps = if steps == 0 { m.sampler.steps } else { steps };
-        self.sampler.method = Method::from_name(method).unwrap_or(m.sampler.method);
-        if let Some(p) = self.pipeline.as_mut() {
-            p.sampler = self.sampler;
-        }
+        self.engine.set_sampler(Sampler::with_overrides(&self.bundle.manifest, (steps > 0).then_some(steps), SamplerMethod::from_name(method), "steps")?);
         Ok(())
     }
 
     /// Restart the noise generator: the same seed and calls give the same results.
     pub fn set_seed(&mut self, seed: u64) {
-        self.rng = SplitMix64::new(seed);
+        self.engine.set_seed(seed);
     }
 
     /// Condition on PDE parameters (`NAME=VALUE`, checked against the bundle's ranges; parameters
     /// not given take their default). An empty list means unconditional sampling.
     pub fn set_parameters(&mut self, given: &[String]) -> Result<()> {
-        self.params = tasks::resolve_params(&self.bundle.manifest, given)?;
-        if let Some(p) = self.pipeline.as_mut() {
-            p.params = self.params.clone();
-        }
-        Ok(())
+        self.engine.set_parameters(tasks::resolve_params(&self.bundle.manifest, given)?)
     }
 
     /// Check that a host's fields (names and components, in order) are the bundle's fields and
@@ -183,14 +171,11 @@ impl Surrogate {
         Ok(())
     }
 
-    /// Serial hosts: register the mesh's sample locations (cell centres or points), once.
+    /// Serial hosts: register the mesh's sample locations (cell centres or points), once. The
+    /// distributed protocol with one rank ([`Surrogate::set_mesh_on`] with [`SingleRank`]).
     pub fn set_mesh(&mut self, points: &[[f64; 3]]) -> Result<()> {
         let ids: Vec<i64> = (0..points.len() as i64).collect();
-        let (lo, hi) = bounding_box(points);
-        self.set_local_mesh(points, &ids, lo, hi)?;
-        let (cloud, cloud_ids) = self.candidates()?;
-        let inside = self.inside_count()?;
-        self.set_cloud(&cloud, &cloud_ids, points.len(), inside)
+        self.set_mesh_on(&mut SingleRank, points, &ids)
     }
 
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
@@ -209,22 +194,11 @@ impl Surrogate {
             return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
                 .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
         }
-        let inside = points.iter().filter(|p| grid.contains(p, 0.5)).count();
-        let mut candidates = Vec::new();
-        if !points.is_empty() {
-            // Index the points in global-id order, so ties fall the way they fall in a serial run.
-            let mut by_id: Vec<usize> = (0..points.len()).collect();
-            by_id.sort_by_key(|&i| ids[i]);
-            let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
-            let index = PointIndex::new(&sorted, &grid)?;
-            let neigh = gather_grid_neighbours(&index, &grid, m.lift.neighbours, m.lift.radius, 0..grid.len())?;
-            let mut used = vec![false; points.len()];
-            neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
-            candidates = by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect();
-        }
+        let inside = grid.inside_count(points);
+        let candidates = lift_candidates(m, &grid, points, ids)?;
         self.grid = Some(grid);
         self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
-        self.pipeline = None;
+        self.geometry = None;
         self.cloud = None;
         self.history.clear();
         Ok(())
@@ -268,28 +242,17 @@ impl Surrogate {
         if total_points == 0 {
             return Err(err!(OutsideGrid, "the mesh has no locations to resample onto the latent grid"));
         }
-        if (total_inside as f64) < MIN_INSIDE_SHARE * total_points as f64 {
-            let d = grid.dim;
-            return Err(err!(
-                OutsideGrid,
-                "{} of {total_points} mesh locations lie outside the bundle's latent grid box {:?} .. {:?}",
-                total_points - total_inside,
-                &grid.lo[..d],
-                &grid.hi[..d]
-            )
-            .with_hint("the mesh must cover the domain the bundle was trained on; check units and coordinates"));
-        }
+        grid.check_covered(total_inside, total_points, "mesh locations")?;
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by_key(|&i| ids[i]);
         if order.windows(2).any(|w| ids[w[0]] == ids[w[1]]) {
             return Err(err!(Usage, "the cloud's global ids are not unique"));
         }
         let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
-        let model = self.take_model()?;
-        let output = self.local()?.points.clone();
-        let mut p = Pipeline::new(model, grid, Some(&cloud), &output, self.sampler)?;
-        p.params = self.params.clone();
-        self.pipeline = Some(p);
+        let m = &self.bundle.manifest;
+        let output = &self.local()?.points;
+        let geometry = Geometry::new(m, &grid, Some(&cloud), output)?;
+        self.geometry = Some(geometry);
         self.cloud = Some(Cloud { order, points: cloud });
         self.history.clear();
         Ok(())
@@ -298,31 +261,15 @@ impl Surrogate {
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
     pub fn set_evaluation_only(&mut self) -> Result<()> {
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
-        let model = self.take_model()?;
-        let output = self.local()?.points.clone();
-        self.pipeline = Some(Pipeline::new(model, grid, None, &output, self.sampler)?);
+        self.geometry = Some(Geometry::output_only(&self.bundle.manifest, &grid, &self.local()?.points)?);
         self.cloud = None;
         Ok(())
     }
 
-    fn take_model(&mut self) -> Result<Model> {
-        if let Some(model) = self.model.take() {
-            return Ok(model);
-        }
-        match self.pipeline.take() {
-            Some(p) => Ok(p.model),
-            None => Err(err!(Usage, "the model was lost in an earlier failure; open the bundle again")),
-        }
-    }
-
-    fn pipeline(&mut self) -> Result<&mut Pipeline> {
-        self.pipeline.as_mut().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))
-    }
-
-    /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations.
+    /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations
+    /// ([`Surrogate::push_snapshot_on`] with [`SingleRank`]).
     pub fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
-        let cloud_values = self.candidate_values(values)?;
-        self.push_cloud_snapshot(time, &cloud_values)
+        self.push_snapshot_on(&mut SingleRank, time, values)
     }
 
     /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.
@@ -332,21 +279,12 @@ impl Surrogate {
         let m = &self.bundle.manifest;
         let c = m.channels();
         check_len("cloud snapshot values", values.len(), cloud.order.len() * c)?;
-        let mut out = Vec::with_capacity(values.len());
-        for &i in &cloud.order {
-            let mut c0 = 0;
-            for f in &m.fields {
-                for k in 0..f.components {
-                    let v = values[i * c + c0 + k];
-                    if !v.is_finite() {
-                        return Err(err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", f.name)
-                            .with_hint("the solution holds NaN or Inf; the surrogate cannot use it"));
-                    }
-                    out.push(((v - f.mean[k]) / f.std[k]) as f32);
-                }
-                c0 += f.components;
-            }
-        }
+        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
+        let out = self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
+            let (f, k) = self.normaliser.field_of(channel);
+            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
+                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
+        })?;
         if let Some((last, _)) = self.history.back() {
             if time <= *last {
                 return Err(err!(Usage, "snapshot at time {time} is not after the previous one ({last})"));
@@ -381,11 +319,11 @@ impl Surrogate {
             values: self.history.iter().map(|(_, v)| v.clone()).collect(),
             association: Association::Point,
         };
-        let mut rng = self.rng.clone();
-        let out = tasks::forecast_grids(self.pipeline()?, &series, horizon, context, &mut rng)?;
-        self.rng = rng;
+        let input =
+            self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
+        let mut out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
         self.times = out.times;
-        self.frames = out.frames;
+        self.frames = out.members.swap_remove(0);
         Ok(self.frames.len())
     }
 
@@ -395,13 +333,10 @@ impl Surrogate {
         if self.cloud.is_none() {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
-        let (frames, dt) = (self.bundle.manifest.time.frames, self.bundle.manifest.time.dt);
-        let mut rng = self.rng.clone();
-        let decoded = self.pipeline()?.segment(&vec![None; frames], &mut rng)?;
-        self.rng = rng;
-        self.times = (0..frames).map(|t| t0 + t as f64 * dt).collect();
-        self.frames = (0..frames).map(|t| frame_slice(&decoded, t)).collect();
-        Ok(frames)
+        let mut out = tasks::generate(&mut self.engine, t0)?;
+        self.times = out.times;
+        self.frames = out.members.swap_remove(0);
+        Ok(self.frames.len())
     }
 
     /// Times of the frames of the last forecast or generated segment.
@@ -411,12 +346,12 @@ impl Surrogate {
 
     /// The decoded frames of the last forecast or generation, concatenated (to broadcast).
     pub fn decoded(&self) -> Vec<f32> {
-        self.frames.concat()
+        self.frames.iter().flat_map(|f| f.0.iter().copied()).collect()
     }
 
     /// Length of [`Surrogate::decoded`].
     pub fn decoded_len(&self) -> usize {
-        self.frames.iter().map(Vec::len).sum()
+        self.frames.iter().map(|f| f.0.len()).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
@@ -426,27 +361,16 @@ impl Surrogate {
         let per = nodes * self.bundle.manifest.decoder_channels();
         check_len("decoded frames", data.len(), times.len() * per)?;
         self.times = times.to_vec();
-        self.frames = data.chunks(per.max(1)).map(<[f32]>::to_vec).collect();
+        self.frames = data.chunks(per.max(1)).map(|f| GridFrame(f.to_vec())).collect();
         Ok(())
     }
 
     /// Predicted frame `frame` at this rank's locations: `[N][C]` in physical units.
     pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
-        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?.clone();
-        let values = self.pipeline()?.evaluate_output_grid(&grid_values)?;
-        let m = &self.bundle.manifest;
-        let c = m.channels();
-        let mut out = Vec::with_capacity(values.len());
-        for point in values.chunks(c.max(1)) {
-            let mut c0 = 0;
-            for f in &m.fields {
-                for k in 0..f.components {
-                    out.push(f64::from(point[c0 + k]) * f.std[k] + f.mean[k]);
-                }
-                c0 += f.components;
-            }
-        }
-        Ok(out)
+        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?;
+        let at = self.geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output();
+        let values = self.engine.evaluate(at, &grid_values.0)?;
+        Ok(self.normaliser.denormalise_points(&values))
     }
 }
 
@@ -456,8 +380,8 @@ impl Surrogate {
 /// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
 pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
     Device::parse(device).map_err(|e| err!(Usage, "device: {}", e.message()).with_hint("use cpu, cuda or cuda:N"))?;
-    if !method.is_empty() && Method::from_name(method).is_none() {
-        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", Method::NAMES.join(", "))));
+    if !method.is_empty() && SamplerMethod::from_name(method).is_none() {
+        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", SamplerMethod::NAMES.join(", "))));
     }
     let usage = |e: String| err!(Usage, "{e}");
     for (name, value, range) in [("steps", steps, &limits::STEPS), ("horizon", horizon, &limits::HORIZON), ("threads", threads, &limits::THREADS)] {

@@ -1,7 +1,9 @@
 //! The `echo-onnx` command line; see `echo-onnx --help` and the README.
 
+mod cli;
+
 use clap::Parser;
-use echo_onnx::cli::{self, Cli};
+use cli::Cli;
 
 fn main() {
     // First, before any thread exists: an interrupted run must not leave its staging directory behind.

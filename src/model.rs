@@ -11,10 +11,63 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 use ort::session::{Session, SessionInputValue};
 use ort::value::TensorRef;
 
-use crate::bundle::{check_outlets, Bundle, Dim, LiftKind, QueryKind};
+use crate::bundle::{check_outlets, Bundle, Dim, LiftKind, Manifest, QueryKind};
 use crate::err;
 use crate::error::Result;
 use crate::runtime::{self, Device};
+
+/// The learned graphs an [`crate::engine::Engine`] runs, by their tensors (docs/bundle-format.md):
+/// ONNX Runtime sessions ([`Model`]) or, in tests, a fake that computes something traceable.
+pub trait Graphs: Send {
+    /// The bundle's manifest: what the graphs take and return.
+    fn manifest(&self) -> &Manifest;
+    /// `lift(values [M,K,C], offsets [M,K,D], mask [M,K]) -> features [M,F]`.
+    fn lift(&mut self, values: ArrayViewD<f32>, offsets: ArrayViewD<f32>, mask: ArrayViewD<f32>) -> Result<ArrayD<f32>>;
+    /// `encoder(frames [B,E,T,...]) -> latent [B,Z,S,...]`.
+    fn encode(&mut self, frames: ArrayViewD<f32>) -> Result<ArrayD<f32>>;
+    /// The velocity field at flow time `r` for the batch of `z` (axis 0: ensemble members, all at
+    /// the same `r` and parameters). `params` are normalised to [0, 1]; `None` means unconditional.
+    fn velocity(&mut self, z: &ArrayD<f32>, observed: &ArrayD<f32>, slot_mask: &[f32], r: f32, params: Option<&[f32]>) -> Result<ArrayD<f32>>;
+    /// `decoder(latent) -> frames [B,G,T,...]`.
+    fn decode(&mut self, latent: ArrayViewD<f32>) -> Result<ArrayD<f32>>;
+    /// `query(features [M,K,G], offsets [M,K,D]) -> values [M,C]`.
+    fn query(&mut self, features: ArrayViewD<f32>, offsets: ArrayViewD<f32>) -> Result<ArrayD<f32>>;
+    /// The batched graphs that run once per member (see [`Model::batch_of_one`]).
+    fn batch_of_one(&self) -> Vec<&'static str> {
+        vec![]
+    }
+    /// Time spent inside ONNX Runtime so far, and the number of graph calls.
+    fn onnx_time(&self) -> (Duration, usize) {
+        (Duration::ZERO, 0)
+    }
+}
+
+impl Graphs for Model {
+    fn manifest(&self) -> &Manifest {
+        &self.bundle.manifest
+    }
+    fn lift(&mut self, values: ArrayViewD<f32>, offsets: ArrayViewD<f32>, mask: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        Model::lift(self, values, offsets, mask)
+    }
+    fn encode(&mut self, frames: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        Model::encode(self, frames)
+    }
+    fn velocity(&mut self, z: &ArrayD<f32>, observed: &ArrayD<f32>, slot_mask: &[f32], r: f32, params: Option<&[f32]>) -> Result<ArrayD<f32>> {
+        Model::velocity(self, z, observed, slot_mask, r, params)
+    }
+    fn decode(&mut self, latent: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        Model::decode(self, latent)
+    }
+    fn query(&mut self, features: ArrayViewD<f32>, offsets: ArrayViewD<f32>) -> Result<ArrayD<f32>> {
+        Model::query(self, features, offsets)
+    }
+    fn batch_of_one(&self) -> Vec<&'static str> {
+        Model::batch_of_one(self)
+    }
+    fn onnx_time(&self) -> (Duration, usize) {
+        Model::onnx_time(self)
+    }
+}
 
 /// One loaded graph.
 struct Graph {

@@ -3,7 +3,8 @@
 
 use ndarray::{ArrayD, Axis, Zip};
 
-use crate::bundle::Method;
+use crate::bundle::{limits, Manifest, SamplerMethod};
+use crate::err;
 use crate::error::Result;
 use crate::noise::SplitMix64;
 
@@ -24,11 +25,21 @@ impl<F: FnMut(&ArrayD<f32>, f32) -> Result<ArrayD<f32>>> Velocity for F {
 /// Integration settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Sampler {
-    pub method: Method,
+    pub method: SamplerMethod,
     pub steps: usize,
 }
 
 impl Sampler {
+    /// The bundle's sampler, with a user's or host's `steps` and `method` where given. `steps` is
+    /// checked against [`limits::STEPS`]; `key` names the setting in the message (`--steps`,
+    /// `steps`). The manifest's own steps were checked when the bundle was opened.
+    pub fn with_overrides(m: &Manifest, steps: Option<usize>, method: Option<SamplerMethod>, key: &str) -> Result<Sampler> {
+        if let Some(steps) = steps {
+            limits::check(key, steps, &limits::STEPS).map_err(|e| err!(Usage, "{e}"))?;
+        }
+        Ok(Sampler { method: method.unwrap_or(m.sampler.method), steps: steps.unwrap_or(m.sampler.steps) })
+    }
+
     /// Draw the starting noise (shape of `observed`) from `rng` and integrate to r = 1.
     /// `observed_slots[s]` marks slots whose value is fixed to `observed`.
     pub fn sample(
@@ -66,14 +77,14 @@ impl Sampler {
             let r = i as f32 * h;
             clamp(&mut z);
             let dz = match self.method {
-                Method::Euler => velocity.velocity(&z, r)?,
-                Method::Midpoint => {
+                SamplerMethod::Euler => velocity.velocity(&z, r)?,
+                SamplerMethod::Midpoint => {
                     let k1 = velocity.velocity(&z, r)?;
                     let mut mid = axpy(&z, 0.5 * h, &k1);
                     clamp(&mut mid);
                     velocity.velocity(&mid, r + 0.5 * h)?
                 }
-                Method::Rk4 => rk4_increment(velocity, &z, r, h, &clamp)?,
+                SamplerMethod::Rk4 => rk4_increment(velocity, &z, r, h, &clamp)?,
             };
             z = axpy(&z, h, &dz);
             on_step(i + 1);
@@ -128,7 +139,7 @@ mod tests {
     #[test]
     fn straight_line_flow_reaches_target() {
         let target = latent(3);
-        for method in [Method::Euler, Method::Midpoint] {
+        for method in [SamplerMethod::Euler, SamplerMethod::Midpoint] {
             let mut v = |z: &ArrayD<f32>, r: f32| Ok((&target - z) / (1.0 - r));
             let out = Sampler { method, steps: 8 }.sample(&mut v, &ArrayD::zeros(target.raw_dim()), &[false; 3], &mut SplitMix64::new(1), |_| {}).unwrap();
             let err = (&out - &target).iter().fold(0.0f32, |m, d| m.max(d.abs()));
@@ -140,7 +151,7 @@ mod tests {
     #[test]
     fn convergence_orders() {
         let z0 = SplitMix64::new(3).normal();
-        for (method, order) in [(Method::Euler, 1.0), (Method::Midpoint, 2.0), (Method::Rk4, 4.0)] {
+        for (method, order) in [(SamplerMethod::Euler, 1.0), (SamplerMethod::Midpoint, 2.0), (SamplerMethod::Rk4, 4.0)] {
             let err = |steps| {
                 let obs = ArrayD::zeros(IxDyn(&[1, 1, 1, 1, 1]));
                 let mut v = |z: &ArrayD<f32>, _r: f32| Ok(z.mapv(|x| -x));
@@ -157,7 +168,8 @@ mod tests {
     fn observed_slots_stay_clamped_and_others_move() {
         let observed = latent(3);
         let mut v = |z: &ArrayD<f32>, _r: f32| Ok(z.mapv(|x| x + 1.0));
-        let out = Sampler { method: Method::Midpoint, steps: 5 }.sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {}).unwrap();
+        let out =
+            Sampler { method: SamplerMethod::Midpoint, steps: 5 }.sample(&mut v, &observed, &[true, false, true], &mut SplitMix64::new(7), |_| {}).unwrap();
         for s in [0, 2] {
             assert_eq!(out.index_axis(Axis(2), s), observed.index_axis(Axis(2), s));
         }
@@ -169,7 +181,7 @@ mod tests {
         let observed = latent(2);
         let run = |seed| {
             let mut v = |z: &ArrayD<f32>, r: f32| Ok(z.mapv(|x| (x * r).sin()));
-            Sampler { method: Method::Rk4, steps: 3 }.sample(&mut v, &observed, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap()
+            Sampler { method: SamplerMethod::Rk4, steps: 3 }.sample(&mut v, &observed, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap()
         };
         let (a, b, c) = (run(5), run(5), run(6));
         assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
@@ -183,7 +195,7 @@ mod tests {
         let one = latent(2);
         let both = ndarray::concatenate(Axis(0), &[one.view(), one.view()]).unwrap();
         let v = |z: &ArrayD<f32>, r: f32| Ok(z.mapv(|x| (x * (1.0 + r)).cos()));
-        let sampler = Sampler { method: Method::Midpoint, steps: 3 };
+        let sampler = Sampler { method: SamplerMethod::Midpoint, steps: 3 };
         let batch = sampler.sample_batch(&mut v.clone(), &both, &[true, false], &mut [SplitMix64::new(5), SplitMix64::new(9)], |_| {}).unwrap();
         for (k, seed) in [5, 9].into_iter().enumerate() {
             let single = sampler.sample(&mut v.clone(), &one, &[true, false], &mut SplitMix64::new(seed), |_| {}).unwrap();
@@ -197,7 +209,7 @@ mod tests {
         let observed = latent(1);
         let mut seen = vec![];
         let mut v = |z: &ArrayD<f32>, _r: f32| Ok(z.clone());
-        Sampler { method: Method::Euler, steps: 4 }.sample(&mut v, &observed, &[false], &mut SplitMix64::new(0), |i| seen.push(i)).unwrap();
+        Sampler { method: SamplerMethod::Euler, steps: 4 }.sample(&mut v, &observed, &[false], &mut SplitMix64::new(0), |i| seen.push(i)).unwrap();
         assert_eq!(seen, vec![1, 2, 3, 4]);
     }
 }

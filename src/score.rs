@@ -11,7 +11,7 @@ use crate::err;
 use crate::error::{ErrorKind, Result};
 use crate::grid::{bounding_box, Grid};
 use crate::mesh::{Association, Cells, Field, Frame};
-use crate::resample::{interpolate_linear, Footprint, Kernel, Method, Outside, Resampler, Source};
+use crate::resample::{interpolate_linear, Footprint, Kernel, Outside, ResampleMethod, Resampler, Source};
 
 /// Frames match when their times differ by at most this share of the smallest frame spacing: far
 /// below any real spacing, far above the rounding of times written as decimal text.
@@ -370,14 +370,14 @@ fn truth_resampler(truth: &View, on_truth: &[[f64; 3]], on_pred: &[[f64; 3]]) ->
     let grid = Grid::new(&shape, &lo[..dim], &hi[..dim], &vec![false; dim])?;
     let source = Source { points: truth.points, cells: truth.cells, association: truth.association };
     if !truth.cells.is_empty() {
-        match Resampler::build(&grid, &source, Method::Linear, Outside::Closest) {
+        match Resampler::build(&grid, &source, ResampleMethod::Linear, Outside::Closest) {
             Ok(r) => return Ok((grid, r, "linear inside the truth's cells".into())),
             // No cells of the grid's dimension: fall through to the kernel.
             Err(e) if e.kind() == ErrorKind::MeshFormat => {}
             Err(e) => return Err(e),
         }
     }
-    let method = Method::Kernel { kernel: Kernel::InverseDistance { power: 2.0 }, footprint: Footprint::Closest { n: 8, radius: f64::INFINITY } };
+    let method = ResampleMethod::Kernel { kernel: Kernel::InverseDistance { power: 2.0 }, footprint: Footprint::Closest { n: 8, radius: f64::INFINITY } };
     let r = Resampler::build(&grid, &source, method, Outside::Closest)?;
     Ok((grid, r, format!("inverse-distance weights of the 8 closest truth {}s (the truth has no {}D cells)", loc_word(truth.association), dim)))
 }

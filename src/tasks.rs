@@ -1,33 +1,26 @@
 //! The tasks ECHO serves, each posed as "which frames of a segment are observed"
-//! (docs/bundle-format.md). Inputs are a [`Series`] already normalised; outputs are predicted frames
-//! at the pipeline's output points, still normalised.
+//! (docs/bundle-format.md). Inputs are a [`Series`] already normalised, lifted with the input's
+//! cached geometry; outputs are the predicted [`GridFrames`] of every ensemble member, which a
+//! host evaluates where it wants them ([`Engine::evaluate_frames`]).
 
 use crate::bundle::Manifest;
+use crate::engine::{member_frame, Engine, GridFrame, GridFrames, Observed};
 use crate::err;
 use crate::error::Result;
 use crate::fields::Series;
-use crate::noise::SplitMix64;
-use crate::pipeline::Pipeline;
+use crate::resample::geometry::{Input, ToGrid};
+
+pub use crate::engine::{member_seeds, PointFrame, Prediction};
 
 /// Frames per segment and the time between frames.
-fn time_lattice(p: &Pipeline) -> (usize, f64) {
-    let t = &p.model.bundle.manifest.time;
+fn time_lattice(e: &Engine) -> (usize, f64) {
+    let t = &e.manifest().time;
     (t.frames, t.dt)
 }
 
-/// Predicted frames of an ensemble: `members[k][i]` is member k's point-major `[N_out][C]` frame
-/// at `times[i]`. One member is a plain prediction.
-#[derive(Debug, Clone)]
-pub struct Prediction {
-    pub times: Vec<f64>,
-    pub members: Vec<Vec<Vec<f32>>>,
-    /// Segments the model generated (per member; the members run as one batch).
-    pub segments: usize,
-}
-
 /// Sampler steps (velocity evaluations) a run of `segments` segments takes, for progress bars.
-pub fn progress_total(p: &Pipeline, segments: usize) -> u64 {
-    (segments * p.sampler.steps) as u64
+pub fn progress_total(e: &Engine, segments: usize) -> u64 {
+    (segments * e.sampler().steps) as u64
 }
 
 /// Segments a forecast of `horizon` frames needs with `context` observed frames per segment.
@@ -35,49 +28,16 @@ pub fn forecast_segments(m: &Manifest, horizon: usize, context: usize) -> usize 
     horizon.div_ceil(m.time.frames - context)
 }
 
-/// The seeds of an ensemble's members: member 0 uses `seed` itself (so a one-member ensemble is
-/// a plain run), member k >= 1 the k-th output of SplitMix64(`seed`). Mixed outputs rather than
-/// `seed + k`: neighbouring seeds then share no members, and no member's noise stream is a shifted
-/// copy of another's (SplitMix64 seeded with `seed + k * gamma` would be exactly that).
-pub fn member_seeds(seed: u64, members: usize) -> Vec<u64> {
-    let mut mix = SplitMix64::new(seed);
-    (0..members).map(|k| if k == 0 { seed } else { mix.next_u64() }).collect()
-}
-
-/// Forecast `horizon` frames after the last input frame, for every member (one noise stream each in
-/// `rngs`, run as one batch). The last `context` input frames are the observed start of the first
+/// Forecast `horizon` frames after the last input frame, for every member of the engine's ensemble
+/// (run as one batch). The last `context` input frames are the observed start of the first
 /// segment; longer horizons chain segments, the last `context` frames of one (evaluated at the
-/// input points and lifted again, per member) starting the next.
-pub fn forecast(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rngs: &mut [SplitMix64]) -> Result<Prediction> {
-    let grids = forecast_member_grids(p, series, horizon, context, rngs)?;
-    let by_frame = (0..grids.times.len()).map(|i| grids.frames.iter().map(|member| member[i].as_slice()).collect());
-    Ok(Prediction { times: grids.times.clone(), members: evaluate_by_frame(p, by_frame, rngs.len())?, segments: grids.segments })
+/// input locations and lifted again, per member) starting the next.
+pub fn forecast(e: &mut Engine, input: &Input, series: &Series, horizon: usize, context: usize) -> Result<GridFrames> {
+    e.atomically(|e| forecast_frames(e, input, series, horizon, context))
 }
 
-/// Predicted frames as decoded grid values, before evaluation at any point set (hosts that
-/// evaluate them elsewhere, e.g. on other MPI ranks): `frames[i]` is `[G][nodes]` at `times[i]`.
-#[derive(Debug, Clone)]
-pub struct GridPrediction {
-    pub times: Vec<f64>,
-    pub frames: Vec<Vec<f32>>,
-    pub segments: usize,
-}
-
-/// [`forecast`] of one member up to the decoded grids: the same segments, draws and chaining.
-pub fn forecast_grids(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rng: &mut SplitMix64) -> Result<GridPrediction> {
-    let mut out = forecast_member_grids(p, series, horizon, context, std::slice::from_mut(rng))?;
-    Ok(GridPrediction { times: out.times, frames: out.frames.swap_remove(0), segments: out.segments })
-}
-
-/// Decoded grids of every member: `frames[k][i]`.
-struct MemberGrids {
-    times: Vec<f64>,
-    frames: Vec<Vec<Vec<f32>>>,
-    segments: usize,
-}
-
-fn forecast_member_grids(p: &mut Pipeline, series: &Series, horizon: usize, context: usize, rngs: &mut [SplitMix64]) -> Result<MemberGrids> {
-    let (frames, dt) = time_lattice(p);
+fn forecast_frames(e: &mut Engine, input: &Input, series: &Series, horizon: usize, context: usize) -> Result<GridFrames> {
+    let (frames, dt) = time_lattice(e);
     if context == 0 || context >= frames {
         return Err(err!(Usage, "--context {context} must be between 1 and {} (frames per segment - 1)", frames - 1));
     }
@@ -88,99 +48,91 @@ fn forecast_member_grids(p: &mut Pipeline, series: &Series, horizon: usize, cont
     if horizon == 0 {
         return Err(err!(Usage, "--horizon must be at least 1 frame"));
     }
-    let n = rngs.len();
+    let n = e.members();
     let t_last = *series.times.last().expect("non-empty series");
     // The first segment's context is the input, which every member shares: lifted once.
     let mut contexts: Vec<Vec<Vec<f32>>> = vec![series.values[series.values.len() - context..].to_vec()];
-    let mut out = MemberGrids { times: vec![], frames: vec![vec![]; n], segments: 0 };
+    let mut out = GridFrames { times: vec![], members: vec![vec![]; n], segments: 0 };
     while out.times.len() < horizon {
         // Frame by frame, all members in one lift call (a single member's calls stay a plain run's).
-        let mut observed: Vec<Vec<Option<Vec<f32>>>> = vec![vec![None; frames]; contexts.len()];
+        let mut observed: Vec<Observed> = vec![vec![None; frames]; contexts.len()];
         for t in 0..context {
             let members: Vec<&[f32]> = contexts.iter().map(|member| member[t].as_slice()).collect();
-            for (o, lifted) in observed.iter_mut().zip(p.lift_many(&members)?) {
+            for (o, lifted) in observed.iter_mut().zip(e.lift_many(&input.to_grid, &members)?) {
                 o[t] = Some(lifted);
             }
         }
-        let decoded = p.segment_batch(&observed, rngs)?;
+        let decoded = e.segment(Some(&input.to_grid), &observed)?;
         out.segments += 1;
         for t in context..frames {
             if out.times.len() == horizon {
                 break;
             }
-            for (k, member) in out.frames.iter_mut().enumerate() {
-                member.push(crate::pipeline::member_frame_slice(&decoded, k, t));
+            for (k, member) in out.members.iter_mut().enumerate() {
+                member.push(member_frame(&decoded, k, t));
             }
             out.times.push(t_last + (out.times.len() + 1) as f64 * dt);
         }
         if out.times.len() < horizon {
-            contexts =
-                (0..n).map(|k| (frames - context..frames).map(|t| p.evaluate_member_input(&decoded, k, t)).collect::<Result<_>>()).collect::<Result<_>>()?;
+            contexts = (0..n)
+                .map(|k| (frames - context..frames).map(|t| e.evaluate(&input.at_input, &member_frame(&decoded, k, t).0)).collect::<Result<_>>())
+                .collect::<Result<_>>()?;
         }
     }
     Ok(out)
 }
 
-/// Evaluate frames `slots` of every member of `decoded` at the output points.
-fn evaluate_members(p: &mut Pipeline, decoded: &ndarray::ArrayD<f32>, members: usize, slots: &[usize]) -> Result<Vec<Vec<Vec<f32>>>> {
-    let grids: Vec<Vec<Vec<f32>>> = slots.iter().map(|&t| (0..members).map(|k| crate::pipeline::member_frame_slice(decoded, k, t)).collect()).collect();
-    evaluate_by_frame(p, grids.iter().map(|frame| frame.iter().map(Vec::as_slice).collect()), members)
-}
-
-/// Evaluate each frame's members together (one query call for all members where they fit) and
-/// regroup by member. Frames are never mixed in one call: a single member's calls, and so its
-/// numbers, stay those of a plain run.
-fn evaluate_by_frame<'a>(p: &mut Pipeline, frames: impl Iterator<Item = Vec<&'a [f32]>>, members: usize) -> Result<Vec<Vec<Vec<f32>>>> {
-    let mut out: Vec<Vec<Vec<f32>>> = vec![vec![]; members];
-    for grids in frames {
-        for (member, values) in out.iter_mut().zip(p.evaluate_output_grids(&grids)?) {
-            member.push(values);
-        }
-    }
-    Ok(out)
+/// Frames `slots` of every member of a decoded segment.
+fn segment_frames(decoded: &ndarray::ArrayD<f32>, members: usize, slots: &[usize], times: Vec<f64>) -> GridFrames {
+    let members = (0..members).map(|k| slots.iter().map(|&t| member_frame(decoded, k, t)).collect::<Vec<GridFrame>>()).collect();
+    GridFrames { times, members, segments: 1 }
 }
 
 /// Recover the frames before the input: the input frames (at most `frames - 1`, the last ones)
 /// are observed at the end of one segment; the frames before them are generated.
-pub fn inverse(p: &mut Pipeline, series: &Series, rngs: &mut [SplitMix64]) -> Result<Prediction> {
-    let (frames, dt) = time_lattice(p);
-    let n_obs = series.values.len().min(frames - 1);
-    let first = series.values.len() - n_obs;
-    let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
-    for i in 0..n_obs {
-        observed[frames - n_obs + i] = Some(p.lift(&series.values[first + i])?);
-    }
-    let decoded = p.segment_batch(&[observed], rngs)?;
-    let t_first = series.times[first];
-    let generated = frames - n_obs;
-    let slots: Vec<usize> = (0..generated).collect();
-    let times = slots.iter().map(|&t| t_first - (generated - t) as f64 * dt).collect();
-    Ok(Prediction { times, members: evaluate_members(p, &decoded, rngs.len(), &slots)?, segments: 1 })
+pub fn inverse(e: &mut Engine, input: &ToGrid, series: &Series) -> Result<GridFrames> {
+    e.atomically(|e| {
+        let (frames, dt) = time_lattice(e);
+        let n_obs = series.values.len().min(frames - 1);
+        let first = series.values.len() - n_obs;
+        let mut observed: Observed = vec![None; frames];
+        for i in 0..n_obs {
+            observed[frames - n_obs + i] = Some(e.lift(input, &series.values[first + i])?);
+        }
+        let decoded = e.segment(Some(input), &[observed])?;
+        let t_first = series.times[first];
+        let generated = frames - n_obs;
+        let slots: Vec<usize> = (0..generated).collect();
+        let times = slots.iter().map(|&t| t_first - (generated - t) as f64 * dt).collect();
+        Ok(segment_frames(&decoded, e.members(), &slots, times))
+    })
 }
 
 /// Fill the frames missing between observed ones. Input frames are placed in one segment by their
 /// times (`(t - t0) / dt` must be a whole number below `frames`); the missing frames between the
 /// first and last input frames are generated.
-pub fn interpolate(p: &mut Pipeline, series: &Series, rngs: &mut [SplitMix64]) -> Result<Prediction> {
-    let (frames, dt) = time_lattice(p);
-    let t0 = series.times[0];
-    let mut observed: Vec<Option<Vec<f32>>> = vec![None; frames];
-    for (time, values) in series.times.iter().zip(&series.values) {
-        let slot = slot_of(*time, t0, dt, frames)?;
-        if observed[slot].is_some() {
-            return Err(err!(Usage, "two input frames fall on frame {slot} of the segment (t = {time})"));
+pub fn interpolate(e: &mut Engine, input: &ToGrid, series: &Series) -> Result<GridFrames> {
+    e.atomically(|e| {
+        let (frames, dt) = time_lattice(e);
+        let t0 = series.times[0];
+        let mut observed: Observed = vec![None; frames];
+        for (time, values) in series.times.iter().zip(&series.values) {
+            let slot = slot_of(*time, t0, dt, frames)?;
+            if observed[slot].is_some() {
+                return Err(err!(Usage, "two input frames fall on frame {slot} of the segment (t = {time})"));
+            }
+            observed[slot] = Some(e.lift(input, values)?);
         }
-        observed[slot] = Some(p.lift(values)?);
-    }
-    let last = observed.iter().rposition(Option::is_some).expect("non-empty series");
-    let missing: Vec<usize> = (0..last).filter(|&t| observed[t].is_none()).collect();
-    if missing.is_empty() {
-        return Err(err!(Usage, "no frame is missing between the input frames (t = {t0} .. {})", t0 + last as f64 * dt)
-            .with_hint("interpolation fills gaps: give frames with gaps between them, spaced by multiples of the bundle's dt"));
-    }
-    let decoded = p.segment_batch(&[observed], rngs)?;
-    let times = missing.iter().map(|&t| t0 + t as f64 * dt).collect();
-    Ok(Prediction { times, members: evaluate_members(p, &decoded, rngs.len(), &missing)?, segments: 1 })
+        let last = observed.iter().rposition(Option::is_some).expect("non-empty series");
+        let missing: Vec<usize> = (0..last).filter(|&t| observed[t].is_none()).collect();
+        if missing.is_empty() {
+            return Err(err!(Usage, "no frame is missing between the input frames (t = {t0} .. {})", t0 + last as f64 * dt)
+                .with_hint("interpolation fills gaps: give frames with gaps between them, spaced by multiples of the bundle's dt"));
+        }
+        let decoded = e.segment(Some(input), &[observed])?;
+        let times = missing.iter().map(|&t| t0 + t as f64 * dt).collect();
+        Ok(segment_frames(&decoded, e.members(), &missing, times))
+    })
 }
 
 /// The frame index of time `t` in a segment starting at `t0`.
@@ -195,12 +147,14 @@ fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
 }
 
 /// Generate a whole segment from nothing (or only parameters): frames at `t0 + k dt`.
-pub fn generate(p: &mut Pipeline, t0: f64, rngs: &mut [SplitMix64]) -> Result<Prediction> {
-    let (frames, dt) = time_lattice(p);
-    let decoded = p.segment_batch(&[vec![None; frames]], rngs)?;
-    let slots: Vec<usize> = (0..frames).collect();
-    let times = slots.iter().map(|&t| t0 + t as f64 * dt).collect();
-    Ok(Prediction { times, members: evaluate_members(p, &decoded, rngs.len(), &slots)?, segments: 1 })
+pub fn generate(e: &mut Engine, t0: f64) -> Result<GridFrames> {
+    e.atomically(|e| {
+        let (frames, dt) = time_lattice(e);
+        let decoded = e.segment(None, &[vec![None; frames]])?;
+        let slots: Vec<usize> = (0..frames).collect();
+        let times = slots.iter().map(|&t| t0 + t as f64 * dt).collect();
+        Ok(segment_frames(&decoded, e.members(), &slots, times))
+    })
 }
 
 /// Parse `NAME=VALUE` parameters, check them against the manifest's ranges and normalise them to
@@ -234,6 +188,7 @@ pub fn resolve_params(m: &Manifest, given: &[String]) -> Result<Option<Vec<f32>>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::noise::SplitMix64;
 
     #[test]
     fn member_seeds_start_at_the_seed_and_are_distinct() {

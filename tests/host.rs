@@ -4,14 +4,17 @@
 
 mod common;
 
+use std::sync::{Arc, Barrier, Mutex};
+
 use echo_onnx::bundle::Bundle;
+use echo_onnx::distributed::Communicator;
+use echo_onnx::engine::{Engine, Prediction};
 use echo_onnx::fields::{self, FieldSelection};
 use echo_onnx::grid::bounding_box;
 use echo_onnx::host::Surrogate;
 use echo_onnx::mesh::read::read_series;
 use echo_onnx::model::Model;
-use echo_onnx::noise::SplitMix64;
-use echo_onnx::pipeline::Pipeline;
+use echo_onnx::resample::Geometry;
 use echo_onnx::runtime::{self, Device};
 use echo_onnx::sampler::Sampler;
 use echo_onnx::tasks;
@@ -56,14 +59,22 @@ fn serial_host_matches_the_cli_path() {
         runtime::init(None, Device::Cpu).unwrap();
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
         let grid = bundle.grid(None).unwrap();
-        let mut p = Pipeline::new(model, grid, Some(&series.locations), &series.locations, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let want = tasks::forecast(&mut p, &series, 12, m.time.context_frames, &mut [SplitMix64::new(7)]).unwrap();
+        let want = cli_path(model, &grid, &series, 12, m.time.context_frames);
         assert_eq!(want.members[0].len(), got.len());
         for (w, g) in want.members[0].iter().zip(&got) {
-            let w: Vec<f64> = fields::to_fields(w, &m)[0].values.clone();
+            let w: Vec<f64> = fields::to_fields(&w.0, &m)[0].values.clone();
             assert_eq!(&w, g, "{variant}: serial host differs from the CLI path");
         }
     }
+}
+
+/// The CLI's path: the series' locations as input and output, seed 7, 4 steps.
+fn cli_path(model: Model, grid: &echo_onnx::grid::Grid, series: &fields::Series, horizon: usize, context: usize) -> Prediction {
+    let m = model.bundle.manifest.clone();
+    let geometry = Geometry::new(&m, grid, Some(&series.locations), &series.locations).unwrap();
+    let mut e = Engine::builder(model).with_sampler(Sampler { method: m.sampler.method, steps: 4 }).with_seed(7).build().unwrap();
+    let frames = tasks::forecast(&mut e, geometry.input.as_ref().unwrap(), series, horizon, context).unwrap();
+    e.evaluate_frames(geometry.output(), &frames).unwrap()
 }
 
 type Data = (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>);
@@ -200,9 +211,8 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
             association: echo_onnx::mesh::Association::Point,
         };
         let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
-        let mut p = Pipeline::new(model, bundle.grid(None).unwrap(), Some(&points), &points, Sampler { method: m.sampler.method, steps: 4 }).unwrap();
-        let cli = tasks::forecast(&mut p, &series, 10, 1, &mut [SplitMix64::new(7)]).unwrap();
-        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(v, &m)[0].values.clone()).collect();
+        let cli = cli_path(model, &bundle.grid(None).unwrap(), &series, 10, 1);
+        let cli: Vec<Vec<f64>> = cli.members[0].iter().map(|v| fields::to_fields(&v.0, &m)[0].values.clone()).collect();
         assert_eq!(want, cli, "{variant}: the candidate cloud differs from all points");
         let data = (points.clone(), times.clone(), values.clone());
         let (got, gathered) = distributed_on(data, variant, 2, |i| usize::from(points[i][1] >= 0.37), 10);
@@ -250,4 +260,113 @@ fn adaptive_footprint_is_refused_by_the_host() {
     let e = s.set_mesh(&points).unwrap_err();
     assert_eq!(e.kind(), echo_onnx::ErrorKind::Manifest);
     assert!(e.to_string().contains("lift.footprint"), "{e}");
+}
+
+/// Ranks as threads for [`Communicator`]: gather and broadcast through shared slots, with a
+/// barrier on either side of each move.
+struct Threads {
+    rank: usize,
+    ranks: usize,
+    shared: Arc<(Barrier, Mutex<Vec<Vec<f64>>>)>,
+}
+
+impl Communicator for Threads {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn ranks(&self) -> usize {
+        self.ranks
+    }
+    fn gather(&mut self, local: &[f64]) -> Vec<f64> {
+        let (barrier, slots) = &*self.shared;
+        slots.lock().unwrap()[self.rank] = local.to_vec();
+        barrier.wait();
+        let out = if self.rank == 0 { slots.lock().unwrap().concat() } else { vec![] };
+        barrier.wait();
+        out
+    }
+    fn broadcast(&mut self, data: &[f64]) -> Vec<f64> {
+        let (barrier, slots) = &*self.shared;
+        if self.rank == 0 {
+            slots.lock().unwrap()[0] = data.to_vec();
+        }
+        barrier.wait();
+        let out = slots.lock().unwrap()[0].clone();
+        barrier.wait();
+        out
+    }
+}
+
+/// Run `f` on `ranks` threads, each with its rank's communicator; results in rank order.
+fn on_ranks<T: Send>(ranks: usize, f: impl Fn(&mut Threads) -> T + Sync) -> Vec<T> {
+    let shared = Arc::new((Barrier::new(ranks), Mutex::new(vec![vec![]; ranks])));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..ranks)
+            .map(|rank| {
+                let (shared, f) = (shared.clone(), &f);
+                scope.spawn(move || f(&mut Threads { rank, ranks, shared }))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The protocol as the core runs it (set_mesh_on, push_snapshot_on, forecast_on), every rank
+/// evaluating at its own points; every frame reassembled in global order.
+fn protocol_in_the_core(variant: &str, ranks: usize, owner: impl Fn(usize) -> usize + Sync, horizon: usize) -> Vec<Vec<f64>> {
+    let (points, times, values) = example();
+    let n = points.len();
+    let local_of: Vec<Vec<usize>> = (0..ranks).map(|r| (0..n).filter(|&i| owner(i) == r).collect()).collect();
+    let per_rank = on_ranks(ranks, |comm| {
+        let local = &local_of[comm.rank()];
+        let mut s = open(variant);
+        let pts: Vec<[f64; 3]> = local.iter().map(|&i| points[i]).collect();
+        let ids: Vec<i64> = local.iter().map(|&i| i as i64).collect();
+        s.set_mesh_on(comm, &pts, &ids).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            let v: Vec<f64> = local.iter().map(|&i| v[i]).collect();
+            s.push_snapshot_on(comm, *t, &v).unwrap();
+        }
+        let frames = s.forecast_on(comm, horizon).unwrap();
+        (0..frames).map(|f| s.prediction(f).unwrap()).collect::<Vec<_>>()
+    });
+    (0..per_rank[0].len())
+        .map(|f| {
+            let mut out = vec![f64::NAN; n];
+            for (r, frames) in per_rank.iter().enumerate() {
+                for (&i, &v) in local_of[r].iter().zip(&frames[f]) {
+                    out[i] = v;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn the_protocol_in_the_core_equals_serial_bit_for_bit() {
+    for variant in ["2d", "2d-kernel-linear"] {
+        let want = serial(variant, 12);
+        let (points, _, _) = example();
+        assert_eq!(want, protocol_in_the_core(variant, 2, |i| usize::from(points[i][0] >= 0.5), 12), "{variant}: 2 slabs");
+        assert_eq!(want, protocol_in_the_core(variant, 3, |i| (i * 7919) % 3, 12), "{variant}: 3 ranks, scattered");
+    }
+}
+
+#[test]
+fn a_failure_on_one_rank_fails_the_step_on_every_rank() {
+    let (points, _, _) = example();
+    let errors = on_ranks(2, |comm| {
+        let mut s = open("2d");
+        let rank = comm.rank();
+        let mine: Vec<[f64; 3]> = points.iter().copied().skip(rank).step_by(2).collect();
+        let mut ids: Vec<i64> = (0..mine.len()).map(|i| (2 * i + rank) as i64).collect();
+        if rank == 1 {
+            ids.pop(); // one id short
+        }
+        s.set_mesh_on(comm, &mine, &ids).unwrap_err()
+    });
+    assert!(errors[1].message().contains("global ids for"), "{}", errors[1]);
+    assert_eq!(errors[0].kind(), errors[1].kind());
+    assert!(errors[0].message().starts_with("rank 1: ") && errors[0].message().contains("global ids for"), "{}", errors[0]);
 }

@@ -679,7 +679,7 @@ fn resampler_build_covers_methods_and_associations() {
     let centres = cells.centres(&points);
     let cell_values: Vec<f32> = centres.iter().map(|p| linear_field(p) as f32).collect();
     let source = Source { points: &points, cells: &cells, association: Association::Cell };
-    let kernel = Method::Kernel { kernel: Kernel::Nearest, footprint: Footprint::Closest { n: 1, radius: f64::INFINITY } };
+    let kernel = ResampleMethod::Kernel { kernel: Kernel::Nearest, footprint: Footprint::Closest { n: 1, radius: f64::INFINITY } };
     let r = Resampler::build(&g, &source, kernel, Outside::default()).unwrap();
     let got = r.to_grid(&cell_values, 1).unwrap();
     for (node, q) in g.nodes().iter().enumerate() {
@@ -690,18 +690,18 @@ fn resampler_build_covers_methods_and_associations() {
     // Point data, linear: exact on a linear field.
     let values: Vec<f32> = points.iter().map(|p| linear_field(p) as f32).collect();
     let point_source = Source { association: Association::Point, ..source };
-    let r = Resampler::build(&g, &point_source, Method::Linear, Outside::Closest).unwrap();
+    let r = Resampler::build(&g, &point_source, ResampleMethod::Linear, Outside::Closest).unwrap();
     let got = r.to_grid(&values, 1).unwrap();
     assert!(g.nodes().iter().zip(&got).all(|(q, &v)| (v as f64 - linear_field(q)).abs() < 1e-5));
     // Errors: linear without cells, cell data without cells, NaN.
     let none = Cells::default();
     let cloud = Source { points: &points, cells: &none, association: Association::Point };
     let kind = |r: echo_onnx::Result<Resampler>| r.map(drop).unwrap_err().kind();
-    assert_eq!(kind(Resampler::build(&g, &cloud, Method::Linear, Outside::default())), ErrorKind::MeshFormat);
+    assert_eq!(kind(Resampler::build(&g, &cloud, ResampleMethod::Linear, Outside::default())), ErrorKind::MeshFormat);
     assert_eq!(kind(Resampler::build(&g, &Source { association: Association::Cell, ..cloud }, kernel, Outside::default())), ErrorKind::MeshFormat);
     let mut bad = points.clone();
     bad[7][0] = f64::NAN;
-    assert_eq!(kind(Resampler::build(&g, &Source { points: &bad, ..point_source }, Method::Linear, Outside::default())), ErrorKind::NonFinite);
+    assert_eq!(kind(Resampler::build(&g, &Source { points: &bad, ..point_source }, ResampleMethod::Linear, Outside::default())), ErrorKind::NonFinite);
     assert_eq!(kind(Resampler::build(&g, &Source { points: &bad, ..point_source }, kernel, Outside::default())), ErrorKind::NonFinite);
     assert_eq!(kind(Resampler::build(&g, &Source { points: &[], ..cloud }, kernel, Outside::default())), ErrorKind::OutsideGrid);
 }
@@ -853,7 +853,7 @@ fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
             for footprint in [Footprint::Closest { n: 4, radius: 1.5 }, Footprint::Radius(1.5)] {
                 for (assoc, sources) in [(Association::Point, points.len()), (Association::Cell, cells.len())] {
                     let source = Source { points: &points, cells: &cells, association: assoc };
-                    let r = Resampler::build(&g, &source, Method::Kernel { kernel, footprint }, Outside::Null(-7.0)).unwrap();
+                    let r = Resampler::build(&g, &source, ResampleMethod::Kernel { kernel, footprint }, Outside::Null(-7.0)).unwrap();
                     assert_eq!(r.coverage(), linear.coverage(), "case {case}, {kernel:?}, {footprint:?}, {assoc}");
                     let w = r.weights().unwrap();
                     for (node, &inside) in inside.iter().enumerate() {
@@ -870,7 +870,8 @@ fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
         }
         // Outside the cells, `closest` still gives the closest point's value (with coverage 0).
         let source = Source { points: &points, cells: &cells, association: Association::Point };
-        let r = Resampler::build(&g, &source, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::Closest).unwrap();
+        let r =
+            Resampler::build(&g, &source, ResampleMethod::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::Closest).unwrap();
         let got = r.to_grid(&values, 1).unwrap();
         for (node, q) in g.nodes().iter().enumerate().filter(|(n, _)| !inside[*n]) {
             let nearest = brute_neighbours(&g, &points, q, 1, f64::INFINITY)[0] as usize;
@@ -881,7 +882,7 @@ fn kernels_on_meshes_with_cells_cover_the_cells_exactly() {
     let g = unit_grid(9, 2, false);
     let points = [[0.0, 0.0, 0.0]];
     let cloud = Source { points: &points, cells: &Cells::default(), association: Association::Point };
-    let r = Resampler::build(&g, &cloud, Method::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
+    let r = Resampler::build(&g, &cloud, ResampleMethod::Kernel { kernel: Kernel::default(), footprint: Footprint::Radius(1.5) }, Outside::default()).unwrap();
     assert_eq!(r.coverage().iter().filter(|&&c| c > 0.0).count(), 4);
 }
 

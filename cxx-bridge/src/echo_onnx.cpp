@@ -5,6 +5,7 @@
 
 #include <cfenv>
 
+#include "comm.h"
 #include "echo-onnx-cxx/src/lib.rs.h"
 #include "rust/cxx.h"
 
@@ -27,6 +28,25 @@ public:
     FpGuard& operator=(const FpGuard&) = delete;
 };
 
+const char* const kindNames[] = {"io", "mesh-format", "missing-field", "field-shape", "non-finite", "outside-grid", "manifest",
+    "bundle-graph", "runtime-missing", "device", "inference", "usage", "output", "internal"};
+const std::size_t kinds = sizeof(kindNames)/sizeof(kindNames[0]);
+
+//- The bridge's "<kind>\x1f<message>" as an echo::Error (no separator: Internal, all message).
+Error error(const std::string& tagged)
+{
+    const std::size_t sep = tagged.find('\x1f');
+    if (sep != std::string::npos)
+    {
+        const std::string kind = tagged.substr(0, sep);
+        for (std::size_t k = 0; k < kinds; ++k)
+        {
+            if (kind == kindNames[k]) return Error(static_cast<ErrorKind>(k), tagged.substr(sep + 1));
+        }
+    }
+    return Error(ErrorKind::Internal, sep == std::string::npos ? tagged : tagged.substr(sep + 1));
+}
+
 //- Run `f` with FP exceptions masked; rethrow the core's errors as echo::Error.
 template<class F>
 auto call(F&& f) -> decltype(f())
@@ -38,7 +58,7 @@ auto call(F&& f) -> decltype(f())
     }
     catch (const rust::Error& e)
     {
-        throw Error(e.what());
+        throw error(e.what());
     }
 }
 
@@ -55,6 +75,31 @@ rust::Slice<T> out(T* data, std::size_t n)
 }
 
 } // namespace
+
+namespace ffi
+{
+
+rust::Vec<double> Comm::gather(rust::Slice<const double> local)
+{
+    rust::Vec<double> out;
+    for (double v : c_.gather(std::vector<double>(local.begin(), local.end()))) out.push_back(v);
+    return out;
+}
+
+rust::Vec<double> Comm::broadcast(rust::Slice<const double> data)
+{
+    rust::Vec<double> out;
+    for (double v : c_.broadcast(std::vector<double>(data.begin(), data.end()))) out.push_back(v);
+    return out;
+}
+
+} // namespace ffi
+
+const char* name(ErrorKind kind)
+{
+    const std::size_t k = static_cast<std::size_t>(kind);
+    return k < kinds ? kindNames[k] : "internal";
+}
 
 
 void check_settings
@@ -79,7 +124,6 @@ struct Surrogate::Impl
     std::size_t n = 0;
     std::size_t channels = 0;
     std::size_t candidates = 0;
-    std::size_t cloud = 0;
 
     explicit Impl(rust::Box<ffi::Surrogate>&& b) : s(std::move(b)) {}
 };
@@ -203,7 +247,6 @@ void Surrogate::set_mesh(const double* xyz, std::size_t n)
         impl_->s->set_mesh(in(xyz, 3*n));
         impl_->n = n;
         impl_->candidates = impl_->s->candidate_count();
-        impl_->cloud = impl_->candidates;
         return 0;
     });
 }
@@ -213,81 +256,39 @@ void Surrogate::push_snapshot(double time, const double* values)
     call([&] { impl_->s->push_snapshot(time, in(values, impl_->n*impl_->channels)); return 0; });
 }
 
-void Surrogate::set_local_mesh
-(
-    const double* xyz,
-    const std::int64_t* ids,
-    std::size_t n,
-    const double lo[3],
-    const double hi[3]
-)
+void Surrogate::set_mesh(Communicator& comm, const double* xyz, const std::int64_t* ids, std::size_t n)
 {
     call([&] {
-        impl_->s->set_local_mesh(in(xyz, 3*n), in(ids, n), in(lo, 3), in(hi, 3));
+        ffi::Comm c(comm);
+        impl_->s->set_mesh_on(c, in(xyz, 3*n), in(ids, n));
         impl_->n = n;
         impl_->candidates = impl_->s->candidate_count();
-        impl_->cloud = 0;
         return 0;
     });
 }
 
-std::size_t Surrogate::inside_count() const
+void Surrogate::push_snapshot(Communicator& comm, double time, const double* values)
 {
-    return call([&] { return impl_->s->inside_count(); });
+    call([&] {
+        ffi::Comm c(comm);
+        impl_->s->push_snapshot_on(c, time, in(values, impl_->n*impl_->channels));
+        return 0;
+    });
+}
+
+std::size_t Surrogate::forecast(Communicator& comm, std::size_t horizon)
+{
+    return call([&] { ffi::Comm c(comm); return impl_->s->forecast_on(c, horizon); });
+}
+
+std::size_t Surrogate::generate(Communicator& comm, double t0)
+{
+    return call([&] { ffi::Comm c(comm); return impl_->s->generate_on(c, t0); });
 }
 
 std::size_t Surrogate::candidate_count() const
 {
     return impl_->candidates;
-}
-
-void Surrogate::candidates(double* xyz, std::int64_t* ids) const
-{
-    call([&] {
-        impl_->s->candidates(out(xyz, 3*impl_->candidates), out(ids, impl_->candidates));
-        return 0;
-    });
-}
-
-void Surrogate::candidate_values(const double* values, double* result) const
-{
-    call([&] {
-        impl_->s->candidate_values
-        (
-            in(values, impl_->n*impl_->channels),
-            out(result, impl_->candidates*impl_->channels)
-        );
-        return 0;
-    });
-}
-
-void Surrogate::set_cloud
-(
-    const double* xyz,
-    const std::int64_t* ids,
-    std::size_t n,
-    std::size_t total_locations,
-    std::size_t total_inside
-)
-{
-    call([&] {
-        impl_->s->set_cloud(in(xyz, 3*n), in(ids, n), total_locations, total_inside);
-        impl_->cloud = n;
-        return 0;
-    });
-}
-
-void Surrogate::set_evaluation_only()
-{
-    call([&] { impl_->s->set_evaluation_only(); impl_->cloud = 0; return 0; });
-}
-
-void Surrogate::push_cloud_snapshot(double time, const double* values)
-{
-    call([&] {
-        impl_->s->push_cloud_snapshot(time, in(values, impl_->cloud*impl_->channels));
-        return 0;
-    });
 }
 
 std::size_t Surrogate::snapshots() const
@@ -310,23 +311,6 @@ std::vector<double> Surrogate::predicted_times() const
     return call([&] {
         auto t = impl_->s->predicted_times();
         return std::vector<double>(t.begin(), t.end());
-    });
-}
-
-std::vector<float> Surrogate::decoded() const
-{
-    return call([&] {
-        std::vector<float> data(impl_->s->decoded_len());
-        impl_->s->decoded(out(data.data(), data.size()));
-        return data;
-    });
-}
-
-void Surrogate::set_decoded(const std::vector<double>& times, const std::vector<float>& data)
-{
-    call([&] {
-        impl_->s->set_decoded(in(times.data(), times.size()), in(data.data(), data.size()));
-        return 0;
     });
 }
 

@@ -3,19 +3,35 @@
 //! Hosts do not include the generated header: they include `include/echo_onnx.hpp`, whose
 //! implementation (`src/echo_onnx.cpp`) is compiled into this static library and is the only user
 //! of the generated bindings. Every function returns `Result`, which `cxx` turns into a C++
-//! exception (`rust::Error`, rethrown by the facade as `echo::Error`) carrying the core's message.
-//! Panics are caught here and reported the same way: nothing unwinds into C++.
+//! exception (`rust::Error`, rethrown by the facade as `echo::Error`) carrying the core's error
+//! kind and message as `"<kind>\x1f<message>"` ([`ErrorKind::name`]; the facade splits them into
+//! `echo::ErrorKind` and `what()`). Panics are caught here and reported the same way, as kind
+//! `internal`: nothing unwinds into C++.
 
 // `cxx` passes C++ `rust::Vec` references as `&Vec`.
 #![allow(clippy::ptr_arg)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::pin::Pin;
 
-use echo_onnx::host;
+use echo_onnx::distributed::Communicator;
+
+use echo_onnx::{host, ErrorKind};
 
 #[cxx::bridge(namespace = "echo::ffi")]
 mod ffi {
+    unsafe extern "C++" {
+        include!("echo-onnx-cxx/src/comm.h");
+
+        /// The host's `echo::Communicator` (MPI in the OpenFOAM function object).
+        type Comm;
+        fn rank(self: &Comm) -> usize;
+        fn ranks(self: &Comm) -> usize;
+        fn gather(self: Pin<&mut Comm>, local: &[f64]) -> Vec<f64>;
+        fn broadcast(self: Pin<&mut Comm>, data: &[f64]) -> Vec<f64>;
+    }
+
     extern "Rust" {
         type Surrogate;
 
@@ -30,7 +46,6 @@ mod ffi {
         fn context_frames(&self) -> usize;
         fn dt(&self) -> f64;
         fn parameter_names(&self) -> Vec<String>;
-        fn decoded_len(&self) -> usize;
 
         fn set_sampler(&mut self, steps: usize, method: &str) -> Result<()>;
         fn set_seed(&mut self, seed: u64);
@@ -40,51 +55,73 @@ mod ffi {
         fn set_mesh(&mut self, xyz: &[f64]) -> Result<()>;
         fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()>;
 
-        fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<()>;
-        fn inside_count(&self) -> Result<usize>;
+        fn set_mesh_on(&mut self, comm: Pin<&mut Comm>, xyz: &[f64], ids: &[i64]) -> Result<()>;
+        fn push_snapshot_on(&mut self, comm: Pin<&mut Comm>, time: f64, values: &[f64]) -> Result<()>;
+        fn forecast_on(&mut self, comm: Pin<&mut Comm>, horizon: usize) -> Result<usize>;
+        fn generate_on(&mut self, comm: Pin<&mut Comm>, t0: f64) -> Result<usize>;
+
         fn candidate_count(&self) -> Result<usize>;
-        fn candidates(&self, xyz: &mut [f64], ids: &mut [i64]) -> Result<()>;
-        fn candidate_values(&self, values: &[f64], out: &mut [f64]) -> Result<()>;
-        fn set_cloud(&mut self, xyz: &[f64], ids: &[i64], total_points: usize, total_inside: usize) -> Result<()>;
-        fn set_evaluation_only(&mut self) -> Result<()>;
-        fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()>;
         fn snapshots(&self) -> usize;
 
         fn forecast(&mut self, horizon: usize) -> Result<usize>;
         fn generate(&mut self, t0: f64) -> Result<usize>;
         fn predicted_times(&self) -> Vec<f64>;
-        fn decoded(&self, out: &mut [f32]) -> Result<()>;
-        fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()>;
         fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<()>;
+    }
+}
+
+/// The host's communicator as the core's [`Communicator`].
+struct HostComm<'a>(Pin<&'a mut ffi::Comm>);
+
+impl Communicator for HostComm<'_> {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn ranks(&self) -> usize {
+        self.0.ranks()
+    }
+    fn gather(&mut self, local: &[f64]) -> Vec<f64> {
+        self.0.as_mut().gather(local)
+    }
+    fn broadcast(&mut self, data: &[f64]) -> Vec<f64> {
+        self.0.as_mut().broadcast(data)
     }
 }
 
 /// The core's host API behind an opaque type.
 pub struct Surrogate(host::Surrogate);
 
-/// Run `f`, turning a panic into an error message (a panic must not unwind into C++).
+/// Separates the kind from the message in an error crossing into C++ (ASCII unit separator).
+const KIND_SEPARATOR: char = '\x1f';
+
+/// An error as it crosses into C++: the kind's name, [`KIND_SEPARATOR`], the message.
+fn tagged(kind: &str, message: impl std::fmt::Display) -> String {
+    format!("{kind}{KIND_SEPARATOR}{message}")
+}
+
+/// Run `f`, turning a panic into an error of kind `internal` (a panic must not unwind into C++).
 fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-        Err(format!("internal error in echo-onnx (please report): {what}"))
+        Err(tagged("internal", format!("internal error in echo-onnx (please report): {what}")))
     })
 }
 
-/// The core's error as one message (message + hint).
+/// The core's error: its kind, and one message (message + hint).
 fn msg(e: echo_onnx::Error) -> String {
-    e.to_string()
+    tagged(e.kind().name(), e)
 }
 
 fn points(xyz: &[f64]) -> Result<Vec<[f64; 3]>, String> {
     if xyz.len() % 3 != 0 {
-        return Err(format!("{} coordinates is not a whole number of 3D points", xyz.len()));
+        return Err(tagged(ErrorKind::Usage.name(), format!("{} coordinates is not a whole number of 3D points", xyz.len())));
     }
     Ok(xyz.chunks(3).map(|p| [p[0], p[1], p[2]]).collect())
 }
 
 fn copy_into<T: Copy>(what: &str, from: &[T], to: &mut [T]) -> Result<(), String> {
     if from.len() != to.len() {
-        return Err(format!("{what}: the caller's array holds {} values, {} are needed", to.len(), from.len()));
+        return Err(tagged(ErrorKind::FieldShape.name(), format!("{what}: the caller's array holds {} values, {} are needed", to.len(), from.len())));
     }
     to.copy_from_slice(from);
     Ok(())
@@ -127,9 +164,6 @@ impl Surrogate {
     fn parameter_names(&self) -> Vec<String> {
         self.0.manifest().parameters.iter().map(|p| p.name.clone()).collect()
     }
-    fn decoded_len(&self) -> usize {
-        self.0.decoded_len()
-    }
     fn set_sampler(&mut self, steps: usize, method: &str) -> Result<(), String> {
         guard(|| self.0.set_sampler(steps, method).map_err(msg))
     }
@@ -148,39 +182,20 @@ impl Surrogate {
     fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<(), String> {
         guard(|| self.0.push_snapshot(time, values).map_err(msg))
     }
-    fn set_local_mesh(&mut self, xyz: &[f64], ids: &[i64], lo: &[f64], hi: &[f64]) -> Result<(), String> {
-        guard(|| {
-            let (lo, hi) = match (lo, hi) {
-                (&[a, b, c], &[d, e, f]) => ([a, b, c], [d, e, f]),
-                _ => return Err("the bounding box needs 3 coordinates per corner".to_string()),
-            };
-            self.0.set_local_mesh(&points(xyz)?, ids, lo, hi).map_err(msg)
-        })
+    fn set_mesh_on(&mut self, comm: Pin<&mut ffi::Comm>, xyz: &[f64], ids: &[i64]) -> Result<(), String> {
+        guard(|| self.0.set_mesh_on(&mut HostComm(comm), &points(xyz)?, ids).map_err(msg))
     }
-    fn inside_count(&self) -> Result<usize, String> {
-        guard(|| self.0.inside_count().map_err(msg))
+    fn push_snapshot_on(&mut self, comm: Pin<&mut ffi::Comm>, time: f64, values: &[f64]) -> Result<(), String> {
+        guard(|| self.0.push_snapshot_on(&mut HostComm(comm), time, values).map_err(msg))
+    }
+    fn forecast_on(&mut self, comm: Pin<&mut ffi::Comm>, horizon: usize) -> Result<usize, String> {
+        guard(|| self.0.forecast_on(&mut HostComm(comm), horizon).map_err(msg))
+    }
+    fn generate_on(&mut self, comm: Pin<&mut ffi::Comm>, t0: f64) -> Result<usize, String> {
+        guard(|| self.0.generate_on(&mut HostComm(comm), t0).map_err(msg))
     }
     fn candidate_count(&self) -> Result<usize, String> {
         guard(|| self.0.candidate_count().map_err(msg))
-    }
-    fn candidates(&self, xyz: &mut [f64], ids: &mut [i64]) -> Result<(), String> {
-        guard(|| {
-            let (p, i) = self.0.candidates().map_err(msg)?;
-            copy_into("candidate points", &p.concat(), xyz)?;
-            copy_into("candidate ids", &i, ids)
-        })
-    }
-    fn candidate_values(&self, values: &[f64], out: &mut [f64]) -> Result<(), String> {
-        guard(|| copy_into("candidate values", &self.0.candidate_values(values).map_err(msg)?, out))
-    }
-    fn set_cloud(&mut self, xyz: &[f64], ids: &[i64], total_points: usize, total_inside: usize) -> Result<(), String> {
-        guard(|| self.0.set_cloud(&points(xyz)?, ids, total_points, total_inside).map_err(msg))
-    }
-    fn set_evaluation_only(&mut self) -> Result<(), String> {
-        guard(|| self.0.set_evaluation_only().map_err(msg))
-    }
-    fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<(), String> {
-        guard(|| self.0.push_cloud_snapshot(time, values).map_err(msg))
     }
     fn snapshots(&self) -> usize {
         self.0.snapshots()
@@ -193,12 +208,6 @@ impl Surrogate {
     }
     fn predicted_times(&self) -> Vec<f64> {
         self.0.predicted_times().to_vec()
-    }
-    fn decoded(&self, out: &mut [f32]) -> Result<(), String> {
-        guard(|| copy_into("decoded frames", &self.0.decoded(), out))
-    }
-    fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<(), String> {
-        guard(|| self.0.set_decoded(times, data).map_err(msg))
     }
     fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<(), String> {
         guard(|| copy_into("prediction", &self.0.prediction(frame).map_err(msg)?, out))

@@ -1,18 +1,66 @@
 // Smoke test of include/echo_onnx.hpp as a host sees it: only the public header and the static
 // library. Runs with floating-point traps enabled (like OpenFOAM's FOAM_SIGFPE), checks that
 // errors arrive as echo::Error with the core's message, that a serial forecast gives finite
-// values, and that the distributed protocol on two "ranks" reproduces it exactly.
+// values, and that the distributed protocol over a Communicator (one rank; two "ranks" as
+// threads) reproduces it exactly.
 // Usage: smoke BUNDLE_DIR   (exit 0 on success). SPDX-License-Identifier: MIT OR Apache-2.0
 #include "echo_onnx.hpp"
 
 #include <cfenv>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #define CHECK(c) do { if (!(c)) { std::fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, #c); std::exit(1); } } while (0)
+
+//- Ranks as threads: gather and broadcast through shared slots, a barrier on either side.
+struct Ranks
+{
+    std::mutex m;
+    std::condition_variable cv;
+    std::size_t ranks, waiting = 0, generation = 0;
+    std::vector<std::vector<double>> slots;
+    explicit Ranks(std::size_t n) : ranks(n), slots(n) {}
+    void barrier()
+    {
+        std::unique_lock<std::mutex> lock(m);
+        const std::size_t g = generation;
+        if (++waiting == ranks) { waiting = 0; ++generation; cv.notify_all(); }
+        else cv.wait(lock, [&] { return generation != g; });
+    }
+};
+
+struct ThreadRank : echo::Communicator
+{
+    Ranks& s;
+    std::size_t r;
+    ThreadRank(Ranks& shared, std::size_t rank) : s(shared), r(rank) {}
+    std::size_t rank() const override { return r; }
+    std::size_t ranks() const override { return s.ranks; }
+    std::vector<double> gather(const std::vector<double>& local) override
+    {
+        { std::lock_guard<std::mutex> lock(s.m); s.slots[r] = local; }
+        s.barrier();
+        std::vector<double> out;
+        if (r == 0) { std::lock_guard<std::mutex> lock(s.m); for (const auto& v : s.slots) out.insert(out.end(), v.begin(), v.end()); }
+        s.barrier();
+        return out;
+    }
+    std::vector<double> broadcast(const std::vector<double>& data) override
+    {
+        if (r == 0) { std::lock_guard<std::mutex> lock(s.m); s.slots[0] = data; }
+        s.barrier();
+        std::vector<double> out;
+        { std::lock_guard<std::mutex> lock(s.m); out = s.slots[0]; }
+        s.barrier();
+        return out;
+    }
+};
 
 int main(int argc, char** argv)
 {
@@ -27,6 +75,8 @@ int main(int argc, char** argv)
     catch (const echo::Error& e)
     {
         CHECK(std::string(e.what()).find("bundle directory '/nonexistent/bundle' does not exist") != std::string::npos);
+        CHECK(std::string(e.what()).find('\x1f') == std::string::npos);  // the kind is not part of the message
+        CHECK(e.kind() == echo::ErrorKind::Manifest && std::string(echo::name(e.kind())) == "manifest");
     }
 
     const std::size_t nx = 40, n = nx*nx;
@@ -45,7 +95,11 @@ int main(int argc, char** argv)
     CHECK(s.dim() == 2 && s.channels() == 1 && s.fields().at(0).name == "vorticity");
     s.check_case({{"vorticity", 1}}, 2);
     try { s.check_case({{"T", 1}}, 2); CHECK(false); }
-    catch (const echo::Error& e) { CHECK(std::string(e.what()).find("but the case gives [T (1 comp.)]") != std::string::npos); }
+    catch (const echo::Error& e)
+    {
+        CHECK(std::string(e.what()).find("but the case gives [T (1 comp.)]") != std::string::npos);
+        CHECK(e.kind() == echo::ErrorKind::MissingField);
+    }
     s.set_sampler(3);
     s.set_seed(5);
     s.set_mesh(xyz.data(), n);
@@ -59,43 +113,36 @@ int main(int argc, char** argv)
         for (double v : serial[k]) CHECK(std::isfinite(v));
     }
 
-    // Two ranks: the left and right halves of the points.
-    const double lo[3] = {0.0125, 0.0125, 0.05}, hi[3] = {0.9875, 0.9875, 0.05};
-    std::vector<std::size_t> part[2];
-    for (std::size_t k = 0; k < n; ++k) part[xyz[3*k] < 0.5 ? 0 : 1].push_back(k);
-    std::vector<echo::Surrogate> rank;
-    std::vector<double> cloud_xyz, cloud_values;
-    std::vector<std::int64_t> cloud_ids;
-    std::size_t inside = 0;
-    for (int r = 0; r < 2; ++r)
+    // The protocol in the core over a host's Communicator: one rank, then two ranks (threads) with
+    // the left and right halves of the points. Both give the serial numbers.
+    auto run = [&](echo::Communicator& comm, const std::vector<std::size_t>& mine)
     {
-        rank.emplace_back(argv[1], "cpu", 1);
-        rank[r].set_sampler(3);
-        rank[r].set_seed(5);
-        std::vector<double> p; std::vector<std::int64_t> id; std::vector<double> v;
-        for (std::size_t k : part[r]) { p.insert(p.end(), &xyz[3*k], &xyz[3*k] + 3); id.push_back(ids[k]); v.push_back(values[k]); }
-        rank[r].set_local_mesh(p.data(), id.data(), part[r].size(), lo, hi);
-        const std::size_t c = rank[r].candidate_count();
-        std::vector<double> cx(3*c), cv(c); std::vector<std::int64_t> ci(c);
-        rank[r].candidates(cx.data(), ci.data());
-        rank[r].candidate_values(v.data(), cv.data());
-        cloud_xyz.insert(cloud_xyz.end(), cx.begin(), cx.end());
-        cloud_ids.insert(cloud_ids.end(), ci.begin(), ci.end());
-        cloud_values.insert(cloud_values.end(), cv.begin(), cv.end());
-        inside += rank[r].inside_count();
-    }
-    rank[0].set_cloud(cloud_xyz.data(), cloud_ids.data(), cloud_ids.size(), n, inside);
-    rank[1].set_evaluation_only();
-    rank[0].push_cloud_snapshot(0.0, cloud_values.data());
-    CHECK(rank[0].forecast() == frames);
-    rank[1].set_decoded(rank[0].predicted_times(), rank[0].decoded());
-    for (std::size_t k = 0; k < frames; ++k)
-    for (int r = 0; r < 2; ++r)
-    {
-        std::vector<double> out(part[r].size());
-        rank[r].prediction(k, out.data());
-        for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i] == serial[k][part[r][i]]);
-    }
-    std::printf("smoke: ok (%zu frames at %zu points; 2-rank protocol identical)\n", frames, n);
+        echo::Surrogate r(argv[1], "cpu", 1);
+        r.set_sampler(3);
+        r.set_seed(5);
+        std::vector<double> p, v;
+        std::vector<std::int64_t> id;
+        for (std::size_t k : mine) { p.insert(p.end(), &xyz[3*k], &xyz[3*k] + 3); id.push_back(ids[k]); v.push_back(values[k]); }
+        r.set_mesh(comm, p.data(), id.data(), mine.size());
+        r.push_snapshot(comm, 0.0, v.data());
+        CHECK(r.forecast(comm) == frames);
+        for (std::size_t k = 0; k < frames; ++k)
+        {
+            std::vector<double> out(mine.size());
+            r.prediction(k, out.data());
+            for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i] == serial[k][mine[i]]);
+        }
+    };
+    std::vector<std::size_t> all(n), part[2];
+    for (std::size_t k = 0; k < n; ++k) { all[k] = k; part[xyz[3*k] < 0.5 ? 0 : 1].push_back(k); }
+    Ranks one(1);
+    ThreadRank solo(one, 0);
+    run(solo, all);
+    Ranks two(2);
+    ThreadRank left(two, 0), right(two, 1);
+    std::thread other([&] { run(right, part[1]); });
+    run(left, part[0]);
+    other.join();
+    std::printf("smoke: ok (%zu frames at %zu points; 1- and 2-rank protocol identical)\n", frames, n);
     return 0;
 }

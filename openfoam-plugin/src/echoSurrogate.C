@@ -15,7 +15,6 @@ License
 #include "echo_onnx.hpp"
 
 #include "addToRunTimeSelectionTable.H"
-#include "boundBox.H"
 #include "fvcFlux.H"
 #include "globalIndex.H"
 #include "labelIOList.H"
@@ -71,6 +70,107 @@ std::string fmt(double x)
     return s.str();
 }
 
+//- The protocol's collective moves (the protocol itself is echo-onnx's) over Pstream: MPI in a
+//  parallel run, one rank otherwise.
+class PstreamCommunicator : public echo::Communicator
+{
+public:
+    std::size_t rank() const override { return Foam::Pstream::myProcNo(); }
+    std::size_t ranks() const override { return Foam::Pstream::nProcs(); }
+
+    std::vector<double> gather(const std::vector<double>& local) override
+    {
+        Foam::List<Foam::scalarList> all(Foam::Pstream::nProcs());
+        all[Foam::Pstream::myProcNo()] = Foam::scalarList(local.begin(), local.end());
+        Foam::Pstream::gatherList(all);
+        std::vector<double> out;
+        if (Foam::Pstream::master())
+        {
+            for (const Foam::scalarList& l : all) out.insert(out.end(), l.begin(), l.end());
+        }
+        return out;
+    }
+
+    std::vector<double> broadcast(const std::vector<double>& data) override
+    {
+        Foam::scalarList d(data.begin(), data.end());
+        Foam::Pstream::scatter(d);
+        return std::vector<double>(d.begin(), d.end());
+    }
+};
+
+// One path for scalar and vector fields: component d of a cell value (a scalar is its own only
+// component), and the copies between a field and the location-major array of all fields
+// (values[i*C + c0 + d]: the field's nc components start at channel c0 of C).
+inline Foam::scalar cmpt(const Foam::scalar& s, Foam::label) { return s; }
+inline Foam::scalar& cmpt(Foam::scalar& s, Foam::label) { return s; }
+inline Foam::scalar cmpt(const Foam::vector& v, Foam::label d) { return v[d]; }
+inline Foam::scalar& cmpt(Foam::vector& v, Foam::label d) { return v[d]; }
+
+template<class Type>
+void toChannels
+(
+    const Foam::Field<Type>& f,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    Foam::scalarField& out
+)
+{
+    forAll(f, i)
+    {
+        for (Foam::label d = 0; d < nc; ++d)
+        {
+            out[i*C + c0 + d] = cmpt(f[i], d);
+        }
+    }
+}
+
+//- The other way, then the boundary values; the components beyond nc (z of a 2D case's
+//  vectors) are zeroed with zeroRest, else left as they were.
+template<class Type>
+void fromChannels
+(
+    const Foam::scalarField& values,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    bool zeroRest,
+    Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>& f
+)
+{
+    Foam::Field<Type>& v = f.primitiveFieldRef();
+    forAll(v, i)
+    {
+        if (zeroRest)
+        {
+            v[i] = Foam::pTraits<Type>::zero;
+        }
+        for (Foam::label d = 0; d < nc; ++d)
+        {
+            cmpt(v[i], d) = values[i*C + c0 + d];
+        }
+    }
+    f.correctBoundaryConditions();
+}
+
+//- The <field>Echo field of `f`: zero, with f's dimensions, zero-gradient at the boundaries.
+template<class Type>
+Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
+(
+    const Foam::IOobject& io,
+    const Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>& f
+)
+{
+    return new Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>
+    (
+        io,
+        f.mesh(),
+        Foam::dimensioned<Type>(f.dimensions(), Foam::Zero),
+        Foam::zeroGradientFvPatchField<Type>::typeName
+    );
+}
+
 } // namespace
 
 
@@ -116,26 +216,22 @@ template<class F>
 bool Foam::functionObjects::echoSurrogate::guarded
 (
     const char* what,
-    bool masterOnly,
     bool atRead,
     F&& f
 )
 {
     string message;
-    if (!masterOnly || Pstream::master())
+    try
     {
-        try
-        {
-            f();
-        }
-        catch (const echo::Error& e)
-        {
-            message = string(what) + ": " + e.what();
-        }
-        catch (const std::exception& e)
-        {
-            message = string(what) + ": " + e.what();
-        }
+        f();
+    }
+    catch (const echo::Error& e)
+    {
+        message = string(what) + ": " + e.what();
+    }
+    catch (const std::exception& e)
+    {
+        message = string(what) + ": " + e.what();
     }
 
     // Every rank learns every rank's outcome, so all fail (or go on) together.
@@ -374,34 +470,19 @@ Foam::label Foam::functionObjects::echoSurrogate::latticeIndex
 
 Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
-    scalarField out(n*C);
-
+    scalarField out(mesh_.nCells()*C);
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
         if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
         {
-            const scalarField& v =
-                mesh_.lookupObject<volScalarField>(fname).primitiveField();
-            for (label i = 0; i < n; ++i)
-            {
-                out[i*C + c0] = v[i];
-            }
+            toChannels(mesh_.lookupObject<volScalarField>(fname).primitiveField(), C, c0, 1, out);
         }
         else
         {
-            const vectorField& v =
-                mesh_.lookupObject<volVectorField>(fname).primitiveField();
-            for (label i = 0; i < n; ++i)
-            {
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    out[i*C + c0 + d] = v[i][d];
-                }
-            }
+            toChannels(mesh_.lookupObject<volVectorField>(fname).primitiveField(), C, c0, components_[fi], out);
         }
         c0 += components_[fi];
     }
@@ -411,34 +492,17 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
 
 void Foam::functionObjects::echoSurrogate::setEcho(const scalarField& values)
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
         if (echoScalars_.set(fi))
         {
-            volScalarField& e = echoScalars_[fi];
-            scalarField& v = e.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = values[i*C + c0];
-            }
-            e.correctBoundaryConditions();
+            fromChannels(values, C, c0, 1, true, echoScalars_[fi]);
         }
         else
         {
-            volVectorField& e = echoVectors_[fi];
-            vectorField& v = e.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = Zero;
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    v[i][d] = values[i*C + c0 + d];
-                }
-            }
-            e.correctBoundaryConditions();
+            fromChannels(values, C, c0, components_[fi], true, echoVectors_[fi]);
         }
         c0 += components_[fi];
     }
@@ -451,7 +515,6 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     const scalarField& values
 )
 {
-    const label n = mesh_.nCells();
     const label C = sum(components_);
     label c0 = 0;
     forAll(fieldNames_, fi)
@@ -459,26 +522,12 @@ void Foam::functionObjects::echoSurrogate::replaceFields
         const word& fname = fieldNames_[fi];
         if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
         {
-            volScalarField& f = mesh_.lookupObjectRef<volScalarField>(fname);
-            scalarField& v = f.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                v[i] = values[i*C + c0];
-            }
-            f.correctBoundaryConditions();
+            fromChannels(values, C, c0, 1, false, mesh_.lookupObjectRef<volScalarField>(fname));
         }
         else
         {
             volVectorField& f = mesh_.lookupObjectRef<volVectorField>(fname);
-            vectorField& v = f.primitiveFieldRef();
-            for (label i = 0; i < n; ++i)
-            {
-                for (label d = 0; d < components_[fi]; ++d)
-                {
-                    v[i][d] = values[i*C + c0 + d];
-                }
-            }
-            f.correctBoundaryConditions();
+            fromChannels(values, C, c0, components_[fi], false, f);
 
             // Keep the volumetric flux consistent with a replaced velocity
             if (fname == "U" && mesh_.foundObject<surfaceScalarField>("phi"))
@@ -521,33 +570,13 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         {
             const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
             components_[fi] = 1;
-            echoScalars_.set
-            (
-                fi,
-                new volScalarField
-                (
-                    io,
-                    mesh_,
-                    dimensionedScalar(f.dimensions(), Zero),
-                    zeroGradientFvPatchScalarField::typeName
-                )
-            );
+            echoScalars_.set(fi, echoField(io, f));
         }
         else if (mesh_.foundObject<volVectorField>(fname))
         {
             const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
             components_[fi] = dim;
-            echoVectors_.set
-            (
-                fi,
-                new volVectorField
-                (
-                    io,
-                    mesh_,
-                    dimensionedVector(f.dimensions(), Zero),
-                    zeroGradientFvPatchVectorField::typeName
-                )
-            );
+            echoVectors_.set(fi, echoField(io, f));
         }
         else
         {
@@ -569,7 +598,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 
     // Open the bundle on every rank (the ranks evaluate the decoded grid themselves)
     const auto start = std::chrono::steady_clock::now();
-    bool ok = guarded("cannot use the bundle", false, true, [&]
+    bool ok = guarded("cannot use the bundle", true, [&]
     {
         surrogate_.reset
         (
@@ -580,7 +609,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         surrogate_->set_seed(seed_);
     });
     if (!ok) return false;
-    ok = guarded("entry 'parameters'", false, true, [&]
+    ok = guarded("entry 'parameters'", true, [&]
     {
         std::vector<std::string> given;
         for (const string& p : parameters_) given.push_back(p);
@@ -673,56 +702,16 @@ bool Foam::functionObjects::echoSurrogate::initialise()
                 << " a serial run" << endl;
         }
     }
-    const boundBox bb(C, true);
-    const double lo[3] = {bb.min().x(), bb.min().y(), bb.min().z()};
-    const double hi[3] = {bb.max().x(), bb.max().y(), bb.max().z()};
-
-    ok = guarded("cannot register the mesh", false, true, [&]
+    // Candidate selection, gather and the master's lift geometry: echo-onnx's protocol
+    PstreamCommunicator comm;
+    ok = guarded("cannot register the mesh", true, [&]
     {
-        surrogate_->set_local_mesh(xyz.data(), ids.data(), n, lo, hi);
+        surrogate_->set_mesh(comm, xyz.data(), ids.data(), n);
     });
     if (!ok) return false;
-
-    // The candidates of every rank go to the master
-    List<scalarList> candXyz(Pstream::nProcs());
-    List<labelList> candIds(Pstream::nProcs());
-    {
-        const label nc = surrogate_->candidate_count();
-        std::vector<double> cx(3*nc);
-        std::vector<std::int64_t> ci(nc);
-        surrogate_->candidates(cx.data(), ci.data());
-        candXyz[Pstream::myProcNo()] = scalarList(cx.begin(), cx.end());
-        labelList& l = candIds[Pstream::myProcNo()];
-        l.setSize(nc);
-        forAll(l, i) l[i] = label(ci[i]);
-    }
-    Pstream::gatherList(candXyz);
-    Pstream::gatherList(candIds);
     const label total = returnReduce(n, sumOp<label>());
-    const label inside =
-        returnReduce(label(surrogate_->inside_count()), sumOp<label>());
-
-    label cloudSize = 0;
-    ok = guarded("cannot register the mesh", false, true, [&]
-    {
-        if (Pstream::master())
-        {
-            std::vector<double> cx;
-            std::vector<std::int64_t> ci;
-            forAll(candXyz, proci)
-            {
-                cx.insert(cx.end(), candXyz[proci].begin(), candXyz[proci].end());
-                for (const label id : candIds[proci]) ci.push_back(id);
-            }
-            cloudSize = ci.size();
-            surrogate_->set_cloud(cx.data(), ci.data(), ci.size(), total, inside);
-        }
-        else
-        {
-            surrogate_->set_evaluation_only();
-        }
-    });
-    if (!ok) return false;
+    const label cloudSize =
+        returnReduce(label(surrogate_->candidate_count()), sumOp<label>());
 
     Info<< type() << " " << name() << ": bundle '" << surrogate_->name().c_str()
         << "' (" << bundleDir_ << ") on " << device_.c_str()
@@ -765,21 +754,10 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 {
     const scalarField local = gatherLocal();
-    const label C = sum(components_);
-    List<scalarList> cand(Pstream::nProcs());
-    bool ok = guarded("cannot take a snapshot", false, false, [&]
+    PstreamCommunicator comm;
+    const bool ok = guarded("cannot take a snapshot", false, [&]
     {
-        std::vector<double> cv(surrogate_->candidate_count()*C);
-        surrogate_->candidate_values(local.cdata(), cv.data());
-        cand[Pstream::myProcNo()] = scalarList(cv.begin(), cv.end());
-    });
-    if (!ok) return false;
-    Pstream::gatherList(cand);
-    ok = guarded("cannot take a snapshot", true, false, [&]
-    {
-        std::vector<double> all;
-        for (const scalarList& l : cand) all.insert(all.end(), l.begin(), l.end());
-        surrogate_->push_cloud_snapshot(t, all.data());
+        surrogate_->push_snapshot(comm, t, local.cdata());
     });
     if (ok) ++snapshots_;
     return ok;
@@ -788,31 +766,13 @@ bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 
 bool Foam::functionObjects::echoSurrogate::distribute()
 {
-    scalarList times;
-    scalarList data;
-    if (Pstream::master())
-    {
-        const std::vector<double> t = surrogate_->predicted_times();
-        const std::vector<float> d = surrogate_->decoded();
-        times = scalarList(t.begin(), t.end());
-        data.setSize(d.size());
-        forAll(data, i) data[i] = d[i];
-    }
-    Pstream::scatter(times);
-    Pstream::scatter(data);
-
     const label n = mesh_.nCells();
     const label C = sum(components_);
-    predictedTimes_ = times;
-    predicted_.setSize(times.size());
-    return guarded("cannot evaluate the prediction", false, false, [&]
+    return guarded("cannot evaluate the prediction", false, [&]
     {
-        if (!Pstream::master())
-        {
-            std::vector<float> d(data.size());
-            forAll(data, i) d[i] = float(data[i]);
-            surrogate_->set_decoded(std::vector<double>(times.begin(), times.end()), d);
-        }
+        const std::vector<double> times = surrogate_->predicted_times();
+        predictedTimes_ = scalarList(times.begin(), times.end());
+        predicted_.setSize(times.size());
         forAll(predicted_, k)
         {
             predicted_[k].setSize(n*C);
@@ -825,10 +785,10 @@ bool Foam::functionObjects::echoSurrogate::distribute()
 bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
-    label frames = 0;
-    bool ok = guarded("forecast failed", true, false, [&]
+    PstreamCommunicator comm;
+    bool ok = guarded("forecast failed", false, [&]
     {
-        frames = surrogate_->forecast(horizon_);
+        surrogate_->forecast(comm, horizon_);
     });
     if (!ok || !distribute()) return false;
     origin_ = t;
@@ -844,9 +804,10 @@ bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
-    bool ok = guarded("generation failed", true, false, [&]
+    PstreamCommunicator comm;
+    bool ok = guarded("generation failed", false, [&]
     {
-        surrogate_->generate(t);
+        surrogate_->generate(comm, t);
     });
     if (!ok || !distribute()) return false;
     if (warmStartFrame_ < 0 || warmStartFrame_ >= predicted_.size())

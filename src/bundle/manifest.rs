@@ -128,22 +128,22 @@ pub struct ParameterSpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Method {
+pub enum SamplerMethod {
     Euler,
     Midpoint,
     Rk4,
 }
 
-impl Method {
+impl SamplerMethod {
     /// The names the manifest, the CLI and the host API accept.
     pub const NAMES: [&'static str; 3] = ["euler", "midpoint", "rk4"];
 
-    /// The method called `name` (one of [`Method::NAMES`]).
-    pub fn from_name(name: &str) -> Option<Method> {
+    /// The method called `name` (one of [`SamplerMethod::NAMES`]).
+    pub fn from_name(name: &str) -> Option<SamplerMethod> {
         match name {
-            "euler" => Some(Method::Euler),
-            "midpoint" => Some(Method::Midpoint),
-            "rk4" => Some(Method::Rk4),
+            "euler" => Some(SamplerMethod::Euler),
+            "midpoint" => Some(SamplerMethod::Midpoint),
+            "rk4" => Some(SamplerMethod::Rk4),
             _ => None,
         }
     }
@@ -151,9 +151,9 @@ impl Method {
     /// Velocity evaluations per step.
     pub fn evaluations(self) -> usize {
         match self {
-            Method::Euler => 1,
-            Method::Midpoint => 2,
-            Method::Rk4 => 4,
+            SamplerMethod::Euler => 1,
+            SamplerMethod::Midpoint => 2,
+            SamplerMethod::Rk4 => 4,
         }
     }
 }
@@ -161,7 +161,7 @@ impl Method {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SamplerSpec {
-    pub method: Method,
+    pub method: SamplerMethod,
     pub steps: usize,
 }
 

@@ -83,9 +83,16 @@ impl Bundle {
         Ok(())
     }
 
+    /// The latent grid; see [`Manifest::grid`].
+    pub fn grid(&self, fit: Option<([f64; 3], [f64; 3])>) -> Result<Grid> {
+        self.manifest.grid(fit)
+    }
+}
+
+impl Manifest {
     /// The latent grid; `fit` is the input's bounding box, used when the manifest's bbox is null.
     pub fn grid(&self, fit: Option<([f64; 3], [f64; 3])>) -> Result<Grid> {
-        let g = &self.manifest.latent_grid;
+        let g = &self.latent_grid;
         let (lo, hi) = match (&g.bbox, fit) {
             (Some(b), _) => (b.min.clone(), b.max.clone()),
             (None, Some((lo, hi))) => (lo[..g.dim].to_vec(), hi[..g.dim].to_vec()),
@@ -95,9 +102,7 @@ impl Bundle {
             err!(OutsideGrid, "cannot fit the latent grid to the input: {}", e.message()).with_hint("the input's bounding box is degenerate along an axis")
         })
     }
-}
 
-impl Manifest {
     /// Parse `manifest.json` text and make every check [`Bundle::open`] makes that needs no graph
     /// file (syntax, version, consistency, declared signatures); errors name the source
     /// `<memory>`. The entry point for the manifest fuzz target (`fuzz/`).

@@ -13,11 +13,14 @@
 //!   uncovered nodes get.
 //! - [`linear`]: grid -> points, bi/trilinear or the `query` graph's stencil, on any slice of
 //!   points (chunks bound the memory for 10^6 query points).
+//! - [`geometry`]: a bundle's cached geometry on one mesh, [`ToGrid`] and [`ToPoints`] (what the
+//!   engine's lift and query need), and the distributed host's [`lift_candidates`].
 //! - [`Resampler`]: the per-mesh cache tying these together for the per-frame path: build once
 //!   (the expensive, geometry-only part), then [`Resampler::to_grid`] per frame.
 
 pub mod cells;
 pub mod gather;
+pub mod geometry;
 pub mod index;
 pub mod kernel;
 pub mod linear;
@@ -28,6 +31,7 @@ pub use gather::{
     coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_with, gather_values, LiftFootprint, Neighbours, ADAPTIVE_SLACK,
     PAD, SPACING_FACTOR, SPACING_RANK_PER_DIM,
 };
+pub use geometry::{lift_candidates, Geometry, Input, ToGrid, ToPoints, CHUNK};
 pub use index::PointIndex;
 pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
@@ -40,7 +44,7 @@ use crate::mesh::{Association, Cells};
 
 /// How mesh values become grid values.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Method {
+pub enum ResampleMethod {
     /// Linear interpolation inside the mesh's cells (needs cells; see [`cells`]).
     Linear,
     /// A kernel over the points (or cell centres) in each node's footprint.
@@ -97,7 +101,7 @@ impl Resampler {
                 return Err(err!(Usage, "the adaptive lift footprint needs a learned lift, not a kernel"));
             }
             let source = Source { points, cells: &Cells::default(), association: Association::Point };
-            return Resampler::build(grid, &source, Method::Kernel { kernel, footprint }, Outside::default());
+            return Resampler::build(grid, &source, ResampleMethod::Kernel { kernel, footprint }, Outside::default());
         }
         let index = PointIndex::new(points, grid)?;
         let neighbours = gather_grid_neighbours_with(&index, grid, k, radius_spacings, lift_footprint, 0..grid.len())?;
@@ -109,14 +113,14 @@ impl Resampler {
     ///
     /// Errors: cell association or linear interpolation on a mesh without cells (`MeshFormat`),
     /// and those of [`PointIndex::new`], [`kernel_grid_weights`], [`linear_grid_weights`].
-    pub fn build(grid: &Grid, source: &Source, method: Method, outside: Outside) -> Result<Resampler> {
+    pub fn build(grid: &Grid, source: &Source, method: ResampleMethod, outside: Outside) -> Result<Resampler> {
         if source.association == Association::Cell && source.cells.is_empty() {
             return Err(err!(MeshFormat, "cell data needs cells, and the mesh has none").with_hint("resample point data instead"));
         }
         let (weights, search_bytes) = match method {
             // The cell owner of every node (8 bytes each), plus a point index for `Closest`.
-            Method::Linear => (linear_grid_weights(grid, source.points, source.cells, source.association, outside)?, 8 * grid.len()),
-            Method::Kernel { kernel, footprint } => {
+            ResampleMethod::Linear => (linear_grid_weights(grid, source.points, source.cells, source.association, outside)?, 8 * grid.len()),
+            ResampleMethod::Kernel { kernel, footprint } => {
                 let index = match source.association {
                     Association::Point => PointIndex::new(source.points, grid)?,
                     Association::Cell => PointIndex::new(&source.cells.centres(source.points), grid)?,

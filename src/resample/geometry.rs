@@ -1,0 +1,162 @@
+//! The cached geometry of a bundle on one mesh, one type per direction: [`ToGrid`] (input
+//! locations -> latent grid, as the bundle's `lift` says) and [`ToPoints`] (latent grid -> a point
+//! set, as its `query` says). Both are built once from points (or, on a distributed host, from the
+//! candidates gathered from every rank, see [`lift_candidates`]) and hold no model: a host rebuilds
+//! them when its mesh changes without touching the [`crate::engine::Engine`] that runs the graphs.
+
+use crate::bundle::{LiftKind, Manifest, QueryKind};
+use crate::err;
+use crate::error::Result;
+use crate::grid::Grid;
+use crate::resample::{gather_grid_neighbours, gather_stencil, Kernel, PointIndex, Resampler, Stencil, DEFAULT_GAUSSIAN_SHARPNESS, PAD};
+
+/// Nodes or points per graph call: bounds the memory of one call at 10^6-point scale.
+pub const CHUNK: usize = 1 << 16;
+
+/// Input locations -> latent grid: the neighbour lists (learned lift) or kernel weights of every
+/// node, and the coverage channel.
+pub struct ToGrid {
+    grid: Grid,
+    resampler: Resampler,
+    kind: LiftKind,
+}
+
+impl ToGrid {
+    /// The lift geometry of `points` on `grid` per the manifest's `lift`. Points mostly outside
+    /// the box are refused ([`Grid::check_covered`]), and so are points that cover no node.
+    pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]]) -> Result<ToGrid> {
+        grid.check_covered(grid.inside_count(points), points.len(), "input points")?;
+        let kernel = (m.lift.kind == LiftKind::Kernel).then_some(Kernel::Gaussian { sharpness: DEFAULT_GAUSSIAN_SHARPNESS });
+        let resampler = Resampler::with_footprint(grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, kernel)?;
+        if resampler.coverage().iter().all(|&c| c == 0.0) {
+            return Err(err!(OutsideGrid, "no latent grid node is covered by an input point (lift radius {} spacings)", m.lift.radius)
+                .with_hint("the input mesh does not overlap the bundle's grid box; check units and coordinates"));
+        }
+        Ok(ToGrid { grid: grid.clone(), resampler, kind: m.lift.kind })
+    }
+
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The lift's kind (learned graph or kernel weights).
+    pub fn kind(&self) -> LiftKind {
+        self.kind
+    }
+
+    pub fn resampler(&self) -> &Resampler {
+        &self.resampler
+    }
+
+    /// `[nodes]`: 1 where a node is covered by the input.
+    pub fn coverage(&self) -> &[f32] {
+        self.resampler.coverage()
+    }
+}
+
+/// Latent grid -> a point set: the `query` graph's stencils, one per chunk of at most [`CHUNK`]
+/// points (the features they gather exist for one chunk at a time), or the points for bi/trilinear
+/// interpolation.
+pub struct ToPoints {
+    grid: Grid,
+    at: At,
+}
+
+/// How decoded grid frames are evaluated at the points.
+pub enum At {
+    Learned(Vec<Stencil>),
+    Linear(Vec<[f64; 3]>),
+}
+
+impl ToPoints {
+    pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]]) -> Result<ToPoints> {
+        let at = match m.query.kind {
+            QueryKind::Learned => At::Learned(points.chunks(CHUNK).map(|chunk| gather_stencil(grid, chunk, m.query.stencil)).collect::<Result<_>>()?),
+            QueryKind::Linear => At::Linear(points.to_vec()),
+        };
+        Ok(ToPoints { grid: grid.clone(), at })
+    }
+
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    pub fn at(&self) -> &At {
+        &self.at
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        match &self.at {
+            At::Learned(stencils) => stencils.iter().map(Stencil::len).sum(),
+            At::Linear(points) => points.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The lift and evaluation geometry of one input: [`ToGrid`] for its frames, [`ToPoints`] at the
+/// same locations (a forecast evaluates its last frames there to lift them again, chaining segments).
+pub struct Input {
+    pub to_grid: ToGrid,
+    pub at_input: ToPoints,
+}
+
+impl Input {
+    /// See [`ToGrid::new`].
+    pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]]) -> Result<Input> {
+        Ok(Input { to_grid: ToGrid::new(m, grid, points)?, at_input: ToPoints::new(m, grid, points)? })
+    }
+}
+
+/// The geometry a task and its final evaluation need: the input (none for generation) and the
+/// output points (`None`: the input's locations).
+pub struct Geometry {
+    pub input: Option<Input>,
+    output: Option<ToPoints>,
+}
+
+impl Geometry {
+    /// Build the cached geometry: neighbour lists of the input locations, stencils of the outputs.
+    pub fn new(m: &Manifest, grid: &Grid, input: Option<&[[f64; 3]]>, output: &[[f64; 3]]) -> Result<Geometry> {
+        let same_points = input == Some(output);
+        let input = input.map(|points| Input::new(m, grid, points)).transpose()?;
+        let output = if same_points { None } else { Some(ToPoints::new(m, grid, output)?) };
+        Ok(Geometry { input, output })
+    }
+
+    /// Evaluation only (a distributed host's other ranks).
+    pub fn output_only(m: &Manifest, grid: &Grid, output: &[[f64; 3]]) -> Result<Geometry> {
+        Ok(Geometry { input: None, output: Some(ToPoints::new(m, grid, output)?) })
+    }
+
+    /// Where predictions are evaluated.
+    pub fn output(&self) -> &ToPoints {
+        match (&self.output, &self.input) {
+            (Some(out), _) | (None, Some(Input { at_input: out, .. })) => out,
+            (None, None) => unreachable!("the output is the input's only when there is an input"),
+        }
+    }
+}
+
+/// A distributed host's local part of the rule that picks lift neighbours: the local indices of the
+/// *candidates*, the local points among the `lift.neighbours` nearest (within the lift radius) of
+/// some latent grid node, ordered by global id. Exact: each node's K nearest points over the whole
+/// mesh (ties broken by global id) are among the union of every rank's K nearest.
+pub fn lift_candidates(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i64]) -> Result<Vec<usize>> {
+    if points.is_empty() {
+        return Ok(vec![]);
+    }
+    // Index the points in global-id order, so ties fall the way they fall in a serial run.
+    let mut by_id: Vec<usize> = (0..points.len()).collect();
+    by_id.sort_by_key(|&i| ids[i]);
+    let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
+    let index = PointIndex::new(&sorted, grid)?;
+    let neigh = gather_grid_neighbours(&index, grid, m.lift.neighbours, m.lift.radius, 0..grid.len())?;
+    let mut used = vec![false; points.len()];
+    neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
+    Ok(by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect())
+}
