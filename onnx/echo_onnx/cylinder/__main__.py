@@ -60,6 +60,7 @@ def main(argv=None):
     w.add_argument("--end", type=float, default=150.0)
     w.add_argument("--runs", default="cold,kicked,warm", help="comma-separated subset of cold,kicked,warm,surrogate")
     w.add_argument("--workers", type=int, default=2)
+    w.add_argument("--seed", type=int, default=0, help="the sampler's seed of the warm run (echoSurrogate's seed)")
 
     m = sub.add_parser("monitor", help="surrogate mode measured: restart a held-out trajectory in developed "
                                        "shedding with echoSurrogate's live monitor (error.dat) against lead time")
@@ -104,7 +105,7 @@ def main(argv=None):
         print(json.dumps(monitor.measure(a.bundle, a.trajectory, a.out, a.start, a.forecasts, a.horizon, a.threads), indent=1))
     elif a.cmd == "warmstart":
         from . import warmstart
-        res = warmstart.measure(a.bundle, a.re, a.out, a.preset, a.end, a.runs.split(","), a.workers)
+        res = warmstart.measure(a.bundle, a.re, a.out, a.preset, a.end, a.seed, a.runs.split(","), a.workers)
         print(json.dumps(res, indent=1))
     return 0
 

@@ -32,7 +32,7 @@ def plugin_lib_dir() -> Path:
     return d
 
 
-def echo_function(bundle, re: float, mode: str = "warmStart", threads: int = 1) -> str:
+def echo_function(bundle, re: float, mode: str = "warmStart", threads: int = 1, seed: int = 0) -> str:
     """controlDict entry of the function object (fields U p, parameter Re)."""
     return f"""    echo
     {{
@@ -43,15 +43,16 @@ def echo_function(bundle, re: float, mode: str = "warmStart", threads: int = 1) 
         fields (U p);
         parameters {{ Re {re:g}; }}
         threads {threads};
+        seed {seed};
         writeControl writeTime;
     }}
 """
 
 
-def run_one(kind: str, bundle, re: float, out, preset: str, end: float) -> dict:
+def run_one(kind: str, bundle, re: float, out, preset: str, end: float, seed: int = 0) -> dict:
     """One run; returns its timings and shedding metrics."""
     d = Path(out) / kind
-    extra = echo_function(bundle, re, "warmStart" if kind == "warm" else "surrogate") \
+    extra = echo_function(bundle, re, "warmStart" if kind == "warm" else "surrogate", seed=seed) \
         if kind in ("warm", "surrogate") else ""
     cs.write_case(d, preset, re, end, kick=(kind == "kicked"), extra_functions=extra, write_interval=end)
     foam.run(d, ["blockMesh"], "log.blockMesh")
@@ -79,7 +80,7 @@ def model_seconds(log_path) -> float:
     return sum(float(v) for v in re.findall(r"^echoSurrogate .*? in (\S+) s$", text, re.M))
 
 
-def measure(bundle, re: float, out, preset: str = "full", end: float = 150.0,
+def measure(bundle, re: float, out, preset: str = "full", end: float = 150.0, seed: int = 0,
             runs=("cold", "kicked", "warm"), workers: int = 2) -> dict:
     """Run `runs` (at most `workers` solvers at once) and write out/warmstart.json."""
     out = Path(out)
@@ -88,13 +89,13 @@ def measure(bundle, re: float, out, preset: str = "full", end: float = 150.0,
         if r not in ("cold", "kicked", "warm", "surrogate"):
             raise ValueError(f"unknown run {r!r}: expected cold, kicked, warm or surrogate")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = dict(zip(runs, pool.map(lambda k: run_one(k, bundle, re, out, preset, end), runs)))
+        results = dict(zip(runs, pool.map(lambda k: run_one(k, bundle, re, out, preset, end, seed), runs)))
     ref = results.get("cold")
     for k, r in results.items():
         if ref and ref["St"] and r["St"]:
             r["St_rel_cold"] = r["St"] / ref["St"]
             r["amplitude_rel_cold"] = r["amplitude"] / ref["amplitude"]
-    summary = {"Re": re, "preset": preset, "end": end, "bundle": str(Path(bundle).resolve()),
+    summary = {"Re": re, "preset": preset, "end": end, "seed": seed, "bundle": str(Path(bundle).resolve()),
                "developed": f"every per-period lift amplitude within {shedding.TOLERANCE:.0%} of the mean "
                             f"of the last {shedding.LAST_PERIODS} periods",
                "wall_s_to_developed": "the log's ExecutionTime (process CPU s, model included) at the "

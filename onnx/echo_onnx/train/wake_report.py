@@ -163,14 +163,15 @@ def warm_start_rows(warm_dirs) -> list:
         w = json.loads(f.read_text())
         row = by_re.setdefault(w["Re"], {"Re": w["Re"], "preset": w["preset"], "developed": w["developed"], "runs": {}})
         for kind, r in w["runs"].items():
-            row["runs"][kind] = {**r, "end": w["end"], "dir": str(Path(d) / kind)}
+            label = kind if not w.get("seed") else f"{kind}, seed {w['seed']}"
+            row["runs"][label] = {**r, "end": w["end"], "seed": w.get("seed", 0), "dir": str(Path(d) / kind)}
     for row in by_re.values():
         cold = row["runs"].get("cold")
         for r in row["runs"].values():
             if cold and cold["St"] and r["St"]:
                 r["St_rel_cold"] = r["St"] / cold["St"]
                 r["amplitude_rel_cold"] = r["amplitude"] / cold["amplitude"]
-        order = {"cold": 0, "kicked": 1, "warm": 2}
+        order = {"cold": 0, "kicked": 1, "warm": 2}  # then warm runs with other seeds
         row["runs"] = dict(sorted(row["runs"].items(), key=lambda kv: order.get(kv[0], 3)))
     return [by_re[k] for k in sorted(by_re)]
 
@@ -181,12 +182,10 @@ def plot_warm_start(rows, path):
     plt = pyplot()
     fig, axes = plt.subplots(len(rows), 1, figsize=(11, 2.8 * len(rows)), squeeze=False)
     styles = {"cold": ("k", "cold: uniform start"), "kicked": ("tab:gray", "cold + wall-rotation kick"),
-              "warm": ("tab:blue", "warm: echoSurrogate warmStart")}
+              "warm": ("tab:blue", "warm: echoSurrogate warmStart (seed 0)")}
     for ax, row in zip(axes[:, 0], rows):
-        for kind, (colour, label) in styles.items():
-            if kind not in row["runs"]:
-                continue
-            r = row["runs"][kind]
+        for kind, r in row["runs"].items():
+            colour, label = styles.get(kind, ("tab:green", f"warm: echoSurrogate warmStart ({kind.split(', ')[-1]})"))
             c = foam.read_coefficients(r["dir"])
             dev = r["time_to_developed"]
             ax.plot(c["Time"], c["Cl"], color=colour, lw=0.8,
