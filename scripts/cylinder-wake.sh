@@ -27,7 +27,7 @@ else
   # held-out Re, run, end time: the plain cold start develops late at low Re (numerical noise has to
   # break the symmetry), so its runs are longer; kicked and warm runs develop within ~40 time units
   warm_runs=("75 cold 280" "118 cold 180" "170 cold 140" "75 kicked 100" "118 kicked 100" "170 kicked 100"
-             "75 warm 100" "118 warm 100" "170 warm 100")
+             "75 warm 100" "118 warm 100" "170 warm 100" "118 warm 60 3")   # the last: another generated sample
 fi
 data=$work/data
 run=$work/run
@@ -54,10 +54,11 @@ step $train export --run-dir "$run" --out "$bundle" --name cylinder-wake
 say "warm starts (each run alone: its CPU time is the measurement)"
 warm=()
 for spec in "${warm_runs[@]}"; do
-  set -- $spec
-  step $py -m echo_onnx.cylinder warmstart --bundle "$bundle" --re "$1" --runs "$2" --end "$3" --workers 1 \
-    --out "$work/warm/Re$1-$2" --preset $data_preset > /dev/null
-  warm+=("$work/warm/Re$1-$2")
+  set -- $spec   # Re, run, end time[, the sampler's seed of a warm run]
+  dir=$work/warm/Re$1-$2${4:+-seed$4}
+  step $py -m echo_onnx.cylinder warmstart --bundle "$bundle" --re "$1" --runs "$2" --end "$3" --seed "${4:-0}" --workers 1 \
+    --out "$dir" --preset $data_preset > /dev/null
+  warm+=("$dir")
 done
 say "surrogate mode: echoSurrogate's live monitor on a held-out trajectory"
 test_traj=$(ls "$data"/test/*.npz | head -n 1)

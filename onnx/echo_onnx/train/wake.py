@@ -26,7 +26,7 @@ from .stages import log
 HORIZONS = [1, 2, 4, 8, 12, 16]       # frames of dt = 0.5: 16 frames = 8 time units, > 1 shedding period
 STARTS = [50.0, 60.0, 70.0]           # forecast starts in the developed regime (time units)
 ONSET_START = 10.0                    # a start during the onset of shedding
-ROLLOUT_START, ROLLOUT_FRAMES = 50.0, 40   # 20 time units (3-4 periods): St and lift amplitude
+ROLLOUT_START, ROLLOUT_FRAMES = 40.0, 70   # 35 time units (5.7-7 periods) from developed shedding: St and lift amplitude
 U_INF = np.array([1.0, 0.0])
 
 
@@ -98,7 +98,8 @@ def forecast_errors(methods: Methods, test: PointDataset, starts, horizon) -> di
 
 def shedding_errors(methods: Methods, test: PointDataset, lift: dict, mesh_case, work=None) -> dict:
     """Per held-out Re: St and lift amplitude of a 20-time-unit rollout of each method and of the solver's
-    frames at the same times (both through forceCoeffs), and of the solver's own every-step history."""
+    frames at the same times (both through forceCoeffs, over their last 3 periods), against the solver's
+    own every-step lift history (its last 5 periods)."""
     out = {}
     k = frame_index(test, ROLLOUT_START)
     for re, v, in zip(test.param, test.series):
@@ -112,8 +113,7 @@ def shedding_errors(methods: Methods, test: PointDataset, lift: dict, mesh_case,
             c = forces.coefficients(mesh_case, frames[..., :2], frames[..., 2], float(re), times=times, work=work)
             row[name] = {**shedding.metrics(c["Time"], c["Cl"], last=3), "t": c["Time"].tolist(), "Cl": c["Cl"].tolist()}
         t_all, cl_all = lift[f"{re:g}"]
-        keep = t_all >= ROLLOUT_START
-        row["solver"] = shedding.metrics(t_all[keep], cl_all[keep])
+        row["solver"] = shedding.metrics(t_all, cl_all)  # every step of the whole run: its last 5 periods
         ref = row["solver"]
         for name in series:
             r = row[name]
@@ -255,13 +255,17 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=N
     if frame_index(test, ONSET_START) + horizon <= end:
         log("forecasts (onset) ...")
         res["forecast_onset"] = forecast_errors(methods, test, [ONSET_START], horizon)
+    if "fno" in methods.calls:  # the FNO's floor: cells -> grid -> cells alone, on the same frames
+        k = frame_index(test, starts[0])
+        res["fno_roundtrip"] = pooled_errors(np.concatenate([methods.fno.roundtrip(v[k + 1:k + 1 + horizon]) for v in test.series]),
+                                             np.concatenate([v[k + 1:k + 1 + horizon] for v in test.series]))
     seg = [s for h, s in methods.echo_seconds if h == horizon]
     solver = [r["solver_wall_s"] / r["end"] for r in test.run_info if "solver_wall_s" in r]
     res["speed"] = {"echo_forecast_s": float(np.median(seg)), "horizon_frames": horizon,
                     "simulated_time": horizon * test.dt, "threads": threads or torch.get_num_threads(),
                     "solver_s_per_time_unit": float(np.median(solver)) if solver else None}
     if frame_index(test, ROLLOUT_START) + ROLLOUT_FRAMES <= end:
-        log("shedding (forceCoeffs on 20-time-unit rollouts) ...")
+        log(f"shedding (forceCoeffs on {ROLLOUT_FRAMES}-frame rollouts) ...")
         res["shedding"] = shedding_errors(methods, test, lift_histories(data_dir), Path(data_dir) / "mesh" / test.info.get("mesh", "full"))
     log("ensemble calibration ...")
     res["calibration"] = ensemble_calibration(methods, test, starts[:1] if quick else starts, horizon, members=2 if quick else 8)
@@ -271,6 +275,10 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=N
     if other_mesh:
         log(f"forecasts on another mesh ({other_mesh}) ...")
         res["other_mesh"] = other_mesh_errors(bundle, run, other_mesh, starts, horizon, threads)
+    if "fno" in methods.calls:
+        h = methods.fno.ck["history"]
+        res["fno"] = {"params": methods.fno.ck["params"], "steps": h["steps"], "batch": h["batch"],
+                      "s": h["log"][-1]["s"] if h["log"] else 0, "loss": h["log"][-1]["loss"] if h["log"] else None}
     res["training"] = {k: {kk: vv for kk, vv in v.items() if kk != "log"} | {"final": v["log"][-1] if v["log"] else None}
                        for k, v in ck["history"].items()}
     res["seconds"] = round(time.perf_counter() - t0, 1)
