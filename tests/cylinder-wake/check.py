@@ -74,6 +74,14 @@ def check_shipped(bundle: Path, work: Path):
     # ONNX Runtime versions and thread counts; a broken export or runtime is far beyond it.
     for field, bound in example["rel_l2_bound"].items():
         assert scores[field] <= bound, f"{field}: rel L2 {scores[field]:.4f} over the bound {bound}"
+    # The output is continuous across latent cells (issue 15's jump ratio, bound 1.3; a query that is
+    # piecewise constant per cell gives 3-8): the first predicted frame on a 512 x 256 lattice.
+    from echo_onnx.reference import Runtime, read_series
+    from echo_onnx.train.wake import jump_ratio
+    rt = Runtime(bundle, 1)
+    _, pts, vals = read_series(bundle / "example/input.pvd", rt.manifest["fields"])
+    jr = jump_ratio(rt, pts[:, :2], vals[-1:], example["Re"], nx=512)["jump_ratio"]
+    assert max(jr.values()) <= 1.3, f"jump ratio {jr} over 1.3"
     # echoSurrogate warm-starts the ci mesh (same domain) with the shipped bundle
     out = work / "shipped-warm"
     subprocess.run([sys.executable, "-m", "echo_onnx.cylinder", "warmstart", "--bundle", str(bundle), "--re", "118",
@@ -81,7 +89,8 @@ def check_shipped(bundle: Path, work: Path):
                    check=True, capture_output=True)
     log = (out / "warm/log.pimpleFoam").read_text()
     assert "warm start at t = 0: replaced 2(U p)" in log, log[-2000:]
-    print(f"ok   {bundle}: valid, example within {example['rel_l2_bound']}, warm start in OpenFOAM")
+    print(f"ok   {bundle}: valid, example within {example['rel_l2_bound']}, jump ratio {max(jr.values()):.2f} <= 1.3, "
+          "warm start in OpenFOAM")
 
 
 if __name__ == "__main__":
