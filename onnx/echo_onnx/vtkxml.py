@@ -68,56 +68,42 @@ def triangle_cells(points):
 
 
 
-def _data_array(name, array, offset) -> str:
-    comps = array.shape[1] if array.ndim == 2 else 1
-    return (f'<DataArray type="{_NAMES[array.dtype]}" Name="{name}" NumberOfComponents="{comps}" '
-            f'format="appended" offset="{offset}"/>')
-
-
-def _zlib_block(data: bytes) -> bytes:
-    """VTK's vtkZLibDataCompressor layout with UInt64 headers, the whole array as one block:
-    [1, uncompressed size, uncompressed size of the last block, compressed size] + zlib stream."""
+def _inline(array: np.ndarray, compress: bool) -> str:
+    """An array as inline base64 (format="binary"): UInt64 byte count + data in one base64 stream, or
+    with `compress` VTK's vtkZLibDataCompressor layout, the header [1, size, size, compressed size]
+    and the zlib stream encoded separately (as VTK writes it)."""
+    data = array.tobytes()
+    if not compress:
+        return base64.b64encode(np.uint64(len(data)).tobytes() + data).decode()
     import zlib
     packed = zlib.compress(data, 9)
-    return np.array([1, len(data), len(data), len(packed)], dtype="<u8").tobytes() + packed
+    head = np.array([1, len(data), len(data), len(packed)], dtype="<u8").tobytes()
+    return base64.b64encode(head).decode() + base64.b64encode(packed).decode()
 
 
 def write_vtu(path, mesh: Mesh, compress: bool = False) -> None:
-    """Write `mesh` as an UnstructuredGrid with appended raw data (UInt64 headers, little endian),
-    zlib-compressed with `compress` (smaller files for shipped examples)."""
-    blocks, xml = [], []
-    offset = 0
-
-    def add(name, array):
-        nonlocal offset
-        array = np.ascontiguousarray(array, dtype=np.asarray(array).dtype.newbyteorder("<"))
-        xml.append("        " + _data_array(name, array, offset))
-        block = _zlib_block(array.tobytes()) if compress else np.uint64(array.nbytes).tobytes() + array.tobytes()
-        blocks.append(block)
-        offset += len(block)
+    """Write `mesh` as an UnstructuredGrid, every array inline base64 (UInt64 headers, little endian),
+    zlib-compressed with `compress` (smaller files for shipped examples). Not appended raw data:
+    Debian's ParaView 5.11 (VTK 9.2) cannot read that once libexpat defers reparsing (the fix of
+    CVE-2023-52425); src/mesh/write.rs says more."""
+    def arr(name, a):
+        a = np.ascontiguousarray(a, dtype=np.asarray(a).dtype.newbyteorder("<"))
+        comps = a.shape[1] if a.ndim == 2 else 1
+        return (f'        <DataArray type="{_NAMES[a.dtype]}" Name="{name}" NumberOfComponents="{comps}" '
+                f'format="binary">{_inline(a, compress)}</DataArray>')
 
     conn, offs, types = mesh.cells
-    head = ['<?xml version="1.0"?>',
-            '<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64"'
-            + (' compressor="vtkZLibDataCompressor">' if compress else ">"),
-            "  <UnstructuredGrid>",
-            f'    <Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">']
-    xml.extend(head)
+    xml = ['<?xml version="1.0"?>',
+           '<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64"'
+           + (' compressor="vtkZLibDataCompressor">' if compress else ">"),
+           "  <UnstructuredGrid>",
+           f'    <Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">']
     for tag, data in (("PointData", mesh.point_data), ("CellData", mesh.cell_data)):
-        xml.append(f"      <{tag}>")
-        for name, array in data.items():
-            add(name, array)
-        xml.append(f"      </{tag}>")
-    xml.append("      <Points>")
-    add("Points", mesh.points)
-    xml.append("      </Points>")
-    xml.append("      <Cells>")
-    add("connectivity", conn.astype(np.int64))
-    add("offsets", offs.astype(np.int64))
-    add("types", types.astype(np.uint8))
-    xml.extend(["      </Cells>", "    </Piece>", "  </UnstructuredGrid>", '  <AppendedData encoding="raw">'])
-    tail = "\n  </AppendedData>\n</VTKFile>\n"
-    Path(path).write_bytes(("\n".join(xml) + "\n   _").encode() + b"".join(blocks) + tail.encode())
+        xml += [f"      <{tag}>"] + [arr(name, a) for name, a in data.items()] + [f"      </{tag}>"]
+    xml += ["      <Points>", arr("Points", mesh.points), "      </Points>", "      <Cells>",
+            arr("connectivity", conn.astype(np.int64)), arr("offsets", offs.astype(np.int64)), arr("types", types.astype(np.uint8)),
+            "      </Cells>", "    </Piece>", "  </UnstructuredGrid>", "</VTKFile>", ""]
+    Path(path).write_text("\n".join(xml))
 
 
 # ---------------------------------------------------------------- reading
@@ -144,6 +130,22 @@ def _decode_base64(text: str, header_dtype) -> bytes:
     return raw[hsize:hsize + n]
 
 
+def _inflate_inline(text: str, header_dtype) -> bytes:
+    """Inline compressed data: base64 of the header [blocks, block size, last size, compressed sizes...]
+    then base64 of the zlib streams (VTK encodes the two separately)."""
+    import zlib
+    text = "".join(text.split())
+    h = header_dtype.itemsize
+    blocks = int(np.frombuffer(base64.b64decode(text[:4 * ((h + 2) // 3)])[:h], header_dtype)[0])
+    hchars = 4 * (((3 + blocks) * h + 2) // 3)
+    head = np.frombuffer(base64.b64decode(text[:hchars])[:(3 + blocks) * h], header_dtype)
+    packed, start, out = base64.b64decode(text[hchars:]), 0, []
+    for size in head[3:].astype(np.int64):
+        out.append(zlib.decompress(packed[start:start + size]))
+        start += size
+    return b"".join(out)
+
+
 def _inflate_appended(appended, pos, header_dtype) -> bytes:
     """One appended array in vtkZLibDataCompressor's layout: [blocks, block size, last block size,
     compressed sizes...] then the zlib streams."""
@@ -168,6 +170,8 @@ def _read_array(el, appended, header_dtype, compressed=False) -> np.ndarray:
         n = int(np.frombuffer(appended[pos:pos + header_dtype.itemsize], header_dtype)[0])
         start = pos + header_dtype.itemsize
         data = np.frombuffer(appended[start:start + n], dtype)
+    elif fmt == "binary" and compressed:
+        data = np.frombuffer(_inflate_inline(el.text or "", header_dtype), dtype)
     elif fmt == "binary":
         data = np.frombuffer(_decode_base64(el.text or "", header_dtype), dtype)
     elif fmt == "ascii":
@@ -179,12 +183,12 @@ def _read_array(el, appended, header_dtype, compressed=False) -> np.ndarray:
 
 
 def read_vtu(path) -> Mesh:
-    """Read the first Piece of an UnstructuredGrid file (raw, or zlib-compressed appended data)."""
+    """Read the first Piece of an UnstructuredGrid file (raw, base64 or ascii data; zlib-compressed or not)."""
     text, appended = _split_appended(Path(path).read_bytes())
     root = ET.fromstring(text)
     compressor = root.get("compressor")
-    if compressor not in (None, "vtkZLibDataCompressor") or (compressor and appended is None):
-        raise ValueError(f"{path}: only zlib-compressed appended data is supported, not {compressor}")
+    if compressor not in (None, "vtkZLibDataCompressor"):
+        raise ValueError(f"{path}: only zlib compression is supported, not {compressor}")
     if root.get("byte_order", "LittleEndian") != "LittleEndian":
         raise ValueError(f"{path}: only little-endian files are supported")
     header = np.dtype(_TYPES[root.get("header_type", "UInt32")])
@@ -216,21 +220,3 @@ def read_pvd(path):
     base = Path(path).parent
     return [(float(d.get("timestep", "0")), base / d.get("file")) for d in root.iter("DataSet")]
 
-
-def write_base64_vtu(path, mesh: Mesh) -> None:
-    """The Rust writer's format (inline base64 of UInt64 count + data, one stream), for tests."""
-    def arr(name, a):
-        a = np.ascontiguousarray(a)
-        data = base64.b64encode(np.uint64(a.nbytes).tobytes() + a.tobytes()).decode()
-        comps = a.shape[1] if a.ndim == 2 else 1
-        return (f'<DataArray type="{_NAMES[a.dtype]}" Name="{name}" NumberOfComponents="{comps}" '
-                f'format="binary">{data}</DataArray>')
-
-    conn, offs, types = mesh.cells
-    pd = "".join(arr(k, v) for k, v in mesh.point_data.items())
-    body = (f'<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">'
-            f'<UnstructuredGrid><Piece NumberOfPoints="{len(mesh.points)}" NumberOfCells="{len(types)}">'
-            f'<PointData>{pd}</PointData><Points>{arr("Points", mesh.points)}</Points>'
-            f'<Cells>{arr("connectivity", conn)}{arr("offsets", offs)}{arr("types", types)}</Cells>'
-            f'</Piece></UnstructuredGrid></VTKFile>\n')
-    Path(path).write_text('<?xml version="1.0"?>\n' + body)

@@ -1,8 +1,11 @@
 //! Writers for files ParaView opens: `.vtu` meshes, `.vti` latent grids and `.pvd` series.
 //!
-//! `.vtu` files use appended raw data, `.vti` inline base64 (`format="binary"`); either way each
-//! array is a UInt64 little-endian byte count followed by the little-endian data, uncompressed
-//! (`header_type="UInt64"`).
+//! Every array is inline base64 (`format="binary"`): a UInt64 little-endian byte count followed by
+//! the little-endian data, uncompressed (`header_type="UInt64"`). Not appended raw data, which VTK
+//! writes by default: Debian's ParaView 5.11 (VTK 9.2) cannot read it once libexpat has reparse
+//! deferral (the fix of CVE-2023-52425, in Debian bookworm's libexpat1 since 2.5.0-1+deb12u2): the
+//! parser reports "not well-formed (invalid token)" in the raw bytes. Inline base64 is plain XML
+//! text, which every VTK reads (foamToVTK writes it too).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -29,16 +32,13 @@ pub fn write_vtu(path: &Path, mesh: &Mesh) -> Result<()> {
 }
 
 /// A mesh's points and cells, encoded once: a time series on one mesh repeats them in every file,
-/// where they are most of the bytes. Files use VTK's appended raw encoding (what VTK and ParaView
-/// write by default): no base64 pass, and the geometry block is written as it is.
+/// where they are most of the bytes.
 pub struct VtuGeometry {
     points: usize,
     cells: usize,
     has_cells: bool,
-    /// The `<Points>` and `<Cells>` elements, their offsets into `block`.
+    /// The `<Points>` and `<Cells>` elements with their data.
     xml: String,
-    /// Their appended data: per array a UInt64 byte count, then the bytes.
-    block: Vec<u8>,
 }
 
 impl VtuGeometry {
@@ -52,15 +52,14 @@ impl VtuGeometry {
             let types = c.types.iter().map(|&t| if t == VTK_POLYHEDRON { VTK_CONVEX_POINT_SET } else { t }).collect();
             (c.connectivity.iter().map(|&p| p as i64).collect(), c.offsets[1..].iter().map(|&o| o as i64).collect(), types)
         };
-        let mut appended = Appended::default();
         let mut xml = String::from("      <Points>\n");
-        appended.array(&mut xml, "Float64", "Points", 3, &le_bytes(mesh.points.iter().flatten(), |v: &f64| v.to_le_bytes()));
+        data_array(&mut xml, "Float64", "Points", 3, &le_bytes(mesh.points.iter().flatten(), |v: &f64| v.to_le_bytes()));
         xml.push_str("      </Points>\n      <Cells>\n");
-        appended.array(&mut xml, "Int64", "connectivity", 1, &le_bytes(&connectivity, |v: &i64| v.to_le_bytes()));
-        appended.array(&mut xml, "Int64", "offsets", 1, &le_bytes(&ends, |v: &i64| v.to_le_bytes()));
-        appended.array(&mut xml, "UInt8", "types", 1, &types);
+        data_array(&mut xml, "Int64", "connectivity", 1, &le_bytes(&connectivity, |v: &i64| v.to_le_bytes()));
+        data_array(&mut xml, "Int64", "offsets", 1, &le_bytes(&ends, |v: &i64| v.to_le_bytes()));
+        data_array(&mut xml, "UInt8", "types", 1, &types);
         xml.push_str("      </Cells>\n");
-        VtuGeometry { points: n, cells: types.len(), has_cells: !mesh.cells.is_empty(), xml, block: appended.data }
+        VtuGeometry { points: n, cells: types.len(), has_cells: !mesh.cells.is_empty(), xml }
     }
 
     /// Write this geometry with the given fields.
@@ -80,50 +79,19 @@ impl VtuGeometry {
                 ));
             }
         }
-        // The fields' data follows the geometry's in the appended section.
-        let mut fields = Appended { data: Vec::new(), base: self.block.len() };
         let mut xml = header("UnstructuredGrid");
         let _ = writeln!(xml, "  <UnstructuredGrid>\n    <Piece NumberOfPoints=\"{}\" NumberOfCells=\"{}\">", self.points, self.cells);
-        for (section, list) in [("PointData", point_data), ("CellData", cell_data)] {
-            let _ = writeln!(xml, "      <{section}>");
-            for f in list {
-                fields.array(&mut xml, "Float32", &f.name, f.components, &le_bytes(&f.values, |v: &f64| (*v as f32).to_le_bytes()));
-            }
-            let _ = writeln!(xml, "      </{section}>");
-        }
-        xml.push_str(&self.xml);
-        xml.push_str("    </Piece>\n  </UnstructuredGrid>\n  <AppendedData encoding=\"raw\">\n   _");
-        let tail = "\n  </AppendedData>\n</VTKFile>\n";
+        data_section(&mut xml, "PointData", point_data);
+        data_section(&mut xml, "CellData", cell_data);
+        let tail = "    </Piece>\n  </UnstructuredGrid>\n</VTKFile>\n";
         let write = || -> std::io::Result<()> {
             let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-            for part in [xml.as_bytes(), &self.block, &fields.data, tail.as_bytes()] {
-                file.write_all(part)?;
+            for part in [xml.as_str(), &self.xml, tail] {
+                file.write_all(part.as_bytes())?;
             }
             file.flush()
         };
         write().map_err(|e| Error::io("write", path, e))
-    }
-}
-
-/// Arrays of an appended section: each is a UInt64 byte count followed by the bytes; `base` is
-/// where this run of arrays starts in the section.
-#[derive(Default)]
-struct Appended {
-    data: Vec<u8>,
-    base: usize,
-}
-
-impl Appended {
-    /// Append `bytes` and describe them in `xml` as a DataArray.
-    fn array(&mut self, xml: &mut String, ty: &str, name: &str, components: usize, bytes: &[u8]) {
-        let _ = writeln!(
-            xml,
-            "        <DataArray type=\"{ty}\" Name=\"{}\" NumberOfComponents=\"{components}\" format=\"appended\" offset=\"{}\"/>",
-            escape(name),
-            self.base + self.data.len()
-        );
-        self.data.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        self.data.extend_from_slice(bytes);
     }
 }
 
