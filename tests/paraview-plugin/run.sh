@@ -8,6 +8,8 @@
 # bundle whose fields the dataset lacks (and a missing bundle) are reported as VTK errors.
 # Needs scripts/setup.sh (release CLI and C++ bridge: cargo build --release --manifest-path
 # cxx-bridge/Cargo.toml --target-dir target) and scripts/setup-paraview.sh --plugin (paraview-dev).
+# Then the same in pvpython with the plugin (tests/paraview-plugin/check_plugin.py), ParaView's PVD
+# reader for the input, and a screenshot of the last predicted frame (WORK_DIR/forecast-last-step.png).
 # Usage: tests/paraview-plugin/run.sh [WORK_DIR]   (default: target/paraview-plugin-tests, recreated)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,8 +37,9 @@ g++ -o "$work/build/test_vtk_filter" "$work/build/test_vtk_filter.o" "$work/buil
 # Debian bookworm's libexpat1 since 2.5.0-1+deb12u2 defers reparsing (CVE-2023-52425), which
 # breaks VTK 9.2's reading of raw appended XML data (the CLI's output and VTK's default): turn it
 # off as VTK 9.3 does, through a preloaded shim (see the file).
+# (Only into the VTK processes: preloaded into Xvfb too, it crashes the X server.)
 gcc -shared -fPIC -O2 tests/paraview-plugin/expat_no_deferral.c -o "$work/build/libexpat_no_deferral.so" -ldl
-export LD_PRELOAD="$work/build/libexpat_no_deferral.so${LD_PRELOAD:+:$LD_PRELOAD}"
+preload="$work/build/libexpat_no_deferral.so${LD_PRELOAD:+:$LD_PRELOAD}"
 
 # A bundle whose field the example lacks: the trained bundle's graphs, its field renamed to T.
 cp "$bundle"/*.onnx "$work/bad-bundle/"
@@ -50,6 +53,14 @@ PY
 # The reference: the CLI on the same input, parameter and seed.
 target/release/echo-onnx forecast --bundle "$bundle" --input "$bundle/example/input.pvd" --horizon 8 \
   --param viscosity=0.001 --seed 7 --out "$work/cli" --force
-"$work/build/test_vtk_filter" "$bundle" "$bundle/example/input_0000.vtu" "$work/cli" 8 7 viscosity=0.001 \
+LD_PRELOAD="$preload" "$work/build/test_vtk_filter" "$bundle" "$bundle/example/input_0000.vtu" "$work/cli" 8 7 viscosity=0.001 \
   "$work/bad-bundle" viscosity=0.0003
+
+# The plugin in pvpython (built by scripts/setup-paraview.sh --plugin; the test fails when it is
+# missing or does not load), rendering under a virtual X server (Debian's ParaView is GLX-only).
+plugin=${ECHO_PARAVIEW_PLUGIN:-build/paraview-plugin/lib/paraview-5.11/plugins/EchoOnnx/EchoOnnx.so}
+[ -f "$plugin" ] || { echo "error: $plugin is missing: run scripts/setup-paraview.sh --plugin" >&2; exit 1; }
+xvfb-run -a -s "-screen 0 1280x1024x24" env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_plugin.py \
+  "$plugin" "$bundle" "$bundle/example/input.pvd" "$work/cli" 8 7 viscosity=0.001 "$work/bad-bundle" \
+  "$work/forecast-last-step.png"
 printf '\nParaView plugin tests passed in %s s\n' $((($(date +%s%N) - start) / 1000000000))

@@ -61,7 +61,7 @@ int main(int argc, char** argv)
   f->SetInputConnection(reader->GetOutputPort());
   f->SetBundlePath(bundle.c_str());
   f->SetHorizon(frames);
-  f->SetSeed(seed);
+  f->SetSeed(static_cast<int>(seed));
   f->AddParameter(argv[6]);
 
   // Time steps of the output: one per predicted frame.
@@ -125,7 +125,10 @@ int main(int argc, char** argv)
   t0 = clock();
   f->UpdateTimeStep(times[0]);
   const double secondRun = clock() - t0; // the sessions stay open
-  std::printf("forecasts run: %d\n", f->GetForecastCount());
+  std::printf("forecasts run: %d, bundle opened: %d, mesh registered: %d\n", f->GetForecastCount(),
+    f->GetOpenCount(), f->GetMeshCount());
+  check(f->GetForecastCount() == 2 && f->GetOpenCount() == 1 && f->GetMeshCount() == 1,
+    "a parameter change forecasts again on the open bundle and the registered mesh");
   check(!first.empty() && frameValues().size() == first.size() && frameValues() != first,
     "another parameter value gives another forecast");
   f->ClearParameters();
@@ -134,7 +137,7 @@ int main(int argc, char** argv)
   check(frameValues() == first, "the first parameter value again gives the first forecast again");
   std::printf("first Apply %.3f s, second Apply (parameter changed) %.3f s, time step change %.3f s\n", firstRun,
     secondRun, timeOnly);
-  check(secondRun < firstRun, "a second run with the same mesh is cheaper than the first");
+  // Timings are reported, not asserted (noisy on a loaded machine); the counters above check reuse.
   check(timeOnly < 0.25 * secondRun, "moving through time reuses the forecast");
 
   // A bundle whose fields the dataset lacks: a VTK error with the core's or the filter's text.

@@ -103,7 +103,7 @@ namespace
 {
 // Open (or keep) the bundle's sessions; throws echo::Error.
 echo::Surrogate& open(std::unique_ptr<echo::Surrogate>& s, std::string& key, const std::string& bundle,
-  const std::string& device, int threads)
+  const std::string& device, int threads, int& opens)
 {
   std::string k = bundle + "\n" + device + "\n" + std::to_string(threads);
   if (!s || key != k)
@@ -116,6 +116,7 @@ echo::Surrogate& open(std::unique_ptr<echo::Surrogate>& s, std::string& key, con
     }
     s.reset(new echo::Surrogate(bundle, device.empty() ? "cpu" : device, threads));
     key = k;
+    opens++;
   }
   return *s;
 }
@@ -236,9 +237,13 @@ int vtkEchoForecast::RequestInformation(
   outInfo->Remove(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
   outInfo->Remove(vtkStreamingDemandDrivenPipeline::TIME_RANGE());
   in.InfoFailed = false;
+  if (this->BundlePath.empty())
+  {
+    return 1; // not set yet (a new ParaView proxy): RequestData says what is missing
+  }
   try
   {
-    echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads);
+    echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
     std::size_t context = s.context_frames();
     if (!in.InputTimes.empty() && in.InputTimes.size() < context)
     {
@@ -307,7 +312,7 @@ int vtkEchoForecast::RequestData(
   }
   try
   {
-    echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads);
+    echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
     std::vector<echo::Field> fields = s.fields();
     std::size_t c = s.channels();
     std::vector<vtkDataArray*> arrays = fieldArrays(input, fields, in.Cells);
@@ -368,6 +373,7 @@ int vtkEchoForecast::RequestData(
       {
         in.Locations.clear();
         s.set_mesh(xyz.data(), n); // builds and caches the neighbour structures
+        this->MeshCount++;
         in.Locations = xyz;
       }
       s.set_sampler(static_cast<std::size_t>(this->SamplerSteps), this->SamplerMethod);
@@ -380,7 +386,7 @@ int vtkEchoForecast::RequestData(
         }
       }
       s.set_parameters(params);
-      s.set_seed(this->Seed);
+      s.set_seed(static_cast<std::uint64_t>(this->Seed));
       s.clear_snapshots(); // the same context again: the core wants increasing times
       for (std::size_t k = 0; k < in.Snapshots.size(); ++k)
       {

@@ -42,8 +42,8 @@ public:
   vtkSetClampMacro(SamplerSteps, int, 0, 100000);
   vtkGetMacro(SamplerSteps, int);
   //- Noise seed: the same seed, input and settings give the same frames (as the CLI's --seed).
-  vtkSetMacro(Seed, vtkTypeUInt64);
-  vtkGetMacro(Seed, vtkTypeUInt64);
+  vtkSetClampMacro(Seed, int, 0, VTK_INT_MAX);
+  vtkGetMacro(Seed, int);
   //- ONNX Runtime threads per session (0: its default).
   vtkSetClampMacro(Threads, int, 0, 1024);
   vtkGetMacro(Threads, int);
@@ -59,6 +59,9 @@ public:
   vtkGetMacro(LastExecuteSeconds, double);
   //- Forecasts run so far (a time step change or a repeated Update reuses the last one).
   vtkGetMacro(ForecastCount, int);
+  //- Times the bundle was opened (ONNX Runtime sessions) and a mesh registered (neighbour structures).
+  vtkGetMacro(OpenCount, int);
+  vtkGetMacro(MeshCount, int);
 
 protected:
   vtkEchoForecast();
@@ -74,11 +77,13 @@ protected:
   int Horizon = 0;
   std::string SamplerMethod;
   int SamplerSteps = 0;
-  vtkTypeUInt64 Seed = 0;
+  int Seed = 0;
   int Threads = 0;
   std::vector<std::string> Parameters;
   double LastExecuteSeconds = 0;
   int ForecastCount = 0;
+  int OpenCount = 0;
+  int MeshCount = 0;
 
 private:
   vtkEchoForecast(const vtkEchoForecast&) = delete;
