@@ -29,7 +29,8 @@ if [ "$plugin" = 1 ]; then
     libglew-dev liblz4-dev liblzma-dev libxml2-dev libexpat1-dev libfreetype-dev libfontconfig-dev
     libjpeg-dev libpng-dev libtiff-dev zlib1g-dev libboost-dev libopenmpi-dev python3-dev libx11-dev
     libxt-dev libgl-dev libdouble-conversion-dev libpugixml-dev libjsoncpp-dev
-    qtxmlpatterns5-dev-tools)
+    qtxmlpatterns5-dev-tools
+    openfoam)  # the last for the tests only: an OpenFOAM result for ParaView's OpenFOAM reader
 fi
 for pkg in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
