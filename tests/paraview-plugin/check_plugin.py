@@ -3,11 +3,13 @@ apply ECHO Forecast to the Navier-Stokes example read by ParaView's own PVD read
 output's time steps, arrays and values against the CLI's frames for the same bundle, input,
 parameter and seed, time a first and a second Apply (a parameter changed: the bundle's sessions and
 the mesh stay cached), trigger an error (a bundle whose field the dataset lacks) and check it is
-reported and pvpython lives on, and save a screenshot of the last forecast frame.
+reported and pvpython lives on, save a screenshot of the last forecast frame, and apply ECHO
+Generate on the example's mesh against the CLI's generate --query.
 
-Usage: pvpython check_plugin.py PLUGIN BUNDLE INPUT.pvd CLI_DIR FRAMES SEED PARAM BAD_BUNDLE PNG
+Usage: pvpython check_plugin.py PLUGIN BUNDLE INPUT.pvd CLI_DIR FRAMES SEED PARAM BAD_BUNDLE PNG CLI
 SPDX-License-Identifier: MIT OR Apache-2.0
 """
+import subprocess
 import sys
 import time
 
@@ -18,7 +20,7 @@ from vtkmodules.vtkIOImage import vtkPNGReader
 
 import numpy as np
 
-plugin, bundle, input_pvd, cli_dir, frames, seed, param, bad_bundle, png = sys.argv[1:10]
+plugin, bundle, input_pvd, cli_dir, frames, seed, param, bad_bundle, png, cli_exe = sys.argv[1:11]
 frames, seed = int(frames), int(seed)
 failures = []
 
@@ -106,6 +108,29 @@ out = sm.Fetch(bad)
 check(out is None or out.GetNumberOfPoints() == 0, "a failing forecast leaves an empty output")
 f.UpdatePipeline(times[-1])
 check(sm.Fetch(f).GetPointData().GetArray("vorticity") is not None, "pvpython lives on after the error")
+
+# ECHO Generate on the example's mesh against the CLI's generate --query on the same mesh.
+gen_cli = f"{cli_dir}/../generate"
+subprocess.run([cli_exe, "generate", "--bundle", bundle, "--query", input_pvd.replace("input.pvd", "input_0000.vtu"),
+                "--param", param, "--seed", "5", "--out", gen_cli, "--force", "--quiet"], check=True)
+g = ECHOGenerate(Input=reader)
+g.BundlePath = bundle
+g.Parameters = [param]
+g.Seed = 5
+g.UpdatePipelineInformation()
+gref = PVDReader(FileName=f"{gen_cli}/prediction.pvd")
+gtimes, greftimes = list(g.TimestepValues), list(gref.TimestepValues)
+check(len(gtimes) > 0 and np.allclose(gtimes, greftimes), f"generated times {gtimes} equal the CLI's {greftimes}")
+worst = 0.0
+for t in greftimes:
+    g.UpdatePipeline(t)
+    gref.UpdatePipeline(t)
+    a, b = sm.Fetch(g).GetPointData().GetArray("vorticity"), sm.Fetch(gref).GetPointData().GetArray("vorticity")
+    if a is None or b is None or a.GetNumberOfTuples() != b.GetNumberOfTuples():
+        check(False, f"generated vorticity at time {t} in both outputs, same size")
+        continue
+    worst = max(worst, float(np.max(np.abs(vtk_to_numpy(a).astype(np.float32) - vtk_to_numpy(b)))))
+check(worst == 0.0, f"every generated frame equals the CLI's at Float32 (max difference {worst})")
 
 print("FAILED: " + "; ".join(failures) if failures else "all ParaView plugin checks passed", flush=True)
 sys.exit(1 if failures else 0)

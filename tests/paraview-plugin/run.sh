@@ -67,7 +67,7 @@ plugin=${ECHO_PARAVIEW_PLUGIN:-build/paraview-plugin/lib/paraview-5.11/plugins/E
 check_plugin() {
   xvfb-run -a -s "-screen 0 1280x1024x24" env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_plugin.py \
     "$plugin" "$bundle" "$bundle/example/input.pvd" "$work/cli" 8 7 viscosity=0.001 "$work/bad-bundle" \
-    "$work/forecast-last-step.png" 2>&1 | tee "$work/check_plugin.log"
+    "$work/forecast-last-step.png" "$PWD/target/release/echo-onnx" 2>&1 | tee "$work/check_plugin.log"
 }
 if ! check_plugin; then
   grep -q "bad X server connection" "$work/check_plugin.log" || exit 1

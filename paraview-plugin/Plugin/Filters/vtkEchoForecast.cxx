@@ -244,7 +244,7 @@ int vtkEchoForecast::RequestInformation(
   try
   {
     echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
-    std::size_t context = s.context_frames();
+    std::size_t context = this->GenerateTask ? 0 : s.context_frames();
     if (!in.InputTimes.empty() && in.InputTimes.size() < context)
     {
       std::ostringstream m;
@@ -255,10 +255,15 @@ int vtkEchoForecast::RequestInformation(
     in.ContextTimes.assign(in.InputTimes.end() - std::min(in.InputTimes.size(), context), in.InputTimes.end());
     double last = in.InputTimes.empty() ? 0.0 : in.InputTimes.back();
     std::size_t h = this->Horizon > 0 ? static_cast<std::size_t>(this->Horizon) : s.frames() - context;
+    if (this->GenerateTask)
+    {
+      h = s.frames(); // one segment, frames at StartTime + k dt
+    }
     std::vector<double> times(h);
     for (std::size_t k = 0; k < h; ++k)
     {
-      times[k] = last + static_cast<double>(k + 1) * s.dt();
+      times[k] = this->GenerateTask ? this->StartTime + static_cast<double>(k) * s.dt()
+                                    : last + static_cast<double>(k + 1) * s.dt();
     }
     outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_STEPS(), times.data(), static_cast<int>(h));
     double range[2] = { times.front(), times.back() };
@@ -315,14 +320,22 @@ int vtkEchoForecast::RequestData(
     echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
     std::vector<echo::Field> fields = s.fields();
     std::size_t c = s.channels();
-    std::vector<vtkDataArray*> arrays = fieldArrays(input, fields, in.Cells);
+    std::vector<vtkDataArray*> arrays;
+    if (this->GenerateTask)
+    {
+      in.Cells = this->UseCellCentres != 0; // a source on the mesh: no fields to read
+    }
+    else
+    {
+      arrays = fieldArrays(input, fields, in.Cells);
+    }
     std::vector<double> xyz = locations(input, in.Cells);
     std::size_t n = xyz.size() / 3;
 
     // This frame's values, location-major, the bundle's channel order.
-    std::vector<double> values(n * c);
+    std::vector<double> values(this->GenerateTask ? 0 : n * c);
     std::size_t offset = 0;
-    for (std::size_t f = 0; f < fields.size(); ++f)
+    for (std::size_t f = 0; f < arrays.size(); ++f)
     {
       for (std::size_t i = 0; i < n; ++i)
       {
@@ -363,7 +376,7 @@ int vtkEchoForecast::RequestData(
     {
       key << '\n' << t;
     }
-    key << '\n' << in.OpenKey << '\n' << in.Cells;
+    key << '\n' << in.OpenKey << '\n' << in.Cells << '\n' << this->GenerateTask << '\n' << this->StartTime;
     if (in.Frames.empty() || key.str() != in.ResultKey || xyz != in.ResultLocations ||
       in.Snapshots != in.ResultContext)
     {
@@ -388,11 +401,19 @@ int vtkEchoForecast::RequestData(
       s.set_parameters(params);
       s.set_seed(static_cast<std::uint64_t>(this->Seed));
       s.clear_snapshots(); // the same context again: the core wants increasing times
-      for (std::size_t k = 0; k < in.Snapshots.size(); ++k)
+      std::size_t frames = 0;
+      if (this->GenerateTask)
       {
-        s.push_snapshot(ctxTimes[k], in.Snapshots[k].data());
+        frames = s.generate(this->StartTime);
       }
-      std::size_t frames = s.forecast(static_cast<std::size_t>(this->Horizon));
+      else
+      {
+        for (std::size_t k = 0; k < in.Snapshots.size(); ++k)
+        {
+          s.push_snapshot(ctxTimes[k], in.Snapshots[k].data());
+        }
+        frames = s.forecast(static_cast<std::size_t>(this->Horizon));
+      }
       this->ForecastCount++;
       in.Times = s.predicted_times();
       in.Frames.assign(frames, std::vector<double>(n * c));

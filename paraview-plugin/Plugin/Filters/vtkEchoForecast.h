@@ -81,6 +81,10 @@ protected:
   int Threads = 0;
   std::vector<std::string> Parameters;
   double LastExecuteSeconds = 0;
+  // vtkEchoGenerate's task: one segment from the parameters alone, no fields read.
+  bool GenerateTask = false;
+  double StartTime = 0;
+  int UseCellCentres = 0;
   int ForecastCount = 0;
   int OpenCount = 0;
   int MeshCount = 0;
