@@ -95,5 +95,18 @@ sed -i '/#include "echoSurrogate"/d' "$case/system/controlDict"
 python3 openfoam-plugin/example/make-bundle.py "$work/raw-2d" "$work/foam-bundle"
 env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
   "$work/foam-bundle" "$PWD/target/release/echo-onnx" "$work"
+# The same with two context frames (slots [[0, 1], [2, 3, 4], [5, 6, 7, 8]]: manifest-only), so
+# that the filter gathers the last two input time steps through the pipeline's time loop.
+cp -r "$work/foam-bundle" "$work/foam-bundle-ctx2"
+python3 - "$work/foam-bundle-ctx2/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["time"]["context_frames"] = 2
+m["time"]["slots"] = [[0, 1], [2, 3, 4], [5, 6, 7, 8]]
+json.dump(m, open(sys.argv[1], "w"), indent=1)
+PY
+mkdir -p "$work/ctx2"
+env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
+  "$work/foam-bundle-ctx2" "$PWD/target/release/echo-onnx" "$work/ctx2"
 
 printf '\nParaView plugin tests passed in %s s\n' $((($(date +%s%N) - start) / 1000000000))
