@@ -187,6 +187,9 @@ public:
     std::size_t candidate_count() const;
     //- Snapshots held (on the master).
     std::size_t snapshots() const;
+    //- Forget the snapshots, keep the mesh and its cached neighbour structures: to forecast again
+    //  from the same (or an earlier) context, push it anew (a visualisation filter's re-run).
+    void clear_snapshots();
 
     // Tasks (a serial host)
     //- Forecast `horizon` frames (0: one segment) after the last snapshot; returns the count.

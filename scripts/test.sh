@@ -22,6 +22,12 @@ printf '\n== ParaView tests\n'
 scripts/setup-paraview.sh
 tests/paraview/run.sh
 
+# --- The ParaView plugin: vtkEchoForecast over the C++ bridge, in plain VTK and in pvpython (issue 12)
+# (installs paraview-dev and the -dev packages find_package(ParaView) needs, builds the plugin)
+printf '\n== ParaView plugin tests\n'
+scripts/setup-paraview.sh --plugin
+tests/paraview-plugin/run.sh
+
 # --- OpenFOAM: the C++ bridge and the echoSurrogate function object with the real solver -------
 # (issue 5; installs OpenFOAM v1912 and builds the plugin first; see openfoam-plugin/README.md)
 printf '\n== OpenFOAM tests\n'

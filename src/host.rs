@@ -302,6 +302,13 @@ impl Surrogate {
         self.history.len()
     }
 
+    /// Forget the snapshots (the mesh and its neighbour structures stay): a host that forecasts
+    /// again from the same or an earlier context (a visualisation filter whose settings changed)
+    /// pushes it anew.
+    pub fn clear_snapshots(&mut self) {
+        self.history.clear();
+    }
+
     /// Master: forecast `horizon` frames (0: one segment) after the last snapshot, from the last
     /// `context_frames` snapshots. Returns the number of predicted frames.
     pub fn forecast(&mut self, horizon: usize) -> Result<usize> {

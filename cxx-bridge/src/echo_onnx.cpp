@@ -296,6 +296,11 @@ std::size_t Surrogate::snapshots() const
     return call([&] { return impl_->s->snapshots(); });
 }
 
+void Surrogate::clear_snapshots()
+{
+    call([&] { impl_->s->clear_snapshots(); });
+}
+
 std::size_t Surrogate::forecast(std::size_t horizon)
 {
     return call([&] { return impl_->s->forecast(horizon); });

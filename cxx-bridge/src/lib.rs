@@ -62,6 +62,7 @@ mod ffi {
 
         fn candidate_count(&self) -> Result<usize>;
         fn snapshots(&self) -> usize;
+        fn clear_snapshots(&mut self);
 
         fn forecast(&mut self, horizon: usize) -> Result<usize>;
         fn generate(&mut self, t0: f64) -> Result<usize>;
@@ -199,6 +200,9 @@ impl Surrogate {
     }
     fn snapshots(&self) -> usize {
         self.0.snapshots()
+    }
+    fn clear_snapshots(&mut self) {
+        self.0.clear_snapshots()
     }
     fn forecast(&mut self, horizon: usize) -> Result<usize, String> {
         guard(|| self.0.forecast(horizon).map_err(msg))
