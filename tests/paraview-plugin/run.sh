@@ -36,12 +36,6 @@ g++ -o "$work/build/test_vtk_filter" "$work/build/test_vtk_filter.o" "$work/buil
   -lvtkIOXML-pv5.11 -lvtkIOCore-pv5.11 -lvtkCommonExecutionModel-pv5.11 -lvtkCommonDataModel-pv5.11 \
   -lvtkCommonCore-pv5.11 -lvtksys-pv5.11 -ldl -llzma -lgcc_s -lutil -lrt -lpthread -lm
 
-# Debian bookworm's libexpat1 since 2.5.0-1+deb12u2 defers reparsing (CVE-2023-52425), which
-# breaks VTK 9.2's reading of raw appended XML data (the CLI's output and VTK's default): turn it
-# off as VTK 9.3 does, through a preloaded shim (see the file).
-# (Only into the VTK processes: preloaded into Xvfb too, it crashes the X server.)
-gcc -shared -fPIC -O2 tests/paraview-plugin/expat_no_deferral.c -o "$work/build/libexpat_no_deferral.so" -ldl
-preload="$work/build/libexpat_no_deferral.so${LD_PRELOAD:+:$LD_PRELOAD}"
 
 # A bundle whose field the example lacks: the trained bundle's graphs, its field renamed to T.
 cp "$bundle"/*.onnx "$work/bad-bundle/"
@@ -55,7 +49,7 @@ PY
 # The reference: the CLI on the same input, parameter and seed.
 target/release/echo-onnx forecast --bundle "$bundle" --input "$bundle/example/input.pvd" --horizon 8 \
   --param viscosity=0.001 --seed 7 --out "$work/cli" --force
-LD_PRELOAD="$preload" "$work/build/test_vtk_filter" "$bundle" "$bundle/example/input_0000.vtu" "$work/cli" 8 7 viscosity=0.001 \
+"$work/build/test_vtk_filter" "$bundle" "$bundle/example/input_0000.vtu" "$work/cli" 8 7 viscosity=0.001 \
   "$work/bad-bundle" viscosity=0.0003
 
 # The plugin in pvpython (built by scripts/setup-paraview.sh --plugin; the test fails when it is
@@ -65,7 +59,7 @@ plugin=${ECHO_PARAVIEW_PLUGIN:-build/paraview-plugin/lib/paraview-5.11/plugins/E
 # Xvfb sometimes refuses the first connection on a loaded machine ("bad X server connection",
 # an abort before any check ran): then once more, on a fresh server.
 check_plugin() {
-  xvfb-run -a -s "-screen 0 1280x1024x24" env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_plugin.py \
+  xvfb-run -a -s "-screen 0 1280x1024x24" pvpython tests/paraview-plugin/check_plugin.py \
     "$plugin" "$bundle" "$bundle/example/input.pvd" "$work/cli" 8 7 viscosity=0.001 "$work/bad-bundle" \
     "$work/forecast-last-step.png" "$PWD/target/release/echo-onnx" 2>&1 | tee "$work/check_plugin.log"
 }
@@ -93,7 +87,7 @@ sed -i '/#include "echoSurrogate"/d' "$case/system/controlDict"
 )
 .venv/bin/echo-make-test-bundle --out "$work/raw-2d" >/dev/null
 python3 openfoam-plugin/example/make-bundle.py "$work/raw-2d" "$work/foam-bundle"
-env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
+pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
   "$work/foam-bundle" "$PWD/target/release/echo-onnx" "$work"
 # The same with two context frames (slots [[0, 1], [2, 3, 4], [5, 6, 7, 8]]: manifest-only), so
 # that the filter gathers the last two input time steps through the pipeline's time loop.
@@ -106,7 +100,7 @@ m["time"]["slots"] = [[0, 1], [2, 3, 4], [5, 6, 7, 8]]
 json.dump(m, open(sys.argv[1], "w"), indent=1)
 PY
 mkdir -p "$work/ctx2"
-env LD_PRELOAD="$preload" pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
+pvpython tests/paraview-plugin/check_openfoam.py "$plugin" "$case/case.foam" \
   "$work/foam-bundle-ctx2" "$PWD/target/release/echo-onnx" "$work/ctx2"
 
 printf '\nParaView plugin tests passed in %s s\n' $((($(date +%s%N) - start) / 1000000000))
