@@ -11,7 +11,6 @@ Every stage runs data-parallel under torchrun (DistributedDataParallel, gloo on 
 draws its own batches (seed + rank), gradients are averaged, so parameters stay identical.
 """
 
-import json
 import math
 import os
 import time

@@ -52,8 +52,7 @@ class Methods:
     """The forecasters compared: name -> f(context [1, P, C], re, horizon) -> [H, P, C]."""
 
     def __init__(self, bundle, run, points, seed=0, threads=None):
-        m_rt = Runtime(bundle, threads)
-        self.rt, self.seed, self.points = m_rt, seed, points
+        self.rt, self.seed, self.points = Runtime(bundle, threads), seed, points
         self.calls = {"echo": self.echo, "persistence": self.persistence}
         if (Path(run) / "fno_points.pt").exists():
             from .fno_points import FnoForecaster
