@@ -90,9 +90,12 @@ def cmd_train(a):
     else:
         stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec, patch=a.patch)
     if torch.distributed.is_initialized():
-        # Every rank must be done (rank 0 writes the checkpoint after the last collective) before
-        # the group goes: destroying it while a peer still uses it aborts that peer in gloo
-        # ("terminate called without an active exception", seen in CI).
+        # The DDP wrapper (in a reference cycle) must be collected while its process group lives: freed
+        # by the garbage collector after destroy_process_group, its reducer aborts the process
+        # ("terminate called without an active exception", 1 run in 3). And every rank must be done
+        # (rank 0 writes the checkpoint after the last collective) before the group goes.
+        import gc
+        gc.collect()
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
