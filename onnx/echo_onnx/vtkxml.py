@@ -130,34 +130,34 @@ def _decode_base64(text: str, header_dtype) -> bytes:
     return raw[hsize:hsize + n]
 
 
-def _inflate_inline(text: str, header_dtype) -> bytes:
-    """Inline compressed data: base64 of the header [blocks, block size, last size, compressed sizes...]
-    then base64 of the zlib streams (VTK encodes the two separately)."""
+def _inflate_blocks(packed: bytes, sizes) -> bytes:
+    """The zlib streams of vtkZLibDataCompressor's blocks, one after the other, inflated and joined."""
     import zlib
-    text = "".join(text.split())
-    h = header_dtype.itemsize
-    blocks = int(np.frombuffer(base64.b64decode(text[:4 * ((h + 2) // 3)])[:h], header_dtype)[0])
-    hchars = 4 * (((3 + blocks) * h + 2) // 3)
-    head = np.frombuffer(base64.b64decode(text[:hchars])[:(3 + blocks) * h], header_dtype)
-    packed, start, out = base64.b64decode(text[hchars:]), 0, []
-    for size in head[3:].astype(np.int64):
+    start, out = 0, []
+    for size in np.asarray(sizes, dtype=np.int64):
         out.append(zlib.decompress(packed[start:start + size]))
         start += size
     return b"".join(out)
 
 
+def _inflate_inline(text: str, header_dtype) -> bytes:
+    """Inline compressed data: base64 of the header [blocks, block size, last size, compressed sizes...]
+    then base64 of the zlib streams (VTK encodes the two separately)."""
+    text = "".join(text.split())
+    h = header_dtype.itemsize
+    blocks = int(np.frombuffer(base64.b64decode(text[:4 * ((h + 2) // 3)])[:h], header_dtype)[0])
+    hchars = 4 * (((3 + blocks) * h + 2) // 3)
+    head = np.frombuffer(base64.b64decode(text[:hchars])[:(3 + blocks) * h], header_dtype)
+    return _inflate_blocks(base64.b64decode(text[hchars:]), head[3:])
+
+
 def _inflate_appended(appended, pos, header_dtype) -> bytes:
     """One appended array in vtkZLibDataCompressor's layout: [blocks, block size, last block size,
     compressed sizes...] then the zlib streams."""
-    import zlib
     h = header_dtype.itemsize
     blocks = int(np.frombuffer(appended[pos:pos + h], header_dtype)[0])
-    sizes = np.frombuffer(appended[pos + 3 * h:pos + (3 + blocks) * h], header_dtype).astype(np.int64)
-    start, out = pos + (3 + blocks) * h, []
-    for size in sizes:
-        out.append(zlib.decompress(appended[start:start + size]))
-        start += size
-    return b"".join(out)
+    sizes = np.frombuffer(appended[pos + 3 * h:pos + (3 + blocks) * h], header_dtype)
+    return _inflate_blocks(appended[pos + (3 + blocks) * h:], sizes)
 
 
 def _read_array(el, appended, header_dtype, compressed=False) -> np.ndarray:

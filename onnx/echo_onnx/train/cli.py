@@ -138,27 +138,22 @@ def cmd_calibration(a):
 
 
 def cmd_evaluate_wake(a):
-    import json
-
     import numpy as np
 
     from . import wake, wake_report
-    from .pointdata import load_split
     out = Path(a.out or a.bundle)
-    res = wake.evaluate(a.run, a.data, a.bundle, out, quick=a.quick, threads=a.threads, other_mesh=a.other_mesh)
-    test = load_split(a.data, "test")
+    res, methods, test = wake.evaluate(a.run, a.data, a.bundle, out, quick=a.quick, threads=a.threads, other_mesh=a.other_mesh)
     mid = len(test.param) // 2
     start = res["forecast"]["starts"][-1]
     k = wake.frame_index(test, start)
     hs = [h for h in (4, 8, 16) if h <= res["forecast"]["horizons"][-1]]
-    pred = wake.Methods(a.bundle, a.run, test.points, threads=a.threads).echo(test.series[mid][k:k + 1], test.param[mid], max(hs))
+    pred = methods.echo(test.series[mid][k:k + 1], test.param[mid], max(hs))
     wake_report.plot_fields(test.points, test.series[mid][[k + h for h in hs]], pred[[h - 1 for h in hs]],
                             [(k + h) * test.dt for h in hs], float(test.param[mid]), start, out / "fields.png")
     wake_report.write_example(a.data, test, out / "example", mid, start)
     # The example's score (seed 0, the CLI's default; its first 8 frames are the first segment of the
     # 16 above): tests/cylinder-wake/check.py holds the shipped bundle to it, with room for runtimes.
     e = wake.errors(pred[:8], test.series[mid][k + 1:k + 9])
-    res = json.loads((out / "metrics.json").read_text())
     res["example"] = {"Re": float(test.param[mid]), "start": start, "frames": 8,
                       "rel_l2": {"U": float(np.sqrt(np.mean(e["U"] ** 2))), "p": float(np.sqrt(np.mean(e["p"] ** 2)))}}
     res["example"]["rel_l2_bound"] = {f: round(1.25 * v + 0.01, 4) for f, v in res["example"]["rel_l2"].items()}
@@ -173,8 +168,6 @@ def cmd_evaluate_wake(a):
 
 
 def render_wake_report(out, warm_dirs, monitor=None):
-    import json
-
     from . import wake_report
     res = json.loads((Path(out) / "metrics.json").read_text())
     if monitor:

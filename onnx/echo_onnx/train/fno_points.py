@@ -15,6 +15,8 @@ import torch
 from scipy.spatial import Delaunay, cKDTree
 
 from ..grid import Grid, Stencil
+from ..model import ModelConfig
+from .batches import latent_grid
 from .fno import Stepper
 from .pointdata import PointDataset, load_split
 from .stages import log, run_loop
@@ -59,16 +61,12 @@ class GridMap:
         return x.reshape(-1, f, c).transpose(1, 0, 2).astype(np.float32)
 
 
-def latent_grid_of(ck_cfg: dict) -> Grid:
-    return Grid(ck_cfg["grid"], ck_cfg["bbox"][0], ck_cfg["bbox"][1], ck_cfg["periodic"])
-
-
 def train_fno_points(data_dir, run, steps, batch, lr, minutes=None, seed=0, small=False, unroll=2, modes=(16, 12)):
     """Trains on the grid frames of every training trajectory; the grid is the ECHO run's latent grid
     (run/stage1.pt), the normalisation its per-channel mean and std."""
     torch.manual_seed(seed)
     ck = torch.load(Path(run) / "stage1.pt", map_location="cpu", weights_only=False)
-    grid = latent_grid_of(ck["config"])
+    grid = latent_grid(ModelConfig(**ck["config"]))
     ds: PointDataset = load_split(data_dir, "train")
     gm = GridMap(ds.points, grid)
     mean, std = np.array(ck["norm"]["mean"], np.float32), np.array(ck["norm"]["std"], np.float32)
@@ -110,7 +108,7 @@ class FnoForecaster:
         self.model.load_state_dict({k: v for k, v in ck["model"].items() if not k.endswith("_metadata")})
         self.ck, self.spec = ck, ck["param"]
         self.mean, self.std = np.array(ae["norm"]["mean"], np.float32), np.array(ae["norm"]["std"], np.float32)
-        self.map = GridMap(points, latent_grid_of(ae["config"]))
+        self.map = GridMap(points, latent_grid(ModelConfig(**ae["config"])))
 
     def roundtrip(self, values):
         """The cells -> grid -> cells interpolation alone (raw units)."""

@@ -228,8 +228,9 @@ def pod_error(train: PointDataset, test: PointDataset, ratio: float, norm: dict)
     return {"modes": r, "U_dev": e["U_dev"], "p": e["p"]}
 
 
-def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=None) -> dict:
-    """Every metric into out/metrics.json, the plots into out/, the example into out/example."""
+def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=None):
+    """Every metric into out/metrics.json; returns (metrics, the Methods and the test split it used), so
+    that the caller's picture and example reuse the open sessions and the loaded data."""
     import torch
     from .stages import load_checkpoint
     t0 = time.perf_counter()
@@ -285,4 +286,4 @@ def evaluate(run, data_dir, bundle, out, quick=False, threads=None, other_mesh=N
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     log(f"wrote {out / 'metrics.json'} in {res['seconds']} s")
-    return res
+    return res, methods, test
