@@ -65,6 +65,9 @@ def train_fno_points(data_dir, run, steps, batch, lr, minutes=None, seed=0, smal
     """Trains on the grid frames of every training trajectory; the grid is the ECHO run's latent grid
     (run/stage1.pt), the normalisation its per-channel mean and std."""
     torch.manual_seed(seed)
+    if not (Path(run) / "stage1.pt").exists():
+        raise SystemExit(f"{run}/stage1.pt is missing: the FNO baseline on point data uses the ECHO run's latent grid "
+                         "and normalisation; run `echo-onnx-train train --stage 1` with this --run-dir first")
     ck = torch.load(Path(run) / "stage1.pt", map_location="cpu", weights_only=False)
     grid = latent_grid(ModelConfig(**ck["config"]))
     ds: PointDataset = load_split(data_dir, "train")
