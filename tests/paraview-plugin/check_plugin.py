@@ -80,16 +80,34 @@ print(f"first Apply {first:.3f} s, second Apply (parameter changed) {second:.3f}
 print(f"second/first Apply: {second / first:.2f}", flush=True)
 f.Parameters = [param]
 
-# The screenshot: the last predicted frame, coloured by vorticity.
+# The screenshot: the last predicted frame, coloured by vorticity, with its colour bar and time
+# (as tests/paraview/check_forecast.py labels the CLI's output).
 view = CreateView("RenderView")
-view.ViewSize = [800, 800]
+view.ViewSize = [1000, 800]
+try:  # ParaView >= 5.10 uses a palette background unless told otherwise
+    view.UseColorPaletteForBackground = 0
+except AttributeError:
+    pass
+view.Background = [1.0, 1.0, 1.0]
 display = Show(f, view)
 ColorBy(display, ("POINTS", "vorticity"))
 display.RescaleTransferFunctionToDataRange(True, False)
+display.SetScalarBarVisibility(view, True)
+lut = GetColorTransferFunction("vorticity")
+lut.ApplyPreset("Cool to Warm", True)
+bar = GetScalarBar(lut, view)
+bar.Title, bar.ComponentTitle, bar.HorizontalTitle = "vorticity (1/s)", "", 1
+bar.TitleColor = bar.LabelColor = [0.0, 0.0, 0.0]
+bar.WindowLocation, bar.Position, bar.ScalarBarLength = "Any Location", [0.89, 0.1], 0.5
+label = Show(Text(Text=f"ECHO Forecast (plugin), ns2d-vorticity, t = {times[-1]:g}"), view)
+label.WindowLocation, label.Color, label.FontSize = "Upper Left Corner", [0.0, 0.0, 0.0], 14
 view.ViewTime = times[-1]
 view.OrientationAxesVisibility = 0
+view.CameraParallelProjection = 1
 ResetCamera(view)
-SaveScreenshot(png, view, ImageResolution=[800, 800])
+view.CameraParallelScale *= 0.75
+Render(view)
+SaveScreenshot(png, view, ImageResolution=[1000, 800])
 Hide(f, view)
 Delete(view)
 del view
