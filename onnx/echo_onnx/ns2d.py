@@ -110,7 +110,7 @@ def grf_variance(n, alpha=ALPHA, tau=TAU, sigma=None, kmax=None):
     return float(np.sum(2.0 * grf_spectrum(kx**2 + ky**2, alpha, tau, sigma)[keep] ** 2))
 
 
-def grf(batch, n, seed, alpha=ALPHA, tau=TAU, sigma=None, kmax=None):
+def grf(batch, n, seed, alpha=ALPHA, tau=TAU, sigma=None, kmax=None, first=0):
     """Gaussian random fields [batch, n, n] (float64), zero mean, covariance sigma^2 (-lap + tau^2)^(-alpha).
 
     Same law as the FNO `GaussianRF(2, n, alpha, tau)` sampler: w = sum over k != 0 of
@@ -118,7 +118,8 @@ def grf(batch, n, seed, alpha=ALPHA, tau=TAU, sigma=None, kmax=None):
     a, b standard normal, written here over the half plane of modes (pointwise variance `grf_variance`).
     Modes with |kx| or |ky| >= n/2 (the Nyquist lines) are left out, and with `kmax` also those with
     |kx| > kmax or |ky| > kmax. Coefficients are a counter-based hash of (seed, trajectory, kx, ky), so
-    a field does not depend on n (beyond truncation) nor on `batch`.
+    a field does not depend on n (beyond truncation) nor on `batch`; `first` skips that many trajectories
+    (grf(B, n, s, first=F) is rows F .. F + B - 1 of grf(F + B, n, s): datasets generated in chunks).
     """
     if seed < 0:
         raise ValueError("seed must be non-negative")
@@ -131,7 +132,7 @@ def grf(batch, n, seed, alpha=ALPHA, tau=TAU, sigma=None, kmax=None):
     a_, b_ = np.broadcast_arrays(kx, zy)
     index = np.where(a_ >= b_, a_ * a_ + a_ + b_, a_ + b_ * b_).astype(np.uint64)
     s = _mix(np.array([seed % 2**64], dtype=np.uint64) ^ _SEED_SALT)
-    traj = _mix(s + (np.arange(1, batch + 1, dtype=np.uint64) * _GAMMA))[:, None, None]  # [B, 1, 1]
+    traj = _mix(s + (np.arange(first + 1, first + batch + 1, dtype=np.uint64) * _GAMMA))[:, None, None]  # [B, 1, 1]
     h1 = _mix(traj + (2 * index + 1) * _GAMMA)
     h2 = _mix(traj + (2 * index + 2) * _GAMMA)
     u1 = ((h1 >> _U64(11)).astype(np.float64) + 0.5) / 2.0**53
@@ -150,6 +151,51 @@ def forcing_field(n, amplitude=FORCING_AMPLITUDE):
     x = np.arange(n) / n
     s = x[None, :] + x[:, None]
     return amplitude * (np.sin(2 * np.pi * s) + np.cos(2 * np.pi * s))
+
+
+# ---------------------------------------------------------------- symmetries
+# Augmentation that is physics (issue 14). An isometry g(x) = A x + s of the periodic unit square (A a
+# signed permutation, s a shift) maps a vorticity field to w'(x) = det(A) w(g(x)): a reflection reverses
+# the sense of rotation. Advection and diffusion commute with every such g, so the equations are
+# invariant exactly when the forcing is: f(g(x)) = det(A) f(x). The FNO forcing is a function of x + y
+# only, sin + cos of 2 pi (x + y), which leaves four A, each with a fixed value of s_x + s_y (mod 1):
+#   identity   (x, y) -> ( x + s_x,  y + s_y)   s_x + s_y = 0     (shifts along (1, -1))
+#   swap       (x, y) -> ( y + s_x,  x + s_y)   s_x + s_y = 1/2   (det -1: f(theta + pi) = -f(theta))
+#   rotate180  (x, y) -> (-x + s_x, -y + s_y)   s_x + s_y = 1/4   (f(pi/2 - theta) = f(theta))
+#   antiswap   (x, y) -> (-y + s_x, -x + s_y)   s_x + s_y = 3/4   (det -1: f(-pi/2 - theta) = -f(theta))
+# Not symmetries: shifts along x or y alone, the 90-degree rotations, reflections in x or y, and w -> -w.
+# On the n^2 lattice (n a multiple of 4) every one of these maps grid nodes to grid nodes, and the
+# solver is equivariant up to round-off: the 2/3-rule box and the CFL step (max |u| + |v|) are invariant
+# too. onnx/tests/test_ns2d.py proves each with the solver (and that the non-symmetries fail).
+SYMMETRIES = {"identity": (((1, 0), (0, 1)), 0.0), "swap": (((0, 1), (1, 0)), 0.5),
+              "rotate180": (((-1, 0), (0, -1)), 0.25), "antiswap": (((0, -1), (-1, 0)), 0.75)}
+
+
+def isometry(w, a, shift):
+    """w'(x) = det(a) w(a x + shift) for fields [..., n, n] (x along the last axis): `a` a signed
+    permutation matrix ((a_xx, a_xy), (a_yx, a_yy)), `shift` = (s_x, s_y) in grid cells (integers)."""
+    w = np.asarray(w)
+    n = w.shape[-1]
+    i = np.arange(n)[None, :]
+    j = np.arange(n)[:, None]
+    src_x = (a[0][0] * i + a[0][1] * j + shift[0]) % n
+    src_y = (a[1][0] * i + a[1][1] * j + shift[1]) % n
+    det = a[0][0] * a[1][1] - a[0][1] * a[1][0]
+    return det * w[..., src_y, src_x]
+
+
+def symmetry(name, n, shift_x=0):
+    """The (a, shift) of SYMMETRIES[name] on the n^2 lattice with the free shift `shift_x` cells."""
+    a, total = SYMMETRIES[name]
+    if n % 4:
+        raise ValueError(f"the forcing's symmetries map the {n}^2 lattice onto itself only for n a multiple of 4")
+    return a, (shift_x % n, (round(total * n) - shift_x) % n)
+
+
+def random_symmetry(rng, n):
+    """A uniformly drawn symmetry of the forced equations on the n^2 lattice: (a, shift) for `isometry`."""
+    names = list(SYMMETRIES)
+    return symmetry(names[rng.integers(len(names))], n, int(rng.integers(n)))
 
 
 class NavierStokes2D:
@@ -292,16 +338,17 @@ def solve(w0, nu, t_final, dt_out, forcing=True, dt_max=None, cfl=CFL, workers=N
 
 
 def trajectories(n_traj, n, nu, frames, dt_out, seed, burn_in=0.0, *, alpha=ALPHA, tau=TAU, sigma=None,
-                 ic_kmax=None, forcing=True, dt_max=None, cfl=CFL, workers=None, return_steps=False):
+                 ic_kmax=None, forcing=True, dt_max=None, cfl=CFL, workers=None, return_steps=False, first=0):
     """Seeded trajectories float32 [n_traj, frames, n, n] at t = burn_in + k dt_out, k = 0 .. frames - 1.
 
     Initial vorticity grf(n_traj, n, seed, alpha, tau, sigma, kmax=ic_kmax), integrated for `burn_in`
     (no output), then `frames` frames every dt_out. Trajectory b only depends on (seed, b), not on
-    n_traj. With return_steps, also the number of time steps each trajectory took [n_traj].
+    n_traj; `first` starts at trajectory `first` (chunks of a larger set). With return_steps, also the
+    number of time steps each trajectory took [n_traj].
     """
     if frames < 1:
         raise ValueError("frames must be >= 1")
-    w0 = grf(n_traj, n, seed, alpha=alpha, tau=tau, sigma=sigma, kmax=ic_kmax)
+    w0 = grf(n_traj, n, seed, alpha=alpha, tau=tau, sigma=sigma, kmax=ic_kmax, first=first)
     solver = NavierStokes2D(n, nu, forcing=forcing, dt_max=dt_max, cfl=cfl, workers=workers)
     out = np.empty((n_traj, frames, n, n), dtype=np.float32)
     if burn_in > 0:

@@ -108,6 +108,10 @@ def test_determinism_and_batch_independence():
     assert np.abs(a[0] - a[1]).max() > 0.1 * np.abs(a).max()  # trajectories of one seed differ
     np.testing.assert_allclose(d, a[:2], rtol=0, atol=1e-6 * np.abs(a).max())  # trajectory b: (seed, b) only
     assert np.array_equal(ns2d.grf(4, 32, 5), ns2d.grf(4, 32, 5))
+    # chunks of a larger set (train.data.generate's resumable chunks)
+    assert np.array_equal(ns2d.grf(2, 32, 5, first=2), ns2d.grf(4, 32, 5)[2:])
+    e = ns2d.trajectories(2, 32, 1e-4, 4, 0.2, seed=11, burn_in=0.3, first=1)
+    np.testing.assert_allclose(e, a[1:], rtol=0, atol=1e-6 * np.abs(a).max())
 
 
 def test_grf_statistics():
@@ -178,3 +182,78 @@ def test_cli_writes_npz(tmp_path):
     out2 = tmp_path / "ns2.npz"
     assert ns2d.main([*args[:1], str(out2), *args[2:]]) == 0
     np.testing.assert_array_equal(np.load(out2)["w"], z["w"])
+
+
+SIGNED_PERMUTATIONS = [((sx, 0), (0, sy)) for sx in (1, -1) for sy in (1, -1)] + \
+                      [((0, sx), (sy, 0)) for sx in (1, -1) for sy in (1, -1)]
+
+
+def test_symmetry_table_is_exactly_the_forcings_invariance_group():
+    # Every isometry of the 16^2 lattice (8 signed permutations x 256 shifts) against the forcing:
+    # f(g(x)) = det(A) f(x) holds for exactly the (A, s_x + s_y) pairs of ns2d.SYMMETRIES.
+    n = 16
+    f = ns2d.forcing_field(n)
+    table = {a: round(total * n) for a, total in ns2d.SYMMETRIES.values()}
+    for a in SIGNED_PERMUTATIONS:
+        for sx in range(n):
+            for sy in range(n):
+                invariant = np.allclose(ns2d.isometry(f, a, (sx, sy)), f, atol=1e-12)
+                assert invariant == (a in table and (sx + sy) % n == table[a]), (a, sx, sy)
+
+
+def test_symmetries_commute_with_the_solver():
+    # The transformed initial field evolves into the transformed trajectory (to round-off), for each
+    # symmetry with a random free shift; the non-symmetries (a shift along x alone, a 90-degree
+    # rotation, w -> -w) do not, so the check can fail.
+    n, nu = 32, 1e-4
+    w0 = ns2d.grf(2, n, seed=3)
+    ref, ref_solver = run64(w0, nu, 1.0, 0.5)
+    rng = np.random.default_rng(0)
+    for name in ns2d.SYMMETRIES:
+        a, shift = ns2d.symmetry(name, n, int(rng.integers(n)))
+        got, solver = run64(ns2d.isometry(w0, a, shift), nu, 1.0, 0.5)
+        assert rel(got, ns2d.isometry(ref, a, shift)) < 1e-11, name
+        assert np.array_equal(solver.steps, ref_solver.steps), name
+    broken = {"shift x": lambda w: ns2d.isometry(w, ((1, 0), (0, 1)), (n // 4, 0)),
+              "rotate90": lambda w: ns2d.isometry(w, ((0, -1), (1, 0)), (0, 0)),
+              "negate": lambda w: -w}
+    for name, g in broken.items():
+        got, _ = run64(g(w0), nu, 1.0, 0.5)
+        assert rel(got[:, -1], g(ref[:, -1])) > 1e-3, name
+
+
+def test_random_symmetry_draws_every_element_and_needs_n_multiple_of_4():
+    rng = np.random.default_rng(1)
+    seen = {ns2d.random_symmetry(rng, 8)[0] for _ in range(200)}
+    assert seen == {a for a, _ in ns2d.SYMMETRIES.values()}
+    with pytest.raises(ValueError, match="multiple of 4"):
+        ns2d.symmetry("swap", 30)
+
+
+def test_generate_resumes_from_cached_chunks(tmp_path, monkeypatch):
+    # An interrupted generation keeps its finished chunks; the rerun solves only the missing ones and
+    # writes the same data as an uninterrupted run.
+    from echo_onnx.train import data
+    monkeypatch.setattr(data, "CHUNK", 2)
+    args = dict(traj=5, seed=7, n=16, nus=(1e-3, 1e-4), frames=3, dt=0.25, burn_in=0.25)
+    data.generate(tmp_path / "full.npz", **args)
+    solved = []
+    real = ns2d.trajectories
+
+    def interrupted(count, *a, first=0, **kw):
+        if len(solved) == 3:
+            raise KeyboardInterrupt
+        solved.append(first)
+        return real(count, *a, first=first, **kw)
+
+    monkeypatch.setattr(ns2d, "trajectories", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.generate(tmp_path / "part.npz", **args)
+    assert len(list((tmp_path / "part.npz.chunks").glob("*.npy"))) == 3
+    solved.clear()
+    monkeypatch.setattr(ns2d, "trajectories", lambda *a, **kw: solved.append(kw["first"]) or real(*a, **kw))
+    data.generate(tmp_path / "part.npz", **args)
+    assert solved == [0, 2, 4]  # the second viscosity's chunks only
+    full, part = data.load(tmp_path / "full.npz"), data.load(tmp_path / "part.npz")
+    assert np.array_equal(full["w"], part["w"]) and np.array_equal(full["nu"], part["nu"])
+    assert not (tmp_path / "part.npz.chunks").exists()

@@ -51,7 +51,8 @@ def smoke(tmp_path_factory):
     common = ["--preset", "smoke", "--data", str(data), "--run-dir", str(run)]
     assert cli.main(["generate-data", "--preset", "smoke", "--out", str(data)]) == 0
     for stage in (1, 2, 3):
-        assert cli.main(["train", "--stage", str(stage), *common]) == 0
+        augment = ["--augment"] if stage == 1 else []  # the symmetry augmentation's path through the CLI
+        assert cli.main(["train", "--stage", str(stage), *common, *augment]) == 0
     assert cli.main(["baseline", *common, "--steps", "3"]) == 0
     assert cli.main(["export", "--run-dir", str(run), "--out", str(bundle)]) == 0
     return {"dir": d, "data": data, "run": run, "bundle": bundle}
@@ -68,6 +69,25 @@ def randomised(cfg: ModelConfig, seed=0) -> Echo:
             enc.latent_mean.copy_(torch.linspace(-0.5, 0.5, cfg.latent_channels))
             enc.latent_std.copy_(torch.linspace(0.5, 2.0, cfg.latent_channels))
     return m
+
+
+def test_augmented_windows_are_the_windows_of_the_transformed_data(monkeypatch):
+    # With --augment the sampler maps each window by ns2d.random_symmetry: fixed to one symmetry here,
+    # its windows must be those of a sampler without augmentation over the transformed data.
+    from echo_onnx import ns2d
+    from echo_onnx.train.batches import WindowSampler
+    cfg = smoke_config(params=0)
+    w = ns2d.trajectories(2, 16, 1e-3, 4, 0.25, seed=5).astype(np.float32)
+    sym = ns2d.symmetry("antiswap", 16, 3)
+    monkeypatch.setattr(ns2d, "random_symmetry", lambda rng, n: sym)
+    plain = WindowSampler(ns2d.isometry(w, *sym), np.ones(2), cfg, 1.0, 2, 64, targets=32, seed=9)
+    augmented = WindowSampler(w, np.ones(2), cfg, 1.0, 2, 64, targets=32, seed=9, augment=True)
+    a, b = plain.window(1, 2, keep=1.0), augmented.window(1, 2, keep=1.0)
+    assert np.abs(a["values"]).max() > 0
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-6, err_msg=k)
+    assert not np.allclose(WindowSampler(w, np.ones(2), cfg, 1.0, 2, 64, targets=32, seed=9).window(1, 2, keep=1.0)["values"],
+                           a["values"])
 
 
 def test_encoder_is_causal():
@@ -116,6 +136,8 @@ def test_lift_ignores_padding_and_empty_nodes_give_zero():
 def test_compression_ratio_of_the_shipped_configuration():
     """(T N C) / (S h w Z): 9 frames of 64^2 points into 8 x 3 x 8^2."""
     assert ModelConfig().compression_ratio(64 * 64) == pytest.approx(9 * 4096 / (8 * 3 * 64))
+    v2 = ModelConfig(**cli.PRESETS["ns2d-v2"]["model"])
+    assert v2.compression_ratio(64 * 64) >= 64  # issue 14's floor
 
 
 def test_every_graph_matches_pytorch_in_onnx_runtime(tmp_path):

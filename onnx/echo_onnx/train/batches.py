@@ -11,6 +11,7 @@ query stencil (grid.Stencil), so the query head learns to interpolate between no
 import numpy as np
 import torch
 
+from .. import ns2d
 from ..grid import Grid, Neighbours, Stencil
 from .data import upsample
 
@@ -21,13 +22,15 @@ def latent_grid(cfg) -> Grid:
 
 
 class WindowSampler:
-    """Draws batches of (trajectory, start) windows of `frames` frames from data w [N, F, n, n]."""
+    """Draws batches of (trajectory, start) windows of `frames` frames from data w [N, F, n, n].
+    With `augment`, each window is mapped by a random symmetry of the forced equations
+    (ns2d.random_symmetry: a trajectory of the equations again, not an approximation of one)."""
 
     def __init__(self, w, nu, cfg, std, frames, input_points, targets=2048, fine_factor=4,
-                 keep=(0.5, 1.0), seed=0, starts_every=1):
+                 keep=(0.5, 1.0), seed=0, starts_every=1, augment=False):
         self.w, self.nu, self.cfg, self.std = w, nu, cfg, float(std)
         self.frames, self.input_points, self.targets = frames, input_points, targets
-        self.fine_factor, self.keep = fine_factor, keep
+        self.fine_factor, self.keep, self.augment = fine_factor, keep, augment
         self.rng = np.random.default_rng(seed)
         self.grid = latent_grid(cfg)
         self.windows = [(i, s) for i in range(w.shape[0]) for s in range(0, w.shape[1] - frames + 1, starts_every)]
@@ -45,7 +48,10 @@ class WindowSampler:
     def window(self, i, s, keep=None):
         """One window as numpy arrays (see `batch`)."""
         cfg = self.cfg
-        fine = upsample(self.w[i, s:s + self.frames] / self.std, self.fine_factor)      # [T, nf, nf]
+        win = self.w[i, s:s + self.frames]
+        if self.augment:
+            win = ns2d.isometry(win, *ns2d.random_symmetry(self.rng, win.shape[-1]))
+        fine = upsample(win / self.std, self.fine_factor)                                 # [T, nf, nf]
         nf = fine.shape[-1]
         flat_fine = fine.reshape(self.frames, -1)
         keep = self.rng.uniform(*self.keep) if keep is None else keep

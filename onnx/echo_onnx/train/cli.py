@@ -28,6 +28,17 @@ PRESETS = {
         "stages": {1: {"steps": 4000, "batch": 4, "lr": 1e-3}, 2: {"steps": 2000, "batch": 8, "lr": 3e-4},
                    3: {"steps": 20000, "batch": 16, "lr": 3e-4}},
     },
+    # ns2d v2 (issue 14): 10x the trajectories per viscosity and the harder 1e-5 (about 18 min of solver
+    # time on one core, resumable: generate-data caches chunks), 64x compression (Z = 3 latent channels:
+    # 9 frames x 64^2 / (3 slots x 8^2 x 3)), the continuous query head (issue 15), and stages 1-2
+    # with --augment. Not yet trained: the long stages want a GPU (README, "Training").
+    "ns2d-v2": {
+        "data": {"n": 64, "nus": [1e-3, 1e-4, 1e-5], "frames": 41, "dt": 0.25, "burn_in": 5.0,
+                 "train": {"traj": 320, "seed": 1000}, "test": {"traj": 16, "seed": 2000}},
+        "model": {"latent_channels": 3, "query_window": True},
+        "stages": {1: {"steps": 20000, "batch": 8, "lr": 1e-3}, 2: {"steps": 4000, "batch": 8, "lr": 3e-4},
+                   3: {"steps": 40000, "batch": 32, "lr": 3e-4}},
+    },
     # cylinder-wake: OpenFOAM's cylinder flow (python -m echo_onnx.cylinder data --preset full) on the
     # case's 10.5k cell centres; latent grid 80 x 40 over the domain [-5, 15] x [-5, 5] (spacing 0.25,
     # the cylinder 4 spacings across), 20 x 10 x 8 latent per slot: 59x compression of 9-frame
@@ -65,7 +76,8 @@ def cmd_generate(a):
     p = PRESETS[a.preset]["data"]
     common = {k: p[k] for k in ("n", "nus", "frames", "dt", "burn_in")}
     for split in ("train", "test"):
-        info = generate(Path(a.out) / f"{split}.npz", p[split]["traj"], p[split]["seed"], workers=a.workers, **common)
+        info = generate(Path(a.out) / f"{split}.npz", p[split]["traj"], p[split]["seed"], workers=a.workers,
+                        log=lambda s: print(s, flush=True), **common)
         print(f"{split}: {json.dumps(info)}")
 
 
@@ -84,9 +96,12 @@ def cmd_train(a):
     spec = stages.param_spec(a.data)
     if a.stage == 1:
         cfg = ModelConfig(**{**preset["model"], "params": len(spec)})
-        stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed, resume=a.resume)
+        stages.train_autoencoder(1, a.data, a.run, cfg, steps, batch, lr, a.minutes, a.seed, resume=a.resume,
+                                 augment=a.augment)
     elif a.stage == 2:
-        stages.train_autoencoder(2, a.data, a.run, None, steps, batch, lr, a.minutes, a.seed)
+        stages.train_autoencoder(2, a.data, a.run, None, steps, batch, lr, a.minutes, a.seed, augment=a.augment)
+    elif a.augment:
+        raise SystemExit("--augment applies to stages 1 and 2 (stage 3 learns from the encoded windows as they are)")
     else:
         stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec, patch=a.patch)
     if torch.distributed.is_initialized():
@@ -210,6 +225,9 @@ def main(argv=None):
             t.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
             t.add_argument("--resume", action="store_true", help="stage 1: continue from stage1.pt (warm restart)")
             t.add_argument("--patch", type=int, help="stage 3: the DiT's patch size, replacing the configuration's")
+            t.add_argument("--augment", action="store_true",
+                           help="stages 1-2, NS2D: map each window by a random symmetry of the forced equations "
+                                "(echo_onnx.ns2d.SYMMETRIES)")
         t.add_argument("--data", required=True, help="directory with train.npz")
         t.add_argument("--run-dir", dest="run", required=True, help="run directory (checkpoints stageN.pt)")
         t.add_argument("--preset", choices=PRESETS, default="ns2d")

@@ -7,6 +7,7 @@ splits with different base seeds never share an initial condition.
 """
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -15,13 +16,31 @@ import numpy as np
 from .. import ns2d
 
 
-def generate(out, traj, seed, n=64, nus=(1e-3,), frames=41, dt=0.25, burn_in=5.0, workers=1) -> dict:
-    """Solve and write `out` (.npz); returns a small description (also stored in the file)."""
+CHUNK = 32  # trajectories per cached chunk
+
+
+def generate(out, traj, seed, n=64, nus=(1e-3,), frames=41, dt=0.25, burn_in=5.0, workers=1, log=None) -> dict:
+    """Solve and write `out` (.npz); returns a small description (also stored in the file).
+
+    Trajectories are solved in chunks of CHUNK, each kept in `<out>.chunks/` until the .npz is
+    written, so an interrupted generation resumes where it stopped (trajectory b depends only on the
+    seed and b: chunks are the rows of one large batch, to float32 round-off)."""
     t0 = time.perf_counter()
+    cache = Path(str(out) + ".chunks")
+    cache.mkdir(parents=True, exist_ok=True)
     ws, nu_of = [], []
     for i, nu in enumerate(nus):
-        w = ns2d.trajectories(traj, n, nu, frames, dt, seed + i, burn_in=burn_in, workers=workers)
-        ws.append(w)
+        for first in range(0, traj, CHUNK):
+            count = min(CHUNK, traj - first)
+            path = cache / f"nu{i}-seed{seed + i}-n{n}-f{frames}-dt{dt}-b{burn_in}-{first}-{count}.npy"
+            if not path.exists():
+                w = ns2d.trajectories(count, n, nu, frames, dt, seed + i, burn_in=burn_in, workers=workers, first=first)
+                np.save(str(path) + ".tmp.npy", w)
+                Path(str(path) + ".tmp.npy").replace(path)
+                if log:
+                    log(f"{Path(out).name}: viscosity {nu:g}, trajectories {first}..{first + count - 1} "
+                        f"({time.perf_counter() - t0:.0f} s)")
+            ws.append(np.load(path))
         nu_of += [nu] * traj
     info = {"n": n, "nus": list(nus), "traj_per_nu": traj, "frames": frames, "dt": dt, "burn_in": burn_in,
             "seed": seed, "seconds": round(time.perf_counter() - t0, 1),
@@ -29,6 +48,7 @@ def generate(out, traj, seed, n=64, nus=(1e-3,), frames=41, dt=0.25, burn_in=5.0
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, w=np.concatenate(ws), nu=np.array(nu_of, dtype=np.float64), dt=np.float64(dt),
              info=np.str_(json.dumps(info)))
+    shutil.rmtree(cache)
     return info
 
 

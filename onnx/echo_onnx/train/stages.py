@@ -147,17 +147,21 @@ def data_description(data_dir, cfg: ModelConfig):
     return {"norm": ds.norm(), "spec": spec, "data": ds.info}, cfg
 
 
-def training_sampler(data_dir, cfg: ModelConfig, extra: dict, frames: int, seed: int, denser=False, starts_every=1):
-    """Windows of the training split. NS2D: input points the n^2 lattice (4n^2 with `denser`, stage 2);
-    point data: a random fraction of the mesh's points (there is nothing denser than the mesh)."""
+def training_sampler(data_dir, cfg: ModelConfig, extra: dict, frames: int, seed: int, denser=False, starts_every=1,
+                     augment=False):
+    """Windows of the training split. NS2D: input points the n^2 lattice (4n^2 with `denser`, stage 2),
+    with `augment` each window mapped by a random symmetry of the equations; point data: a random
+    fraction of the mesh's points (there is nothing denser than the mesh)."""
     if is_point_data(data_dir):
+        if augment:
+            raise ValueError("--augment: only the NS2D data has symmetries implemented (echo_onnx.ns2d.SYMMETRIES)")
         # 1024 target cells per window: the query head's backward pass dominates a step (2048 doubles it)
         return PointWindowSampler(load_split(data_dir, "train"), cfg, extra["norm"], frames, targets=1024, seed=seed,
                                   starts_every=starts_every)
     d = load(Path(data_dir) / "train.npz")
     n = d["w"].shape[-1]
     return WindowSampler(d["w"], d["nu"], cfg, extra["std"], frames, (4 if denser else 1) * n * n, seed=seed,
-                         starts_every=starts_every)
+                         starts_every=starts_every, augment=augment)
 
 
 def param_spec(data_dir) -> list:
@@ -175,10 +179,11 @@ KEPT = ("std", "norm", "spec", "data", "history")
 
 
 # ---------------------------------------------------------------- stages 1 and 2
-def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False):
+def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, minutes=None, seed=0, resume=False,
+                      augment=False):
     """Stage 1 (windows of T frames) or stage 2 (single frames; NS2D: 4x denser input points); the
     fraction of input points kept is drawn in [0.5, 1]. `resume` continues stage 1 from its
-    checkpoint with a new schedule (a warm restart)."""
+    checkpoint with a new schedule (a warm restart); `augment` maps each window by a random symmetry."""
     rank, world = dist_setup()
     torch.manual_seed(seed)
     if stage == 1 and not resume:
@@ -189,7 +194,7 @@ def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, 
         extra = {k: extra[k] for k in KEPT if k in extra}
         cfg = model.cfg
     frames = cfg.frames if stage == 1 else 1
-    sampler = training_sampler(data_dir, cfg, extra, frames, seed + 1 + rank, denser=stage == 2)
+    sampler = training_sampler(data_dir, cfg, extra, frames, seed + 1 + rank, denser=stage == 2, augment=augment)
     ae = DDP(model.ae) if world > 1 else model.ae
 
     def step():
