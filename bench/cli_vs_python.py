@@ -91,10 +91,17 @@ def run_cli_once(args, bundle, example, out: Path) -> dict:
         report = json.loads(proc.stdout)  # one JSON object, pretty-printed over several lines
     except json.JSONDecodeError as e:
         sys.exit(f"echo-onnx --json printed no JSON object ({e}):\n{proc.stdout[:2000]}")
-    t = report["timings"]
+    t, ph = report["timings"], report["phases"]
+    # Where the time outside ONNX Runtime's runs goes, by the CLI's phases (issue 13 part 5). Session
+    # creation (ONNX Runtime loading and optimising the graphs) is outside the runs but is ORT's work.
+    outside = {"reading the input": ph["read_s"], "ORT session creation": ph["load_s"],
+               "geometry (neighbours, stencils)": ph["geometry_s"],
+               "run outside ORT (lift gather, sampler, noise)": ph["run_s"] - t["onnx_s"],
+               "writing (VTK, preview PNG)": ph["write_s"]}
+    outside["rest (arguments, bundle checks)"] = t["total_s"] - sum(ph.values())
     return {"wall": wall, "total": t["total_s"], "onnx": t["onnx_s"], "share": t["outside_onnx_share"],
             "segments": report["sampling"]["segments"], "out": Path(report["output"]["dir"]),
-            "ort": report.get("runtime", {}).get("version", "?")}
+            "ort": report.get("runtime", {}).get("version", "?"), "outside": outside}
 
 
 def run_python_once(args, bundle, example, out: Path):
@@ -216,6 +223,10 @@ def main(argv=None):
         print(f"{'':38}{'rust cli':>12}{'python':>12}{'py/rust':>10}")
         for name, r, p, q, spec in table:
             print(f"{name:38}{fmt(r, spec):>12}{fmt(p, spec):>12}{fmt(q, '.2f'):>10}")
+        print(f"\nrust cli, time outside ORT's runs by phase (median) [ms, % of timings.total_s]:")
+        for name in rs_runs[0]["outside"]:
+            v = statistics.median(r["outside"][name] for r in rs_runs)
+            print(f"  {name:46}{1000 * v:9.1f}{100 * v / rs_total:8.1f}")
         print(f"\nrust segments {sorted(segments)}; python run wall excludes interpreter start and imports"
               + ("" if args.python_process else " (--python-process times them)"))
         if rs_values.shape != py_values.shape:
