@@ -147,6 +147,11 @@ def cmd_super_res(a):
         chunk=a.chunk, cache=a.cache)
 
 
+def cmd_requery(a):
+    from .requery import refit
+    refit(a.bundle, a.data, a.out, minutes=a.minutes, seed=a.seed, threads=a.threads)
+
+
 def cmd_calibration(a):
     from .calibration import run
     run(a.data, a.bundle, a.cli, out=a.out, members=a.members, traj=a.traj, horizon=a.horizon, threads=a.threads)
@@ -251,6 +256,17 @@ def main(argv=None):
     v.add_argument("--quick", action="store_true", help="fewer trajectories (CI)")
     v.add_argument("--super-res", type=int, default=0, help="also compare against a solver run at this n (e.g. 256)")
     v.set_defaults(fn=cmd_evaluate)
+    q = sub.add_parser("requery", help="refit a bundle's query head with the continuous window (issue 15)",
+                       description="Copy the bundle with its query head refitted on the decoder's features of "
+                                   "training windows, the tent window on (continuous across latent cells); "
+                                   "metrics.json gains `continuous_query` (held-out, before and after).")
+    q.add_argument("--bundle", required=True)
+    q.add_argument("--data", required=True, help="directory with train.npz and test.npz (generate-data)")
+    q.add_argument("--out", required=True, help="the new bundle's directory (replaced)")
+    q.add_argument("--minutes", type=float, default=10.0, help="training time budget (default 10)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, help="torch intra-op threads")
+    q.set_defaults(fn=cmd_requery)
     r = sub.add_parser("super-res", help="super-resolution against the solver at finer grids, from the bundle alone",
                        description="Solve the bundle's held-out trajectories (metrics.json `test`) again at each "
                                    "--n, forecast them with the bundle from the training-resolution frame 0, "

@@ -30,10 +30,11 @@ HORIZONS = [1, 2, 4, 8, 12, 16, 24, 32]
 
 
 def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
-    """rel L2 per horizon for ECHO (each keep), persistence and the FNO."""
+    """rel L2 per horizon for ECHO (each keep), persistence and the FNO (both left out when `fno` is None)."""
     w, nus = test["w"], test["nu"]
     rows = {f"echo_{int(k * 100)}%": [] for k in keeps}
-    rows.update(persistence=[], fno=[])
+    if fno is not None:
+        rows.update(persistence=[], fno=[])
     which = []
     for b in range(len(w)):
         if sum(1 for x in which if x == nus[b]) >= n_traj:
@@ -44,6 +45,8 @@ def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
             for k in keeps:
                 pred = echo_forecast(rt, w[b, s], nus[b], horizon, keep=k, seed=b)
                 rows[f"echo_{int(k * 100)}%"].append((nus[b], rel(pred, true, 1)))
+            if fno is None:
+                continue
             rows["persistence"].append((nus[b], rel(np.broadcast_to(w[b, s].reshape(1, -1), true.shape), true, 1)))
             p = torch.tensor([normalised_nu(np.array([nus[b]]), fno_ck["nus"])[0]], dtype=torch.float32)
             roll = fno.rollout(torch.from_numpy(w[b, s][None] / fno_ck["std"]), p, horizon)[0].numpy() * fno_ck["std"]
@@ -79,6 +82,47 @@ def autoencoder_errors(model, ck, test, keeps, n_windows=16):
             errs += list(rel(pred.numpy(), b["target"].numpy(), axis=(1, 2, 3)))
         out[f"{int(k * 100)}%"] = float(np.mean(errs))
     return out
+
+
+def autoencoder_errors_onnx(rt, test, keeps, n_windows=16):
+    """autoencoder_errors through the bundle's graphs (ONNX Runtime, the numpy reference): windows of
+    the test split lifted from a random `keep` fraction of the lattice points, encoded with every frame
+    observed, decoded and queried at every lattice point; rel L2 per window, averaged."""
+    w = test["w"]
+    n, T = w.shape[-1], rt.manifest["time"]["frames"]
+    pts = lattice(n)
+    starts = [(b, s) for b in range(len(w)) for s in range(0, w.shape[1] - T + 1, T)]
+    starts = starts[:: max(1, len(starts) // n_windows)][:n_windows]
+    out = {}
+    for k in keeps:
+        errs = []
+        for j, (b, s) in enumerate(starts):
+            idx = subset(n * n, k, 5 + j)
+            fc = Forecaster(rt, pts[idx], pts)
+            win = w[b, s:s + T].reshape(T, -1, 1).astype(np.float32)
+            observed, _ = fc.observe(fc.normalise(win[:, idx]))
+            decoded = rt.run("decoder", latent=observed)[0]
+            pred = fc.query(decoded.reshape(decoded.shape[0], T, -1), list(range(T)), fc.stencil_out)
+            errs.append(float(rel(pred, fc.normalise(win), (0, 1, 2))))
+        out[f"{int(k * 100)}%"] = float(np.mean(errs))
+    return out
+
+
+def evaluate_bundle(bundle, data_dir, quick=False) -> dict:
+    """The sections of metrics.json that depend on the bundle alone (no checkpoint, no FNO): the
+    autoencoder through the graphs, ECHO's forecast rows, inverse and interpolation, generation. For a
+    bundle whose graphs changed after training (requery), and its before/after comparison."""
+    from ..model import ModelConfig
+    rt = Runtime(bundle)
+    test = load(Path(data_dir) / "test.npz")
+    prov = rt.manifest.get("provenance", {}).get("model", {})
+    cfg = ModelConfig(**{k: v for k, v in prov.items() if k in ModelConfig.__dataclass_fields__})
+    seg = cfg.frames - 1
+    n_traj = 1 if quick else 8
+    return {"autoencoder_onnx": autoencoder_errors_onnx(rt, test, [1.0, 0.5, 0.2], n_windows=4 if quick else 32),
+            "forecast": forecast_table(rt, None, None, test, min(4 * seg, test["w"].shape[1] - 1), [1.0, 0.5, 0.2], n_traj),
+            "inverse_interpolation": inverse_interp(rt, cfg, test, n_traj),
+            "generation": generation_spectra(rt, test, samples=2 if quick else 8)}
 
 
 def pod_error(train_w, test_w, ratio):
