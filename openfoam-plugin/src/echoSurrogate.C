@@ -1128,6 +1128,16 @@ bool Foam::functionObjects::echoSurrogate::read(const dictionary& dict)
     {
         initialise();
     }
+    else if (surrogate_ && label(surrogate_->ensemble()) != ensemble_)
+    {
+        // A dictionary edited during the run (runTimeModifiable): the written fields and the
+        // error.dat columns were chosen for the ensemble the run started with.
+        WarningInFunction
+            << type() << " " << name() << ": ensemble " << ensemble_
+            << " cannot take effect during a run; it stays "
+            << surrogate_->ensemble() << " until the run restarts" << endl;
+        ensemble_ = surrogate_->ensemble();
+    }
     readDict_ = nullptr;
     return true;
 }

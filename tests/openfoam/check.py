@@ -266,6 +266,24 @@ def ensemble():
               f"{case}: no TEchoMean from t = {stop:.6g} on")
         check(text.count("forecast 8 frames") == (1 if stop <= 0.8 else 2), f"{case}: no forecast after the stop")
 
+    # A vector and a scalar field: both get a mean and a std (vectors component by component, no
+    # z in 2D) and a spread column.
+    case = "serial-vector-ensemble"
+    text = log(case)
+    check(rc(case) == 0 and "FOAM Warning" not in text and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran cleanly")
+    check(len(re.findall(r"relative L2 error U \S+ T \S+, ensemble spread U \S+ T \S+", text)) == 16, f"{case}: an error and a spread per field")
+    rows = errors(case)
+    check(len(rows) == 16 and all(len(r) == 6 and all(math.isfinite(v) for v in r) and r[4] > 0 and r[5] > 0 for r in rows),
+          f"{case}: error.dat has time, lead, U, T, spread(U), spread(T)")
+    for t in ["0.4", "1.6"]:
+        mean, std = vectors(case, t, "UEchoMean"), vectors(case, t, "UEchoStd")
+        check(all(v[2] == 0.0 for v in mean + std) and min(min(v[0], v[1]) for v in std) >= 0 and max(v[0] for v in std) > 0,
+              f"{case}: {t}/UEchoMean and UEchoStd in x and y, std >= 0, z = 0")
+        row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+        sp = math.sqrt(sum(v[0] ** 2 + v[1] ** 2 for v in std)) / math.sqrt(sum(v[0] ** 2 + v[1] ** 2 for v in mean))
+        check(abs(sp - row[4]) <= 1e-6 * row[4], f"{case}: U spread at t = {t} recomputed from UEchoStd and UEchoMean: {sp:.9g} vs {row[4]:.9g}")
+        check((WORK / case / t / "TEchoMean").is_file() and (WORK / case / t / "TEchoStd").is_file(), f"{case}: {t}/TEchoMean, TEchoStd written")
+
     # warmStart with an ensemble: the fields get member 0 (the one-member run's state, to the batch's
     # round-off); TEcho is that state, TEchoMean and TEchoStd show the ensemble.
     case = "serial-warmstart-ensemble"

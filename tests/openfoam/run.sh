@@ -101,6 +101,7 @@ run_case serial-ensemble-1 1 "$work/bundle" surrogate ensemble 1
 run_case serial-maxspread-tiny 1 "$work/bundle" surrogate ensemble 4 maxSpread 1e-3
 run_case serial-maxspread-mid 1 "$work/bundle" surrogate ensemble 4 maxSpread 0.45
 run_case serial-warmstart-ensemble 1 "$work/bundle" warmStart ensemble 4
+run_case serial-vector-ensemble 1 "$work/bundle-ut" surrogate fields "(U T)" ensemble 4
 # The CLI's --ensemble 4 on the same cells and initial field (the case's time 0 as foamToVTK
 # writes it), with the function object's settings: its mean and std are the ones to match.
 (
