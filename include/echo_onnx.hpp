@@ -118,6 +118,13 @@ void check_settings
     std::size_t threads = 0
 );
 
+//- Check ensemble settings before opening a bundle, as check_settings: members in 1 ..= 1024 (the
+//  CLI's --ensemble), and max_spread (a threshold on the ensemble's relative spread, given) > 0,
+//  which needs members >= 2. Throws with a message that starts with the setting's name
+//  ("ensemble", "maxSpread").
+void check_ensemble(std::size_t members);
+void check_ensemble(std::size_t members, double max_spread);
+
 //- One bundle, its ONNX Runtime sessions, and one host mesh. Movable, not copyable.
 class Surrogate
 {
@@ -200,8 +207,22 @@ public:
     // Results (every rank)
     //- Times of the predicted frames.
     std::vector<double> predicted_times() const;
-    //- Predicted frame k at this object's locations; out: n * channels().
+    //- Predicted frame k at this object's locations; out: n * channels(). With an ensemble:
+    //  member 0, whose seed is set_seed's (a one-member run's prediction, to the batch's round-off).
     void prediction(std::size_t k, double* out);
+
+    // Ensembles
+    //- Sample `members` (1 ..= 1024; 1: a plain prediction) as one batch in the following
+    //  forecasts and generations, member 0 with the seed, member k >= 1 with the k-th output of
+    //  SplitMix64(seed), as the CLI's --ensemble; the noise restarts from the seed. Distributed
+    //  hosts: every rank sets the same size (the master's frames of every member reach every rank).
+    void set_ensemble(std::size_t members);
+    std::size_t ensemble() const;
+    //- The ensemble's mean and standard deviation (divisor members - 1) of frame k at this
+    //  object's locations, component by component; mean, std_dev: n * channels() each. Every
+    //  member is evaluated at the locations first, so the numbers are the CLI's --ensemble mean
+    //  and _std at the same locations, and a distributed run's are a serial run's.
+    void prediction_stats(std::size_t k, double* mean, double* std_dev);
 
     //- Number of locations registered (set_mesh).
     std::size_t size() const;

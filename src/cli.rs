@@ -148,8 +148,8 @@ pub struct ModelArgs {
     pub ensemble: EnsembleArgs,
 }
 
-/// Most members one ensemble may have: far beyond calibration needs, and it bounds the batch's memory.
-const MAX_ENSEMBLE: usize = 1024;
+/// Most members one ensemble may have (src/bundle/limits.rs, shared with the host API).
+const MAX_ENSEMBLE: usize = *echo_onnx::bundle::limits::ENSEMBLE.end();
 
 #[derive(Debug, Args)]
 pub struct EnsembleArgs {

@@ -1,6 +1,6 @@
 //! The distributed protocol of [`crate::host`] in the core: rank-local candidate selection, gather
-//! on the master, a single inference there, broadcast of the decoded frames, evaluation on every
-//! rank. A host implements [`Communicator`] (MPI in the OpenFOAM function object; [`SingleRank`]
+//! on the master, a single inference there, broadcast of the decoded frames (with an ensemble,
+//! every member's: see [`crate::host`]), evaluation on every rank. A host implements [`Communicator`] (MPI in the OpenFOAM function object; [`SingleRank`]
 //! for serial hosts) and calls the same [`Surrogate`] methods on every rank, in the same order:
 //! [`Surrogate::set_mesh_on`], per snapshot [`Surrogate::push_snapshot_on`], then
 //! [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], then [`Surrogate::prediction`] at its
@@ -144,7 +144,8 @@ impl Surrogate {
         self.share_decoded(comm, done)
     }
 
-    /// Broadcast the master's times and decoded frames (after it ran, with `done` its outcome).
+    /// Broadcast the master's times and decoded frames, every ensemble member's (after it ran, with
+    /// `done` its outcome). Every rank must have set the same ensemble size.
     fn share_decoded(&mut self, comm: &mut dyn Communicator, done: Result<()>) -> Result<usize> {
         agree(comm, done)?;
         let data = if comm.rank() == 0 {

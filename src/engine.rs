@@ -184,6 +184,17 @@ impl Engine {
         self.rngs.len()
     }
 
+    /// Sample `members` members from now on (at least one), their noise streams restarted from
+    /// the seed as [`Engine::set_seed`] does: a host that changes the ensemble size gets what an
+    /// engine built [`EngineBuilder::with_members`] would.
+    pub fn set_members(&mut self, members: usize) -> Result<()> {
+        if members == 0 {
+            return Err(err!(Usage, "an ensemble needs at least one member"));
+        }
+        self.rngs = member_seeds(self.seed, members).into_iter().map(SplitMix64::new).collect();
+        Ok(())
+    }
+
     /// Run `task` so that it either succeeds or leaves the noise streams as they were: a failed
     /// call does not change what the next one draws.
     pub fn atomically<T>(&mut self, task: impl FnOnce(&mut Engine) -> Result<T>) -> Result<T> {

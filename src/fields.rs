@@ -245,9 +245,7 @@ pub fn ensemble_fields(members: &[&[Field]], quantiles: &[f64]) -> Vec<Field> {
             for (k, m) in members.iter().enumerate() {
                 column[k] = m[f].values[i];
             }
-            let mu = column.iter().sum::<f64>() / n as f64;
-            mean[i] = mu;
-            std[i] = if n > 1 { (column.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+            (mean[i], std[i]) = mean_std(&column);
             if !quantiles.is_empty() {
                 column.sort_by(f64::total_cmp);
                 for (q, out) in quantiles.iter().zip(&mut qs) {
@@ -263,6 +261,16 @@ pub fn ensemble_fields(members: &[&[Field]], quantiles: &[f64]) -> Vec<Field> {
         }
     }
     out
+}
+
+/// The mean and the sample standard deviation (divisor N - 1; 0 for one value) of the members'
+/// values at one point: the statistics of [`ensemble_fields`], shared with the host API
+/// ([`crate::host::Surrogate::prediction_stats`]) so that both give the same numbers.
+pub fn mean_std(column: &[f64]) -> (f64, f64) {
+    let n = column.len();
+    let mu = column.iter().sum::<f64>() / n as f64;
+    let std = if n > 1 { (column.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+    (mu, std)
 }
 
 /// The `q`-quantile of sorted values, interpolating linearly between order statistics.

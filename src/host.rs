@@ -22,7 +22,18 @@
 //!    Per snapshot, the ranks' [`Surrogate::candidate_values`] go to the master, which calls
 //!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
 //!    on the master, its [`Surrogate::decoded`] frames go to the others ([`Surrogate::set_decoded`]).
-//! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points.
+//! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points
+//!    ([`Surrogate::prediction_stats`]: an ensemble's mean and standard deviation there).
+//!
+//! # Ensembles
+//! [`Surrogate::set_ensemble`] (on every rank) makes forecasts and generations sample N members as
+//! one batch, with the CLI's member seeds ([`crate::engine::member_seeds`]: member 0 uses the
+//! seed). The master's decoded frames of *every member* go to the other ranks, and each rank
+//! evaluates every member at its own points and takes the statistics there, as the CLI's
+//! `--ensemble N` does ([`crate::fields::mean_std`]). Broadcasting mean and std grids instead would
+//! be smaller, but the query is not linear (a learned query, and a std is never linear), so the
+//! numbers would differ from the CLI's; with the members, a rank's values at a point are those of
+//! a serial run and of the CLI on the same locations.
 //!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
 //! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
@@ -43,7 +54,7 @@ use crate::fields::{Normaliser, Series};
 use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{lift_candidates, Geometry};
+use crate::resample::{lift_candidates, Geometry, ToPoints};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -78,9 +89,10 @@ pub struct Surrogate {
     geometry: Option<Geometry>,
     /// Recent snapshots on the cloud (normalised, in id order), oldest first.
     history: VecDeque<(f64, Vec<f32>)>,
-    /// The last forecast or generated segment: times and decoded grid frames.
+    /// The last forecast or generated segment: times and decoded grid frames, `frames[k][i]`
+    /// member k's frame at `times[i]` (one member without an ensemble).
     times: Vec<f64>,
-    frames: Vec<GridFrame>,
+    frames: Vec<Vec<GridFrame>>,
 }
 
 impl Surrogate {
@@ -139,6 +151,22 @@ impl Surrogate {
     /// Restart the noise generator: the same seed and calls give the same results.
     pub fn set_seed(&mut self, seed: u64) {
         self.engine.set_seed(seed);
+    }
+
+    /// Sample `members` ensemble members (1 ..= 1024; 1: a plain prediction) as one batch in the
+    /// following forecasts and generations, with the CLI's member seeds (member 0 uses the seed);
+    /// their noise restarts from the seed. Every rank of a distributed host sets the same size.
+    pub fn set_ensemble(&mut self, members: usize) -> Result<()> {
+        check_ensemble(members, None)?;
+        self.engine.set_members(members)?;
+        self.times.clear();
+        self.frames.clear();
+        Ok(())
+    }
+
+    /// Ensemble members (1 without an ensemble).
+    pub fn ensemble(&self) -> usize {
+        self.engine.members()
     }
 
     /// Condition on PDE parameters (`NAME=VALUE`, checked against the bundle's ranges; parameters
@@ -328,10 +356,10 @@ impl Surrogate {
         };
         let input =
             self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
-        let mut out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
+        let out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
         self.times = out.times;
-        self.frames = out.members.swap_remove(0);
-        Ok(self.frames.len())
+        self.frames = out.members;
+        Ok(self.times.len())
     }
 
     /// Master: generate one segment from nothing but the parameters, frames at `t0 + k dt`.
@@ -340,10 +368,10 @@ impl Surrogate {
         if self.cloud.is_none() {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
-        let mut out = tasks::generate(&mut self.engine, t0)?;
+        let out = tasks::generate(&mut self.engine, t0)?;
         self.times = out.times;
-        self.frames = out.members.swap_remove(0);
-        Ok(self.frames.len())
+        self.frames = out.members;
+        Ok(self.times.len())
     }
 
     /// Times of the frames of the last forecast or generated segment.
@@ -351,33 +379,70 @@ impl Surrogate {
         &self.times
     }
 
-    /// The decoded frames of the last forecast or generation, concatenated (to broadcast).
+    /// The decoded frames of the last forecast or generation, every member's, concatenated
+    /// member by member, each member's frames in time order (to broadcast).
     pub fn decoded(&self) -> Vec<f32> {
-        self.frames.iter().flat_map(|f| f.0.iter().copied()).collect()
+        self.frames.iter().flatten().flat_map(|f| f.0.iter().copied()).collect()
     }
 
     /// Length of [`Surrogate::decoded`].
     pub fn decoded_len(&self) -> usize {
-        self.frames.iter().map(|f| f.0.len()).sum()
+        self.frames.iter().flatten().map(|f| f.0.len()).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
-    /// [`Surrogate::decoded`].
+    /// [`Surrogate::decoded`] (of as many members as [`Surrogate::set_ensemble`] set here).
     pub fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
         let nodes = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.len();
         let per = nodes * self.bundle.manifest.decoder_channels();
-        check_len("decoded frames", data.len(), times.len() * per)?;
+        let members = self.ensemble();
+        check_len(&format!("decoded frames ({members} member(s))"), data.len(), members * times.len() * per)?;
         self.times = times.to_vec();
-        self.frames = data.chunks(per.max(1)).map(|f| GridFrame(f.to_vec())).collect();
+        self.frames = if times.is_empty() || per == 0 {
+            vec![vec![GridFrame(vec![]); times.len()]; members]
+        } else {
+            data.chunks(times.len() * per).map(|m| m.chunks(per).map(|f| GridFrame(f.to_vec())).collect()).collect()
+        };
         Ok(())
     }
 
-    /// Predicted frame `frame` at this rank's locations: `[N][C]` in physical units.
+    fn check_frame(&self, frame: usize) -> Result<()> {
+        if frame >= self.times.len() {
+            return Err(err!(Usage, "frame {frame} was not predicted ({} frames)", self.times.len()));
+        }
+        Ok(())
+    }
+
+    /// Predicted frame `frame` at this rank's locations: `[N][C]` in physical units. With an
+    /// ensemble: member 0, the member whose seed is the seed (a one-member run's prediction, up
+    /// to the round-off of the batch).
     pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
-        let grid_values = self.frames.get(frame).ok_or_else(|| err!(Usage, "frame {frame} was not predicted ({} frames)", self.frames.len()))?;
-        let at = self.geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output();
-        let values = self.engine.evaluate(at, &grid_values.0)?;
+        self.check_frame(frame)?;
+        let at = output(&self.geometry)?;
+        let values = self.engine.evaluate(at, &self.frames[0][frame].0)?;
         Ok(self.normaliser.denormalise_points(&values))
+    }
+
+    /// The ensemble's mean and standard deviation (divisor N - 1) of frame `frame` at this rank's
+    /// locations, each `[N][C]` in physical units, component by component: every member evaluated
+    /// here (as [`crate::engine::Engine::evaluate_frames`] does for the CLI), then
+    /// [`crate::fields::mean_std`] per value, so the numbers are the CLI's `--ensemble N` mean and
+    /// `_std` at the same locations. One member: its values and zeros.
+    pub fn prediction_stats(&mut self, frame: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        self.check_frame(frame)?;
+        let at = output(&self.geometry)?;
+        let grids: Vec<&[f32]> = self.frames.iter().map(|m| m[frame].0.as_slice()).collect();
+        let members: Vec<Vec<f64>> = self.engine.evaluate_many(at, &grids)?.iter().map(|v| self.normaliser.denormalise_points(v)).collect();
+        let len = members[0].len();
+        let (mut mean, mut std) = (vec![0.0; len], vec![0.0; len]);
+        let mut column = vec![0.0; members.len()];
+        for i in 0..len {
+            for (c, m) in column.iter_mut().zip(&members) {
+                *c = m[i];
+            }
+            (mean[i], std[i]) = crate::fields::mean_std(&column);
+        }
+        Ok((mean, std))
     }
 }
 
@@ -397,6 +462,27 @@ pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, 
         }
     }
     Ok(())
+}
+
+/// Check a host's ensemble settings without a bundle, as [`check_settings`]: `members` in
+/// 1 ..= 1024 (the CLI's `--ensemble`), and `max_spread` (a threshold on the ensemble's relative
+/// spread), when given, a number > 0 that needs an ensemble of 2 or more members. Each message
+/// starts with the setting's name (the OpenFOAM function object's entries `ensemble`, `maxSpread`).
+pub fn check_ensemble(members: usize, max_spread: Option<f64>) -> Result<()> {
+    limits::check("ensemble", members, &limits::ENSEMBLE).map_err(|e| err!(Usage, "{e}").with_hint("1 is a single prediction; 16 is a usual ensemble"))?;
+    if let Some(s) = max_spread {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(err!(Usage, "maxSpread = {s} must be a number > 0").with_hint("a relative spread: 0.2 stops at 20 % of the mean's RMS"));
+        }
+        if members < 2 {
+            return Err(err!(Usage, "maxSpread needs an ensemble (ensemble = {members})").with_hint("add ensemble N with N >= 2 (e.g. 8)"));
+        }
+    }
+    Ok(())
+}
+
+fn output(geometry: &Option<Geometry>) -> Result<&ToPoints> {
+    Ok(geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output())
 }
 
 fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {

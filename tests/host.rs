@@ -370,3 +370,156 @@ fn a_failure_on_one_rank_fails_the_step_on_every_rank() {
     assert_eq!(errors[0].kind(), errors[1].kind());
     assert!(errors[0].message().starts_with("rank 1: ") && errors[0].message().contains("global ids for"), "{}", errors[0]);
 }
+
+/// Serial host with an ensemble of `members`: every frame's (mean, std) at the example's points.
+fn serial_ensemble(variant: &str, members: usize, horizon: usize) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let (points, times, values) = example();
+    let mut s = open(variant);
+    s.set_ensemble(members).unwrap();
+    s.set_mesh(&points).unwrap();
+    for (t, v) in times.iter().zip(&values) {
+        s.push_snapshot(*t, v).unwrap();
+    }
+    let n = s.forecast(horizon).unwrap();
+    (0..n).map(|f| s.prediction_stats(f).unwrap()).collect()
+}
+
+/// The host's ensemble mean and std are the CLI's `--ensemble 4` fields (same members, seeds and
+/// statistics) bit for bit; the members differ (std > 0 everywhere the model is not constant).
+#[test]
+fn serial_host_ensemble_matches_the_cli_ensemble() {
+    for variant in ["2d", "2d-kernel-linear"] {
+        let got = serial_ensemble(variant, 4, 12);
+        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
+        let m = bundle.manifest.clone();
+        let frames = read_series(&common::example().join("input.pvd")).unwrap();
+        let series = fields::extract(&frames, &m, &FieldSelection::default()).unwrap();
+        runtime::init(None, Device::Cpu).unwrap();
+        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
+        let grid = bundle.grid(None).unwrap();
+        let geometry = Geometry::new(&m, &grid, Some(&series.locations), &series.locations).unwrap();
+        let mut e = Engine::builder(model).with_sampler(Sampler { method: m.sampler.method, steps: 4 }).with_seed(7).with_members(4).build().unwrap();
+        let predicted = tasks::forecast(&mut e, geometry.input.as_ref().unwrap(), &series, 12, m.time.context_frames).unwrap();
+        let want = e.evaluate_frames(geometry.output(), &predicted).unwrap();
+        assert_eq!(want.members.len(), 4);
+        assert_eq!(got.len(), want.times.len());
+        for (i, (mean, std)) in got.iter().enumerate() {
+            let members: Vec<Vec<echo_onnx::mesh::Field>> = want.members.iter().map(|f| fields::to_fields(&f[i].0, &m)).collect();
+            let stats = fields::ensemble_fields(&members.iter().map(Vec::as_slice).collect::<Vec<_>>(), &[]);
+            assert_eq!(stats[0].name, "vorticity");
+            assert_eq!(&stats[0].values, mean, "{variant}: frame {i}: host mean differs from the CLI's");
+            assert_eq!(&stats[1].values, std, "{variant}: frame {i}: host std differs from the CLI's");
+            assert!(std.iter().all(|s| s.is_finite() && *s >= 0.0), "{variant}: std is finite, >= 0");
+            assert!(std.iter().filter(|&&s| s > 0.0).count() > std.len() / 2, "{variant}: frame {i}: the members do not differ");
+        }
+    }
+}
+
+/// Ensemble 1 is today's prediction: set_ensemble(1) changes nothing, its mean is the
+/// prediction and its std 0; member 0 of an ensemble is the one-member run (the seed's member),
+/// to the batch's round-off.
+#[test]
+fn ensemble_of_one_is_the_plain_prediction() {
+    let want = serial("2d", 12);
+    let one = serial_ensemble("2d", 1, 12);
+    for (w, (mean, std)) in want.iter().zip(&one) {
+        assert_eq!(w, mean);
+        assert!(std.iter().all(|&s| s == 0.0));
+    }
+    let (points, times, values) = example();
+    let mut s = open("2d");
+    s.set_ensemble(4).unwrap();
+    assert_eq!(s.ensemble(), 4);
+    s.set_mesh(&points).unwrap();
+    for (t, v) in times.iter().zip(&values) {
+        s.push_snapshot(*t, v).unwrap();
+    }
+    assert_eq!(s.forecast(12).unwrap(), want.len());
+    assert_eq!(s.decoded_len(), s.decoded().len());
+    for (f, want) in want.iter().enumerate() {
+        let member0 = s.prediction(f).unwrap();
+        let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let worst = member0.iter().zip(want).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        assert!(worst <= 1e-4 * scale, "frame {f}: member 0 differs from the one-member run by {worst} (scale {scale})");
+    }
+}
+
+/// Every member's decoded frames go to every rank, which takes the statistics at its own points:
+/// the distributed mean and std equal the serial ones bit for bit.
+#[test]
+fn distributed_ensemble_equals_serial_bit_for_bit() {
+    for variant in ["2d", "2d-kernel-linear"] {
+        let want = serial_ensemble(variant, 4, 12);
+        let (points, times, values) = example();
+        let n = points.len();
+        for (ranks, owner) in
+            [(2, Box::new(|i: usize| usize::from(points[i][0] >= 0.5)) as Box<dyn Fn(usize) -> usize + Sync>), (3, Box::new(|i| (i * 7919) % 3))]
+        {
+            let local_of: Vec<Vec<usize>> = (0..ranks).map(|r| (0..n).filter(|&i| owner(i) == r).collect()).collect();
+            let per_rank = on_ranks(ranks, |comm| {
+                let local = &local_of[comm.rank()];
+                let mut s = open(variant);
+                s.set_ensemble(4).unwrap();
+                let pts: Vec<[f64; 3]> = local.iter().map(|&i| points[i]).collect();
+                let ids: Vec<i64> = local.iter().map(|&i| i as i64).collect();
+                s.set_mesh_on(comm, &pts, &ids).unwrap();
+                for (t, v) in times.iter().zip(&values) {
+                    let v: Vec<f64> = local.iter().map(|&i| v[i]).collect();
+                    s.push_snapshot_on(comm, *t, &v).unwrap();
+                }
+                let frames = s.forecast_on(comm, 12).unwrap();
+                (0..frames).map(|f| s.prediction_stats(f).unwrap()).collect::<Vec<_>>()
+            });
+            for (f, (mean, std)) in want.iter().enumerate() {
+                let (mut gm, mut gs) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+                for (r, frames) in per_rank.iter().enumerate() {
+                    for (j, &i) in local_of[r].iter().enumerate() {
+                        (gm[i], gs[i]) = (frames[f].0[j], frames[f].1[j]);
+                    }
+                }
+                assert_eq!(mean, &gm, "{variant}: {ranks} ranks: frame {f}: mean differs from serial");
+                assert_eq!(std, &gs, "{variant}: {ranks} ranks: frame {f}: std differs from serial");
+            }
+        }
+    }
+}
+
+/// The ranks must agree on the ensemble: a rank set to another size cannot take the master's
+/// members, and every rank fails the step.
+#[test]
+fn ranks_with_different_ensembles_fail_together() {
+    let (points, times, values) = example();
+    let errors = on_ranks(2, |comm| {
+        let rank = comm.rank();
+        let mut s = open("2d");
+        s.set_ensemble(if rank == 0 { 4 } else { 2 }).unwrap();
+        let mine: Vec<usize> = (rank..points.len()).step_by(2).collect();
+        let pts: Vec<[f64; 3]> = mine.iter().map(|&i| points[i]).collect();
+        let ids: Vec<i64> = mine.iter().map(|&i| i as i64).collect();
+        s.set_mesh_on(comm, &pts, &ids).unwrap();
+        for (t, v) in times.iter().zip(&values) {
+            let v: Vec<f64> = mine.iter().map(|&i| v[i]).collect();
+            s.push_snapshot_on(comm, *t, &v).unwrap();
+        }
+        s.forecast_on(comm, 4).unwrap_err()
+    });
+    assert!(errors[1].message().contains("decoded frames (2 member(s))"), "{}", errors[1]);
+    assert!(errors[0].message().starts_with("rank 1: "), "{}", errors[0]);
+}
+
+#[test]
+fn ensemble_settings_are_checked() {
+    use echo_onnx::host::check_ensemble;
+    check_ensemble(1, None).unwrap();
+    check_ensemble(16, Some(0.2)).unwrap();
+    let message = |r: echo_onnx::error::Result<()>| r.unwrap_err().message().to_string();
+    assert!(message(check_ensemble(0, None)).contains("ensemble = 0 is out of range 1..=1024"));
+    assert!(message(check_ensemble(1025, None)).contains("ensemble = 1025 is out of range 1..=1024"));
+    assert!(message(check_ensemble(4, Some(-1.0))).contains("maxSpread = -1 must be a number > 0"));
+    assert!(message(check_ensemble(4, Some(0.0))).contains("maxSpread = 0 must be a number > 0"));
+    assert!(message(check_ensemble(4, Some(f64::NAN))).contains("must be a number > 0"));
+    assert!(message(check_ensemble(1, Some(0.2))).contains("maxSpread needs an ensemble"));
+    let mut s = open("2d");
+    assert!(s.set_ensemble(0).is_err());
+    assert_eq!(s.ensemble(), 1, "a refused size leaves the ensemble as it was");
+}

@@ -324,6 +324,32 @@ void Surrogate::prediction(std::size_t k, double* result)
     call([&] { impl_->s->prediction(k, out(result, impl_->n*impl_->channels)); return 0; });
 }
 
+void check_ensemble(std::size_t members)
+{
+    call([&] { ffi::check_ensemble(members, 0.0, false); return 0; });
+}
+
+void check_ensemble(std::size_t members, double max_spread)
+{
+    call([&] { ffi::check_ensemble(members, max_spread, true); return 0; });
+}
+
+void Surrogate::set_ensemble(std::size_t members)
+{
+    call([&] { impl_->s->set_ensemble(members); return 0; });
+}
+
+std::size_t Surrogate::ensemble() const
+{
+    return call([&] { return impl_->s->ensemble(); });
+}
+
+void Surrogate::prediction_stats(std::size_t k, double* mean, double* std_dev)
+{
+    const std::size_t n = impl_->n*impl_->channels;
+    call([&] { impl_->s->prediction_stats(k, out(mean, n), out(std_dev, n)); return 0; });
+}
+
 std::size_t Surrogate::size() const
 {
     return impl_->n;

@@ -68,6 +68,12 @@ mod ffi {
         fn generate(&mut self, t0: f64) -> Result<usize>;
         fn predicted_times(&self) -> Vec<f64>;
         fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<()>;
+
+        // Ensembles
+        fn check_ensemble(members: usize, max_spread: f64, has_max_spread: bool) -> Result<()>;
+        fn set_ensemble(&mut self, members: usize) -> Result<()>;
+        fn ensemble(&self) -> usize;
+        fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
     }
 }
 
@@ -138,6 +144,10 @@ fn open(bundle: &str, device: &str, threads: usize, ort_lib: &str) -> Result<Box
 
 fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<(), String> {
     guard(|| host::check_settings(device, method, steps, horizon, threads).map_err(msg))
+}
+
+fn check_ensemble(members: usize, max_spread: f64, has_max_spread: bool) -> Result<(), String> {
+    guard(|| host::check_ensemble(members, has_max_spread.then_some(max_spread)).map_err(msg))
 }
 
 impl Surrogate {
@@ -215,5 +225,18 @@ impl Surrogate {
     }
     fn prediction(&mut self, frame: usize, out: &mut [f64]) -> Result<(), String> {
         guard(|| copy_into("prediction", &self.0.prediction(frame).map_err(msg)?, out))
+    }
+    fn set_ensemble(&mut self, members: usize) -> Result<(), String> {
+        guard(|| self.0.set_ensemble(members).map_err(msg))
+    }
+    fn ensemble(&self) -> usize {
+        self.0.ensemble()
+    }
+    fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<(), String> {
+        guard(|| {
+            let (m, s) = self.0.prediction_stats(frame).map_err(msg)?;
+            copy_into("ensemble mean", &m, mean)?;
+            copy_into("ensemble std", &s, std)
+        })
     }
 }

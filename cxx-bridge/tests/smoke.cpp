@@ -143,6 +143,25 @@ int main(int argc, char** argv)
     std::thread other([&] { run(right, part[1]); });
     run(left, part[0]);
     other.join();
-    std::printf("smoke: ok (%zu frames at %zu points; 1- and 2-rank protocol identical)\n", frames, n);
+    // An ensemble of 4 through the header: its mean and std at the points; the settings' checks.
+    s.set_ensemble(4);
+    CHECK(s.ensemble() == 4);
+    s.push_snapshot(0.1, values.data());
+    CHECK(s.forecast() == frames);
+    std::vector<double> mean(n), std_dev(n);
+    s.prediction_stats(0, mean.data(), std_dev.data());
+    std::size_t spread = 0;
+    for (std::size_t i = 0; i < n; ++i)
+    {
+        CHECK(std::isfinite(mean[i]) && std_dev[i] >= 0);
+        spread += std_dev[i] > 0;
+    }
+    CHECK(spread > n/2);
+    echo::check_ensemble(16, 0.2);
+    try { echo::check_ensemble(0); CHECK(false); }
+    catch (const echo::Error& e) { CHECK(std::string(e.what()).find("ensemble = 0 is out of range 1..=1024") == 0); }
+    try { echo::check_ensemble(4, -1); CHECK(false); }
+    catch (const echo::Error& e) { CHECK(std::string(e.what()).find("maxSpread = -1 must be a number > 0") == 0); }
+    std::printf("smoke: ok (%zu frames at %zu points; 1- and 2-rank protocol identical; ensemble of 4)\n", frames, n);
     return 0;
 }

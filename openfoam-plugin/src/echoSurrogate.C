@@ -50,6 +50,9 @@ Foam::functionObjects::echoSurrogate::modeTypeNames_
 namespace
 {
 
+//- The suffix of each output's field names (echoSurrogate::outputType's order)
+const char* const outputSuffix[] = {"Echo", "EchoMean", "EchoStd"};
+
 double seconds
 (
     const std::chrono::steady_clock::time_point& since
@@ -357,6 +360,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
 
     const word cpu("cpu");
     const label zero(0);
+    const label one(1);
     const fileName none(fileName::null);
     const word bundles(word::null);
     const scalar start = time_.startTime().value();
@@ -371,6 +375,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
      || !lookup(dict, "seed", seed_, &zero)
      || !lookup(dict, "warmStartTime", warmStartTime_, &start)
      || !lookup(dict, "warmStartFrame", warmStartFrame_, &zero)
+     || !lookup(dict, "ensemble", ensemble_, &one)
     )
     {
         return false;
@@ -382,7 +387,8 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
     const std::pair<const char*, label> counts[] =
     {
         {"threads", threads_}, {"horizon", horizon_}, {"steps", steps_},
-        {"seed", seed_}, {"warmStartFrame", warmStartFrame_}
+        {"seed", seed_}, {"warmStartFrame", warmStartFrame_},
+        {"ensemble", ensemble_}
     };
     for (const auto& c : counts)
     {
@@ -405,6 +411,15 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
                 "interval", Foam::name(interval_) + " must be a time > 0"
             );
         }
+    }
+
+    // maxSpread: absent means no threshold; given, the runtime checks it (> 0, with an ensemble).
+    maxSpread_ = -1;
+    const bool hasMaxSpread = dict.found("maxSpread");
+    if (hasMaxSpread)
+    {
+        const scalar never(-1);
+        if (!lookup(dict, "maxSpread", maxSpread_, &never)) return false;
     }
 
     // A warm start after the end time would never happen: the run would silently be a plain run.
@@ -436,6 +451,8 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         {"steps", [&] { echo::check_settings("cpu", "", steps_); }},
         {"horizon", [&] { echo::check_settings("cpu", "", 0, horizon_); }},
         {"threads", [&] { echo::check_settings("cpu", "", 0, 0, threads_); }},
+        {"ensemble", [&] { echo::check_ensemble(ensemble_); }},
+        {"maxSpread", [&] { if (hasMaxSpread) echo::check_ensemble(ensemble_, maxSpread_); }},
     };
     for (const auto& c : checks)
     {
@@ -490,23 +507,79 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
 }
 
 
-void Foam::functionObjects::echoSurrogate::setEcho(const scalarField& values)
+void Foam::functionObjects::echoSurrogate::setOutput
+(
+    outputType out,
+    const scalarField& values
+)
 {
     const label C = sum(components_);
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        if (echoScalars_.set(fi))
+        if (outScalars_[out].set(fi))
         {
-            fromChannels(values, C, c0, 1, true, echoScalars_[fi]);
+            fromChannels(values, C, c0, 1, true, outScalars_[out][fi]);
         }
-        else
+        else if (outVectors_[out].set(fi))
         {
-            fromChannels(values, C, c0, components_[fi], true, echoVectors_[fi]);
+            fromChannels(values, C, c0, components_[fi], true, outVectors_[out][fi]);
         }
         c0 += components_[fi];
     }
+}
+
+
+void Foam::functionObjects::echoSurrogate::setOutputs(label k)
+{
+    // ensemble 1: <field>Echo. Ensemble, surrogate mode: the mean (predicted_) and std.
+    // Ensemble, warmStart: member 0 (predicted_, the state put into the fields), mean and std.
+    if (ensemble_ == 1 || mode_ == modeType::warmStart)
+    {
+        setOutput(echoOutput, predicted_[k]);
+    }
+    if (ensemble_ > 1)
+    {
+        setOutput
+        (
+            meanOutput,
+            mode_ == modeType::warmStart ? predictedMean_[k] : predicted_[k]
+        );
+        setOutput(stdOutput, predictedStd_[k]);
+    }
     echoValid_ = true;
+}
+
+
+Foam::scalarList Foam::functionObjects::echoSurrogate::relativeL2
+(
+    const scalarField& a,
+    const scalarField* b,
+    const scalarField& ref
+) const
+{
+    const label n = mesh_.nCells();
+    const label C = sum(components_);
+    scalarList out(fieldNames_.size(), Zero);
+    label c0 = 0;
+    forAll(fieldNames_, fi)
+    {
+        scalar num = 0, den = 0;
+        for (label i = 0; i < n; ++i)
+        {
+            for (label d = 0; d < components_[fi]; ++d)
+            {
+                const label j = i*C + c0 + d;
+                num += sqr(b ? a[j] - (*b)[j] : a[j]);
+                den += sqr(ref[j]);
+            }
+        }
+        reduce(num, sumOp<scalar>());
+        reduce(den, sumOp<scalar>());
+        out[fi] = Foam::sqrt(num)/max(Foam::sqrt(den), VSMALL);
+        c0 += components_[fi];
+    }
+    return out;
 }
 
 
@@ -552,31 +625,51 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     // The case's fields and the mesh's dimension
     const label dim = mesh_.nSolutionD();
     components_.setSize(fieldNames_.size());
-    echoScalars_.setSize(fieldNames_.size());
-    echoVectors_.setSize(fieldNames_.size());
+    // The outputs written: <field>Echo without an ensemble and in warmStart mode (the state put
+    // into the fields); <field>EchoMean and <field>EchoStd with an ensemble.
+    bool written[nOutputs] =
+    {
+        ensemble_ == 1 || mode_ == modeType::warmStart, ensemble_ > 1, ensemble_ > 1
+    };
+    for (label out = 0; out < nOutputs; ++out)
+    {
+        outScalars_[out].clear();
+        outVectors_[out].clear();
+        outScalars_[out].setSize(fieldNames_.size());
+        outVectors_[out].setSize(fieldNames_.size());
+    }
     std::vector<echo::Field> caseFields;
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
-        const IOobject io
-        (
-            fname + "Echo",
-            mesh_.time().timeName(),
-            mesh_,
-            IOobject::NO_READ,
-            IOobject::NO_WRITE
-        );
+        auto io = [&](label out)
+        {
+            return IOobject
+            (
+                fname + outputSuffix[out],
+                mesh_.time().timeName(),
+                mesh_,
+                IOobject::NO_READ,
+                IOobject::NO_WRITE
+            );
+        };
         if (mesh_.foundObject<volScalarField>(fname))
         {
             const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
             components_[fi] = 1;
-            echoScalars_.set(fi, echoField(io, f));
+            for (label out = 0; out < nOutputs; ++out)
+            {
+                if (written[out]) outScalars_[out].set(fi, echoField(io(out), f));
+            }
         }
         else if (mesh_.foundObject<volVectorField>(fname))
         {
             const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
             components_[fi] = dim;
-            echoVectors_.set(fi, echoField(io, f));
+            for (label out = 0; out < nOutputs; ++out)
+            {
+                if (written[out]) outVectors_[out].set(fi, echoField(io(out), f));
+            }
         }
         else
         {
@@ -607,6 +700,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         surrogate_->check_case(caseFields, dim);
         surrogate_->set_sampler(steps_, method_);
         surrogate_->set_seed(seed_);
+        surrogate_->set_ensemble(ensemble_);
     });
     if (!ok) return false;
     ok = guarded("entry 'parameters'", true, [&]
@@ -715,7 +809,13 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 
     Info<< type() << " " << name() << ": bundle '" << surrogate_->name().c_str()
         << "' (" << bundleDir_ << ") on " << device_.c_str()
-        << ", mode " << modeTypeNames_[mode_] << ", fields " << fieldNames_
+        << ", mode " << modeTypeNames_[mode_];
+    if (ensemble_ > 1)
+    {
+        Info<< ", ensemble of " << ensemble_;
+        if (maxSpread_ > 0) Info<< " (maxSpread " << maxSpread_ << ")";
+    }
+    Info<< ", fields " << fieldNames_
         << ", " << surrogate_->dim() << "D, dt " << fmt(dt_).c_str() << ", "
         << frames_ << " frames per segment; " << total << " cells on "
         << Pstream::nProcs() << " rank(s), " << cloudSize
@@ -727,11 +827,28 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         resetFile("error");
         if (Pstream::master())
         {
-            writeHeader(file(), "echoSurrogate: relative L2 error of the prediction");
+            if (ensemble_ == 1)
+            {
+                writeHeader(file(), "echoSurrogate: relative L2 error of the prediction");
+            }
+            else
+            {
+                writeHeader
+                (
+                    file(),
+                    "echoSurrogate: relative L2 error of the ensemble mean ("
+                  + Foam::name(ensemble_) + " members) per field, then the"
+                    " relative ensemble spread spread(<field>) = RMS(std)/RMS(mean)"
+                );
+            }
             writeHeader(file(), "bundle " + surrogate_->name());
             writeCommented(file(), "Time");
             writeTabbed(file(), "lead");
             for (const word& f : fieldNames_) writeTabbed(file(), f);
+            if (ensemble_ > 1)
+            {
+                for (const word& f : fieldNames_) writeTabbed(file(), "spread(" + f + ")");
+            }
             file() << endl;
         }
         // The start time is the first snapshot
@@ -772,11 +889,37 @@ bool Foam::functionObjects::echoSurrogate::distribute()
     {
         const std::vector<double> times = surrogate_->predicted_times();
         predictedTimes_ = scalarList(times.begin(), times.end());
+        const bool ensemble = ensemble_ > 1;
+        const bool warm = mode_ == modeType::warmStart;
         predicted_.setSize(times.size());
+        predictedStd_.setSize(ensemble ? times.size() : 0);
+        predictedMean_.setSize(ensemble && warm ? times.size() : 0);
         forAll(predicted_, k)
         {
             predicted_[k].setSize(n*C);
-            surrogate_->prediction(k, predicted_[k].data());
+            if (!ensemble)
+            {
+                surrogate_->prediction(k, predicted_[k].data());
+                continue;
+            }
+            predictedStd_[k].setSize(n*C);
+            if (warm)
+            {
+                // The fields get member 0 (the seed's); the mean and std are shown
+                predictedMean_[k].setSize(n*C);
+                surrogate_->prediction(k, predicted_[k].data());
+                surrogate_->prediction_stats
+                (
+                    k, predictedMean_[k].data(), predictedStd_[k].data()
+                );
+            }
+            else
+            {
+                surrogate_->prediction_stats
+                (
+                    k, predicted_[k].data(), predictedStd_[k].data()
+                );
+            }
         }
     });
 }
@@ -795,8 +938,9 @@ bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
     Info<< type() << " " << name() << ": forecast " << predictedTimes_.size()
         << " frames from t = " << fmt(t).c_str() << " ("
         << fmt(predictedTimes_.first()).c_str() << " .. "
-        << fmt(predictedTimes_.last()).c_str() << ") in "
-        << fmt(seconds(start)).c_str() << " s" << endl;
+        << fmt(predictedTimes_.last()).c_str() << ")";
+    if (ensemble_ > 1) Info<< ", ensemble of " << ensemble_ << ",";
+    Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
     return true;
 }
 
@@ -822,7 +966,7 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
         return false;
     }
     replaceFields(predicted_[warmStartFrame_]);
-    setEcho(predicted_[warmStartFrame_]);
+    setOutputs(warmStartFrame_);
     warmStarted_ = true;
     Info<< type() << " " << name() << ": warm start at t = " << fmt(t).c_str()
         << ": replaced " << fieldNames_ << " with frame " << warmStartFrame_
@@ -833,6 +977,18 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
         for (const string& p : parameters_) given += (given.empty() ? "" : " ") + p;
         Info<< " (parameters " << given.c_str() << ")";
     }
+    if (ensemble_ > 1)
+    {
+        const scalarList spread = relativeL2
+        (
+            predictedStd_[warmStartFrame_], nullptr, predictedMean_[warmStartFrame_]
+        );
+        Info<< "; member 0 of an ensemble of " << ensemble_ << ", relative spread";
+        forAll(fieldNames_, fi)
+        {
+            Info<< " " << fieldNames_[fi] << " " << fmt(spread[fi]).c_str();
+        }
+    }
     Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
     return true;
 }
@@ -841,37 +997,26 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
 {
     const scalarField local = gatherLocal();
-    const scalarField& pred = predicted_[k];
-    const label n = mesh_.nCells();
-    const label C = sum(components_);
-
-    scalarList errors(fieldNames_.size(), Zero);
-    label c0 = 0;
-    forAll(fieldNames_, fi)
-    {
-        scalar num = 0, den = 0;
-        for (label i = 0; i < n; ++i)
-        {
-            for (label d = 0; d < components_[fi]; ++d)
-            {
-                const scalar s = local[i*C + c0 + d];
-                num += sqr(pred[i*C + c0 + d] - s);
-                den += sqr(s);
-            }
-        }
-        reduce(num, sumOp<scalar>());
-        reduce(den, sumOp<scalar>());
-        errors[fi] = Foam::sqrt(num)/max(Foam::sqrt(den), VSMALL);
-        c0 += components_[fi];
-    }
-
-    setEcho(pred);
+    const scalarList errors = relativeL2(predicted_[k], &local, local);
+    // With an ensemble, predicted_ is its mean
+    const scalarList spreads =
+        ensemble_ > 1
+      ? relativeL2(predictedStd_[k], nullptr, predicted_[k])
+      : scalarList();
 
     Info<< type() << " " << name() << ": t = " << fmt(t).c_str() << ", lead "
         << fmt(t - origin_).c_str() << ": relative L2 error";
     forAll(fieldNames_, fi)
     {
         Info<< " " << fieldNames_[fi] << " " << fmt(errors[fi]).c_str();
+    }
+    if (ensemble_ > 1)
+    {
+        Info<< ", ensemble spread";
+        forAll(fieldNames_, fi)
+        {
+            Info<< " " << fieldNames_[fi] << " " << fmt(spreads[fi]).c_str();
+        }
     }
     Info<< endl;
 
@@ -881,8 +1026,44 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
         os.precision(10);
         os << t << token::TAB << (t - origin_);
         forAll(errors, fi) os << token::TAB << errors[fi];
+        forAll(spreads, fi) os << token::TAB << spreads[fi];
         os << endl;
     }
+
+    // maxSpread: a prediction the ensemble does not agree on is not shown, and no other follows.
+    label worst = -1;
+    forAll(spreads, fi)
+    {
+        if (maxSpread_ > 0 && spreads[fi] > maxSpread_ && (worst < 0 || spreads[fi] > spreads[worst]))
+        {
+            worst = fi;
+        }
+    }
+    if (worst >= 0)
+    {
+        std::string fields;
+        forAll(fieldNames_, fi)
+        {
+            fields += " " + fieldNames_[fi] + "EchoMean " + fieldNames_[fi] + "EchoStd";
+        }
+        WarningInFunction
+            << type() << " " << name() << ": at t = " << fmt(t).c_str()
+            << " the ensemble spread of " << fieldNames_[worst] << " is "
+            << fmt(spreads[worst]).c_str() << " > maxSpread "
+            << fmt(maxSpread_).c_str() << ": the surrogate stops forecasting."
+            << nl << "    From now on: no forecasts, no further error.dat rows,"
+            << " no" << fields.c_str() << " (those written before t = "
+            << fmt(t).c_str() << " hold trusted predictions); the solver runs"
+            << " on." << endl;
+        stopped_ = true;
+        echoValid_ = false;
+        predictedTimes_.clear();
+        predicted_.clear();
+        predictedStd_.clear();
+        return;
+    }
+
+    setOutputs(k);
 }
 
 
@@ -905,6 +1086,8 @@ Foam::functionObjects::echoSurrogate::echoSurrogate
     seed_(0),
     warmStartTime_(runTime.startTime().value()),
     warmStartFrame_(0),
+    ensemble_(1),
+    maxSpread_(-1),
     failOnError_(true),
     readDict_(nullptr),
     disabled_(false),
@@ -917,7 +1100,8 @@ Foam::functionObjects::echoSurrogate::echoSurrogate
     lastForecast_(-1),
     warmStarted_(false),
     origin_(0),
-    echoValid_(false)
+    echoValid_(false),
+    stopped_(false)
 {
     read(dict);
 }
@@ -944,6 +1128,16 @@ bool Foam::functionObjects::echoSurrogate::read(const dictionary& dict)
     {
         initialise();
     }
+    else if (surrogate_ && label(surrogate_->ensemble()) != ensemble_)
+    {
+        // A dictionary edited during the run (runTimeModifiable): the written fields and the
+        // error.dat columns were chosen for the ensemble the run started with.
+        WarningInFunction
+            << type() << " " << name() << ": ensemble " << ensemble_
+            << " cannot take effect during a run; it stays "
+            << surrogate_->ensemble() << " until the run restarts" << endl;
+        ensemble_ = surrogate_->ensemble();
+    }
     readDict_ = nullptr;
     return true;
 }
@@ -967,6 +1161,10 @@ bool Foam::functionObjects::echoSurrogate::execute()
         return true;
     }
 
+    if (stopped_)
+    {
+        return true;
+    }
     const label k = latticeIndex(t);
     if (k < 0 || k <= lastSnapshot_)
     {
@@ -1003,19 +1201,23 @@ bool Foam::functionObjects::echoSurrogate::write()
     {
         return true;
     }
-    forAll(fieldNames_, fi)
+    Info<< type() << " " << name() << ": wrote";
+    for (label out = 0; out < nOutputs; ++out)
     {
-        if (echoScalars_.set(fi))
+        forAll(fieldNames_, fi)
         {
-            echoScalars_[fi].write();
-        }
-        else if (echoVectors_.set(fi))
-        {
-            echoVectors_[fi].write();
+            if (outScalars_[out].set(fi))
+            {
+                outScalars_[out][fi].write();
+                Info<< " " << outScalars_[out][fi].name();
+            }
+            else if (outVectors_[out].set(fi))
+            {
+                outVectors_[out][fi].write();
+                Info<< " " << outVectors_[out][fi].name();
+            }
         }
     }
-    Info<< type() << " " << name() << ": wrote";
-    forAll(fieldNames_, fi) Info<< " " << fieldNames_[fi] << "Echo";
     Info<< " at t = " << mesh_.time().timeName() << endl;
     return true;
 }

@@ -20,6 +20,10 @@ pub const FRAMES: RangeInclusive<usize> = 2..=1024;
 /// segments and keep every predicted frame in memory.
 pub const HORIZON: RangeInclusive<usize> = 1..=100_000;
 
+/// Members of one ensemble (`--ensemble`, the host's `ensemble`): far beyond calibration needs,
+/// and it bounds the batch's memory.
+pub const ENSEMBLE: RangeInclusive<usize> = 1..=1024;
+
 /// Threads per ONNX Runtime session (`--threads`, the host's `threads`).
 pub const THREADS: RangeInclusive<usize> = 1..=1024;
 

@@ -3,8 +3,10 @@
 
 Usage: check.py WORK. Standard library only. SPDX-License-Identifier: MIT OR Apache-2.0
 """
+import base64
 import math
 import re
+import struct
 import sys
 from pathlib import Path
 
@@ -61,10 +63,27 @@ def rel_diff(a, b):
 
 def errors(case):
     rows = []
-    for line in (WORK / case / "postProcessing/echo/0/error.dat").read_text().splitlines():
+    for line in error_dat(case).splitlines():
         if line.strip() and not line.startswith("#"):
             rows.append([float(v) for v in line.split()])
     return rows
+
+
+def error_dat(case):
+    return (WORK / case / "postProcessing/echo/0/error.dat").read_text()
+
+
+def vtu_cells(path, name):
+    """A Float32 cell array of a .vtu the CLI wrote (inline base64, UInt64 header, uncompressed)."""
+    text = path.read_text()
+    m = re.search(rf'<DataArray type="Float32" Name="{name}" NumberOfComponents="1" format="binary">\s*(\S+)\s*</DataArray>', text)
+    raw = base64.b64decode(m.group(1))
+    n = struct.unpack("<Q", raw[:8])[0]
+    return list(struct.unpack(f"<{n // 4}f", raw[8:8 + n]))
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def ran_cleanly(case, ranks):
@@ -163,6 +182,122 @@ def vector():
     check(vectors(case, "1.4", "U")[0] == (0.5, 0.25, 0.0), f"{case}: U was the case's until the warm start")
 
 
+def ensemble():
+    """ensemble 4: <field>EchoMean and <field>EchoStd instead of <field>Echo, the spread next to the
+    error, serial = parallel, the CLI's --ensemble 4 numbers; ensemble 1 is the run without the
+    entry; maxSpread stops the surrogate; warmStart takes member 0."""
+    for case, ranks in [("serial-ensemble", 1), ("parallel-ensemble", 2)]:
+        ran_cleanly(case, ranks)
+        text = log(case)
+        check("forecast 8 frames from t = 0 (0.1 .. 0.8), ensemble of 4, in" in text
+              and "forecast 8 frames from t = 0.8 (0.9 .. 1.6), ensemble of 4, in" in text, f"{case}: two forecasts of 4 members")
+        check(len(re.findall(r"relative L2 error T \S+, ensemble spread T \S+", text)) == 16, f"{case}: 16 errors and spreads logged")
+        check("\tspread(T)" in error_dat(case).replace(" ", ""), f"{case}: error.dat has a spread(T) column")
+        rows = errors(case)
+        check(len(rows) == 16 and all(len(r) == 4 and math.isfinite(r[3]) and r[3] > 0 for r in rows),
+              f"{case}: error.dat rows are time, lead, error, spread > 0 (16 rows)")
+        check(not list((WORK / case).glob("*/TEcho")) and not list((WORK / case).glob("processor*/*/TEcho")),
+              f"{case}: no TEcho with an ensemble (the mean is TEchoMean)")
+        for t in WRITE_TIMES:
+            if not check((WORK / case / t / "TEchoMean").is_file() and (WORK / case / t / "TEchoStd").is_file(),
+                         f"{case}: {t}/TEchoMean and {t}/TEchoStd written"):
+                continue
+            mean, std, solver = field(case, t, "TEchoMean"), field(case, t, "TEchoStd"), field(case, t, "T")
+            check(len(std) == CELLS and min(std) > 0 and all(math.isfinite(v) for v in std),
+                  f"{case}: {t}/TEchoStd > 0 in every cell (min {min(std):.3g}, max {max(std):.3g})")
+            row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+            e = math.sqrt(sum((a - b) ** 2 for a, b in zip(mean, solver))) / math.sqrt(sum(b * b for b in solver))
+            check(abs(e - row[2]) <= 1e-6 * row[2], f"{case}: error of the mean at t = {t} recomputed from the fields: {e:.9g} vs {row[2]:.9g}")
+            sp = math.sqrt(sum(v * v for v in std)) / math.sqrt(sum(v * v for v in mean))
+            check(abs(sp - row[3]) <= 1e-6 * row[3], f"{case}: spread at t = {t} recomputed from the fields: {sp:.9g} vs {row[3]:.9g}")
+    for name in ["TEchoMean", "TEchoStd"]:
+        d = max(rel_diff(field("parallel-ensemble", t, name), field("serial-ensemble", t, name)) for t in WRITE_TIMES)
+        check(d <= TOL, f"ensemble: parallel {name} = serial {name} to {d:.2e} relative (limit {TOL})")
+    es, ep = errors("serial-ensemble"), errors("parallel-ensemble")
+    d = max(max(abs(a[2] - b[2]) / a[2], abs(a[3] - b[3]) / a[3]) for a, b in zip(es, ep))
+    check(d <= TOL, f"ensemble: parallel errors and spreads = serial to {d:.2e} relative")
+
+    # The CLI's --ensemble 4 on the same cells (frames 0..7 at 0.1 .. 0.8): the first segment's
+    # write times, at Float32 (the CLI writes Float32; the limit of the ParaView plugin's check
+    # against the CLI on an OpenFOAM case, tests/paraview-plugin/check_openfoam.py).
+    cli = WORK / "serial-ensemble/cli-ensemble"
+    for name, cli_name in [("TEchoMean", "T"), ("TEchoStd", "T_std")]:
+        worst = 0.0
+        for k, t in [(1, "0.2"), (3, "0.4"), (5, "0.6"), (7, "0.8")]:
+            want = vtu_cells(cli / f"frame_{k:04d}.vtu", cli_name)
+            got = field("serial-ensemble", t, name)
+            check(len(want) == len(got), f"ensemble: the CLI's frame {k} has {len(want)} cells")
+            worst = max(worst, max(abs(f32(a) - b) for a, b in zip(got, want)))
+        check(worst <= 1e-6, f"ensemble: {name} = the CLI's --ensemble 4 {cli_name} at Float32 (max difference {worst:.2e}, limit 1e-6)")
+
+    # ensemble 1 given is the run without the entry, to the last bit.
+    case = "serial-ensemble-1"
+    ran_cleanly(case, 1)
+    check(error_dat(case) == error_dat("serial-surrogate"), f"{case}: error.dat identical to serial-surrogate's")
+    check(all((WORK / case / t / "TEcho").read_bytes() == (WORK / "serial-surrogate" / t / "TEcho").read_bytes() for t in WRITE_TIMES),
+          f"{case}: TEcho identical to serial-surrogate's at every write time")
+    check(not list((WORK / case).glob("*/TEchoMean")) and "spread" not in log(case), f"{case}: no ensemble output")
+
+    # maxSpread tiny: stops at the first predicted time, before any write; the solver runs on.
+    case = "serial-maxspread-tiny"
+    text = log(case)
+    check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: the solver runs to the end")
+    check(re.search(r"at t = 0.1 the ensemble spread of T is \S+ > maxSpread 0.001: the surrogate stops forecasting", text) is not None
+          and "FOAM Warning" in text and "From now on: no forecasts" in text, f"{case}: a warning names the time, the spread and the threshold")
+    check(text.count("forecast 8 frames") == 1 and len(errors(case)) == 1, f"{case}: no forecast, no error row after the stop")
+    check(not list((WORK / case).glob("*/TEchoMean")) and not list((WORK / case).glob("*/TEchoStd")), f"{case}: no untrusted TEchoMean/TEchoStd written")
+
+    # maxSpread in mid-run: stops at the first time serial-ensemble's spread exceeds it; what was
+    # written before is the serial-ensemble's, nothing after.
+    case, limit = "serial-maxspread-mid", 0.45
+    text = log(case)
+    rows = errors("serial-ensemble")
+    stop = next((r[0] for r in rows if r[3] > limit), None)
+    if check(stop is not None and stop > 0.2 + 1e-9, f"{case}: serial-ensemble's spread first exceeds {limit} after the first write time (at {stop})"):
+        check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: the solver runs to the end")
+        check(f"at t = {stop:.6g} the ensemble spread of T is" in text and f"> maxSpread {limit:.6g}" in text,
+              f"{case}: stopped at t = {stop:.6g}")
+        got = errors(case)
+        check(got == [r for r in rows if r[0] <= stop + 1e-9], f"{case}: error.dat is serial-ensemble's up to the stop, then nothing")
+        before = [t for t in WRITE_TIMES if float(t) < stop - 1e-9]
+        check(all(field(case, t, "TEchoMean") == field("serial-ensemble", t, "TEchoMean") for t in before),
+              f"{case}: TEchoMean written before the stop ({', '.join(before)}) is serial-ensemble's")
+        check(not any((WORK / case / t / "TEchoMean").exists() for t in WRITE_TIMES if t not in before),
+              f"{case}: no TEchoMean from t = {stop:.6g} on")
+        check(text.count("forecast 8 frames") == (1 if stop <= 0.8 else 2), f"{case}: no forecast after the stop")
+
+    # A vector and a scalar field: both get a mean and a std (vectors component by component, no
+    # z in 2D) and a spread column.
+    case = "serial-vector-ensemble"
+    text = log(case)
+    check(rc(case) == 0 and "FOAM Warning" not in text and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran cleanly")
+    check(len(re.findall(r"relative L2 error U \S+ T \S+, ensemble spread U \S+ T \S+", text)) == 16, f"{case}: an error and a spread per field")
+    rows = errors(case)
+    check(len(rows) == 16 and all(len(r) == 6 and all(math.isfinite(v) for v in r) and r[4] > 0 and r[5] > 0 for r in rows),
+          f"{case}: error.dat has time, lead, U, T, spread(U), spread(T)")
+    for t in ["0.4", "1.6"]:
+        mean, std = vectors(case, t, "UEchoMean"), vectors(case, t, "UEchoStd")
+        check(all(v[2] == 0.0 for v in mean + std) and min(min(v[0], v[1]) for v in std) >= 0 and max(v[0] for v in std) > 0,
+              f"{case}: {t}/UEchoMean and UEchoStd in x and y, std >= 0, z = 0")
+        row = next(r for r in rows if abs(r[0] - float(t)) < 1e-6)
+        sp = math.sqrt(sum(v[0] ** 2 + v[1] ** 2 for v in std)) / math.sqrt(sum(v[0] ** 2 + v[1] ** 2 for v in mean))
+        check(abs(sp - row[4]) <= 1e-6 * row[4], f"{case}: U spread at t = {t} recomputed from UEchoStd and UEchoMean: {sp:.9g} vs {row[4]:.9g}")
+        check((WORK / case / t / "TEchoMean").is_file() and (WORK / case / t / "TEchoStd").is_file(), f"{case}: {t}/TEchoMean, TEchoStd written")
+
+    # warmStart with an ensemble: the fields get member 0 (the one-member run's state, to the batch's
+    # round-off); TEcho is that state, TEchoMean and TEchoStd show the ensemble.
+    case = "serial-warmstart-ensemble"
+    text = log(case)
+    check(rc(case) == 0 and "FOAM Warning" not in text and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran cleanly")
+    check(re.search(r"warm start at t = 0: replaced 1\(T\) with frame 0 of the generated segment \(parameters DT=0.001\); "
+                    r"member 0 of an ensemble of 4, relative spread T \S+ in", text) is not None, f"{case}: warm start from member 0, spread logged")
+    check(all((WORK / case / "0.2" / n).is_file() for n in ["TEcho", "TEchoMean", "TEchoStd"]), f"{case}: TEcho, TEchoMean, TEchoStd written")
+    d = rel_diff(field(case, "0.2", "TEcho"), field("serial-warmstart", "0.2", "TEcho"))
+    check(d <= 1e-4, f"{case}: the state is the one-member warm start's to {d:.2e} relative (batch round-off; limit 1e-4)")
+    std = field(case, "0.2", "TEchoStd")
+    check(min(std) >= 0 and max(std) > 0, f"{case}: TEchoStd >= 0, not all 0")
+
+
 def mismatch():
     for case, message in [
         ("mismatch-fields", "has fields [vorticity (1 comp.)], but the case gives [T (1 comp.)]"),
@@ -198,6 +333,11 @@ BAD_ENTRIES = {
     "bad-parameter": "entry 'parameters': parameter DT = 5 is outside the bundle's range",
     "bad-warmstart-frame": "entry 'warmStartFrame': 9 is not a frame of the generated segment (0 .. 8)",
     "bad-warmstart-time": "entry 'warmStartTime': 5 is after endTime 1.6",
+    "bad-ensemble-zero": "entry 'ensemble': ensemble = 0 is out of range 1..=1024",
+    "bad-ensemble-negative": "entry 'ensemble': -2 is negative",
+    "bad-ensemble-type": "entry 'ensemble': Wrong token type - expected label",
+    "bad-maxspread-negative": "entry 'maxSpread': maxSpread = -1 must be a number > 0",
+    "bad-maxspread-no-ensemble": "entry 'maxSpread': maxSpread needs an ensemble (ensemble = 1)",
     "bad-warmstart-frame-parallel": "entry 'warmStartFrame': 9 is not a frame of the generated segment (0 .. 8)",
 }
 
@@ -225,6 +365,7 @@ def bad_entries():
 surrogate()
 warmstart()
 vector()
+ensemble()
 mismatch()
 bad_entries()
 if failures:

@@ -2,9 +2,11 @@
 # End-to-end tests of the C++ bridge and the echoSurrogate function object with the real solver:
 # the example case (openfoam-plugin/example, scalarTransportFoam) serially and on 2 MPI ranks in
 # each mode, a bundle that does not match the case (fields; dimension; serial and parallel), and
-# failOnError no, and every kind of bad dictionary entry (fatal at read(), or a warning with
-# failOnError no). The assertions are in check.py (logs, written fields, error files, serial vs
-# parallel agreement to 1e-6 relative).
+# failOnError no, every kind of bad dictionary entry (fatal at read(), or a warning with
+# failOnError no), and ensembles (serial and parallel; against the CLI's --ensemble 4 on the same
+# cells; ensemble 1 as without the entry; maxSpread stopping the surrogate; warmStart). The
+# assertions are in check.py (logs, written fields, error files, serial vs parallel agreement to
+# 1e-6 relative).
 # Needs scripts/setup.sh and scripts/setup-openfoam.sh (scripts/test.sh runs both).
 # Usage: tests/openfoam/run.sh [WORK_DIR]   (default: target/openfoam-tests, recreated)
 set -euo pipefail
@@ -18,6 +20,8 @@ export WM_PROJECT_DIR=${WM_PROJECT_DIR:-/usr/share/openfoam}
 export LD_LIBRARY_PATH=$root/build/openfoam/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 lib=$root/build/openfoam/lib/libechoSurrogate.so
 [ -f "$lib" ] || { echo "error: $lib is missing: run scripts/setup-openfoam.sh" >&2; exit 1; }
+cli=$root/target/release/echo-onnx
+[ -x "$cli" ] || { echo "error: $cli is missing: run cargo build --release" >&2; exit 1; }
 start=$(date +%s%N)
 
 say() { printf '\n-- %s\n' "$*"; }
@@ -88,6 +92,24 @@ run_case parallel-warmstart 2 "$work/bundle" warmStart
 run_case serial-vector 1 "$work/bundle-ut" surrogate fields "(U T)"
 run_case parallel-vector 2 "$work/bundle-ut" surrogate fields "(U T)"
 run_case serial-vector-warmstart 1 "$work/bundle-ut" warmStart fields "(U T)" warmStartTime 1.5
+# Ensembles: 4 members serially and on 2 ranks; ensemble 1 given explicitly (must be the run
+# without the entry); maxSpread tiny (stops at the first predicted time) and in mid-run (check.py
+# finds where from serial-ensemble's spreads); a warm start.
+run_case serial-ensemble 1 "$work/bundle" surrogate ensemble 4
+run_case parallel-ensemble 2 "$work/bundle" surrogate ensemble 4
+run_case serial-ensemble-1 1 "$work/bundle" surrogate ensemble 1
+run_case serial-maxspread-tiny 1 "$work/bundle" surrogate ensemble 4 maxSpread 1e-3
+run_case serial-maxspread-mid 1 "$work/bundle" surrogate ensemble 4 maxSpread 0.45
+run_case serial-warmstart-ensemble 1 "$work/bundle" warmStart ensemble 4
+run_case serial-vector-ensemble 1 "$work/bundle-ut" surrogate fields "(U T)" ensemble 4
+# The CLI's --ensemble 4 on the same cells and initial field (the case's time 0 as foamToVTK
+# writes it), with the function object's settings: its mean and std are the ones to match.
+(
+  cd "$work/serial-ensemble"
+  foamToVTK -time 0 -fields '(T)' -no-boundary -no-point-data -no-lagrangian >log.foamToVTK 2>&1
+  "$cli" forecast --bundle "$work/bundle" --input VTK/serial-ensemble_0.vtm --seed 0 --steps 10 \
+    --threads 1 --param DT=0.001 --ensemble 4 --out cli-ensemble --quiet
+)
 run_case mismatch-fields 1 "$work/raw-2d" surrogate
 run_case mismatch-fields-parallel 2 "$work/raw-2d" surrogate
 run_case mismatch-dim 1 "$work/bundle-3d" warmStart
@@ -107,6 +129,11 @@ run_case bad-device 1 "$work/bundle" surrogate device gpu
 run_case bad-parameter 1 "$work/bundle" surrogate DT 5
 run_case bad-warmstart-frame 1 "$work/bundle" warmStart warmStartFrame 9
 run_case bad-warmstart-time 1 "$work/bundle" warmStart warmStartTime 5
+run_case bad-ensemble-zero 1 "$work/bundle" surrogate ensemble 0
+run_case bad-ensemble-negative 1 "$work/bundle" surrogate ensemble -2
+run_case bad-ensemble-type 1 "$work/bundle" surrogate ensemble 2.5
+run_case bad-maxspread-negative 1 "$work/bundle" surrogate ensemble 4 maxSpread -1
+run_case bad-maxspread-no-ensemble 1 "$work/bundle" surrogate maxSpread 0.2
 run_case bad-warmstart-frame-parallel 2 "$work/bundle" warmStart warmStartFrame 9
 run_case bad-warmstart-frame-warn 1 "$work/bundle" warmStart warmStartFrame 9 failOnError no
 run_case bad-steps-warn 1 "$work/bundle" surrogate steps -3 failOnError no
