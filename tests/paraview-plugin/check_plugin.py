@@ -8,7 +8,9 @@ Generate on the example's mesh against the CLI's generate --query. Then the bund
 as the filter lists them (Bundle Parameters, against the manifest), an out-of-range parameter
 (reported with the core's text, pvpython lives on), the Target Mesh input against the CLI's
 forecast --query, and the Task property (Inverse, Interpolate) against the CLI's inverse and
-interpolate: all at the CLI's Float32, exactly.
+interpolate: all at the CLI's Float32, exactly. Last, the properties' defaults, a documentation
+string on each, SamplerMethod/SamplerSteps against the CLI's --method/--steps, and an unknown
+Device reported with the core's text.
 
 Usage: pvpython check_plugin.py PLUGIN BUNDLE INPUT.pvd CLI_DIR FRAMES SEED PARAM BAD_BUNDLE PNG CLI
          DENSE.vtu CLI_QUERY_DIR CLI_INVERSE_DIR GAPS.pvd CLI_INTERPOLATE_DIR NAME MIN MAX DEFAULT
@@ -237,6 +239,36 @@ none = ECHOForecast(Input=reader, Task="Interpolate")
 none.BundlePath = bundle
 text = errors_of(lambda: none.UpdatePipeline(0.0))
 check("no frame is missing" in text, "Interpolate on a single frame is reported with the core's reason")
+
+# The GUI's defaults (the XML's) and a documentation string on every property of both proxies.
+fresh = ECHOForecast(Input=reader)
+defaults = {p: fresh.GetProperty(p).SMProperty.GetElement(0) for p in ("Task", "Horizon", "SamplerMethod", "SamplerSteps", "Seed", "Device", "Threads")}
+check(defaults == {"Task": 0, "Horizon": 0, "SamplerMethod": 0, "SamplerSteps": 0, "Seed": 0, "Device": "cpu", "Threads": 0}
+      and fresh.Task == "Forecast" and fresh.SamplerMethod == "bundle's default", f"the properties' defaults: {defaults}")
+for proxy in (fresh, ECHOGenerate(Input=reader)):
+    undocumented = [p for p in proxy.ListProperties()
+                    if not (proxy.GetProperty(p).SMProperty.GetDocumentation() and
+                            proxy.GetProperty(p).SMProperty.GetDocumentation().GetDescription().strip())]
+    check(not undocumented, f"{proxy.GetXMLName()}: every property has a documentation string (missing: {undocumented})")
+# SamplerMethod by its name in the list, and SamplerSteps: the CLI's --method and --steps.
+subprocess.run([cli_exe, "forecast", "--bundle", bundle, "--input", input_pvd, "--horizon", "4", "--param", param,
+                "--seed", str(seed), "--method", "midpoint", "--steps", "3", "--out", f"{cli_dir}/../cli-midpoint",
+                "--force", "--quiet"], check=True)
+mid = ECHOForecast(Input=reader, SamplerMethod="midpoint", SamplerSteps=3, Horizon=4)
+mid.BundlePath, mid.Seed, mid.Parameters = bundle, seed, [param]
+diff = worst_difference(mid, f"{cli_dir}/../cli-midpoint", "vorticity", "SamplerMethod midpoint, 3 steps")
+check(diff == 0.0, f"SamplerMethod midpoint with 3 steps equals the CLI's --method midpoint --steps 3 (max difference {diff})")
+# A device that does not exist: the core's message (it names the setting), pvpython lives on.
+dev = ECHOForecast(Input=reader, Device="tpu")
+
+
+def apply_on_tpu():
+    dev.BundlePath = bundle
+    dev.UpdatePipeline(0.0)
+
+
+text = errors_of(apply_on_tpu)
+check("device" in text and "tpu" in text, f"an unknown device is reported with the core's text: {text.strip()[-160:]!r}")
 
 print("FAILED: " + "; ".join(failures) if failures else "all ParaView plugin checks passed", flush=True)
 sys.exit(1 if failures else 0)
