@@ -18,8 +18,11 @@ use echo_onnx::tasks;
 
 const VARIANT: &str = "2d";
 
-/// The example's frames `keep` (by index): locations, times, physical values and the CLI's series.
-fn example(keep: &[usize]) -> (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>, Series) {
+/// Locations, times, physical values (point-major, per frame) and the CLI's series of one input.
+type Example = (Vec<[f64; 3]>, Vec<f64>, Vec<Vec<f64>>, Series);
+
+/// The example's frames `keep` (by index).
+fn example(keep: &[usize]) -> Example {
     let m = Bundle::open(&common::bundle(VARIANT)).unwrap().manifest;
     let frames: Vec<_> =
         read_series(&common::example().join("input.pvd")).unwrap().into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|(_, f)| f).collect();

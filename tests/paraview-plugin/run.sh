@@ -97,13 +97,14 @@ plugin=${ECHO_PARAVIEW_PLUGIN:-build/paraview-plugin/lib/paraview-5.11/plugins/E
 # Xvfb sometimes refuses the first connection on a loaded machine ("bad X server connection",
 # an abort before any check ran): then again, on a fresh server.
 check_plugin() {
-  xvfb-run -a -s "-screen 0 1280x1024x24" pvpython tests/paraview-plugin/check_plugin.py \
+  xvfb-run -a -n $((100 + RANDOM % 800)) -s "-screen 0 1280x1024x24" pvpython tests/paraview-plugin/check_plugin.py \
     "$plugin" "$bundle" "$bundle/example/input.pvd" "$work/cli" 8 7 viscosity=0.001 "$work/bad-bundle" \
     "$work/forecast-last-step.png" "$PWD/target/release/echo-onnx" "$work/dense.vtu" "$work/cli-query" \
     "$work/cli-inverse" "$work/gaps/gaps.pvd" "$work/cli-interpolate" "$pname" "$pmin" "$pmax" "$pdefault" \
     2>&1 | tee "$work/check_plugin.log"
 }
-# (Up to three tries: with other xvfb-run users on the machine, two refusals in a row were seen.)
+# (Up to three tries, each from a random display number: with other xvfb-run users on the machine,
+# all starting at :99, two refusals in a row were seen.)
 for try in 1 2 3; do
   check_plugin && break
   grep -q "bad X server connection" "$work/check_plugin.log" && [ "$try" -lt 3 ] || exit 1

@@ -234,6 +234,7 @@ int main(int argc, char** argv)
   check(frameValues() == first, "a parameter back in range gives the first forecast again");
 
   // A second, denser mesh (port 1): the prediction at its points equals the CLI's --query.
+  const int opens = f->GetOpenCount(), meshes = f->GetMeshCount();
   vtkNew<vtkXMLUnstructuredGridReader> dense;
   dense->SetFileName(argv[9]);
   f->SetTargetMeshConnection(dense->GetOutputPort());
@@ -257,6 +258,10 @@ int main(int argc, char** argv)
   const double* inverseTimes = f->GetOutputInformation(0)->Get(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
   check(steps > 0 && inverseTimes && inverseTimes[steps - 1] < 0.0, "inverse frames lie before the input (t = 0)");
   check(steps > 0 && diff == 0.0, "every inverse frame equals the CLI's at Float32");
+  std::printf("bundle opened: %d, mesh registered: %d (before the target mesh and Inverse: %d, %d)\n",
+    f->GetOpenCount(), f->GetMeshCount(), opens, meshes);
+  check(f->GetOpenCount() == opens && f->GetMeshCount() == meshes,
+    "a target mesh and another Task reuse the open bundle and the registered mesh");
 
   std::printf("%s\n", failures ? "FAILED" : "all checks passed");
   return failures ? 1 : 0;
