@@ -425,6 +425,9 @@ impl Surrogate {
             return Err(err!(Usage, "snapshot at time {} is not after the previous one ({})", w[1], w[0]));
         }
         let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?;
+        if cloud.order.len() != self.local()?.candidates.len() {
+            return Err(err!(Usage, "inverse_from and interpolate_from serve serial hosts (set_mesh); this cloud holds other ranks' candidates too"));
+        }
         let m = &self.bundle.manifest;
         let c = m.channels();
         let mut out = Vec::with_capacity(values.len());
