@@ -106,6 +106,16 @@ struct Field
     std::size_t components;
 };
 
+//- A PDE parameter of the bundle (manifest.json, "parameters"): its name, range, default and units.
+struct Parameter
+{
+    std::string name;
+    double min;
+    double max;
+    double default_value;
+    std::string units;
+};
+
 //- Check settings before opening a bundle (e.g. while a host reads its input), against the same
 //  bounds the Surrogate applies: throws with a message that starts with the setting's name.
 //  0 (and "" for method) means the default, as in the Surrogate's own arguments.
@@ -226,6 +236,22 @@ public:
 
     //- Number of locations registered (set_mesh).
     std::size_t size() const;
+
+    // The bundle's parameters in full, and the serial tasks of a visualisation filter
+    //- The PDE parameters with their ranges, defaults and units (set_parameters checks the ranges).
+    std::vector<Parameter> parameter_info() const;
+    //- Serial hosts, after set_mesh: recover the frames before the given snapshots (the CLI's
+    //  inverse: the last frames() - 1 are observed at the end of one segment). values holds
+    //  times.size() snapshots at the registered locations, one after the other (n * channels()
+    //  each). Returns the count; predicted_times() lie before the first observed snapshot.
+    std::size_t inverse(const std::vector<double>& times, const double* values);
+    //- Serial hosts, after set_mesh: fill the frames missing between the given snapshots (the
+    //  CLI's interpolate: snapshot times t0 + k dt(), k < frames()). Layout as inverse().
+    std::size_t interpolate(const std::vector<double>& times, const double* values);
+    //- Every frame of the last task at n other locations (a denser mesh: super-resolution, the
+    //  CLI's --query); the registered mesh fixed the grid. out: predicted_times().size() * n *
+    //  channels(), frame-major.
+    void predictions_at(const double* xyz, std::size_t n, double* out);
 
 private:
     struct Impl;

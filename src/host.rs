@@ -491,3 +491,87 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Serial hosts (a visualisation filter): the tasks that observe more than the context frames, and
+/// evaluation at other locations than the registered mesh's (super-resolution). The snapshots are
+/// given at once, not pushed ([`Surrogate::push_snapshot`] keeps only the context frames); the
+/// results replace the last forecast's ([`Surrogate::predicted_times`], [`Surrogate::prediction`]).
+/// A distributed host would gather every rank's candidate values of each snapshot to the master (as
+/// [`Surrogate::push_snapshot_on`] does), run the task there and broadcast the decoded frames
+/// ([`Surrogate::set_decoded`]); [`Surrogate::predictions_at`] needs nothing but the decoded frames.
+impl Surrogate {
+    /// The snapshots (times and values `[N][C]` at the registered locations, physical units) on
+    /// the cloud, normalised, in id order: the series the tasks take.
+    fn cloud_series(&self, times: &[f64], values: &[Vec<f64>]) -> Result<Series> {
+        check_len("snapshot times", times.len(), values.len())?;
+        if times.is_empty() {
+            return Err(err!(Usage, "no snapshots given"));
+        }
+        if let Some(w) = times.windows(2).find(|w| w[1] <= w[0]) {
+            return Err(err!(Usage, "snapshot at time {} is not after the previous one ({})", w[1], w[0]));
+        }
+        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?;
+        if cloud.order.len() != self.local()?.candidates.len() {
+            return Err(err!(Usage, "inverse_from and interpolate_from serve serial hosts (set_mesh); this cloud holds other ranks' candidates too"));
+        }
+        let m = &self.bundle.manifest;
+        let c = m.channels();
+        let mut out = Vec::with_capacity(values.len());
+        for (time, v) in times.iter().zip(values) {
+            let candidates = self.candidate_values(v)?;
+            let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &candidates[i * c..(i + 1) * c]).copied().collect();
+            out.push(self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
+                let (f, k) = self.normaliser.field_of(channel);
+                err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
+                    .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
+            })?);
+        }
+        Ok(Series { locations: cloud.points.clone(), times: times.to_vec(), values: out, association: Association::Point })
+    }
+
+    /// Serial hosts: recover the frames before the snapshots (the CLI's `inverse`): the last
+    /// `frames - 1` snapshots are observed at the end of one segment, the frames before them are
+    /// generated. Returns the number of frames; [`Surrogate::predicted_times`] are before the first
+    /// observed snapshot.
+    pub fn inverse_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
+        let series = self.cloud_series(times, values)?;
+        let out = tasks::inverse(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
+        self.times = out.times;
+        self.frames = out.members;
+        Ok(self.times.len())
+    }
+
+    /// Serial hosts: fill the frames missing between the snapshots (the CLI's `interpolate`): the
+    /// snapshots lie in one segment, `(t - t0) / dt` a whole number below the bundle's frames.
+    /// Returns the number of frames (the missing ones, in time order).
+    pub fn interpolate_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
+        let series = self.cloud_series(times, values)?;
+        let out = tasks::interpolate(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
+        self.times = out.times;
+        self.frames = out.members;
+        Ok(self.times.len())
+    }
+
+    /// Every predicted frame of the last task at other locations than the registered ones (a
+    /// denser mesh: super-resolution), as the CLI's `--query MESH`: `[frames][N][C]`, physical
+    /// units. The decoded grid frames are evaluated there; the registered mesh only fixed the grid.
+    pub fn predictions_at(&mut self, points: &[[f64; 3]]) -> Result<Vec<f64>> {
+        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first"))?;
+        if points.is_empty() {
+            return Err(err!(MeshFormat, "the query mesh has no points"));
+        }
+        let at = Geometry::output_only(&self.bundle.manifest, grid, points)?;
+        // Member 0: the prediction itself (a one-member run), as the host's other single-valued outputs.
+        let mut out = Vec::with_capacity(self.times.len() * points.len() * self.channels());
+        for frame in &self.frames[0] {
+            let values = self.engine.evaluate(at.output(), &frame.0)?;
+            out.extend(self.normaliser.denormalise_points(&values));
+        }
+        Ok(out)
+    }
+}
+
+/// The lift of a serial host's registered mesh (its cloud).
+fn input_to_grid(geometry: &Option<Geometry>) -> Result<&crate::resample::ToGrid> {
+    Ok(&geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?.to_grid)
+}

@@ -355,4 +355,44 @@ std::size_t Surrogate::size() const
     return impl_->n;
 }
 
+std::vector<Parameter> Surrogate::parameter_info() const
+{
+    return call([&] {
+        std::vector<Parameter> out;
+        auto names = impl_->s->parameter_names();
+        auto mins = impl_->s->parameter_mins();
+        auto maxs = impl_->s->parameter_maxs();
+        auto defaults = impl_->s->parameter_defaults();
+        auto units = impl_->s->parameter_units();
+        for (std::size_t i = 0; i < names.size(); ++i)
+        {
+            out.push_back(Parameter{std::string(names[i]), mins[i], maxs[i], defaults[i], std::string(units[i])});
+        }
+        return out;
+    });
+}
+
+std::size_t Surrogate::inverse(const std::vector<double>& times, const double* values)
+{
+    return call([&] {
+        return impl_->s->inverse_from(in(times.data(), times.size()), in(values, times.size()*impl_->n*impl_->channels));
+    });
+}
+
+std::size_t Surrogate::interpolate(const std::vector<double>& times, const double* values)
+{
+    return call([&] {
+        return impl_->s->interpolate_from(in(times.data(), times.size()), in(values, times.size()*impl_->n*impl_->channels));
+    });
+}
+
+void Surrogate::predictions_at(const double* xyz, std::size_t n, double* result)
+{
+    call([&] {
+        const std::size_t frames = impl_->s->predicted_times().size();
+        impl_->s->predictions_at(in(xyz, 3*n), out(result, frames*n*impl_->channels));
+        return 0;
+    });
+}
+
 } // namespace echo

@@ -74,6 +74,14 @@ mod ffi {
         fn set_ensemble(&mut self, members: usize) -> Result<()>;
         fn ensemble(&self) -> usize;
         fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
+        // The bundle's parameters in full, and the serial tasks of a visualisation filter.
+        fn parameter_mins(&self) -> Vec<f64>;
+        fn parameter_maxs(&self) -> Vec<f64>;
+        fn parameter_defaults(&self) -> Vec<f64>;
+        fn parameter_units(&self) -> Vec<String>;
+        fn inverse_from(&mut self, times: &[f64], values: &[f64]) -> Result<usize>;
+        fn interpolate_from(&mut self, times: &[f64], values: &[f64]) -> Result<usize>;
+        fn predictions_at(&mut self, xyz: &[f64], out: &mut [f64]) -> Result<()>;
     }
 }
 
@@ -237,6 +245,48 @@ impl Surrogate {
             let (m, s) = self.0.prediction_stats(frame).map_err(msg)?;
             copy_into("ensemble mean", &m, mean)?;
             copy_into("ensemble std", &s, std)
+        })
+    }
+}
+
+/// Per-snapshot values from one concatenated array (`times.len()` snapshots of equal length).
+fn snapshots(times: &[f64], values: &[f64]) -> Result<Vec<Vec<f64>>, String> {
+    if times.is_empty() || values.len() % times.len() != 0 {
+        return Err(tagged(ErrorKind::FieldShape.name(), format!("{} values are not {} snapshots of equal length", values.len(), times.len())));
+    }
+    Ok(values.chunks(values.len() / times.len()).map(<[f64]>::to_vec).collect())
+}
+
+/// The bundle's parameters in full, and the serial tasks of a visualisation filter.
+impl Surrogate {
+    fn parameter_mins(&self) -> Vec<f64> {
+        self.0.manifest().parameters.iter().map(|p| p.min).collect()
+    }
+    fn parameter_maxs(&self) -> Vec<f64> {
+        self.0.manifest().parameters.iter().map(|p| p.max).collect()
+    }
+    fn parameter_defaults(&self) -> Vec<f64> {
+        self.0.manifest().parameters.iter().map(|p| p.default).collect()
+    }
+    fn parameter_units(&self) -> Vec<String> {
+        self.0.manifest().parameters.iter().map(|p| p.units.clone()).collect()
+    }
+    fn inverse_from(&mut self, times: &[f64], values: &[f64]) -> Result<usize, String> {
+        guard(|| {
+            let v = snapshots(times, values)?;
+            self.0.inverse_from(times, &v).map_err(msg)
+        })
+    }
+    fn interpolate_from(&mut self, times: &[f64], values: &[f64]) -> Result<usize, String> {
+        guard(|| {
+            let v = snapshots(times, values)?;
+            self.0.interpolate_from(times, &v).map_err(msg)
+        })
+    }
+    fn predictions_at(&mut self, xyz: &[f64], out: &mut [f64]) -> Result<(), String> {
+        guard(|| {
+            let p = points(xyz)?;
+            copy_into("predictions_at", &self.0.predictions_at(&p).map_err(msg)?, out)
         })
     }
 }

@@ -4,9 +4,16 @@ output's time steps, arrays and values against the CLI's frames for the same bun
 parameter and seed, time a first and a second Apply (a parameter changed: the bundle's sessions and
 the mesh stay cached), trigger an error (a bundle whose field the dataset lacks) and check it is
 reported and pvpython lives on, save a screenshot of the last forecast frame, and apply ECHO
-Generate on the example's mesh against the CLI's generate --query.
+Generate on the example's mesh against the CLI's generate --query. Then the bundle's parameters
+as the filter lists them (Bundle Parameters, against the manifest), an out-of-range parameter
+(reported with the core's text, pvpython lives on), the Target Mesh input against the CLI's
+forecast --query, and the Task property (Inverse, Interpolate) against the CLI's inverse and
+interpolate: all at the CLI's Float32, exactly. Last, the properties' defaults, a documentation
+string on each, SamplerMethod/SamplerSteps against the CLI's --method/--steps, and an unknown
+Device reported with the core's text.
 
 Usage: pvpython check_plugin.py PLUGIN BUNDLE INPUT.pvd CLI_DIR FRAMES SEED PARAM BAD_BUNDLE PNG CLI
+         DENSE.vtu CLI_QUERY_DIR CLI_INVERSE_DIR GAPS.pvd CLI_INTERPOLATE_DIR NAME MIN MAX DEFAULT
 SPDX-License-Identifier: MIT OR Apache-2.0
 """
 import subprocess
@@ -16,11 +23,14 @@ import time
 from paraview import servermanager as sm
 from paraview.simple import *  # noqa: F401,F403
 from paraview.vtk.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkOutputWindow, vtkStringOutputWindow
 from vtkmodules.vtkIOImage import vtkPNGReader
 
 import numpy as np
 
 plugin, bundle, input_pvd, cli_dir, frames, seed, param, bad_bundle, png, cli_exe = sys.argv[1:11]
+dense_vtu, cli_query, cli_inverse, gaps_pvd, cli_interpolate, pname = sys.argv[11:17]
+pmin, pmax, pdefault = (float(v) for v in sys.argv[17:20])
 frames, seed = int(frames), int(seed)
 failures = []
 
@@ -149,6 +159,125 @@ for t in greftimes:
         continue
     worst = max(worst, float(np.max(np.abs(vtk_to_numpy(a).astype(np.float32) - vtk_to_numpy(b)))))
 check(worst == 0.0, f"every generated frame equals the CLI's at Float32 (max difference {worst})")
+
+
+
+def errors_of(action):
+    """The VTK error and warning text that `action` produces (ParaView's output window, captured)."""
+    window, previous = vtkStringOutputWindow(), vtkOutputWindow.GetInstance()
+    vtkOutputWindow.SetInstance(window)
+    try:
+        action()
+    finally:
+        vtkOutputWindow.SetInstance(previous)
+    return window.GetOutput()
+
+
+def worst_difference(proxy, ref_dir, name, what):
+    """Largest |proxy - CLI| over every time step (proxy at Float32), point array `name`; None when
+    the time steps or an array differ."""
+    proxy.UpdatePipelineInformation()
+    ref = PVDReader(FileName=f"{ref_dir}/prediction.pvd")
+    got_times, ref_times = list(proxy.TimestepValues), list(ref.TimestepValues)
+    check(len(got_times) == len(ref_times) > 0 and np.allclose(got_times, ref_times),
+          f"{what}: output times {got_times} equal the CLI's {ref_times}")
+    if len(got_times) != len(ref_times) or not ref_times:
+        return None
+    worst = 0.0
+    for t in ref_times:
+        proxy.UpdatePipeline(t)
+        ref.UpdatePipeline(t)
+        a, b = sm.Fetch(proxy).GetPointData().GetArray(name), sm.Fetch(ref).GetPointData().GetArray(name)
+        if a is None or b is None or a.GetNumberOfTuples() != b.GetNumberOfTuples():
+            check(False, f"{what}: {name} at time {t} in both outputs, same size")
+            return None
+        worst = max(worst, float(np.max(np.abs(vtk_to_numpy(a).astype(np.float32) - vtk_to_numpy(b)))))
+    Delete(ref)
+    return worst
+
+
+# The bundle's parameters, read from its manifest and shown read-only (Bundle Parameters).
+f.UpdatePropertyInformation()
+listed = f.GetProperty("BundleParameters").GetElement(0)
+print(f"Bundle Parameters: {listed!r}", flush=True)
+check(listed.startswith(f"{pname} in [{pmin:g}, {pmax:g}], default {pdefault:g}"),
+      f"Bundle Parameters lists the manifest's {pname} in [{pmin:g}, {pmax:g}], default {pdefault:g}")
+
+# An out-of-range parameter: a ParaView error with the core's text, an empty output, pvpython lives on.
+f.Parameters = [f"{pname}={pmax * 10:g}"]
+text = errors_of(lambda: f.UpdatePipeline(times[0]))
+print(f"reported: {text.strip()[:300]}", flush=True)
+check("outside the bundle's range" in text, "an out-of-range parameter is reported with the core's text")
+out = sm.Fetch(f)
+check(out is None or out.GetNumberOfPoints() == 0, "an out-of-range parameter leaves an empty output")
+f.Parameters = [param]
+f.UpdatePipeline(times[0])
+check(sm.Fetch(f).GetPointData().GetArray("vorticity") is not None, "pvpython lives on after the out-of-range parameter")
+
+# The Target Mesh input: the forecast at a denser mesh's points equals the CLI's --query.
+dense = XMLUnstructuredGridReader(FileName=[dense_vtu])
+q = ECHOForecast(Input=reader, TargetMesh=dense)
+q.BundlePath, q.Horizon, q.Seed, q.Parameters = bundle, frames, seed, [param]
+start = time.perf_counter()
+diff = worst_difference(q, cli_query, "vorticity", "target mesh")
+q_first = time.perf_counter() - start
+dense.UpdatePipeline()
+n_dense = dense.GetDataInformation().GetNumberOfPoints()
+check(sm.Fetch(q).GetNumberOfPoints() == n_dense, f"the output is the target mesh ({n_dense} points)")
+check(diff == 0.0, f"every frame on the target mesh equals the CLI's --query at Float32 (max difference {diff})")
+# Reported, not asserted (noisy on a loaded machine): the first Apply with a target mesh (bundle,
+# mesh, forecast, the target's stencils, every time step) and a second (a parameter changed).
+q.Parameters = ["viscosity=0.0003"]
+start = time.perf_counter()
+q.UpdatePipeline(times[0])
+print(f"target mesh: first Apply (every time step) {q_first:.3f} s, second Apply (parameter changed) "
+      f"{time.perf_counter() - start:.3f} s", flush=True)
+
+# The Task property: Inverse on the example, Interpolate on three frames with gaps.
+inv = ECHOForecast(Input=reader, Task="Inverse")
+inv.BundlePath, inv.Seed, inv.Parameters = bundle, seed, [param]
+diff = worst_difference(inv, cli_inverse, "vorticity", "Inverse")
+check(diff == 0.0, f"every Inverse frame equals the CLI's inverse at Float32 (max difference {diff})")
+gaps = PVDReader(FileName=gaps_pvd)
+interp = ECHOForecast(Input=gaps, Task="Interpolate")
+interp.BundlePath, interp.Seed, interp.Parameters = bundle, seed, [param]
+diff = worst_difference(interp, cli_interpolate, "vorticity", "Interpolate")
+check(diff == 0.0, f"every Interpolate frame equals the CLI's interpolate at Float32 (max difference {diff})")
+# Interpolation with nothing to fill (one input frame): the core's reason, pvpython lives on.
+none = ECHOForecast(Input=reader, Task="Interpolate")
+none.BundlePath = bundle
+text = errors_of(lambda: none.UpdatePipeline(0.0))
+check("no frame is missing" in text, "Interpolate on a single frame is reported with the core's reason")
+
+# The GUI's defaults (the XML's) and a documentation string on every property of both proxies.
+fresh = ECHOForecast(Input=reader)
+defaults = {p: fresh.GetProperty(p).SMProperty.GetElement(0) for p in ("Task", "Horizon", "SamplerMethod", "SamplerSteps", "Seed", "Device", "Threads")}
+check(defaults == {"Task": 0, "Horizon": 0, "SamplerMethod": 0, "SamplerSteps": 0, "Seed": 0, "Device": "cpu", "Threads": 0}
+      and fresh.Task == "Forecast" and fresh.SamplerMethod == "bundle's default", f"the properties' defaults: {defaults}")
+for proxy in (fresh, ECHOGenerate(Input=reader)):
+    undocumented = [p for p in proxy.ListProperties()
+                    if not (proxy.GetProperty(p).SMProperty.GetDocumentation() and
+                            proxy.GetProperty(p).SMProperty.GetDocumentation().GetDescription().strip())]
+    check(not undocumented, f"{proxy.GetXMLName()}: every property has a documentation string (missing: {undocumented})")
+# SamplerMethod by its name in the list, and SamplerSteps: the CLI's --method and --steps.
+subprocess.run([cli_exe, "forecast", "--bundle", bundle, "--input", input_pvd, "--horizon", "4", "--param", param,
+                "--seed", str(seed), "--method", "midpoint", "--steps", "3", "--out", f"{cli_dir}/../cli-midpoint",
+                "--force", "--quiet"], check=True)
+mid = ECHOForecast(Input=reader, SamplerMethod="midpoint", SamplerSteps=3, Horizon=4)
+mid.BundlePath, mid.Seed, mid.Parameters = bundle, seed, [param]
+diff = worst_difference(mid, f"{cli_dir}/../cli-midpoint", "vorticity", "SamplerMethod midpoint, 3 steps")
+check(diff == 0.0, f"SamplerMethod midpoint with 3 steps equals the CLI's --method midpoint --steps 3 (max difference {diff})")
+# A device that does not exist: the core's message (it names the setting), pvpython lives on.
+dev = ECHOForecast(Input=reader, Device="tpu")
+
+
+def apply_on_tpu():
+    dev.BundlePath = bundle
+    dev.UpdatePipeline(0.0)
+
+
+text = errors_of(apply_on_tpu)
+check("device" in text and "tpu" in text, f"an unknown device is reported with the core's text: {text.strip()[-160:]!r}")
 
 print("FAILED: " + "; ".join(failures) if failures else "all ParaView plugin checks passed", flush=True)
 sys.exit(1 if failures else 0)

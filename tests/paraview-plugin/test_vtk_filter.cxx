@@ -2,11 +2,16 @@
 // every frame with the CLI's output for the same bundle, input, parameters and seed; check that a
 // second run with only the seed changed reuses the mesh (cheaper), that moving through time costs
 // no new forecast, and that a bundle whose fields the dataset lacks is reported as a VTK error
-// (the core's message) without throwing.
+// (the core's message) without throwing. Then the bundle's parameters as the filter lists them
+// (against the manifest's name, range and default), an out-of-range parameter reported with the
+// core's text, the forecast on a second (denser) mesh against the CLI's --query, and the Inverse
+// task against the CLI's inverse.
 // Usage: test_vtk_filter BUNDLE INPUT.vtu CLI_OUT_DIR FRAMES SEED PARAM BAD_BUNDLE PARAM2
+//          DENSE.vtu CLI_QUERY_DIR CLI_INVERSE_DIR PARAM_NAME PARAM_MIN PARAM_MAX PARAM_DEFAULT
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "vtkEchoForecast.h"
 
+#include "vtkAlgorithmOutput.h"
 #include "vtkCommand.h"
 #include "vtkDataArray.h"
 #include "vtkDataSet.h"
@@ -42,13 +47,58 @@ struct ErrorCatcher : vtkCommand
     Message += data ? static_cast<const char*>(data) : "";
   }
 };
+
+// Every output time step of `f` against the CLI's frame_NNNN.vtu in `dir` (point array `name`),
+// at the CLI's Float32: the largest difference, or -1 when a frame is missing or of another size.
+double compareWithCli(vtkEchoForecast* f, const std::string& dir, const char* name, int& steps)
+{
+  f->UpdateInformation();
+  vtkInformation* outInfo = f->GetOutputInformation(0);
+  steps = outInfo->Length(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
+  std::vector<double> times(steps);
+  for (int k = 0; k < steps; ++k)
+  {
+    times[k] = outInfo->Get(vtkStreamingDemandDrivenPipeline::TIME_STEPS())[k];
+  }
+  double worst = steps > 0 ? 0.0 : -1.0;
+  for (int k = 0; k < steps; ++k)
+  {
+    f->UpdateTimeStep(times[k]);
+    vtkDataSet* out = vtkDataSet::SafeDownCast(f->GetOutputDataObject(0));
+    vtkDataArray* got = out ? out->GetPointData()->GetArray(name) : nullptr;
+    char file[64];
+    std::snprintf(file, sizeof file, "/frame_%04d.vtu", k);
+    vtkNew<vtkXMLUnstructuredGridReader> cli;
+    cli->SetFileName((dir + file).c_str());
+    cli->Update();
+    vtkDataArray* want = cli->GetOutput()->GetPointData()->GetArray(name);
+    if (!got || !want || got->GetNumberOfTuples() != want->GetNumberOfTuples() ||
+      got->GetNumberOfComponents() != want->GetNumberOfComponents())
+    {
+      std::printf("frame %d: %s missing or of another size (%s%s)\n", k, name, dir.c_str(), file);
+      return -1.0;
+    }
+    for (vtkIdType i = 0; i < got->GetNumberOfTuples(); ++i)
+    {
+      for (int c = 0; c < got->GetNumberOfComponents(); ++c)
+      {
+        const double a = static_cast<float>(got->GetComponent(i, c)), b = want->GetComponent(i, c);
+        worst = std::max(worst, std::fabs(a - b));
+      }
+    }
+  }
+  return worst;
+}
 } // namespace
 
 int main(int argc, char** argv)
 {
-  if (argc != 9)
+  if (argc != 16)
   {
-    std::fprintf(stderr, "usage: %s BUNDLE INPUT.vtu CLI_OUT_DIR FRAMES SEED PARAM BAD_BUNDLE PARAM2\n", argv[0]);
+    std::fprintf(stderr,
+      "usage: %s BUNDLE INPUT.vtu CLI_OUT_DIR FRAMES SEED PARAM BAD_BUNDLE PARAM2 DENSE.vtu CLI_QUERY_DIR "
+      "CLI_INVERSE_DIR PARAM_NAME PARAM_MIN PARAM_MAX PARAM_DEFAULT\n",
+      argv[0]);
     return 2;
   }
   const std::string bundle = argv[1], cliDir = argv[3];
@@ -72,6 +122,7 @@ int main(int argc, char** argv)
   int nt = outInfo->Length(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
   check(nt == frames, "output has " + std::to_string(nt) + " time steps, expected " + std::to_string(frames));
   const double* times = outInfo->Get(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
+  const double firstTime = nt > 0 ? times[0] : 0.0; // (times dangles once the information changes)
 
   auto frameValues = [&f]() {
     std::vector<double> v;
@@ -151,6 +202,66 @@ int main(int argc, char** argv)
   catcher->Message.clear();
   f->Update();
   check(!catcher->Message.empty(), "a missing bundle is reported as a VTK error: " + catcher->Message.substr(0, 80));
+
+  // The bundle's parameters, as the manifest declares them.
+  f->SetBundlePath(bundle.c_str());
+  f->ClearParameters();
+  f->AddParameter(argv[6]);
+  const std::string info = f->GetParameterInfo();
+  std::printf("bundle parameters: %s\n", info.c_str());
+  const double pmin = std::atof(argv[13]), pmax = std::atof(argv[14]), pdefault = std::atof(argv[15]);
+  check(f->GetNumberOfBundleParameters() == 1 && std::string(f->GetBundleParameterName(0)) == argv[12] &&
+      f->GetBundleParameterMin(0) == pmin && f->GetBundleParameterMax(0) == pmax &&
+      f->GetBundleParameterDefault(0) == pdefault,
+    std::string("the filter lists the manifest's parameter ") + argv[12] + " [" + argv[13] + ", " + argv[14] +
+      "], default " + argv[15]);
+  check(info.find(std::string(argv[12]) + " in [") != std::string::npos && info.find("default") != std::string::npos,
+    "the parameter text names the parameter, its range and default");
+
+  // Out of range: the core's message as a VTK error, an empty output; then a good value works again.
+  catcher->Message.clear();
+  f->ClearParameters();
+  f->AddParameter((std::string(argv[12]) + "=" + std::to_string(pmax * 10)).c_str());
+  f->UpdateTimeStep(firstTime);
+  std::printf("error reported: %s\n", catcher->Message.c_str());
+  check(catcher->Message.find("outside the bundle's range") != std::string::npos,
+    "an out-of-range parameter is reported as a VTK error with the core's text");
+  vtkDataSet* empty = vtkDataSet::SafeDownCast(f->GetOutputDataObject(0));
+  check(empty && empty->GetNumberOfPoints() == 0, "an out-of-range parameter leaves an empty output");
+  f->ClearParameters();
+  f->AddParameter(argv[6]);
+  f->UpdateTimeStep(firstTime);
+  check(frameValues() == first, "a parameter back in range gives the first forecast again");
+
+  // A second, denser mesh (port 1): the prediction at its points equals the CLI's --query.
+  const int opens = f->GetOpenCount(), meshes = f->GetMeshCount();
+  vtkNew<vtkXMLUnstructuredGridReader> dense;
+  dense->SetFileName(argv[9]);
+  f->SetTargetMeshConnection(dense->GetOutputPort());
+  int steps = 0;
+  double start = clock();
+  double diff = compareWithCli(f, argv[10], "vorticity", steps);
+  std::printf("target mesh: %d time steps, max |filter - CLI --query| = %g (%.3f s)\n", steps, diff, clock() - start);
+  dense->Update();
+  vtkDataSet* out = vtkDataSet::SafeDownCast(f->GetOutputDataObject(0));
+  check(out && out->GetNumberOfPoints() == dense->GetOutput()->GetNumberOfPoints() &&
+      out->GetNumberOfCells() == dense->GetOutput()->GetNumberOfCells(),
+    "with a target mesh the output is that mesh (" + std::to_string(dense->GetOutput()->GetNumberOfPoints()) + " points)");
+  check(steps == frames && diff == 0.0, "every frame on the target mesh equals the CLI's --query at Float32");
+  f->SetInputConnection(1, nullptr);
+
+  // The Inverse task: the frames before the input, against the CLI's inverse.
+  f->SetTask(vtkEchoForecast::INVERSE);
+  diff = compareWithCli(f, argv[11], "vorticity", steps);
+  std::printf("inverse: %d time steps, max |filter - CLI inverse| = %g\n", steps, diff);
+  f->UpdateInformation();
+  const double* inverseTimes = f->GetOutputInformation(0)->Get(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
+  check(steps > 0 && inverseTimes && inverseTimes[steps - 1] < 0.0, "inverse frames lie before the input (t = 0)");
+  check(steps > 0 && diff == 0.0, "every inverse frame equals the CLI's at Float32");
+  std::printf("bundle opened: %d, mesh registered: %d (before the target mesh and Inverse: %d, %d)\n",
+    f->GetOpenCount(), f->GetMeshCount(), opens, meshes);
+  check(f->GetOpenCount() == opens && f->GetMeshCount() == meshes,
+    "a target mesh and another Task reuse the open bundle and the registered mesh");
 
   std::printf("%s\n", failures ? "FAILED" : "all checks passed");
   return failures ? 1 : 0;

@@ -40,6 +40,8 @@ struct vtkEchoForecast::Internals
   std::string ResultKey;
   std::vector<std::vector<double>> ResultContext;
   std::vector<double> ResultLocations;
+  std::vector<double> ResultTarget;  // the target mesh's points of the cached frames (empty: none)
+  std::vector<echo::Parameter> BundleParameters; // of the open bundle
   std::vector<double> Times;
   std::vector<std::vector<double>> Frames;
 };
@@ -47,6 +49,7 @@ struct vtkEchoForecast::Internals
 vtkEchoForecast::vtkEchoForecast()
   : Internal(new Internals)
 {
+  this->SetNumberOfInputPorts(2);
 }
 
 vtkEchoForecast::~vtkEchoForecast() = default;
@@ -93,10 +96,55 @@ void vtkEchoForecast::SetParameter(int i, const char* p)
   }
 }
 
-int vtkEchoForecast::FillInputPortInformation(int, vtkInformation* info)
+int vtkEchoForecast::FillInputPortInformation(int port, vtkInformation* info)
 {
   info->Set(vtkAlgorithm::INPUT_REQUIRED_DATA_TYPE(), "vtkDataSet");
+  if (port == 1)
+  {
+    info->Set(vtkAlgorithm::INPUT_IS_OPTIONAL(), 1);
+  }
   return 1;
+}
+
+// The output has the type of the mesh it is on: the target mesh's when one is connected.
+int vtkEchoForecast::RequestDataObject(
+  vtkInformation* request, vtkInformationVector** inputVector, vtkInformationVector* outputVector)
+{
+  vtkDataObject* target = this->GetNumberOfInputPorts() > 1 && this->GetNumberOfInputConnections(1) > 0
+    ? vtkDataObject::GetData(inputVector[1], 0)
+    : nullptr;
+  if (!target)
+  {
+    return this->Superclass::RequestDataObject(request, inputVector, outputVector);
+  }
+  vtkInformation* outInfo = outputVector->GetInformationObject(0);
+  vtkDataObject* output = vtkDataObject::GetData(outInfo);
+  if (!output || !output->IsA(target->GetClassName()))
+  {
+    vtkDataObject* o = target->NewInstance();
+    outInfo->Set(vtkDataObject::DATA_OBJECT(), o);
+    o->Delete();
+  }
+  return 1;
+}
+
+void vtkEchoForecast::SetSamplerMethodIndex(int i)
+{
+  static const char* const names[] = { "", "euler", "midpoint", "rk4" };
+  this->SetSamplerMethod(i >= 0 && i < 4 ? names[i] : "");
+}
+
+int vtkEchoForecast::GetSamplerMethodIndex() const
+{
+  static const char* const names[] = { "", "euler", "midpoint", "rk4" };
+  for (int i = 1; i < 4; ++i)
+  {
+    if (this->SamplerMethod == names[i])
+    {
+      return i;
+    }
+  }
+  return 0;
 }
 
 namespace
@@ -222,6 +270,75 @@ std::vector<double> locations(vtkDataSet* ds, bool cells)
 }
 } // namespace
 
+const char* vtkEchoForecast::GetParameterInfo()
+{
+  auto& in = *this->Internal;
+  std::ostringstream text;
+  if (this->BundlePath.empty())
+  {
+    text << "(set BundlePath: the bundle's parameters are read from its manifest.json)";
+  }
+  else
+  {
+    try
+    {
+      echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
+      in.BundleParameters = s.parameter_info();
+      if (in.BundleParameters.empty())
+      {
+        text << "bundle '" << s.name() << "' takes no parameters";
+      }
+      for (std::size_t i = 0; i < in.BundleParameters.size(); ++i)
+      {
+        const auto& p = in.BundleParameters[i];
+        text << (i ? "\n" : "") << p.name << " in [" << p.min << ", " << p.max << "], default " << p.default_value;
+        if (!p.units.empty())
+        {
+          text << " (" << p.units << ")";
+        }
+      }
+    }
+    catch (const std::exception& e)
+    {
+      in.S.reset();
+      in.OpenKey.clear();
+      in.BundleParameters.clear();
+      text << "(the bundle cannot be opened: " << e.what() << ")";
+    }
+  }
+  this->ParameterInfo = text.str();
+  return this->ParameterInfo.c_str();
+}
+
+int vtkEchoForecast::GetNumberOfBundleParameters() const
+{
+  return static_cast<int>(this->Internal->BundleParameters.size());
+}
+
+const char* vtkEchoForecast::GetBundleParameterName(int i) const
+{
+  const auto& p = this->Internal->BundleParameters;
+  return i >= 0 && static_cast<std::size_t>(i) < p.size() ? p[i].name.c_str() : nullptr;
+}
+
+double vtkEchoForecast::GetBundleParameterMin(int i) const
+{
+  const auto& p = this->Internal->BundleParameters;
+  return i >= 0 && static_cast<std::size_t>(i) < p.size() ? p[i].min : 0.0;
+}
+
+double vtkEchoForecast::GetBundleParameterMax(int i) const
+{
+  const auto& p = this->Internal->BundleParameters;
+  return i >= 0 && static_cast<std::size_t>(i) < p.size() ? p[i].max : 0.0;
+}
+
+double vtkEchoForecast::GetBundleParameterDefault(int i) const
+{
+  const auto& p = this->Internal->BundleParameters;
+  return i >= 0 && static_cast<std::size_t>(i) < p.size() ? p[i].default_value : 0.0;
+}
+
 int vtkEchoForecast::RequestInformation(
   vtkInformation*, vtkInformationVector** inputVector, vtkInformationVector* outputVector)
 {
@@ -244,7 +361,21 @@ int vtkEchoForecast::RequestInformation(
   try
   {
     echo::Surrogate& s = open(in.S, in.OpenKey, this->BundlePath, this->Device, this->Threads, this->OpenCount);
+    in.BundleParameters = s.parameter_info();
+    const int task = this->GenerateTask ? FORECAST : this->Task;
+    const std::size_t frames = s.frames();
+    const double dt = s.dt();
+    // The input time steps the task observes: the context frames (forecast), the last frames - 1
+    // (inverse, as the CLI observes them), or all of them (interpolation, in one segment).
     std::size_t context = this->GenerateTask ? 0 : s.context_frames();
+    if (task == INVERSE)
+    {
+      context = std::min(in.InputTimes.size(), frames - 1);
+    }
+    else if (task == INTERPOLATE)
+    {
+      context = in.InputTimes.size();
+    }
     if (!in.InputTimes.empty() && in.InputTimes.size() < context)
     {
       std::ostringstream m;
@@ -253,21 +384,60 @@ int vtkEchoForecast::RequestInformation(
       throw std::runtime_error(m.str());
     }
     in.ContextTimes.assign(in.InputTimes.end() - std::min(in.InputTimes.size(), context), in.InputTimes.end());
-    double last = in.InputTimes.empty() ? 0.0 : in.InputTimes.back();
-    std::size_t h = this->Horizon > 0 ? static_cast<std::size_t>(this->Horizon) : s.frames() - context;
+    // The predicted frames' times, as the core computes them (a non-temporal input is at t = 0).
+    std::vector<double> observed = in.ContextTimes.empty() ? std::vector<double>{ 0.0 } : in.ContextTimes;
+    std::vector<double> times;
     if (this->GenerateTask)
     {
-      h = s.frames(); // one segment, frames at StartTime + k dt
+      for (std::size_t k = 0; k < frames; ++k) // one segment, frames at StartTime + k dt
+      {
+        times.push_back(this->StartTime + static_cast<double>(k) * dt);
+      }
     }
-    std::vector<double> times(h);
-    for (std::size_t k = 0; k < h; ++k)
+    else if (task == INVERSE)
     {
-      times[k] = this->GenerateTask ? this->StartTime + static_cast<double>(k) * s.dt()
-                                    : last + static_cast<double>(k + 1) * s.dt();
+      const std::size_t generated = frames - std::min(observed.size(), frames - 1);
+      for (std::size_t k = 0; k < generated; ++k)
+      {
+        times.push_back(observed.front() - static_cast<double>(generated - k) * dt);
+      }
     }
-    outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_STEPS(), times.data(), static_cast<int>(h));
-    double range[2] = { times.front(), times.back() };
-    outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_RANGE(), range, 2);
+    else if (task == INTERPOLATE)
+    {
+      std::vector<bool> seen(frames, false);
+      long last = -1;
+      for (double t : observed)
+      {
+        const double k = std::round((t - observed.front()) / dt);
+        if (k >= 0 && k < static_cast<double>(frames))
+        {
+          seen[static_cast<std::size_t>(k)] = true;
+          last = std::max(last, static_cast<long>(k));
+        }
+      }
+      for (long k = 0; k < last; ++k)
+      {
+        if (!seen[static_cast<std::size_t>(k)])
+        {
+          times.push_back(observed.front() + static_cast<double>(k) * dt);
+        }
+      }
+    }
+    else
+    {
+      const std::size_t h = this->Horizon > 0 ? static_cast<std::size_t>(this->Horizon) : frames - context;
+      for (std::size_t k = 0; k < h; ++k)
+      {
+        times.push_back(observed.back() + static_cast<double>(k + 1) * dt);
+      }
+    }
+    // No frame to fill (or off the time lattice): RequestData reports the core's reason.
+    if (!times.empty())
+    {
+      outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_STEPS(), times.data(), static_cast<int>(times.size()));
+      double range[2] = { times.front(), times.back() };
+      outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_RANGE(), range, 2);
+    }
   }
   catch (const std::exception& e)
   {
@@ -306,6 +476,10 @@ int vtkEchoForecast::RequestData(
   vtkDataSet* input = vtkDataSet::GetData(inputVector[0], 0);
   vtkDataSet* output = vtkDataSet::GetData(outputVector, 0);
   vtkInformation* outInfo = outputVector->GetInformationObject(0);
+  // The optional target mesh: the prediction at its points instead of the input's locations.
+  vtkDataSet* target = this->GetNumberOfInputPorts() > 1 && this->GetNumberOfInputConnections(1) > 0
+    ? vtkDataSet::GetData(inputVector[1], 0)
+    : nullptr;
   if (!input || !output)
   {
     return 1;
@@ -377,8 +551,15 @@ int vtkEchoForecast::RequestData(
       key << '\n' << t;
     }
     key << '\n' << in.OpenKey << '\n' << in.Cells << '\n' << this->GenerateTask << '\n' << this->StartTime;
+    key << '\n' << this->Task;
+    const std::vector<double> targetXyz = target ? locations(target, false) : std::vector<double>();
+    if (target && targetXyz.empty())
+    {
+      throw std::runtime_error("the target mesh (second input) has no points");
+    }
+    const std::size_t nOut = target ? targetXyz.size() / 3 : n;
     if (in.Frames.empty() || key.str() != in.ResultKey || xyz != in.ResultLocations ||
-      in.Snapshots != in.ResultContext)
+      in.Snapshots != in.ResultContext || targetXyz != in.ResultTarget)
     {
       in.Frames.clear();
       in.ResultKey.clear();
@@ -406,6 +587,17 @@ int vtkEchoForecast::RequestData(
       {
         frames = s.generate(this->StartTime);
       }
+      else if (this->Task == INVERSE || this->Task == INTERPOLATE)
+      {
+        std::vector<double> all;
+        all.reserve(in.Snapshots.size() * n * c);
+        for (const auto& v : in.Snapshots)
+        {
+          all.insert(all.end(), v.begin(), v.end());
+        }
+        std::vector<double> observed(ctxTimes.begin(), ctxTimes.begin() + in.Snapshots.size());
+        frames = this->Task == INVERSE ? s.inverse(observed, all.data()) : s.interpolate(observed, all.data());
+      }
       else
       {
         for (std::size_t k = 0; k < in.Snapshots.size(); ++k)
@@ -416,13 +608,27 @@ int vtkEchoForecast::RequestData(
       }
       this->ForecastCount++;
       in.Times = s.predicted_times();
-      in.Frames.assign(frames, std::vector<double>(n * c));
-      for (std::size_t k = 0; k < frames; ++k)
+      in.Frames.assign(frames, std::vector<double>(nOut * c));
+      if (target)
       {
-        s.prediction(k, in.Frames[k].data());
+        // Every frame at the target's points at once (its evaluation structures built once).
+        std::vector<double> all(frames * nOut * c);
+        s.predictions_at(targetXyz.data(), nOut, all.data());
+        for (std::size_t k = 0; k < frames; ++k)
+        {
+          std::copy(all.begin() + k * nOut * c, all.begin() + (k + 1) * nOut * c, in.Frames[k].begin());
+        }
+      }
+      else
+      {
+        for (std::size_t k = 0; k < frames; ++k)
+        {
+          s.prediction(k, in.Frames[k].data());
+        }
       }
       in.ResultKey = key.str();
       in.ResultLocations = xyz;
+      in.ResultTarget = targetXyz;
       in.ResultContext = in.Snapshots;
     }
 
@@ -440,8 +646,13 @@ int vtkEchoForecast::RequestData(
         }
       }
     }
-    output->CopyStructure(input);
-    vtkDataSetAttributes* fd = in.Cells ? static_cast<vtkDataSetAttributes*>(output->GetCellData())
+    if (in.Frames.empty())
+    {
+      throw std::runtime_error("the task predicted no frame");
+    }
+    output->CopyStructure(target ? target : input);
+    const bool cellData = in.Cells && !target; // a target mesh gets point data, as the CLI's --query
+    vtkDataSetAttributes* fd = cellData ? static_cast<vtkDataSetAttributes*>(output->GetCellData())
                                         : static_cast<vtkDataSetAttributes*>(output->GetPointData());
     offset = 0;
     for (const auto& f : fields)
@@ -450,8 +661,8 @@ int vtkEchoForecast::RequestData(
       vtkNew<vtkDoubleArray> a;
       a->SetName(f.name.c_str());
       a->SetNumberOfComponents(nc);
-      a->SetNumberOfTuples(static_cast<vtkIdType>(n));
-      for (std::size_t i = 0; i < n; ++i)
+      a->SetNumberOfTuples(static_cast<vtkIdType>(nOut));
+      for (std::size_t i = 0; i < nOut; ++i)
       {
         for (int k = 0; k < nc; ++k)
         {
@@ -495,6 +706,7 @@ void vtkEchoForecast::PrintSelf(ostream& os, vtkIndent indent)
   os << indent << "SamplerSteps: " << this->SamplerSteps << "\n";
   os << indent << "Seed: " << this->Seed << "\n";
   os << indent << "Threads: " << this->Threads << "\n";
+  os << indent << "Task: " << this->Task << "\n";
   for (const auto& p : this->Parameters)
   {
     os << indent << "Parameter: " << p << "\n";

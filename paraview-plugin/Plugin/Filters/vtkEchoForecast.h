@@ -4,6 +4,14 @@
 // (TIME_STEPS), so that an animation plays the forecast. Built on the C++ bridge
 // (include/echo_onnx.hpp), as the OpenFOAM function object is.
 //
+// Task: Forecast (the frames after the input), Inverse (the frames before it: the last
+// frames - 1 input time steps observed at the end of one segment) or Interpolate (the frames
+// missing between the input time steps, which lie on the bundle's time lattice in one segment),
+// as the CLI's forecast, inverse and interpolate. An optional second input (port 1, "target
+// mesh"), when connected, gives where the prediction is evaluated: its points (point data on its
+// structure: super-resolution on a denser mesh), as the CLI's --query MESH; the first input's
+// mesh still fixes the latent grid and the lift.
+//
 // Caching: the bundle's sessions stay open while BundlePath, Device and Threads are unchanged; the
 // mesh's neighbour structures stay while the input's points (or cells) are unchanged; the
 // predicted frames stay while no setting and no input changes, so moving through time costs only
@@ -48,6 +56,33 @@ public:
   vtkSetClampMacro(Threads, int, 0, 1024);
   vtkGetMacro(Threads, int);
 
+  //- The task: 0 Forecast, 1 Inverse, 2 Interpolate (the CLI's forecast, inverse, interpolate).
+  enum Tasks
+  {
+    FORECAST = 0,
+    INVERSE = 1,
+    INTERPOLATE = 2
+  };
+  vtkSetClampMacro(Task, int, FORECAST, INTERPOLATE);
+  vtkGetMacro(Task, int);
+  //- Sampler method by index (0: the bundle's, 1 euler, 2 midpoint, 3 rk4), for a GUI's list.
+  void SetSamplerMethodIndex(int i);
+  int GetSamplerMethodIndex() const;
+
+  //- The optional second input: the mesh whose points receive the prediction (super-resolution).
+  void SetTargetMeshConnection(vtkAlgorithmOutput* output) { this->SetInputConnection(1, output); }
+
+  //- The bundle's PDE parameters read from its manifest, one line each: "NAME in [MIN, MAX],
+  //  default DEFAULT (UNITS)"; a line saying why when the bundle cannot be read or has none.
+  //  Opens the bundle (kept open for the next update) when BundlePath changed.
+  const char* GetParameterInfo();
+  //- The same, as numbers (after GetParameterInfo or an update): names, ranges and defaults.
+  int GetNumberOfBundleParameters() const;
+  const char* GetBundleParameterName(int i) const;
+  double GetBundleParameterMin(int i) const;
+  double GetBundleParameterMax(int i) const;
+  double GetBundleParameterDefault(int i) const;
+
   //- PDE parameters, each "NAME=VALUE" (the bundle's names and ranges: its manifest.json).
   void AddParameter(const char* nameEqualsValue);
   void ClearParameters();
@@ -68,6 +103,7 @@ protected:
   ~vtkEchoForecast() override;
 
   int FillInputPortInformation(int port, vtkInformation* info) override;
+  int RequestDataObject(vtkInformation*, vtkInformationVector**, vtkInformationVector*) override;
   int RequestInformation(vtkInformation*, vtkInformationVector**, vtkInformationVector*) override;
   int RequestUpdateExtent(vtkInformation*, vtkInformationVector**, vtkInformationVector*) override;
   int RequestData(vtkInformation*, vtkInformationVector**, vtkInformationVector*) override;
@@ -79,7 +115,9 @@ protected:
   int SamplerSteps = 0;
   int Seed = 0;
   int Threads = 0;
+  int Task = FORECAST;
   std::vector<std::string> Parameters;
+  std::string ParameterInfo;
   double LastExecuteSeconds = 0;
   // vtkEchoGenerate's task: one segment from the parameters alone, no fields read.
   bool GenerateTask = false;

@@ -2,7 +2,8 @@
 // mesh (its points, or its cell centres with UseCellCentres); the output is that mesh with one
 // generated segment of the bundle's fields (conditioned on the PDE parameters, else unconditional),
 // one time step per frame at StartTime + k dt. Settings, caching and errors as vtkEchoForecast
-// (Horizon is ignored: one segment). SPDX-License-Identifier: MIT OR Apache-2.0
+// (Horizon and Task are ignored: one segment; the input is the mesh, so there is no target input).
+// SPDX-License-Identifier: MIT OR Apache-2.0
 #ifndef vtkEchoGenerate_h
 #define vtkEchoGenerate_h
 
@@ -24,7 +25,12 @@ public:
   vtkGetMacro(UseCellCentres, int);
 
 protected:
-  vtkEchoGenerate() { this->GenerateTask = true; }
+  // The input is the mesh to generate on already: no second (target) input, no Task.
+  vtkEchoGenerate()
+  {
+    this->GenerateTask = true;
+    this->SetNumberOfInputPorts(1);
+  }
   ~vtkEchoGenerate() override = default;
 
 private:
