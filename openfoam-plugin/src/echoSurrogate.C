@@ -230,7 +230,12 @@ bool Foam::functionObjects::echoSurrogate::guarded
     }
     catch (const echo::Error& e)
     {
-        message = string(what) + ": " + e.what();
+        // The kind's stable name, as the echo-onnx CLI's --json reports it, so that a log can be
+        // matched on it; an internal error is a bug to report, not a setting to fix.
+        message =
+            string(what) + ": " + e.what() + " [echo-onnx: " + echo::name(e.kind())
+          + (e.kind() == echo::ErrorKind::Internal ? ", please report it" : "")
+          + "]";
     }
     catch (const std::exception& e)
     {

@@ -307,6 +307,7 @@ def mismatch():
         text = log(case)
         check(rc(case) != 0, f"{case}: the run stops (exit {rc(case)})")
         check("FOAM FATAL IO ERROR" in text and message in text, f"{case}: fatal error at read() with the message '{message}'")
+        check("[echo-onnx: missing-field]" in text, f"{case}: the message names the core's error kind")
         check(re.search(r"^Time = ", text, re.M) is None, f"{case}: stopped before the first time step")
     text = log("mismatch-warn")
     check(rc("mismatch-warn") == 0 and re.search(r"^End\s*$", text, re.M) is not None, "mismatch-warn: failOnError no lets the solver finish")
