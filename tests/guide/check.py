@@ -1,7 +1,7 @@
 """Checks what docs/your-own-case.md's commands wrote (tests/guide/run.sh runs them first), opening
 every mesh with ParaView's own readers, as the guide's reader would.
 
-Usage: xvfb-run -a -s "-screen 0 1280x1024x24" pvpython check.py CASE_DIR
+Usage: xvfb-run -a -s "-screen 0 1280x1024x24 -noreset" pvpython check.py CASE_DIR
 """
 import json
 import math

@@ -25,5 +25,5 @@ blocks=$(grep -c '^```sh$' docs/your-own-case.md)
 echo "running $blocks sh blocks of docs/your-own-case.md ($(wc -l < "$work/guide.sh") lines) in $work"
 (cd "$work" && ECHO_ONNX=$root bash -euo pipefail guide.sh) 2>&1 | tee "$work/guide.log"
 
-xvfb-run -a -s "-screen 0 1280x1024x24" pvpython tests/guide/check.py "$work/mycase"
+xvfb-run -a -s "-screen 0 1280x1024x24 -noreset" pvpython tests/guide/check.py "$work/mycase"
 printf '\nGuide test passed in %s s\n' $((($(date +%s%N) - start) / 1000000000))

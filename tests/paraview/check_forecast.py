@@ -3,7 +3,7 @@ has the expected time steps, every frame's mesh has 2D cells (what a surface nee
 of the last step coloured by the field is mostly covered by the coloured surface.
 
 Usage (tests/paraview/run.sh runs it):
-    xvfb-run -a -s "-screen 0 1280x1024x24" pvpython check_forecast.py PREDICTION.pvd FIELD STEPS PNG
+    xvfb-run -a -s "-screen 0 1280x1024x24 -noreset" pvpython check_forecast.py PREDICTION.pvd FIELD STEPS PNG
 """
 import sys
 

@@ -20,6 +20,6 @@ target/release/echo-onnx forecast --bundle onnx/bundles/ns2d-vorticity \
 # No workaround: the CLI writes inline base64, which ParaView 5.11 reads with the current libexpat
 # (raw appended data it cannot: src/mesh/write.rs); this test is the user's view of that.
 # Rendering needs an X server (Debian's ParaView is GLX-only): a virtual one, 24-bit colour.
-xvfb-run -a -s "-screen 0 1280x1024x24" pvpython tests/paraview/check_forecast.py \
+xvfb-run -a -s "-screen 0 1280x1024x24 -noreset" pvpython tests/paraview/check_forecast.py \
   "$work/forecast/prediction.pvd" vorticity 32 "$work/forecast-last-step.png"
 printf '\nParaView tests passed in %s s (screenshot: %s)\n' $((($(date +%s%N) - start) / 1000000000)) "$work/forecast-last-step.png"
