@@ -84,7 +84,9 @@ impl Surrogate {
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
     /// they break ties between equidistant points, like point indices in a serial run). The ranks
     /// agree on the whole mesh's bounding box, select their candidates, and the master builds the
-    /// lift geometry from all of them; every rank caches the evaluation at its own locations.
+    /// lift geometry from all of them (with `lift.footprint` adaptive, after a second round that
+    /// measures the local spacings at the nodes' nearest points on every rank); every rank caches
+    /// the evaluation at its own locations.
     pub fn set_mesh_on(&mut self, comm: &mut dyn Communicator, points: &[[f64; 3]], ids: &[i64]) -> Result<()> {
         let (lo, hi) = bounding_box(points);
         let boxes = comm.gather(&[lo, hi].concat());
@@ -115,8 +117,22 @@ impl Surrogate {
             let (total, inside) = counts.chunks(2).fold((0, 0), |(n, i), c| (n + c[0] as usize, i + c[1] as usize));
             self.set_cloud(&cloud, &ids, total, inside)
         } else {
-            self.set_evaluation_only()
+            self.set_evaluation_only().map(|()| vec![])
         };
+        let probes = agree(comm, built)?;
+        if !self.needs_spacings() {
+            return Ok(());
+        }
+        // lift.footprint adaptive: whether a node is covered depends on the local spacing at its
+        // nearest point, over the whole mesh. The master's cloud holds every node's nearest point
+        // (the probes) but not their neighbourhoods: every rank measures the distances from each
+        // probe to its own nearest points, and the master merges them into the exact spacings.
+        let probes = comm.broadcast(&probes.concat());
+        let probes: Vec<[f64; 3]> = probes.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
+        let local = self.local_spacings(&probes);
+        let local = agree(comm, local)?;
+        let parts = comm.gather(&local);
+        let built = if comm.rank() == 0 { self.set_spacings(&parts) } else { Ok(()) };
         agree(comm, built)
     }
 

@@ -11,17 +11,20 @@
 //! (gather to the master, broadcast from it) and calls on every rank [`Surrogate::set_mesh_on`],
 //! [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], and
 //! [`Surrogate::prediction`] at its own locations ([`crate::distributed`] runs the protocol; the
-//! OpenFOAM function object does so over MPI). The protocol's steps, which a serial host runs
-//! with one rank, stay public:
+//! OpenFOAM function object does so over MPI). Its steps, which a serial host runs with one rank,
+//! are crate-internal:
 //!
-//! 1. every rank: [`Surrogate::set_local_mesh`] with its own points and their global ids. It keeps
-//!    the *candidates*: the local points among the `lift.neighbours` nearest (within the lift radius)
-//!    of some latent grid node.
-//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which calls
-//!    [`Surrogate::set_cloud`] with all of them; the others call [`Surrogate::set_evaluation_only`].
-//!    Per snapshot, the ranks' [`Surrogate::candidate_values`] go to the master, which calls
-//!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
-//!    on the master, its [`Surrogate::decoded`] frames go to the others ([`Surrogate::set_decoded`]).
+//! 1. every rank: `set_local_mesh` with its own points and their global ids. It keeps the
+//!    *candidates*: the local points among the `lift.neighbours` nearest of some latent grid node
+//!    (within the lift radius; at any distance with `lift.footprint` adaptive).
+//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which builds the
+//!    neighbour lists from them (`set_cloud`); the others only evaluate (`set_evaluation_only`).
+//!    With `lift.footprint` adaptive a node is covered by the local spacing `s(p)` at its nearest
+//!    point `p` over the whole mesh: the master sends those points (the *probes*) to every rank,
+//!    each measures the distances from them to its own nearest points (`local_spacings`), and the
+//!    master merges these into the exact `s(p)` (`set_spacings`). Per snapshot, the ranks' values
+//!    at their candidates go to the master (`push_cloud_snapshot`). After a forecast or a
+//!    generation on the master, its decoded frames go to the others (`set_decoded`).
 //! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points
 //!    ([`Surrogate::prediction_stats`]: an ensemble's mean and standard deviation there).
 //!
@@ -36,16 +39,17 @@
 //! a serial run and of the CLI on the same locations.
 //!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
-//! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
-//! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
-//! does not depend on the other points. A serial [`Surrogate::set_mesh`] takes the same path with
-//! one rank ([`crate::distributed::SingleRank`]), so serial and distributed runs compute the same
-//! numbers.
+//! among the union of every rank's K nearest, the `s(p)`-th nearest distance over the mesh is the
+//! same rank's over the union of every rank's nearest distances, so the master's neighbour lists,
+//! coverage and lifted frames are those of a serial run on the whole mesh, and evaluating the
+//! decoded grid at a point does not depend on the other points. A serial [`Surrogate::set_mesh`]
+//! takes the same path with one rank ([`crate::distributed::SingleRank`]), so serial and
+//! distributed runs compute the same numbers.
 
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
+use crate::bundle::{limits, Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
 use crate::distributed::SingleRank;
 use crate::engine::{Engine, GridFrame};
 use crate::err;
@@ -54,7 +58,7 @@ use crate::fields::{Normaliser, Series};
 use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{lift_candidates, Geometry, ToPoints};
+use crate::resample::{lift_candidates, merge_spacings, nearest_distances2, nearest_points, spacing_rank, Geometry, PointIndex, ToPoints, PAD};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -73,6 +77,11 @@ struct Cloud {
     /// `order[i]`: position in the caller's cloud arrays of the i-th point by global id.
     order: Vec<usize>,
     points: Vec<[f64; 3]>,
+    /// The cloud's global ids, ascending.
+    ids: Vec<i64>,
+    /// `lift.footprint` adaptive, until the spacings arrive: the cloud points (indices in id
+    /// order) that are some node's nearest, whose local spacing the ranks measure.
+    probes: Vec<u32>,
 }
 
 /// One bundle bound to one host mesh.
@@ -215,13 +224,6 @@ impl Surrogate {
         }
         let grid = self.bundle.grid(Some((lo, hi)))?;
         let m = &self.bundle.manifest;
-        // The candidates above are exact for the radius rule only: an adaptive node's coverage
-        // needs the local spacing at its nearest point, which near a rank boundary depends on
-        // other ranks' points. Refuse rather than lift differently from training.
-        if m.lift.footprint == LiftFootprint::Adaptive {
-            return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
-                .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
-        }
         let inside = grid.inside_count(points);
         let candidates = lift_candidates(m, &grid, points, ids)?;
         self.grid = Some(grid);
@@ -264,7 +266,12 @@ impl Surrogate {
     /// Master: the candidates of every rank (any order; `ids` unique), the total number of
     /// locations and how many of them lie inside the grid's box, over all ranks. Builds the
     /// neighbour lists of the latent grid (once) and the evaluation at this rank's locations.
-    pub fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<()> {
+    ///
+    /// With `lift.footprint` adaptive the neighbour lists wait for the local spacings of the
+    /// returned *probes* (wrapped locations: the cloud points that are some node's nearest), which
+    /// every rank measures on its own points ([`Surrogate::local_spacings`]) and
+    /// [`Surrogate::set_spacings`] merges; radius returns no probes.
+    pub(crate) fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<Vec<[f64; 3]>> {
         check_len("cloud ids", ids.len(), points.len())?;
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_cloud"))?;
         if total_points == 0 {
@@ -277,13 +284,74 @@ impl Surrogate {
             return Err(err!(Usage, "the cloud's global ids are not unique"));
         }
         let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
+        let sorted_ids = order.iter().map(|&i| ids[i]).collect();
         let m = &self.bundle.manifest;
-        let output = &self.local()?.points;
-        let geometry = Geometry::new(m, &grid, Some(&cloud), output)?;
-        self.geometry = Some(geometry);
-        self.cloud = Some(Cloud { order, points: cloud });
         self.history.clear();
+        self.geometry = None;
+        if self.needs_spacings() && !cloud.is_empty() {
+            let index = PointIndex::new(&cloud, &grid)?;
+            let probes = nearest_points(&index, &grid)?;
+            let at = probes.iter().map(|&p| index.point(p as usize)).collect();
+            self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes });
+            return Ok(at);
+        }
+        let geometry = Geometry::new(m, &grid, Some(&cloud), &self.local()?.points)?;
+        self.geometry = Some(geometry);
+        self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: vec![] });
+        Ok(vec![])
+    }
+
+    /// Whether the neighbour lists need the local spacings of [`Surrogate::set_cloud`]'s probes
+    /// (the same on every rank: it is the bundle's `lift`).
+    pub(crate) fn needs_spacings(&self) -> bool {
+        let lift = &self.bundle.manifest.lift;
+        lift.footprint == LiftFootprint::Adaptive && lift.kind == LiftKind::Learned
+    }
+
+    /// Every rank: the squared distances from each probe of [`Surrogate::set_cloud`] to its
+    /// nearest points among this rank's locations (`rank` per probe, ascending, padded with +inf;
+    /// `rank` = [`spacing_rank`]), this rank's part of the probes' local spacings.
+    pub(crate) fn local_spacings(&self, probes: &[[f64; 3]]) -> Result<Vec<f64>> {
+        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before local_spacings"))?;
+        let points = &self.local()?.points;
+        let index = if points.is_empty() { None } else { Some(PointIndex::new(points, grid)?) };
+        Ok(nearest_distances2(index.as_ref(), probes, spacing_rank(grid.dim)))
+    }
+
+    /// Master: every rank's [`Surrogate::local_spacings`], concatenated. Merges them into the
+    /// probes' spacings over the whole mesh and builds the neighbour lists with them.
+    pub(crate) fn set_spacings(&mut self, parts: &[f64]) -> Result<()> {
+        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_spacings"))?;
+        let cloud = self.cloud.as_mut().ok_or_else(|| err!(Usage, "this rank holds no cloud: set spacings on the master (set_cloud)"))?;
+        let rank = spacing_rank(grid.dim);
+        let probes = std::mem::take(&mut cloud.probes);
+        if probes.is_empty() || parts.len() % (probes.len() * rank) != 0 {
+            return Err(err!(Usage, "{} local spacings for {} probes", parts.len(), probes.len()));
+        }
+        // Points that are no node's nearest are never read.
+        let mut spacing = vec![f64::NAN; cloud.points.len()];
+        for (&p, s) in probes.iter().zip(merge_spacings(parts, probes.len(), rank)) {
+            spacing[p as usize] = s;
+        }
+        let output = &self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.points;
+        let geometry = Geometry::with_spacing(&self.bundle.manifest, &grid, Some(&cloud.points), Some(&spacing), output)?;
+        self.geometry = Some(geometry);
         Ok(())
+    }
+
+    /// Master: `[nodes]` 1 where a latent grid node is covered by the mesh (the encoder's coverage
+    /// channel), in the grid's flat node order; `None` on other ranks or before the mesh is set.
+    pub fn coverage(&self) -> Option<&[f32]> {
+        self.geometry.as_ref()?.input.as_ref().map(|input| input.to_grid.coverage())
+    }
+
+    /// Master, learned lift: the global ids of every node's lift neighbours (`[nodes][K]`, nearest
+    /// first, -1 for padding), to compare a distributed run's lift with a serial one.
+    #[doc(hidden)]
+    pub fn lift_neighbour_ids(&self) -> Option<Vec<i64>> {
+        let cloud = self.cloud.as_ref()?;
+        let neighbours = self.geometry.as_ref()?.input.as_ref()?.to_grid.resampler().neighbours()?;
+        Some(neighbours.index.iter().map(|&p| if p == PAD { -1 } else { cloud.ids[p as usize] }).collect())
     }
 
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.

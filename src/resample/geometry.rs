@@ -4,7 +4,7 @@
 //! candidates gathered from every rank, see [`lift_candidates`]) and hold no model: a host rebuilds
 //! them when its mesh changes without touching the [`crate::engine::Engine`] that runs the graphs.
 
-use crate::bundle::{LiftKind, Manifest, QueryKind};
+use crate::bundle::{LiftFootprint, LiftKind, Manifest, QueryKind};
 use crate::err;
 use crate::error::Result;
 use crate::grid::Grid;
@@ -25,9 +25,22 @@ impl ToGrid {
     /// The lift geometry of `points` on `grid` per the manifest's `lift`. Points mostly outside
     /// the box are refused ([`Grid::check_covered`]), and so are points that cover no node.
     pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]]) -> Result<ToGrid> {
+        ToGrid::with_spacing(m, grid, points, None)
+    }
+
+    /// [`ToGrid::new`] with the points' local spacings given (`lift.footprint` adaptive: one per
+    /// point, see [`crate::resample::gather_grid_neighbours_adaptive_given`]), for a cloud that is
+    /// a subset of the mesh (a distributed host's candidates).
+    pub fn with_spacing(m: &Manifest, grid: &Grid, points: &[[f64; 3]], spacing: Option<&[f64]>) -> Result<ToGrid> {
         grid.check_covered(grid.inside_count(points), points.len(), "input points")?;
-        let kernel = (m.lift.kind == LiftKind::Kernel).then_some(Kernel::Gaussian { sharpness: DEFAULT_GAUSSIAN_SHARPNESS });
-        let resampler = Resampler::with_footprint(grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, kernel)?;
+        let resampler = match (m.lift.kind, spacing) {
+            (LiftKind::Kernel, None) => {
+                let kernel = Kernel::Gaussian { sharpness: DEFAULT_GAUSSIAN_SHARPNESS };
+                Resampler::with_footprint(grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, Some(kernel))?
+            }
+            (LiftKind::Kernel, Some(_)) => return Err(err!(Usage, "local spacings are for the learned lift's adaptive footprint, not a kernel lift")),
+            (LiftKind::Learned, spacing) => Resampler::lift_graph(grid, points, m.lift.neighbours, m.lift.radius, m.lift.footprint, spacing)?,
+        };
         if resampler.coverage().iter().all(|&c| c == 0.0) {
             return Err(err!(OutsideGrid, "no latent grid node is covered by an input point (lift radius {} spacings)", m.lift.radius)
                 .with_hint("the input mesh does not overlap the bundle's grid box; check units and coordinates"));
@@ -108,7 +121,12 @@ pub struct Input {
 impl Input {
     /// See [`ToGrid::new`].
     pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]]) -> Result<Input> {
-        Ok(Input { to_grid: ToGrid::new(m, grid, points)?, at_input: ToPoints::new(m, grid, points)? })
+        Input::with_spacing(m, grid, points, None)
+    }
+
+    /// See [`ToGrid::with_spacing`].
+    pub fn with_spacing(m: &Manifest, grid: &Grid, points: &[[f64; 3]], spacing: Option<&[f64]>) -> Result<Input> {
+        Ok(Input { to_grid: ToGrid::with_spacing(m, grid, points, spacing)?, at_input: ToPoints::new(m, grid, points)? })
     }
 }
 
@@ -122,8 +140,13 @@ pub struct Geometry {
 impl Geometry {
     /// Build the cached geometry: neighbour lists of the input locations, stencils of the outputs.
     pub fn new(m: &Manifest, grid: &Grid, input: Option<&[[f64; 3]]>, output: &[[f64; 3]]) -> Result<Geometry> {
+        Geometry::with_spacing(m, grid, input, None, output)
+    }
+
+    /// [`Geometry::new`] with the input's local spacings given (see [`ToGrid::with_spacing`]).
+    pub fn with_spacing(m: &Manifest, grid: &Grid, input: Option<&[[f64; 3]]>, spacing: Option<&[f64]>, output: &[[f64; 3]]) -> Result<Geometry> {
         let same_points = input == Some(output);
-        let input = input.map(|points| Input::new(m, grid, points)).transpose()?;
+        let input = input.map(|points| Input::with_spacing(m, grid, points, spacing)).transpose()?;
         let output = if same_points { None } else { Some(ToPoints::new(m, grid, output)?) };
         Ok(Geometry { input, output })
     }
@@ -143,9 +166,11 @@ impl Geometry {
 }
 
 /// A distributed host's local part of the rule that picks lift neighbours: the local indices of the
-/// *candidates*, the local points among the `lift.neighbours` nearest (within the lift radius) of
-/// some latent grid node, ordered by global id. Exact: each node's K nearest points over the whole
-/// mesh (ties broken by global id) are among the union of every rank's K nearest.
+/// *candidates*, ordered by global id. With `lift.footprint` radius they are the local points among
+/// the `lift.neighbours` nearest (within the lift radius) of some latent grid node; adaptive, the
+/// `lift.neighbours` nearest at any distance (whether a node is covered depends on the whole mesh:
+/// the master decides it, see [`crate::distributed`]). Exact: each node's K nearest points over
+/// the whole mesh (ties broken by global id) are among the union of every rank's K nearest.
 pub fn lift_candidates(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i64]) -> Result<Vec<usize>> {
     if points.is_empty() {
         return Ok(vec![]);
@@ -155,7 +180,11 @@ pub fn lift_candidates(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i6
     by_id.sort_by_key(|&i| ids[i]);
     let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
     let index = PointIndex::new(&sorted, grid)?;
-    let neigh = gather_grid_neighbours(&index, grid, m.lift.neighbours, m.lift.radius, 0..grid.len())?;
+    let radius = match m.lift.footprint {
+        LiftFootprint::Radius => m.lift.radius,
+        LiftFootprint::Adaptive => f64::INFINITY,
+    };
+    let neigh = gather_grid_neighbours(&index, grid, m.lift.neighbours, radius, 0..grid.len())?;
     let mut used = vec![false; points.len()];
     neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
     Ok(by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect())
