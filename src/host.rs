@@ -218,7 +218,7 @@ impl Surrogate {
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
     /// they break ties between equidistant points, like point indices in a serial run). `lo`/`hi`
     /// is the bounding box of the whole mesh, used only when the bundle's grid box is fitted.
-    pub fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
+    pub(crate) fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
         if ids.len() != points.len() {
             return Err(err!(Usage, "{} global ids for {} points", ids.len(), points.len()));
         }
@@ -239,12 +239,12 @@ impl Surrogate {
     }
 
     /// Number of local locations inside the latent grid's box (to reduce over ranks).
-    pub fn inside_count(&self) -> Result<usize> {
+    pub(crate) fn inside_count(&self) -> Result<usize> {
         Ok(self.local()?.inside)
     }
 
     /// Local candidates: their locations and global ids, ordered by global id.
-    pub fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
+    pub(crate) fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
         let local = self.local()?;
         Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| local.ids[i]).collect()))
     }
@@ -256,7 +256,7 @@ impl Surrogate {
 
     /// One snapshot's values at the local candidates (`[candidates][C]`), from the values at all
     /// local locations (`[N][C]`, physical units).
-    pub fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
+    pub(crate) fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
         let local = self.local()?;
         let c = self.channels();
         check_len("snapshot values", values.len(), local.points.len() * c)?;
@@ -355,7 +355,7 @@ impl Surrogate {
     }
 
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
-    pub fn set_evaluation_only(&mut self) -> Result<()> {
+    pub(crate) fn set_evaluation_only(&mut self) -> Result<()> {
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
         self.geometry = Some(Geometry::output_only(&self.bundle.manifest, &grid, &self.local()?.points)?);
         self.cloud = None;
@@ -370,7 +370,7 @@ impl Surrogate {
 
     /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.
     /// Keeps the bundle's `context_frames` most recent snapshots.
-    pub fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
+    pub(crate) fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
         let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
         let m = &self.bundle.manifest;
         let c = m.channels();
@@ -449,18 +449,13 @@ impl Surrogate {
 
     /// The decoded frames of the last forecast or generation, every member's, concatenated
     /// member by member, each member's frames in time order (to broadcast).
-    pub fn decoded(&self) -> Vec<f32> {
+    pub(crate) fn decoded(&self) -> Vec<f32> {
         self.frames.iter().flatten().flat_map(|f| f.0.iter().copied()).collect()
-    }
-
-    /// Length of [`Surrogate::decoded`].
-    pub fn decoded_len(&self) -> usize {
-        self.frames.iter().flatten().map(|f| f.0.len()).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
     /// [`Surrogate::decoded`] (of as many members as [`Surrogate::set_ensemble`] set here).
-    pub fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
+    pub(crate) fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
         let nodes = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.len();
         let per = nodes * self.bundle.manifest.decoder_channels();
         let members = self.ensemble();
