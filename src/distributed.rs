@@ -14,6 +14,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::grid::bounding_box;
 use crate::host::Surrogate;
+use crate::resample::Probe;
 
 /// The collective moves of the protocol. Every rank calls them in the same order; values are
 /// `f64` (ids and single-precision frames travel exactly).
@@ -127,8 +128,7 @@ impl Surrogate {
         // nearest point, over the whole mesh. The master's cloud holds every node's nearest point
         // (the probes) but not their neighbourhoods: every rank measures the distances from each
         // probe to its own nearest points, and the master merges them into the exact spacings.
-        let probes = comm.broadcast(&probes.concat());
-        let probes: Vec<[f64; 3]> = probes.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
+        let probes = Probe::unflatten(&comm.broadcast(&Probe::flatten(&probes)));
         let local = self.local_spacings(&probes);
         let local = agree(comm, local)?;
         let parts = comm.gather(&local);

@@ -58,7 +58,7 @@ use crate::fields::{Normaliser, Series};
 use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{lift_candidates, merge_spacings, nearest_distances2, nearest_points, spacing_rank, Geometry, PointIndex, ToPoints, PAD};
+use crate::resample::{lift_candidates, merge_spacings, nearest_distances2, spacing_probes, spacing_rank, Geometry, PointIndex, Probe, ToPoints, PAD};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -268,10 +268,11 @@ impl Surrogate {
     /// neighbour lists of the latent grid (once) and the evaluation at this rank's locations.
     ///
     /// With `lift.footprint` adaptive the neighbour lists wait for the local spacings of the
-    /// returned *probes* (wrapped locations: the cloud points that are some node's nearest), which
+    /// returned *probes* (the cloud points that are some node's nearest, with a bound on their
+    /// spacing's distance from the cloud), which
     /// every rank measures on its own points ([`Surrogate::local_spacings`]) and
     /// [`Surrogate::set_spacings`] merges; radius returns no probes.
-    pub(crate) fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<Vec<[f64; 3]>> {
+    pub(crate) fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<Vec<Probe>> {
         check_len("cloud ids", ids.len(), points.len())?;
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_cloud"))?;
         if total_points == 0 {
@@ -290,10 +291,9 @@ impl Surrogate {
         self.geometry = None;
         if self.needs_spacings() && !cloud.is_empty() {
             let index = PointIndex::new(&cloud, &grid)?;
-            let probes = nearest_points(&index, &grid)?;
-            let at = probes.iter().map(|&p| index.point(p as usize)).collect();
-            self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes });
-            return Ok(at);
+            let (points, probes) = spacing_probes(&index, &grid)?;
+            self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: points });
+            return Ok(probes);
         }
         let geometry = Geometry::new(m, &grid, Some(&cloud), &self.local()?.points)?;
         self.geometry = Some(geometry);
@@ -309,9 +309,10 @@ impl Surrogate {
     }
 
     /// Every rank: the squared distances from each probe of [`Surrogate::set_cloud`] to its
-    /// nearest points among this rank's locations (`rank` per probe, ascending, padded with +inf;
+    /// nearest points among this rank's locations within its bound (`rank` per probe, ascending,
+    /// padded with +inf;
     /// `rank` = [`spacing_rank`]), this rank's part of the probes' local spacings.
-    pub(crate) fn local_spacings(&self, probes: &[[f64; 3]]) -> Result<Vec<f64>> {
+    pub(crate) fn local_spacings(&self, probes: &[Probe]) -> Result<Vec<f64>> {
         let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before local_spacings"))?;
         let points = &self.local()?.points;
         let index = if points.is_empty() { None } else { Some(PointIndex::new(points, grid)?) };

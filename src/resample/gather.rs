@@ -209,21 +209,61 @@ fn spacing_of(ascending2: impl Iterator<Item = f64>) -> f64 {
     ascending2.last().map_or(0.0, f64::sqrt)
 }
 
+/// A point whose local spacing `s(p)` the ranks of a distributed host measure ([`spacing_probes`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    /// The point, wrapped as [`PointIndex::point`] gives it.
+    pub at: [f64; 3],
+    /// An upper bound on the squared distance of its `rank`-th nearest point over the whole mesh
+    /// (+inf when unknown): only points within it can matter, so each rank searches no farther.
+    pub bound2: f64,
+}
+
+impl Probe {
+    /// Values per probe in [`Probe::flatten`].
+    pub const LEN: usize = 4;
+
+    /// `[x, y, z, bound2]` per probe (to broadcast).
+    pub fn flatten(probes: &[Probe]) -> Vec<f64> {
+        probes.iter().flat_map(|p| [p.at[0], p.at[1], p.at[2], p.bound2]).collect()
+    }
+
+    /// The inverse of [`Probe::flatten`].
+    pub fn unflatten(data: &[f64]) -> Vec<Probe> {
+        data.chunks_exact(Probe::LEN).map(|p| Probe { at: [p[0], p[1], p[2]], bound2: p[3] }).collect()
+    }
+}
+
 /// The indexed points that are some node's nearest (ties by point index), ascending: the points
-/// whose `s(p)` [`LiftFootprint::Adaptive`] reads. Parallel over nodes.
+/// whose `s(p)` [`LiftFootprint::Adaptive`] reads, as probes. When `index` holds a subset of the
+/// mesh (a distributed host's candidates), the subset's `rank`-th nearest distance bounds the
+/// mesh's from above. Parallel over nodes and probes.
 ///
 /// Errors: those of [`gather_grid_neighbours`].
-pub fn nearest_points(index: &PointIndex, grid: &Grid) -> Result<Vec<u32>> {
+pub fn spacing_probes(index: &PointIndex, grid: &Grid) -> Result<(Vec<u32>, Vec<Probe>)> {
     let nearest = gather_grid_neighbours(index, grid, 1, f64::INFINITY, 0..grid.len())?;
     let mut used = vec![false; index.len()];
     nearest.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
-    Ok((0..index.len() as u32).filter(|&p| used[p as usize]).collect())
+    let points: Vec<u32> = (0..index.len() as u32).filter(|&p| used[p as usize]).collect();
+    let rank = spacing_rank(grid.dim);
+    let init = || (Vec::new(), KthEstimate::new(rank));
+    let probes = points
+        .par_iter()
+        .map_init(init, |(near, kth), &p| {
+            let at = index.point(p as usize);
+            index.nearest_into_hinted(&at, rank, f64::INFINITY, kth.hint2(), near);
+            kth.update(near);
+            let bound2 = if near.len() == rank { near[rank - 1].1 } else { f64::INFINITY };
+            Probe { at, bound2 }
+        })
+        .collect();
+    Ok((points, probes))
 }
 
-/// Per probe (a location, wrapped as [`PointIndex::point`] gives it), the squared distances to its
-/// `rank` nearest points in `index` (`None`: no local points), ascending, padded with +inf to
-/// exactly `rank` values: one rank's part of the probes' spacings. Parallel over probes.
-pub fn nearest_distances2(index: Option<&PointIndex>, probes: &[[f64; 3]], rank: usize) -> Vec<f64> {
+/// Per probe, the squared distances to its `rank` nearest points in `index` within its bound
+/// (`None`: no local points), ascending, padded with +inf to exactly `rank` values: one rank's part
+/// of the probes' spacings. Parallel over probes.
+pub fn nearest_distances2(index: Option<&PointIndex>, probes: &[Probe], rank: usize) -> Vec<f64> {
     let mut out = vec![f64::INFINITY; probes.len() * rank];
     let Some(index) = index else { return out };
     if rank == 0 {
@@ -231,7 +271,7 @@ pub fn nearest_distances2(index: Option<&PointIndex>, probes: &[[f64; 3]], rank:
     }
     let init = || (Vec::new(), KthEstimate::new(rank));
     out.par_chunks_mut(rank).zip(probes.par_iter()).for_each_init(init, |(near, kth), (row, probe)| {
-        index.nearest_into_hinted(probe, rank, f64::INFINITY, kth.hint2(), near);
+        index.nearest_into_hinted(&probe.at, rank, probe.bound2, kth.hint2(), near);
         kth.update(near);
         for (slot, &(_, d2)) in row.iter_mut().zip(near.iter()) {
             *slot = d2;
@@ -242,7 +282,8 @@ pub fn nearest_distances2(index: Option<&PointIndex>, probes: &[[f64; 3]], rank:
 
 /// The probes' `s(p)` over the whole point set from every part's [`nearest_distances2`]
 /// (concatenated, `rank` values per probe per part, parts in any order): the `rank`-th smallest of
-/// the union, or its largest when it holds fewer, exactly what a search over all the points gives.
+/// the union, or its largest when it holds fewer, exactly what a search over all the points gives
+/// (the points beyond a probe's bound are not among its `rank` nearest, or the bound is +inf).
 pub fn merge_spacings(parts: &[f64], probes: usize, rank: usize) -> Vec<f64> {
     let per_part = probes * rank;
     let mut merged = Vec::new();
@@ -380,19 +421,30 @@ mod tests {
         let index = PointIndex::new(&points, &grid).unwrap();
         let (k, radius, rank) = (8, 0.5, spacing_rank(2));
         let want = gather_grid_neighbours_adaptive(&index, &grid, k, radius, 0..grid.len()).unwrap();
-        let probes = nearest_points(&index, &grid).unwrap();
-        let at: Vec<[f64; 3]> = probes.iter().map(|&p| index.point(p as usize)).collect();
-        for parts in [1, 2, 3] {
+        let (probes, at) = spacing_probes(&index, &grid).unwrap();
+        // Bounds from a subset, as the master's candidate cloud gives them (and none at all).
+        let subset: Vec<[f64; 3]> = points.iter().step_by(2).copied().collect();
+        let sub = PointIndex::new(&subset, &grid).unwrap();
+        let bounded: Vec<Probe> = at
+            .iter()
+            .map(|p| {
+                let near = sub.nearest(&p.at, rank, f64::INFINITY);
+                Probe { at: p.at, bound2: if near.len() == rank { near[rank - 1].1 } else { f64::INFINITY } }
+            })
+            .collect();
+        let unbounded: Vec<Probe> = at.iter().map(|p| Probe { at: p.at, bound2: f64::INFINITY }).collect();
+        assert_eq!(Probe::unflatten(&Probe::flatten(&bounded)), bounded);
+        for (parts, at) in [(1, &at), (2, &bounded), (3, &unbounded), (3, &at)] {
             let mut merged = vec![];
             let mut alone = vec![];
             for part in 0..parts {
                 let mine: Vec<[f64; 3]> = points.iter().enumerate().filter(|(i, _)| (i * 7919) % parts == part).map(|(_, p)| *p).collect();
                 let local = PointIndex::new(&mine, &grid).unwrap();
-                let d2 = nearest_distances2(Some(&local), &at, rank);
+                let d2 = nearest_distances2(Some(&local), at, rank);
                 alone = merge_spacings(&d2, at.len(), rank);
                 merged.extend(d2);
             }
-            merged.extend(nearest_distances2(None, &at, rank)); // a rank without points
+            merged.extend(nearest_distances2(None, at, rank)); // a rank without points
             let merged = merge_spacings(&merged, at.len(), rank);
             let mut spacing = vec![f64::NAN; points.len()];
             for (&p, &s) in probes.iter().zip(&merged) {

@@ -4,6 +4,8 @@
 //! candidates gathered from every rank, see [`lift_candidates`]) and hold no model: a host rebuilds
 //! them when its mesh changes without touching the [`crate::engine::Engine`] that runs the graphs.
 
+use rayon::prelude::*;
+
 use crate::bundle::{LiftFootprint, LiftKind, Manifest, QueryKind};
 use crate::err;
 use crate::error::Result;
@@ -180,12 +182,29 @@ pub fn lift_candidates(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i6
     by_id.sort_by_key(|&i| ids[i]);
     let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
     let index = PointIndex::new(&sorted, grid)?;
-    let radius = match m.lift.footprint {
-        LiftFootprint::Radius => m.lift.radius,
-        LiftFootprint::Adaptive => f64::INFINITY,
-    };
-    let neigh = gather_grid_neighbours(&index, grid, m.lift.neighbours, radius, 0..grid.len())?;
+    let k = m.lift.neighbours;
+    let neigh = gather_grid_neighbours(&index, grid, k, m.lift.radius, 0..grid.len())?;
     let mut used = vec![false; points.len()];
     neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
+    if m.lift.footprint == LiftFootprint::Adaptive && k > 0 {
+        // The K nearest at any distance: a node with K local points within the radius has them
+        // already (the same points, ties alike). The others (in coarse cells, or far from this
+        // rank's part of the mesh) search at any distance, each from the average density rather
+        // than the running hint of the gather: a far node's hint would make the next near node
+        // collect a huge ball.
+        let short: Vec<usize> = neigh.mask.chunks(k).enumerate().filter(|(_, m)| m[k - 1] == 0.0).map(|(n, _)| n).collect();
+        let found: Vec<Vec<(u32, f64)>> = short
+            .par_iter()
+            .map_init(
+                || grid.cursor(),
+                |cursor, &n| {
+                    let mut out = Vec::with_capacity(k);
+                    index.nearest_into(&cursor.position(n), k, f64::INFINITY, &mut out);
+                    out
+                },
+            )
+            .collect();
+        found.iter().flatten().for_each(|&(p, _)| used[p as usize] = true);
+    }
     Ok(by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect())
 }

@@ -29,7 +29,8 @@ pub mod weights;
 pub use cells::{grid_cells, inside_cells, linear_grid_weights};
 pub use gather::{
     coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_adaptive_given, gather_grid_neighbours_with, gather_values,
-    merge_spacings, nearest_distances2, nearest_points, spacing_rank, LiftFootprint, Neighbours, ADAPTIVE_SLACK, PAD, SPACING_FACTOR, SPACING_RANK_PER_DIM,
+    merge_spacings, nearest_distances2, spacing_probes, spacing_rank, LiftFootprint, Neighbours, Probe, ADAPTIVE_SLACK, PAD, SPACING_FACTOR,
+    SPACING_RANK_PER_DIM,
 };
 pub use geometry::{lift_candidates, Geometry, Input, ToGrid, ToPoints, CHUNK};
 pub use index::PointIndex;
