@@ -134,7 +134,7 @@ pub fn gather_grid_neighbours_adaptive(index: &PointIndex, grid: &Grid, k: usize
 
 /// [`gather_grid_neighbours_adaptive`] with the local spacings given rather than searched in
 /// `index`: `spacing[p]` is `s(p)` of indexed point `p` (world units), read only for the points
-/// that are some node's nearest ([`nearest_points`]). A distributed host indexes a subset of the
+/// that are some node's nearest ([`spacing_probes`]). A distributed host indexes a subset of the
 /// mesh (the candidates), whose spacings would differ from the whole mesh's; it merges the exact
 /// ones from every rank ([`nearest_distances2`], [`merge_spacings`]).
 ///
