@@ -406,7 +406,7 @@ fn adaptive_footprint_serial_host_equals_the_cli() {
 
 /// lift.footprint "adaptive" in the distributed protocol: 1 rank == 2 or 3 ranks bit for bit
 /// (neighbour lists, coverage, predictions), with splits that cut the spacing neighbourhoods of the
-/// nodes' nearest points (slabs, quadrants by angle, a scatter).
+/// nodes' nearest points (slabs, sectors by angle, a scatter; a rank without points).
 #[test]
 fn adaptive_footprint_distributed_equals_serial_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
@@ -419,6 +419,7 @@ fn adaptive_footprint_distributed_equals_serial_bit_for_bit() {
         ("2 slabs", protocol_on(data.clone(), &b, 2, |i| usize::from(points[i][0] >= 0.5), 10)),
         ("3 sectors", protocol_on(data.clone(), &b, 3, sector, 10)),
         ("3 scattered", protocol_on(data.clone(), &b, 3, |i| (i * 7919) % 3, 10)),
+        ("2 slabs and an empty rank", protocol_on(data.clone(), &b, 3, |i| usize::from(points[i][1] >= 0.5), 10)),
     ];
     for (name, got) in runs {
         assert_eq!(serial.neighbour_ids, got.neighbour_ids, "{name}: neighbour lists differ from 1 rank");
