@@ -16,7 +16,9 @@
 //!
 //! 1. every rank: `set_local_mesh` with its own points and their global ids. It keeps the
 //!    *candidates*: the local points among the `lift.neighbours` nearest of some latent grid node
-//!    (within the lift radius; at any distance with `lift.footprint` adaptive).
+//!    (within the lift radius; at any distance with `lift.footprint` adaptive, searched no farther
+//!    than the least K-th distance within the radius that any rank has: `candidate_bounds`,
+//!    `bound_candidates`).
 //! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which builds the
 //!    neighbour lists from them (`set_cloud`); the others only evaluate (`set_evaluation_only`).
 //!    With `lift.footprint` adaptive a node is covered by the local spacing `s(p)` at its nearest
@@ -58,7 +60,9 @@ use crate::fields::{Normaliser, Series};
 use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{lift_candidates, merge_spacings, nearest_distances2, spacing_probes, spacing_rank, Geometry, PointIndex, Probe, ToPoints, PAD};
+use crate::resample::{
+    lift_candidates, merge_spacings, nearest_distances2, spacing_probes, spacing_rank, Geometry, LiftCandidates, PointIndex, Probe, ToPoints, PAD,
+};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -70,6 +74,8 @@ struct Local {
     /// Local indices of the candidates, ordered by global id.
     candidates: Vec<usize>,
     inside: usize,
+    /// `lift.footprint` adaptive: the candidates until the ranks agree on bounds.
+    pending: Option<LiftCandidates>,
 }
 
 /// What the master keeps about the reduced cloud.
@@ -225,9 +231,10 @@ impl Surrogate {
         let grid = self.bundle.grid(Some((lo, hi)))?;
         let m = &self.bundle.manifest;
         let inside = grid.inside_count(points);
-        let candidates = lift_candidates(m, &grid, points, ids)?;
+        let (candidates, pending) =
+            if self.needs_spacings() { (vec![], Some(LiftCandidates::new(m, &grid, points, ids)?)) } else { (lift_candidates(m, &grid, points, ids)?, None) };
         self.grid = Some(grid);
-        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
+        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside, pending });
         self.geometry = None;
         self.cloud = None;
         self.history.clear();
@@ -236,6 +243,26 @@ impl Surrogate {
 
     fn local(&self) -> Result<&Local> {
         self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh or set_local_mesh first"))
+    }
+
+    /// `lift.footprint` adaptive, every rank: per latent node, the squared distance of its K-th
+    /// nearest local point within the lift radius (+inf if none); the least over the ranks bounds
+    /// the node's K-th nearest over the mesh ([`Surrogate::bound_candidates`]).
+    pub(crate) fn candidate_bounds(&self) -> Result<Vec<f64>> {
+        let local = self.local()?;
+        let pending = local.pending.as_ref().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
+        Ok(pending.kth2.clone())
+    }
+
+    /// `lift.footprint` adaptive, every rank: the least of every rank's
+    /// [`Surrogate::candidate_bounds`] per node; selects this rank's candidates.
+    pub(crate) fn bound_candidates(&mut self, bounds: &[f64]) -> Result<()> {
+        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before bound_candidates"))?;
+        check_len("candidate bounds", bounds.len(), grid.len())?;
+        let local = self.local.as_mut().ok_or_else(|| err!(Usage, "no mesh registered"))?;
+        let pending = local.pending.take().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
+        local.candidates = pending.finish(grid, Some(bounds));
+        Ok(())
     }
 
     /// Number of local locations inside the latent grid's box (to reduce over ranks).
@@ -561,8 +588,9 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
 /// given at once, not pushed ([`Surrogate::push_snapshot`] keeps only the context frames); the
 /// results replace the last forecast's ([`Surrogate::predicted_times`], [`Surrogate::prediction`]).
 /// A distributed host would gather every rank's candidate values of each snapshot to the master (as
-/// [`Surrogate::push_snapshot_on`] does), run the task there and broadcast the decoded frames
-/// ([`Surrogate::set_decoded`]); [`Surrogate::predictions_at`] needs nothing but the decoded frames.
+/// [`Surrogate::push_snapshot_on`] does), run the task there and broadcast the decoded frames (as
+/// the protocol's `set_decoded` takes them); [`Surrogate::predictions_at`] needs nothing but the
+/// decoded frames.
 impl Surrogate {
     /// The snapshots (times and values `[N][C]` at the registered locations, physical units) on
     /// the cloud, normalised, in id order: the series the tasks take.

@@ -168,43 +168,91 @@ impl Geometry {
 }
 
 /// A distributed host's local part of the rule that picks lift neighbours: the local indices of the
-/// *candidates*, ordered by global id. With `lift.footprint` radius they are the local points among
-/// the `lift.neighbours` nearest (within the lift radius) of some latent grid node; adaptive, the
-/// `lift.neighbours` nearest at any distance (whether a node is covered depends on the whole mesh:
-/// the master decides it, see [`crate::distributed`]). Exact: each node's K nearest points over
-/// the whole mesh (ties broken by global id) are among the union of every rank's K nearest.
+/// *candidates*, ordered by global id: the local points among the `lift.neighbours` nearest (within
+/// the lift radius) of some latent grid node. Exact: each node's K nearest points over the whole
+/// mesh (ties broken by global id) are among the union of every rank's K nearest.
+///
+/// `lift.footprint` adaptive keeps the K nearest at any distance (whether a node is covered depends
+/// on the whole mesh: the master decides it), in two steps: [`LiftCandidates::new`], then
+/// [`LiftCandidates::finish`] with the ranks' bounds on each node's K-th distance.
 pub fn lift_candidates(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i64]) -> Result<Vec<usize>> {
-    if points.is_empty() {
-        return Ok(vec![]);
+    let local = LiftCandidates::new(m, grid, points, ids)?;
+    match m.lift.footprint {
+        LiftFootprint::Radius => Ok(local.finish(grid, None)),
+        LiftFootprint::Adaptive => Ok(local.finish(grid, Some(&vec![f64::INFINITY; grid.len()]))),
     }
-    // Index the points in global-id order, so ties fall the way they fall in a serial run.
-    let mut by_id: Vec<usize> = (0..points.len()).collect();
-    by_id.sort_by_key(|&i| ids[i]);
-    let sorted: Vec<[f64; 3]> = by_id.iter().map(|&i| points[i]).collect();
-    let index = PointIndex::new(&sorted, grid)?;
-    let k = m.lift.neighbours;
-    let neigh = gather_grid_neighbours(&index, grid, k, m.lift.radius, 0..grid.len())?;
-    let mut used = vec![false; points.len()];
-    neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| used[p as usize] = true);
-    if m.lift.footprint == LiftFootprint::Adaptive && k > 0 {
-        // The K nearest at any distance: a node with K local points within the radius has them
-        // already (the same points, ties alike). The others (in coarse cells, or far from this
-        // rank's part of the mesh) search at any distance, each from the average density rather
-        // than the running hint of the gather: a far node's hint would make the next near node
-        // collect a huge ball.
-        let short: Vec<usize> = neigh.mask.chunks(k).enumerate().filter(|(_, m)| m[k - 1] == 0.0).map(|(n, _)| n).collect();
-        let found: Vec<Vec<(u32, f64)>> = short
+}
+
+/// A rank's candidates before the ranks agree on bounds (see [`lift_candidates`]).
+pub struct LiftCandidates {
+    /// Local indices in global-id order (the index's order).
+    by_id: Vec<usize>,
+    index: Option<PointIndex>,
+    k: usize,
+    /// Local points (in id order) among some node's K nearest within the radius.
+    used: Vec<bool>,
+    /// Nodes with fewer than K local points within the radius.
+    short: Vec<usize>,
+    /// Per node: the squared distance of its K-th nearest local point within the radius (+inf for
+    /// a short node). Over the ranks, the least bounds the node's K-th nearest over the mesh.
+    pub kth2: Vec<f64>,
+}
+
+impl LiftCandidates {
+    /// The radius rule's candidates and, per node, the local K-th distance within the radius.
+    pub fn new(m: &Manifest, grid: &Grid, points: &[[f64; 3]], ids: &[i64]) -> Result<LiftCandidates> {
+        let k = m.lift.neighbours;
+        let mut out = LiftCandidates { by_id: vec![], index: None, k, used: vec![], short: vec![], kth2: vec![f64::INFINITY; grid.len()] };
+        if points.is_empty() {
+            return Ok(out);
+        }
+        // Index the points in global-id order, so ties fall the way they fall in a serial run.
+        out.by_id = (0..points.len()).collect();
+        out.by_id.sort_by_key(|&i| ids[i]);
+        let sorted: Vec<[f64; 3]> = out.by_id.iter().map(|&i| points[i]).collect();
+        let index = PointIndex::new(&sorted, grid)?;
+        let neigh = gather_grid_neighbours(&index, grid, k, m.lift.radius, 0..grid.len())?;
+        out.used = vec![false; points.len()];
+        neigh.index.iter().filter(|&&p| p != PAD).for_each(|&p| out.used[p as usize] = true);
+        if k > 0 {
+            for (n, row) in neigh.index.chunks(k).enumerate() {
+                if row[k - 1] == PAD {
+                    out.short.push(n);
+                } else {
+                    out.kth2[n] = index.dist2(row[k - 1] as usize, &grid.cursor().position(n));
+                }
+            }
+        }
+        out.index = Some(index);
+        Ok(out)
+    }
+
+    /// The candidates: the radius rule's (`bounds` `None`), or every node's K nearest at any
+    /// distance, given per node a bound on its K-th nearest squared distance over the mesh (the
+    /// least of every rank's [`LiftCandidates::kth2`], +inf when none has K within the radius).
+    /// A node with K local points within the radius has them already (the same points, ties
+    /// alike); the others search within their bound, which keeps a node far from this rank's part
+    /// of the mesh cheap when another rank has its K nearest. Each such search starts from the
+    /// average density rather than a running hint: a far node's hint would make the next near node
+    /// collect a huge ball.
+    pub fn finish(mut self, grid: &Grid, bounds: Option<&[f64]>) -> Vec<usize> {
+        let (Some(index), Some(bounds)) = (&self.index, bounds) else {
+            return self.by_id.iter().zip(&self.used).filter(|(_, &u)| u).map(|(&i, _)| i).collect();
+        };
+        let k = self.k;
+        let found: Vec<Vec<(u32, f64)>> = self
+            .short
             .par_iter()
             .map_init(
                 || grid.cursor(),
                 |cursor, &n| {
                     let mut out = Vec::with_capacity(k);
-                    index.nearest_into(&cursor.position(n), k, f64::INFINITY, &mut out);
+                    index.nearest_into(&cursor.position(n), k, bounds[n], &mut out);
                     out
                 },
             )
             .collect();
-        found.iter().flatten().for_each(|&(p, _)| used[p as usize] = true);
+        found.iter().flatten().for_each(|&(p, _)| self.used[p as usize] = true);
+        self.by_id.iter().zip(&self.used).filter(|(_, &u)| u).map(|(&i, _)| i).collect()
     }
-    Ok(by_id.iter().zip(&used).filter(|(_, &u)| u).map(|(&i, _)| i).collect())
 }

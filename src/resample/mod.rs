@@ -32,7 +32,7 @@ pub use gather::{
     merge_spacings, nearest_distances2, spacing_probes, spacing_rank, LiftFootprint, Neighbours, Probe, ADAPTIVE_SLACK, PAD, SPACING_FACTOR,
     SPACING_RANK_PER_DIM,
 };
-pub use geometry::{lift_candidates, Geometry, Input, ToGrid, ToPoints, CHUNK};
+pub use geometry::{lift_candidates, Geometry, Input, LiftCandidates, ToGrid, ToPoints, CHUNK};
 pub use index::PointIndex;
 pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
