@@ -202,6 +202,9 @@ public:
 
     //- Local candidates: the locations some latent grid node may need (after set_mesh).
     std::size_t candidate_count() const;
+    //- Master: latent grid nodes covered by the mesh (the encoder's coverage channel, per the
+    //  bundle's lift.footprint), after set_mesh; 0 on the other ranks.
+    std::size_t covered_nodes() const;
     //- Snapshots held (on the master).
     std::size_t snapshots() const;
     //- Forget the snapshots, keep the mesh and its cached neighbour structures: to forecast again

@@ -14,6 +14,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::grid::bounding_box;
 use crate::host::Surrogate;
+use crate::resample::Probe;
 
 /// The collective moves of the protocol. Every rank calls them in the same order; values are
 /// `f64` (ids and single-precision frames travel exactly).
@@ -84,7 +85,10 @@ impl Surrogate {
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
     /// they break ties between equidistant points, like point indices in a serial run). The ranks
     /// agree on the whole mesh's bounding box, select their candidates, and the master builds the
-    /// lift geometry from all of them; every rank caches the evaluation at its own locations.
+    /// lift geometry from all of them (with `lift.footprint` adaptive, the ranks first agree on a
+    /// bound for each node's K-th nearest distance, and a last round measures the local spacings
+    /// at the nodes' nearest points on every rank); every rank caches the evaluation at its own
+    /// locations.
     pub fn set_mesh_on(&mut self, comm: &mut dyn Communicator, points: &[[f64; 3]], ids: &[i64]) -> Result<()> {
         let (lo, hi) = bounding_box(points);
         let boxes = comm.gather(&[lo, hi].concat());
@@ -104,6 +108,22 @@ impl Surrogate {
         let (lo, hi) = ([whole[0], whole[1], whole[2]], [whole[3], whole[4], whole[5]]);
         let local = self.set_local_mesh(points, ids, lo, hi);
         agree(comm, local)?;
+        if self.needs_spacings() {
+            // lift.footprint adaptive keeps every node's K nearest at any distance. A rank far from
+            // a node searches no farther than the least K-th distance within the lift radius that
+            // any rank has (a bound on the node's K-th nearest over the mesh).
+            let mine = self.candidate_bounds()?;
+            let nodes = mine.len();
+            let all = comm.gather(&mine);
+            let least = if comm.rank() == 0 {
+                (0..nodes).map(|n| all.iter().skip(n).step_by(nodes.max(1)).copied().fold(f64::INFINITY, f64::min)).collect()
+            } else {
+                vec![]
+            };
+            let bounds = comm.broadcast(&least);
+            let bounded = self.bound_candidates(&bounds);
+            agree(comm, bounded)?;
+        }
 
         let (cloud, cloud_ids) = self.candidates()?;
         let counts = comm.gather(&[points.len() as f64, self.inside_count()? as f64]);
@@ -115,8 +135,21 @@ impl Surrogate {
             let (total, inside) = counts.chunks(2).fold((0, 0), |(n, i), c| (n + c[0] as usize, i + c[1] as usize));
             self.set_cloud(&cloud, &ids, total, inside)
         } else {
-            self.set_evaluation_only()
+            self.set_evaluation_only().map(|()| vec![])
         };
+        let probes = agree(comm, built)?;
+        if !self.needs_spacings() {
+            return Ok(());
+        }
+        // lift.footprint adaptive: whether a node is covered depends on the local spacing at its
+        // nearest point, over the whole mesh. The master's cloud holds every node's nearest point
+        // (the probes) but not their neighbourhoods: every rank measures the distances from each
+        // probe to its own nearest points, and the master merges them into the exact spacings.
+        let probes = Probe::unflatten(&comm.broadcast(&Probe::flatten(&probes)));
+        let local = self.local_spacings(&probes);
+        let local = agree(comm, local)?;
+        let parts = comm.gather(&local);
+        let built = if comm.rank() == 0 { self.set_spacings(&parts) } else { Ok(()) };
         agree(comm, built)
     }
 

@@ -50,9 +50,36 @@ pub struct Prediction {
     pub segments: usize,
 }
 
-/// Frames of a segment as a task observes them: `observed[t]` is frame t lifted onto the grid
-/// (`[F][nodes]`, F lift features), or `None` to generate it.
-pub type Observed = Vec<Option<Vec<f32>>>;
+/// Frames of a segment as a task observes them: frame t lifted onto the grid (`[F][nodes]`, F lift
+/// features, as [`Engine::lift`] gives it), or nothing, to generate it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed(Vec<Option<Vec<f32>>>);
+
+impl Observed {
+    /// A segment of `frames` frames, none observed.
+    pub fn none(frames: usize) -> Observed {
+        Observed(vec![None; frames])
+    }
+
+    /// Observe frame `t` with its lifted values `[F][nodes]`.
+    pub fn set(&mut self, t: usize, lifted: Vec<f32>) {
+        self.0[t] = Some(lifted);
+    }
+
+    /// Frame `t`'s lifted values, if observed.
+    pub fn get(&self, t: usize) -> Option<&[f32]> {
+        self.0[t].as_deref()
+    }
+
+    pub fn is_observed(&self, t: usize) -> bool {
+        self.0[t].is_some()
+    }
+
+    /// Frames in the segment.
+    pub fn frames(&self) -> usize {
+        self.0.len()
+    }
+}
 
 /// The seeds of an ensemble's members: member 0 uses `seed` itself (so a one-member ensemble is
 /// a plain run), member k >= 1 the k-th output of SplitMix64(`seed`). Mixed outputs rather than
@@ -279,7 +306,7 @@ impl Engine {
         let n = self.rngs.len();
         assert!(observed.len() == 1 || observed.len() == n, "one observation per member, or one shared");
         let m = &self.manifest;
-        let slots: Vec<bool> = m.time.slots.iter().map(|frames| frames.iter().all(|&t| observed[0][t].is_some())).collect();
+        let slots: Vec<bool> = m.time.slots.iter().map(|frames| frames.iter().all(|&t| observed[0].is_observed(t))).collect();
         let one_shape = self.latent_shape();
         let mut latent = if slots.iter().any(|&s| s) {
             let input = input.ok_or_else(|| err!(Usage, "observed frames need the input geometry they were lifted with"))?;
@@ -325,7 +352,7 @@ impl Engine {
     }
 
     /// `[1, E, T, ...]`: lifted features, then the coverage channel (0 for unobserved frames).
-    fn encoder_input(&self, input: &ToGrid, observed: &[Option<Vec<f32>>]) -> Result<ArrayD<f32>> {
+    fn encoder_input(&self, input: &ToGrid, observed: &Observed) -> Result<ArrayD<f32>> {
         let m = &self.manifest;
         let grid = input.grid();
         let (nodes, frames, features) = (grid.len(), m.time.frames, m.lift_features());
@@ -333,8 +360,8 @@ impl Engine {
         let mut shape = vec![1, m.encoder_channels(), frames];
         shape.extend(grid.shape[..grid.dim].iter().rev());
         let mut data = vec![0f32; m.encoder_channels() * frames * nodes];
-        for (t, frame) in observed.iter().enumerate() {
-            let Some(frame) = frame else { continue };
+        for t in 0..observed.frames() {
+            let Some(frame) = observed.get(t) else { continue };
             for c in 0..features {
                 data[(c * frames + t) * nodes..][..nodes].copy_from_slice(&frame[c * nodes..(c + 1) * nodes]);
             }

@@ -11,17 +11,22 @@
 //! (gather to the master, broadcast from it) and calls on every rank [`Surrogate::set_mesh_on`],
 //! [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], and
 //! [`Surrogate::prediction`] at its own locations ([`crate::distributed`] runs the protocol; the
-//! OpenFOAM function object does so over MPI). The protocol's steps, which a serial host runs
-//! with one rank, stay public:
+//! OpenFOAM function object does so over MPI). Its steps, which a serial host runs with one rank,
+//! are crate-internal:
 //!
-//! 1. every rank: [`Surrogate::set_local_mesh`] with its own points and their global ids. It keeps
-//!    the *candidates*: the local points among the `lift.neighbours` nearest (within the lift radius)
-//!    of some latent grid node.
-//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which calls
-//!    [`Surrogate::set_cloud`] with all of them; the others call [`Surrogate::set_evaluation_only`].
-//!    Per snapshot, the ranks' [`Surrogate::candidate_values`] go to the master, which calls
-//!    [`Surrogate::push_cloud_snapshot`]. After [`Surrogate::forecast`] or [`Surrogate::generate`]
-//!    on the master, its [`Surrogate::decoded`] frames go to the others ([`Surrogate::set_decoded`]).
+//! 1. every rank: `set_local_mesh` with its own points and their global ids. It keeps the
+//!    *candidates*: the local points among the `lift.neighbours` nearest of some latent grid node
+//!    (within the lift radius; at any distance with `lift.footprint` adaptive, searched no farther
+//!    than the least K-th distance within the radius that any rank has: `candidate_bounds`,
+//!    `bound_candidates`).
+//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which builds the
+//!    neighbour lists from them (`set_cloud`); the others only evaluate (`set_evaluation_only`).
+//!    With `lift.footprint` adaptive a node is covered by the local spacing `s(p)` at its nearest
+//!    point `p` over the whole mesh: the master sends those points (the *probes*) to every rank,
+//!    each measures the distances from them to its own nearest points (`local_spacings`), and the
+//!    master merges these into the exact `s(p)` (`set_spacings`). Per snapshot, the ranks' values
+//!    at their candidates go to the master (`push_cloud_snapshot`). After a forecast or a
+//!    generation on the master, its decoded frames go to the others (`set_decoded`).
 //! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points
 //!    ([`Surrogate::prediction_stats`]: an ensemble's mean and standard deviation there).
 //!
@@ -36,16 +41,17 @@
 //! a serial run and of the CLI on the same locations.
 //!
 //! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
-//! among the union of every rank's K nearest, so the master's neighbour lists, coverage and lifted
-//! frames are those of a serial run on the whole mesh, and evaluating the decoded grid at a point
-//! does not depend on the other points. A serial [`Surrogate::set_mesh`] takes the same path with
-//! one rank ([`crate::distributed::SingleRank`]), so serial and distributed runs compute the same
-//! numbers.
+//! among the union of every rank's K nearest, the `s(p)`-th nearest distance over the mesh is the
+//! same rank's over the union of every rank's nearest distances, so the master's neighbour lists,
+//! coverage and lifted frames are those of a serial run on the whole mesh, and evaluating the
+//! decoded grid at a point does not depend on the other points. A serial [`Surrogate::set_mesh`]
+//! takes the same path with one rank ([`crate::distributed::SingleRank`]), so serial and
+//! distributed runs compute the same numbers.
 
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, LiftFootprint, Manifest, SamplerMethod};
+use crate::bundle::{limits, Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
 use crate::distributed::SingleRank;
 use crate::engine::{Engine, GridFrame};
 use crate::err;
@@ -54,7 +60,9 @@ use crate::fields::{Normaliser, Series};
 use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{lift_candidates, Geometry, ToPoints};
+use crate::resample::{
+    lift_candidates, merge_spacings, nearest_distances2, spacing_probes, spacing_rank, Geometry, LiftCandidates, PointIndex, Probe, ToPoints, PAD,
+};
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::tasks;
@@ -66,6 +74,8 @@ struct Local {
     /// Local indices of the candidates, ordered by global id.
     candidates: Vec<usize>,
     inside: usize,
+    /// `lift.footprint` adaptive: the candidates until the ranks agree on bounds.
+    pending: Option<LiftCandidates>,
 }
 
 /// What the master keeps about the reduced cloud.
@@ -73,6 +83,11 @@ struct Cloud {
     /// `order[i]`: position in the caller's cloud arrays of the i-th point by global id.
     order: Vec<usize>,
     points: Vec<[f64; 3]>,
+    /// The cloud's global ids, ascending.
+    ids: Vec<i64>,
+    /// `lift.footprint` adaptive, until the spacings arrive: the cloud points (indices in id
+    /// order) that are some node's nearest, whose local spacing the ranks measure.
+    probes: Vec<u32>,
 }
 
 /// One bundle bound to one host mesh.
@@ -209,23 +224,17 @@ impl Surrogate {
     /// Every rank: register this rank's locations with their global ids (unique over the ranks;
     /// they break ties between equidistant points, like point indices in a serial run). `lo`/`hi`
     /// is the bounding box of the whole mesh, used only when the bundle's grid box is fitted.
-    pub fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
+    pub(crate) fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
         if ids.len() != points.len() {
             return Err(err!(Usage, "{} global ids for {} points", ids.len(), points.len()));
         }
         let grid = self.bundle.grid(Some((lo, hi)))?;
         let m = &self.bundle.manifest;
-        // The candidates above are exact for the radius rule only: an adaptive node's coverage
-        // needs the local spacing at its nearest point, which near a rank boundary depends on
-        // other ranks' points. Refuse rather than lift differently from training.
-        if m.lift.footprint == LiftFootprint::Adaptive {
-            return Err(err!(Manifest, "lift.footprint = \"adaptive\" is not supported by the host API (OpenFOAM function object) yet")
-                .with_hint("use the CLI, or a bundle trained with lift.footprint = \"radius\""));
-        }
         let inside = grid.inside_count(points);
-        let candidates = lift_candidates(m, &grid, points, ids)?;
+        let (candidates, pending) =
+            if self.needs_spacings() { (vec![], Some(LiftCandidates::new(m, &grid, points, ids)?)) } else { (lift_candidates(m, &grid, points, ids)?, None) };
         self.grid = Some(grid);
-        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside });
+        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside, pending });
         self.geometry = None;
         self.cloud = None;
         self.history.clear();
@@ -236,13 +245,33 @@ impl Surrogate {
         self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh or set_local_mesh first"))
     }
 
+    /// `lift.footprint` adaptive, every rank: per latent node, the squared distance of its K-th
+    /// nearest local point within the lift radius (+inf if none); the least over the ranks bounds
+    /// the node's K-th nearest over the mesh ([`Surrogate::bound_candidates`]).
+    pub(crate) fn candidate_bounds(&self) -> Result<Vec<f64>> {
+        let local = self.local()?;
+        let pending = local.pending.as_ref().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
+        Ok(pending.kth2.clone())
+    }
+
+    /// `lift.footprint` adaptive, every rank: the least of every rank's
+    /// [`Surrogate::candidate_bounds`] per node; selects this rank's candidates.
+    pub(crate) fn bound_candidates(&mut self, bounds: &[f64]) -> Result<()> {
+        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before bound_candidates"))?;
+        check_len("candidate bounds", bounds.len(), grid.len())?;
+        let local = self.local.as_mut().ok_or_else(|| err!(Usage, "no mesh registered"))?;
+        let pending = local.pending.take().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
+        local.candidates = pending.finish(grid, Some(bounds));
+        Ok(())
+    }
+
     /// Number of local locations inside the latent grid's box (to reduce over ranks).
-    pub fn inside_count(&self) -> Result<usize> {
+    pub(crate) fn inside_count(&self) -> Result<usize> {
         Ok(self.local()?.inside)
     }
 
     /// Local candidates: their locations and global ids, ordered by global id.
-    pub fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
+    pub(crate) fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
         let local = self.local()?;
         Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| local.ids[i]).collect()))
     }
@@ -254,7 +283,7 @@ impl Surrogate {
 
     /// One snapshot's values at the local candidates (`[candidates][C]`), from the values at all
     /// local locations (`[N][C]`, physical units).
-    pub fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
+    pub(crate) fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
         let local = self.local()?;
         let c = self.channels();
         check_len("snapshot values", values.len(), local.points.len() * c)?;
@@ -264,7 +293,13 @@ impl Surrogate {
     /// Master: the candidates of every rank (any order; `ids` unique), the total number of
     /// locations and how many of them lie inside the grid's box, over all ranks. Builds the
     /// neighbour lists of the latent grid (once) and the evaluation at this rank's locations.
-    pub fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<()> {
+    ///
+    /// With `lift.footprint` adaptive the neighbour lists wait for the local spacings of the
+    /// returned *probes* (the cloud points that are some node's nearest, with a bound on their
+    /// spacing's distance from the cloud), which
+    /// every rank measures on its own points ([`Surrogate::local_spacings`]) and
+    /// [`Surrogate::set_spacings`] merges; radius returns no probes.
+    pub(crate) fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<Vec<Probe>> {
         check_len("cloud ids", ids.len(), points.len())?;
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_cloud"))?;
         if total_points == 0 {
@@ -277,17 +312,78 @@ impl Surrogate {
             return Err(err!(Usage, "the cloud's global ids are not unique"));
         }
         let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
+        let sorted_ids = order.iter().map(|&i| ids[i]).collect();
         let m = &self.bundle.manifest;
-        let output = &self.local()?.points;
-        let geometry = Geometry::new(m, &grid, Some(&cloud), output)?;
-        self.geometry = Some(geometry);
-        self.cloud = Some(Cloud { order, points: cloud });
         self.history.clear();
+        self.geometry = None;
+        if self.needs_spacings() && !cloud.is_empty() {
+            let index = PointIndex::new(&cloud, &grid)?;
+            let (points, probes) = spacing_probes(&index, &grid)?;
+            self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: points });
+            return Ok(probes);
+        }
+        let geometry = Geometry::new(m, &grid, Some(&cloud), &self.local()?.points)?;
+        self.geometry = Some(geometry);
+        self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: vec![] });
+        Ok(vec![])
+    }
+
+    /// Whether the neighbour lists need the local spacings of [`Surrogate::set_cloud`]'s probes
+    /// (the same on every rank: it is the bundle's `lift`).
+    pub(crate) fn needs_spacings(&self) -> bool {
+        let lift = &self.bundle.manifest.lift;
+        lift.footprint == LiftFootprint::Adaptive && lift.kind == LiftKind::Learned
+    }
+
+    /// Every rank: the squared distances from each probe of [`Surrogate::set_cloud`] to its
+    /// nearest points among this rank's locations within its bound (`rank` per probe, ascending,
+    /// padded with +inf;
+    /// `rank` = [`spacing_rank`]), this rank's part of the probes' local spacings.
+    pub(crate) fn local_spacings(&self, probes: &[Probe]) -> Result<Vec<f64>> {
+        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before local_spacings"))?;
+        let points = &self.local()?.points;
+        let index = if points.is_empty() { None } else { Some(PointIndex::new(points, grid)?) };
+        Ok(nearest_distances2(index.as_ref(), probes, spacing_rank(grid.dim)))
+    }
+
+    /// Master: every rank's [`Surrogate::local_spacings`], concatenated. Merges them into the
+    /// probes' spacings over the whole mesh and builds the neighbour lists with them.
+    pub(crate) fn set_spacings(&mut self, parts: &[f64]) -> Result<()> {
+        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_spacings"))?;
+        let cloud = self.cloud.as_mut().ok_or_else(|| err!(Usage, "this rank holds no cloud: set spacings on the master (set_cloud)"))?;
+        let rank = spacing_rank(grid.dim);
+        let probes = std::mem::take(&mut cloud.probes);
+        if probes.is_empty() || parts.len() % (probes.len() * rank) != 0 {
+            return Err(err!(Usage, "{} local spacings for {} probes", parts.len(), probes.len()));
+        }
+        // Points that are no node's nearest are never read.
+        let mut spacing = vec![f64::NAN; cloud.points.len()];
+        for (&p, s) in probes.iter().zip(merge_spacings(parts, probes.len(), rank)) {
+            spacing[p as usize] = s;
+        }
+        let output = &self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.points;
+        let geometry = Geometry::with_spacing(&self.bundle.manifest, &grid, Some(&cloud.points), Some(&spacing), output)?;
+        self.geometry = Some(geometry);
         Ok(())
     }
 
+    /// Master: `[nodes]` 1 where a latent grid node is covered by the mesh (the encoder's coverage
+    /// channel), in the grid's flat node order; `None` on other ranks or before the mesh is set.
+    pub fn coverage(&self) -> Option<&[f32]> {
+        self.geometry.as_ref()?.input.as_ref().map(|input| input.to_grid.coverage())
+    }
+
+    /// Master, learned lift: the global ids of every node's lift neighbours (`[nodes][K]`, nearest
+    /// first, -1 for padding), to compare a distributed run's lift with a serial one.
+    #[doc(hidden)]
+    pub fn lift_neighbour_ids(&self) -> Option<Vec<i64>> {
+        let cloud = self.cloud.as_ref()?;
+        let neighbours = self.geometry.as_ref()?.input.as_ref()?.to_grid.resampler().neighbours()?;
+        Some(neighbours.index.iter().map(|&p| if p == PAD { -1 } else { cloud.ids[p as usize] }).collect())
+    }
+
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
-    pub fn set_evaluation_only(&mut self) -> Result<()> {
+    pub(crate) fn set_evaluation_only(&mut self) -> Result<()> {
         let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
         self.geometry = Some(Geometry::output_only(&self.bundle.manifest, &grid, &self.local()?.points)?);
         self.cloud = None;
@@ -302,7 +398,7 @@ impl Surrogate {
 
     /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.
     /// Keeps the bundle's `context_frames` most recent snapshots.
-    pub fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
+    pub(crate) fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
         let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
         let m = &self.bundle.manifest;
         let c = m.channels();
@@ -381,18 +477,13 @@ impl Surrogate {
 
     /// The decoded frames of the last forecast or generation, every member's, concatenated
     /// member by member, each member's frames in time order (to broadcast).
-    pub fn decoded(&self) -> Vec<f32> {
+    pub(crate) fn decoded(&self) -> Vec<f32> {
         self.frames.iter().flatten().flat_map(|f| f.0.iter().copied()).collect()
-    }
-
-    /// Length of [`Surrogate::decoded`].
-    pub fn decoded_len(&self) -> usize {
-        self.frames.iter().flatten().map(|f| f.0.len()).sum()
     }
 
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
     /// [`Surrogate::decoded`] (of as many members as [`Surrogate::set_ensemble`] set here).
-    pub fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
+    pub(crate) fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
         let nodes = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.len();
         let per = nodes * self.bundle.manifest.decoder_channels();
         let members = self.ensemble();
@@ -497,8 +588,9 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
 /// given at once, not pushed ([`Surrogate::push_snapshot`] keeps only the context frames); the
 /// results replace the last forecast's ([`Surrogate::predicted_times`], [`Surrogate::prediction`]).
 /// A distributed host would gather every rank's candidate values of each snapshot to the master (as
-/// [`Surrogate::push_snapshot_on`] does), run the task there and broadcast the decoded frames
-/// ([`Surrogate::set_decoded`]); [`Surrogate::predictions_at`] needs nothing but the decoded frames.
+/// [`Surrogate::push_snapshot_on`] does), run the task there and broadcast the decoded frames (as
+/// the protocol's `set_decoded` takes them); [`Surrogate::predictions_at`] needs nothing but the
+/// decoded frames.
 impl Surrogate {
     /// The snapshots (times and values `[N][C]` at the registered locations, physical units) on
     /// the cloud, normalised, in id order: the series the tasks take.

@@ -55,11 +55,11 @@ fn forecast_frames(e: &mut Engine, input: &Input, series: &Series, horizon: usiz
     let mut out = GridFrames { times: vec![], members: vec![vec![]; n], segments: 0 };
     while out.times.len() < horizon {
         // Frame by frame, all members in one lift call (a single member's calls stay a plain run's).
-        let mut observed: Vec<Observed> = vec![vec![None; frames]; contexts.len()];
+        let mut observed: Vec<Observed> = vec![Observed::none(frames); contexts.len()];
         for t in 0..context {
             let members: Vec<&[f32]> = contexts.iter().map(|member| member[t].as_slice()).collect();
             for (o, lifted) in observed.iter_mut().zip(e.lift_many(&input.to_grid, &members)?) {
-                o[t] = Some(lifted);
+                o.set(t, lifted);
             }
         }
         let decoded = e.segment(Some(&input.to_grid), &observed)?;
@@ -95,9 +95,9 @@ pub fn inverse(e: &mut Engine, input: &ToGrid, series: &Series) -> Result<GridFr
         let (frames, dt) = time_lattice(e);
         let n_obs = series.values.len().min(frames - 1);
         let first = series.values.len() - n_obs;
-        let mut observed: Observed = vec![None; frames];
+        let mut observed = Observed::none(frames);
         for i in 0..n_obs {
-            observed[frames - n_obs + i] = Some(e.lift(input, &series.values[first + i])?);
+            observed.set(frames - n_obs + i, e.lift(input, &series.values[first + i])?);
         }
         let decoded = e.segment(Some(input), &[observed])?;
         let t_first = series.times[first];
@@ -115,16 +115,16 @@ pub fn interpolate(e: &mut Engine, input: &ToGrid, series: &Series) -> Result<Gr
     e.atomically(|e| {
         let (frames, dt) = time_lattice(e);
         let t0 = series.times[0];
-        let mut observed: Observed = vec![None; frames];
+        let mut observed = Observed::none(frames);
         for (time, values) in series.times.iter().zip(&series.values) {
             let slot = slot_of(*time, t0, dt, frames)?;
-            if observed[slot].is_some() {
+            if observed.is_observed(slot) {
                 return Err(err!(Usage, "two input frames fall on frame {slot} of the segment (t = {time})"));
             }
-            observed[slot] = Some(e.lift(input, values)?);
+            observed.set(slot, e.lift(input, values)?);
         }
-        let last = observed.iter().rposition(Option::is_some).expect("non-empty series");
-        let missing: Vec<usize> = (0..last).filter(|&t| observed[t].is_none()).collect();
+        let last = (0..frames).rev().find(|&t| observed.is_observed(t)).expect("non-empty series");
+        let missing: Vec<usize> = (0..last).filter(|&t| !observed.is_observed(t)).collect();
         if missing.is_empty() {
             return Err(err!(Usage, "no frame is missing between the input frames (t = {t0} .. {})", t0 + last as f64 * dt)
                 .with_hint("interpolation fills gaps: give frames with gaps between them, spaced by multiples of the bundle's dt"));
@@ -150,7 +150,7 @@ fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
 pub fn generate(e: &mut Engine, t0: f64) -> Result<GridFrames> {
     e.atomically(|e| {
         let (frames, dt) = time_lattice(e);
-        let decoded = e.segment(None, &[vec![None; frames]])?;
+        let decoded = e.segment(None, &[Observed::none(frames)])?;
         let slots: Vec<usize> = (0..frames).collect();
         let times = slots.iter().map(|&t| t0 + t as f64 * dt).collect();
         Ok(segment_frames(&decoded, e.members(), &slots, times))

@@ -291,6 +291,11 @@ std::size_t Surrogate::candidate_count() const
     return impl_->candidates;
 }
 
+std::size_t Surrogate::covered_nodes() const
+{
+    return call([&] { return impl_->s->covered_nodes(); });
+}
+
 std::size_t Surrogate::snapshots() const
 {
     return call([&] { return impl_->s->snapshots(); });

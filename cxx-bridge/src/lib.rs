@@ -61,6 +61,7 @@ mod ffi {
         fn generate_on(&mut self, comm: Pin<&mut Comm>, t0: f64) -> Result<usize>;
 
         fn candidate_count(&self) -> Result<usize>;
+        fn covered_nodes(&self) -> usize;
         fn snapshots(&self) -> usize;
         fn clear_snapshots(&mut self);
 
@@ -215,6 +216,9 @@ impl Surrogate {
     }
     fn candidate_count(&self) -> Result<usize, String> {
         guard(|| self.0.candidate_count().map_err(msg))
+    }
+    fn covered_nodes(&self) -> usize {
+        self.0.coverage().map_or(0, |c| c.iter().filter(|&&v| v > 0.0).count())
     }
     fn snapshots(&self) -> usize {
         self.0.snapshots()

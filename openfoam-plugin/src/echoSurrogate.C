@@ -811,6 +811,8 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     const label total = returnReduce(n, sumOp<label>());
     const label cloudSize =
         returnReduce(label(surrogate_->candidate_count()), sumOp<label>());
+    const label covered =
+        returnReduce(label(surrogate_->covered_nodes()), sumOp<label>());
 
     Info<< type() << " " << name() << ": bundle '" << surrogate_->name().c_str()
         << "' (" << bundleDir_ << ") on " << device_.c_str()
@@ -824,7 +826,8 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         << ", " << surrogate_->dim() << "D, dt " << fmt(dt_).c_str() << ", "
         << frames_ << " frames per segment; " << total << " cells on "
         << Pstream::nProcs() << " rank(s), " << cloudSize
-        << " gathered for the latent grid; ready in "
+        << " gathered for the latent grid, " << covered
+        << " latent grid nodes covered; ready in "
         << fmt(seconds(start)).c_str() << " s" << endl;
 
     if (mode_ == modeType::surrogate)

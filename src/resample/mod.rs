@@ -28,10 +28,11 @@ pub mod weights;
 
 pub use cells::{grid_cells, inside_cells, linear_grid_weights};
 pub use gather::{
-    coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_with, gather_values, LiftFootprint, Neighbours, ADAPTIVE_SLACK,
-    PAD, SPACING_FACTOR, SPACING_RANK_PER_DIM,
+    coverage, gather_grid_neighbours, gather_grid_neighbours_adaptive, gather_grid_neighbours_adaptive_given, gather_grid_neighbours_with, gather_values,
+    merge_spacings, nearest_distances2, spacing_probes, spacing_rank, LiftFootprint, Neighbours, Probe, ADAPTIVE_SLACK, PAD, SPACING_FACTOR,
+    SPACING_RANK_PER_DIM,
 };
-pub use geometry::{lift_candidates, Geometry, Input, ToGrid, ToPoints, CHUNK};
+pub use geometry::{lift_candidates, Geometry, Input, LiftCandidates, ToGrid, ToPoints, CHUNK};
 pub use index::PointIndex;
 pub use kernel::{kernel_grid_weights, kernel_grid_weights_inside, kernel_to_grid, Footprint, Kernel, DEFAULT_GAUSSIAN_SHARPNESS};
 pub use linear::{gather_node_features, gather_stencil, interpolate_linear, Stencil};
@@ -103,8 +104,29 @@ impl Resampler {
             let source = Source { points, cells: &Cells::default(), association: Association::Point };
             return Resampler::build(grid, &source, ResampleMethod::Kernel { kernel, footprint }, Outside::default());
         }
+        Resampler::lift_graph(grid, points, k, radius_spacings, lift_footprint, None)
+    }
+
+    /// The `lift` graph's neighbour lists of `points` per `footprint`; an adaptive footprint takes
+    /// the points' local spacings from `spacing` when given (one per point, see
+    /// [`gather_grid_neighbours_adaptive_given`]), else from the points themselves.
+    ///
+    /// Errors: `spacing` with the radius footprint or of the wrong length (`Usage`), and those of
+    /// [`PointIndex::new`] and the gathers.
+    pub fn lift_graph(
+        grid: &Grid,
+        points: &[[f64; 3]],
+        k: usize,
+        radius_spacings: f64,
+        footprint: LiftFootprint,
+        spacing: Option<&[f64]>,
+    ) -> Result<Resampler> {
         let index = PointIndex::new(points, grid)?;
-        let neighbours = gather_grid_neighbours_with(&index, grid, k, radius_spacings, lift_footprint, 0..grid.len())?;
+        let neighbours = match (footprint, spacing) {
+            (LiftFootprint::Adaptive, Some(spacing)) => gather_grid_neighbours_adaptive_given(&index, grid, k, radius_spacings, 0..grid.len(), spacing)?,
+            (_, None) => gather_grid_neighbours_with(&index, grid, k, radius_spacings, footprint, 0..grid.len())?,
+            (LiftFootprint::Radius, Some(_)) => return Err(err!(Usage, "local spacings are for the adaptive lift footprint, not the radius one")),
+        };
         let coverage = coverage(&neighbours);
         Ok(Resampler { lift: Lift::Neighbours(neighbours, coverage), search_bytes: index.bytes() })
     }
