@@ -149,7 +149,7 @@ def cmd_super_res(a):
 
 def cmd_requery(a):
     from .requery import refit
-    refit(a.bundle, a.data, a.out, minutes=a.minutes, seed=a.seed, threads=a.threads)
+    refit(a.bundle, a.data, a.out, minutes=a.minutes, seed=a.seed, threads=a.threads, stencil=a.stencil)
 
 
 def cmd_calibration(a):
@@ -265,6 +265,7 @@ def main(argv=None):
     q.add_argument("--out", required=True, help="the new bundle's directory (replaced)")
     q.add_argument("--minutes", type=float, default=10.0, help="training time budget (default 10)")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--stencil", type=int, help="the new head's stencil nodes per axis (default: the bundle's; wider is smoother)")
     q.add_argument("--threads", type=int, help="torch intra-op threads")
     q.set_defaults(fn=cmd_requery)
     r = sub.add_parser("super-res", help="super-resolution against the solver at finer grids, from the bundle alone",

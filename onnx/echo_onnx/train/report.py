@@ -143,11 +143,13 @@ def continuous_query_section(cq: dict) -> list:
     """Issue 15: the query head refitted with the continuous window, held-out figures before and after."""
     b, a = cq["before"], cq["after"]
     f = cq["lattice_factor"]
+    s_old, s = cq.get("stencil", [2, 2])
     L = ["## Continuous query (issue 15)", "",
-         "The first query head weighted the 2 x 2 stencil's nodes with a softmax whose support changes abruptly "
+         f"The first query head weighted the {s_old} x {s_old} stencil's nodes with a softmax whose support changes abruptly "
          "when a point crosses a latent-cell boundary, so the output stepped at every cell boundary. "
-         "`echo-onnx-train requery` (onnx/echo_onnx/train/requery.py) refitted the head alone with a tent window "
-         "that is 0 at the stencil's edge (continuous by construction), on the frozen decoder's features of the "
+         "`echo-onnx-train requery` (onnx/echo_onnx/train/requery.py) refitted the head alone, "
+         f"on a {s} x {s} stencil with a tent window that is 0 at the stencil's edge (continuous by construction), "
+         "on the frozen decoder's features of the "
          f"training windows, targets the training frames upsampled {f}x (band-limited) at random points, from the old "
          f"head's weights: {cq['steps']} steps in {cq['minutes']:g} min. Held-out: {cq['held_out_windows']} test windows "
          f"decoded with every frame observed. Jump ratio: mean |difference| of neighbouring {f}x-lattice points across a "
@@ -165,13 +167,14 @@ def continuous_query_section(cq: dict) -> list:
             L.append(f"| autoencoder, {k} of the inputs | {sb['autoencoder_onnx'][k]:.4f} | {sa['autoencoder_onnx'][k]:.4f} |")
         for h in ("1", "8", "32"):
             if h in sb["forecast"]["echo_100%"]["all"]:
-                L.append(f"| forecast rel L2 at {h} frames (100% of points) | {sb['forecast']['echo_100%']['all'][h]:.4f} | "
+                L.append(f"| forecast rel L2 at {h} frame{'' if h == '1' else 's'} (100% of points) | {sb['forecast']['echo_100%']['all'][h]:.4f} | "
                          f"{sa['forecast']['echo_100%']['all'][h]:.4f} |")
         for k in ("inverse", "interpolation"):
             L.append(f"| {k} | {sb['inverse_interpolation'][k]:.4f} | {sa['inverse_interpolation'][k]:.4f} |")
         for k, v in sb["generation"]["energy_ratio_generated_over_data"].items():
             L.append(f"| generated / data energy, {k} | {v:.2f} | {sa['generation']['energy_ratio_generated_over_data'][k]:.2f} |")
-    return L + [""]
+    return L + ["", f"![A held-out frame on the {f}x lattice by the old and the continuous head beside the truth, zoomed, and one row]"
+                "(continuous_query.png)", ""]
 
 
 def render(metrics: dict, readme: bool = False) -> str:

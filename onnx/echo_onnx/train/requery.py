@@ -105,12 +105,12 @@ def targets(fc: Forecaster, frame: np.ndarray, points_flat: np.ndarray) -> np.nd
     return fc.normalise(fine[points_flat][:, None]).astype(np.float32)
 
 
-def evaluate(fc: Forecaster, head: Query, win: Windows, rng_seed=0, points=4096) -> dict:
+def evaluate(fc: Forecaster, head: Query, win: Windows, stencil: int, rng_seed=0, points=4096) -> dict:
     """Held-out reconstruction error (relative L2, normalised units) at the data lattice and at
     random points of the 4x lattice, and the jump ratio at 4x along x and y."""
     rng = np.random.default_rng(rng_seed)
     n, nf = win.n, win.n * FINE
-    coarse = Stencil(fc.grid, lattice(n), fc.m["query"]["stencil"])
+    coarse = Stencil(fc.grid, lattice(n), stencil)
     num = {"data lattice": 0.0, f"{FINE}x lattice": 0.0}
     den = dict(num)
     jumps, truths = [], []
@@ -122,13 +122,13 @@ def evaluate(fc: Forecaster, head: Query, win: Windows, rng_seed=0, points=4096)
         num["data lattice"] += float(((pred - truth) ** 2).sum())
         den["data lattice"] += float((truth ** 2).sum())
         flat = rng.choice(nf * nf, size=points, replace=False)
-        st = Stencil(fc.grid, lattice(nf)[flat], fc.m["query"]["stencil"])
+        st = Stencil(fc.grid, lattice(nf)[flat], stencil)
         tt = targets(fc, win.frames[k, t], flat)
         pf = apply(head, f, st)
         num[f"{FINE}x lattice"] += float(((pf - tt) ** 2).sum())
         den[f"{FINE}x lattice"] += float((tt ** 2).sum())
         if k < 4:
-            dense = apply(head, f, Stencil(fc.grid, lattice(nf), fc.m["query"]["stencil"]))[:, 0].reshape(nf, nf)
+            dense = apply(head, f, Stencil(fc.grid, lattice(nf), stencil))[:, 0].reshape(nf, nf)
             jumps.append(differences(fc, dense))
             truths.append(differences(fc, upsample(win.frames[k, t][None], FINE)[0]))
     profile, truth_profile = np.mean(jumps, axis=0), np.mean(truths, axis=0)
@@ -162,6 +162,53 @@ def jump_ratio(profile: np.ndarray) -> float:
     return float(profile[-1] / profile[:-1].mean())
 
 
+def picture(old, new, data, out_png, nf=256, zoom=0.25):
+    """Held-out test frame 0 reconstructed (every frame of the window observed) and evaluated on the
+    nf^2 lattice by the old and the new head, beside the truth upsampled band-limited, zoomed on
+    [0, zoom]^2 where the latent cells (dotted) are visible; and one row of each across the zoom."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    test = load(Path(data) / "test.npz")
+    frame = test["w"][0, 0]
+    truth = upsample(frame[None], nf // frame.shape[-1])[0]
+    fields = {}
+    for label, b in (("old head", old), ("continuous head", new)):
+        fc = Forecaster(Runtime(b), lattice(frame.shape[-1]), lattice(nf))
+        win = Windows(fc, test["w"][:1], every=test["w"].shape[1])
+        head = head_from_onnx(Path(b) / "query.onnx", win.features.shape[1], fc.grid.dim, 1,
+                              window=None if label == "old head" else fc.m["query"]["stencil"] / 2)
+        dense = apply(head, win.features[0][:, 0], Stencil(fc.grid, lattice(nf), fc.m["query"]["stencil"]))
+        fields[label] = fc.denormalise(dense)[:, 0].reshape(nf, nf)
+    fields["truth, band-limited upsampling"] = truth
+    k = int(zoom * nf)
+    cells = fc.grid.shape[0]
+    lo, hi = float(truth[:k, :k].min()), float(truth[:k, :k].max())
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2), constrained_layout=True)
+    for ax, (label, f) in zip(axes, fields.items()):
+        im = ax.imshow(f[:k, :k], origin="lower", extent=(0, zoom, 0, zoom), vmin=lo, vmax=hi, cmap="RdBu_r")
+        for c in np.arange(0, zoom + 1e-9, 1 / cells):
+            ax.axvline(c, color="k", lw=0.3, ls=":")
+            ax.axhline(c, color="k", lw=0.3, ls=":")
+        ax.set_title(label)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    fig.colorbar(im, ax=axes[:3], label="vorticity (1/s)", shrink=0.9)
+    row = k // 2
+    x = np.arange(k) / nf
+    for label, f in fields.items():
+        axes[3].plot(x, f[row, :k], lw=1, label=label)
+    for c in np.arange(0, zoom + 1e-9, 1 / cells):
+        axes[3].axvline(c, color="k", lw=0.3, ls=":")
+    axes[3].set_xlabel(f"x (row y = {row / nf:.3f})")
+    axes[3].set_ylabel("vorticity (1/s)")
+    axes[3].set_title("one row; dotted: latent-cell boundaries")
+    axes[3].legend(fontsize=7)
+    fig.suptitle(f"Held-out test frame reconstructed at {nf}^2, zoomed on [0, {zoom}]^2")
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+
+
 def rescore(old, new, data, record: dict):
     """The bundle-dependent sections of the new bundle's metrics.json, computed again with its graphs
     (evaluate.evaluate_bundle; the FNO, persistence, POD and training records do not depend on the
@@ -179,11 +226,13 @@ def rescore(old, new, data, record: dict):
     metrics.pop("super_resolution", None)  # made with the old head: `echo-onnx-train super-res` again
     metrics.pop("calibration", None)       # likewise: `echo-onnx-train calibration`
     metrics["continuous_query"] = record
+    picture(old, new, data, new / "continuous_query.png")
     (new / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float) + "\n")
     write_report(new / "metrics.json", new / "REPORT.md")
 
 
-def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0, threads=None):
+def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0, threads=None, stencil=None):
+    """`stencil`: the new head's nodes per axis (default: the bundle's); its tent is stencil / 2 wide."""
     t_start = time.perf_counter()
     bundle, out = Path(bundle), Path(out)
     if threads:
@@ -196,7 +245,8 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
     n = train["w"].shape[-1]
     fc = Forecaster(rt, lattice(n), lattice(n))
     G = m["graphs"]["query"]["inputs"][0]["shape"][-1]
-    dim, C, s = fc.grid.dim, sum(f["components"] for f in m["fields"]), m["query"]["stencil"]
+    dim, C, s_old = fc.grid.dim, sum(f["components"] for f in m["fields"]), m["query"]["stencil"]
+    s = stencil or s_old
     old = head_from_onnx(bundle / "query.onnx", G, dim, C, window=None)
     log(f"old head read back from query.onnx (max relative difference {check_against_graph(old, bundle / 'query.onnx', G, dim):.1e})")
     head = head_from_onnx(bundle / "query.onnx", G, dim, C, window=s / 2)
@@ -204,7 +254,7 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
     win = Windows(fc, train["w"], every=8)
     held = Windows(fc, test["w"], every=16, limit=16)
     log(f"decoded {len(win.features)} training and {len(held.features)} held-out windows in {time.perf_counter() - t0:.0f} s")
-    before = {"old head": evaluate(fc, old, held), "windowed, before refitting": evaluate(fc, head, held)}
+    before = {"old head": evaluate(fc, old, held, s_old), "windowed, before refitting": evaluate(fc, head, held, s)}
     log(f"before: {json.dumps(before)}")
 
     rng = np.random.default_rng(seed)
@@ -236,7 +286,7 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
         if step % 100 == 0:
             history.append({"step": step, "loss": round(loss.item(), 5)})
             log(f"step {step}: loss {loss.item():.5f}")
-    after = evaluate(fc, head, held)
+    after = evaluate(fc, head, held, s)
     log(f"after {step} steps: {json.dumps(after)}")
 
     # Written next to `out` and moved into place at the end: `out` may be the bundle itself.
@@ -252,14 +302,15 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["graphs"]["query"]["sha256"] = sha256_file(out / "query.onnx")
     prov = manifest.setdefault("provenance", {})
-    prov.setdefault("model", {})["query_window"] = True
+    manifest["query"]["stencil"] = s
+    prov.setdefault("model", {}).update(query_window=True, stencil=s)
     prov.setdefault("stages", []).append(
-        f"query head refitted with the continuous window (echo-onnx-train requery): {step} steps, batch {batch} x "
+        f"query head refitted with the continuous window (echo-onnx-train requery), stencil {s_old} -> {s}: {step} steps, batch {batch} x "
         f"{points} points of the {FINE}x lattice, {minutes:g} min, features of {len(win.features)} training windows")
     (out / "manifest.json").write_text(dumps_manifest(manifest) + "\n")
     record = {"before": before["old head"], "windowed_before_refit": before["windowed, before refitting"],
               "after": after, "steps": step, "minutes": minutes, "history": history,
-              "held_out_windows": len(held.features), "lattice_factor": FINE}
+              "held_out_windows": len(held.features), "lattice_factor": FINE, "stencil": [s_old, s]}
     if (out / "metrics.json").exists():
         rescore(bundle, out, data, record)
     if final.exists():
