@@ -146,6 +146,29 @@ fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
     Ok(slot as usize)
 }
 
+/// Reconstruct the full field at every input frame's time from that frame alone: the frame is
+/// observed as frame 0 of a segment (the context of a forecast, as in training) and the decoded
+/// frame 0 is the reconstruction. Frames need not be on the bundle's time lattice. The sampler keeps
+/// observed latent slots fixed, so with the shipped bundles (frame 0 is its own slot, and the
+/// decoder is causal) the reconstruction is the autoencoder's and every ensemble member's is the same.
+pub fn reconstruct(e: &mut Engine, input: &ToGrid, series: &Series) -> Result<GridFrames> {
+    e.atomically(|e| {
+        let frames = e.manifest().time.frames;
+        let mut out = GridFrames { times: vec![], members: vec![vec![]; e.members()], segments: 0 };
+        for (time, values) in series.times.iter().zip(&series.values) {
+            let mut observed: Observed = vec![None; frames];
+            observed[0] = Some(e.lift(input, values)?);
+            let decoded = e.segment(Some(input), &[observed])?;
+            out.segments += 1;
+            for (k, member) in out.members.iter_mut().enumerate() {
+                member.push(member_frame(&decoded, k, 0));
+            }
+            out.times.push(*time);
+        }
+        Ok(out)
+    })
+}
+
 /// Generate a whole segment from nothing (or only parameters): frames at `t0 + k dt`.
 pub fn generate(e: &mut Engine, t0: f64) -> Result<GridFrames> {
     e.atomically(|e| {
