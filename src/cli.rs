@@ -671,7 +671,8 @@ fn read_input(input: &InputArgs, m: &Manifest, spacing: bool) -> Result<(Series,
 /// unit mismatch (mm against m).
 fn check_probes_inside(path: &Path, locations: &[[f64; 3]], grid: &Grid, target: &Target, query: Option<&Path>) -> Result<()> {
     let dim = grid.dim;
-    let slack = |lo: f64, hi: f64| 1e-9 * (hi - lo).abs().max(1e-300);
+    // Float32 files (a query .vtu) round coordinates: allow that, and a millionth of the box.
+    let slack = |lo: f64, hi: f64| 1e-6 * (hi - lo).abs() + 2.0 * f64::from(f32::EPSILON) * lo.abs().max(hi.abs());
     let outside = |p: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]| (0..dim).any(|a| p[a] < lo[a] - slack(lo[a], hi[a]) || p[a] > hi[a] + slack(lo[a], hi[a]));
     let show = |v: &[f64]| v[..dim].iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ");
     if let Some(i) = locations.iter().position(|p| outside(p, &grid.lo, &grid.hi)) {
