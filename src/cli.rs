@@ -96,9 +96,15 @@ pub enum Command {
         input: InputArgs,
         #[command(flatten)]
         output: OutputArgs,
-        /// Reconstruct only the input frames at these times (default: every input frame).
+        /// Reconstruct at these input times (default: every input time that has the frames --from needs).
         #[arg(long, value_name = "T,T,...", allow_hyphen_values = true)]
         times: Option<String>,
+        /// Which probe frames rebuild the field at t: `after` (t + dt .. t + k dt, k the frames of the
+        /// bundle's last latent slot; t is generated before them, as by inverse: the most accurate in the
+        /// README's measurements, and --ensemble gives a spread), `before` (t - dt; t forecast from it),
+        /// `same` (t alone, kept fixed by the sampler: no spread).
+        #[arg(long, value_enum, default_value = "after")]
+        from: FromArg,
     },
     /// Generate a whole segment, unconditionally or conditioned on --param NAME=VALUE.
     #[command(after_help = "Example:\n  echo-onnx generate --bundle onnx/bundles/ns2d-vorticity --param viscosity=1e-4 --grid 128x128 --out out/gen")]
@@ -217,6 +223,13 @@ fn ensemble_settings(args: &EnsembleArgs) -> Result<Ensemble> {
         return Err(err!(Usage, "{what} needs an ensemble").with_hint("add --ensemble N with N >= 2 (e.g. 16)"));
     }
     Ok(Ensemble { size: args.ensemble, quantiles, members: args.members })
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FromArg {
+    Same,
+    Before,
+    After,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -479,19 +492,41 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Interpolate { model, input, output } => {
             predict(cli, "interpolate", model, Some(input), output, start, |e, g, s, _| tasks::interpolate(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
-        Command::Reconstruct { model, input, output, times } => predict(cli, "reconstruct", model, Some(input), output, start, |e, g, s, bar| {
-            let series = select_times(s.expect("input"), times.as_deref(), &input.input)?;
-            bar.set_length(tasks::progress_total(e, series.times.len()));
-            tasks::reconstruct(e, &input_geometry(g)?.to_grid, &series)
+        Command::Reconstruct { model, input, output, times, from } => predict(cli, "reconstruct", model, Some(input), output, start, |e, g, s, bar| {
+            let series = s.expect("input");
+            let pose = match from {
+                FromArg::Same => tasks::Pose::Same,
+                FromArg::Before => tasks::Pose::Before,
+                FromArg::After => tasks::Pose::After,
+            };
+            let targets = reconstruct_targets(e.manifest(), series, times.as_deref(), pose, &input.input)?;
+            bar.set_length(tasks::progress_total(e, targets.len()));
+            tasks::reconstruct(e, &input_geometry(g)?.to_grid, series, &targets, pose)
         }),
         Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |e, _, _, _| tasks::generate(e, *t0)),
     }
 }
 
-/// The input frames at `--times` (each within 1e-6 of its magnitude, at least 1e-9), or all.
-fn select_times(series: &Series, times: Option<&str>, path: &Path) -> Result<Series> {
-    let Some(list) = times else { return Ok(series.clone()) };
-    let mut out = Series { times: vec![], values: vec![], ..series.clone() };
+/// The times `reconstruct` rebuilds: `--times` (each an input frame's time, within 1e-6 of its
+/// magnitude), or every input time whose frames `pose` needs are all in the input.
+fn reconstruct_targets(m: &Manifest, series: &Series, times: Option<&str>, pose: tasks::Pose, path: &Path) -> Result<Vec<f64>> {
+    let has_all = |t: f64| pose.needs(m, t).iter().all(|&s| tasks::frame_at(series, s, m.time.dt).is_some());
+    let Some(list) = times else {
+        let targets: Vec<f64> = series.times.iter().copied().filter(|&t| has_all(t)).collect();
+        if targets.is_empty() {
+            let (lo, hi) = (series.times[0], series.times[series.times.len() - 1]);
+            return Err(err!(
+                Usage,
+                "'{}': no input time (from t = {lo} to {hi}) has the frames --from {} needs (the bundle's dt is {})",
+                path.display(),
+                pose.name(),
+                m.time.dt
+            )
+            .with_hint("--from after needs frames at t + dt .. t + k dt, --from before at t - dt: write probes at least every bundle dt, or use --from same"));
+        }
+        return Ok(targets);
+    };
+    let mut out = vec![];
     for item in list.split(',') {
         let t: f64 = item.trim().parse().map_err(|_| err!(Usage, "--times: '{item}' is not a number"))?;
         let i = series.times.iter().position(|&s| (s - t).abs() <= 1e-6 * t.abs().max(s.abs()).max(1e-3)).ok_or_else(|| {
@@ -499,8 +534,7 @@ fn select_times(series: &Series, times: Option<&str>, path: &Path) -> Result<Ser
             err!(Usage, "--times: '{}' has no frame at t = {t} ({} frames from t = {lo} to {hi})", path.display(), series.times.len())
                 .with_hint("give times the input has (an OpenFOAM probes file: its rows' times)")
         })?;
-        out.times.push(series.times[i]);
-        out.values.push(series.values[i].clone());
+        out.push(series.times[i]);
     }
     Ok(out)
 }

@@ -84,7 +84,7 @@ fn include_func_case_with_a_restart_reads_every_time_once() {
 fn inline_probes_reconstruct_on_a_grid_at_every_or_chosen_times() {
     let case = work().join("inline");
     let dir = tempfile::tempdir().unwrap();
-    let (out, json) = reconstruct(&case, &dir.path().join("all"), &[]);
+    let (out, json) = reconstruct(&case, &dir.path().join("all"), &["--from", "same"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let times: Vec<f64> = rows(&case.join("postProcessing/blobProbes/0/T")).iter().map(|r| r.0).collect();
     assert_eq!(times.len(), 10, "written every 5 steps of 0.01 to t = 0.5");
@@ -98,10 +98,16 @@ fn inline_probes_reconstruct_on_a_grid_at_every_or_chosen_times() {
     assert_eq!(t.values.len(), 256);
     assert!(t.values.iter().all(|v| v.is_finite()));
 
-    let (out, json) = reconstruct(&case, &dir.path().join("one"), &["--times", "0.25"]);
+    let (out, json) = reconstruct(&case, &dir.path().join("one"), &["--times", "0.25", "--from", "same"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json["output"]["times"].as_array().unwrap().len(), 1);
-    let (out, json) = reconstruct(&case, &dir.path().join("none"), &["--times", "0.26"]);
+    // The default (--from after, the bundle's dt 0.1, a last slot of 4 frames) needs rows at
+    // t + 0.1 .. t + 0.4: t = 0.05 and 0.1 of the rows 0.05 .. 0.5.
+    let (out, json) = reconstruct(&case, &dir.path().join("after"), &["--ensemble", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let after: Vec<f64> = json["output"]["times"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+    assert!(after.len() == 2 && (after[0] - times[0]).abs() < 1e-12 && (after[1] - times[1]).abs() < 1e-12, "{after:?}");
+    let (out, json) = reconstruct(&case, &dir.path().join("none"), &["--times", "0.26", "--from", "same"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(json["error"]["message"].as_str().unwrap().contains("no frame at t = 0.26"), "{json}");
 }
