@@ -422,6 +422,9 @@ fn same_location(a: [f64; 3], b: [f64; 3], scale: f64) -> bool {
     a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(y.abs()).max(scale))
 }
 
+/// A field's probe rows over all start times: components, and time (its bits) -> (time, values).
+type FieldRows = (usize, BTreeMap<u64, (f64, Vec<f64>)>);
+
 /// Read an OpenFOAM case's probes output as frames (one per written time).
 fn read_case(case: &Path) -> Result<Vec<Frame>> {
     let functions = probes_functions(case)?;
@@ -439,7 +442,7 @@ fn read_case(case: &Path) -> Result<Vec<Frame>> {
     }
     let scale = pf.locations.iter().flat_map(|p| p.iter().map(|v| v.abs())).fold(0.0, f64::max).max(1e-300);
     // field -> time (bits) -> values; a later start time replaces rows from its first time on.
-    let mut fields: BTreeMap<String, (usize, BTreeMap<u64, (f64, Vec<f64>)>)> = BTreeMap::new();
+    let mut fields: BTreeMap<String, FieldRows> = BTreeMap::new();
     for (_, dir) in &starts {
         let mut names: Vec<PathBuf> =
             std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
@@ -553,6 +556,9 @@ fn read_case(case: &Path) -> Result<Vec<Frame>> {
 // ---------------------------------------------------------------------------------------------
 // CSV.
 
+/// One time of a CSV: the time, its points, and per field its values.
+type CsvFrame = (f64, Vec<[f64; 3]>, Vec<Vec<f64>>);
+
 /// Parse a CSV of points and values; `what` names the source in errors.
 pub fn csv_from_str(text: &str, what: &str) -> Result<Vec<Frame>> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
@@ -602,7 +608,7 @@ pub fn csv_from_str(text: &str, what: &str) -> Result<Vec<Frame>> {
         return Err(err!(MeshFormat, "'{what}': field '{}' appears twice in the header", dup.1 .0));
     }
     // time (bits) -> (time, points, values per field)
-    let mut frames: Vec<(f64, Vec<[f64; 3]>, Vec<Vec<f64>>)> = vec![];
+    let mut frames: Vec<CsvFrame> = vec![];
     for (n, line) in lines {
         let n = n + 1;
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
