@@ -368,7 +368,8 @@ def picture(path, ns_pics, ns_pts, cyl_pics, cyl_pts, ns_rows, cyl_rows):
     fig.suptitle("Full fields from N probes: ECHO (echo-onnx reconstruct) against the best plain interpolation; "
                  "purple (< 0): ECHO closer to the truth, orange: interpolation closer", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=64)
+    plt.close(fig)
 
 
 def main(argv=None):
