@@ -130,9 +130,19 @@ fn parse_file(path: &Path, case: &Path, depth: usize) -> Result<Dict> {
     parse_dict(&toks, &mut pos, path, case, depth, false)
 }
 
+/// Sub-dictionaries nested deeper than this are refused (the parser recurses once per level).
+const MAX_NESTING: usize = 64;
+
 fn parse_dict(t: &[Token], pos: &mut usize, path: &Path, case: &Path, depth: usize, nested: bool) -> Result<Dict> {
+    parse_level(t, pos, path, case, depth, nested, 0)
+}
+
+fn parse_level(t: &[Token], pos: &mut usize, path: &Path, case: &Path, depth: usize, nested: bool, level: usize) -> Result<Dict> {
     let mut dict = Dict::new();
     let bad = |what: &str| err!(MeshFormat, "'{}': {what}", path.display()).with_hint("the dictionary is not valid OpenFOAM syntax");
+    if level > MAX_NESTING {
+        return Err(bad(&format!("sub-dictionaries nested deeper than {MAX_NESTING} levels")));
+    }
     while *pos < t.len() {
         match &t[*pos] {
             Token::Close('}') if nested => {
@@ -177,7 +187,7 @@ fn parse_dict(t: &[Token], pos: &mut usize, path: &Path, case: &Path, depth: usi
                 match t.get(*pos) {
                     Some(Token::Open('{')) => {
                         *pos += 1;
-                        let sub = parse_dict(t, pos, path, case, depth, true)?;
+                        let sub = parse_level(t, pos, path, case, depth, true, level + 1)?;
                         dict.push((key, Value::Dict(sub)));
                     }
                     _ => {
@@ -329,7 +339,7 @@ fn probe_file(text: &str, what: &str) -> Result<ProbeFile> {
             let rest = rest.trim();
             if let Some(p) = rest.strip_prefix("Probe ") {
                 // `# Probe 3 (x y z)` (possibly `  # Not Found`); the column line is `# Probe 0 1 2`.
-                if let (Some(open), Some(close)) = (p.find('('), p.find(')')) {
+                if let Some((open, close)) = p.find('(').and_then(|o| p[o..].find(')').map(|c| (o, o + c))) {
                     let idx: usize = p[..open].trim().parse().map_err(|_| bad(n, format!("'{line}' has no probe number")))?;
                     let xyz: Vec<f64> = p[open + 1..close]
                         .split_whitespace()
@@ -553,6 +563,48 @@ fn read_case(case: &Path) -> Result<Vec<Frame>> {
     Ok(frames)
 }
 
+/// The frames of one probe file's text (`postProcessing/<name>/<time>/<field>`) as field `field`,
+/// at the locations of its header, with every check of the case reader that needs no dictionary.
+/// The entry point for the fuzz target and for callers without a case directory.
+pub fn probe_file_frames(text: &str, field: &str) -> Result<Vec<Frame>> {
+    let p = probe_file(text, &format!("probe file '{field}'"))?;
+    if let Some(&i) = p.not_found.first() {
+        return Err(err!(OutsideGrid, "probe file '{field}': probe {i} lies outside the OpenFOAM mesh ('# Not Found')"));
+    }
+    p.times
+        .iter()
+        .zip(p.rows)
+        .map(|(&time, values)| {
+            if let Some(k) = values.iter().position(|v| !v.is_finite() || v.abs() >= 1e299) {
+                return Err(err!(NonFinite, "probe file '{field}': probe {} at t = {time} is {:?}", k / p.components, values[k]));
+            }
+            let point_data = vec![Field { name: field.to_string(), components: p.components, values }];
+            Ok(Frame { time, mesh: Mesh { points: p.locations.clone(), point_data, ..Default::default() } })
+        })
+        .collect()
+}
+
+/// The probe locations of every `type probes;` function in the text of a `controlDict` (without
+/// following `#include`s): (function name, locations). The entry point for the fuzz target.
+pub fn dictionary_locations(text: &str) -> Result<Vec<(String, Vec<[f64; 3]>)>> {
+    let toks = tokens(text);
+    let mut pos = 0;
+    let here = Path::new("<memory>");
+    let dict = parse_dict(&toks, &mut pos, here, here, 0, false)?;
+    let Some(Value::Dict(functions)) = lookup(&dict, "functions") else { return Ok(vec![]) };
+    let mut out = vec![];
+    for (name, value) in functions {
+        let Value::Dict(f) = value else { continue };
+        if word(f, "type") != Some("probes") {
+            continue;
+        }
+        if let Some(Value::Tokens(t)) = lookup(f, "probeLocations") {
+            out.push((name.clone(), locations_of(t, name)?));
+        }
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSV.
 
@@ -699,6 +751,18 @@ mod tests {
         assert_eq!(word(p, "type"), Some("probes"));
         let Some(Value::Tokens(l)) = lookup(p, "probeLocations") else { panic!() };
         assert_eq!(locations_of(l, "x").unwrap(), vec![[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]);
+    }
+
+    #[test]
+    fn hostile_headers_and_nesting_are_errors_not_panics() {
+        assert!(probe_file("# Probe 0 ) (1 2 3\n0 1\n", "T").is_err());
+        let deep = "functions".to_string() + &" { a".repeat(10_000);
+        assert!(dictionary_locations(&deep).unwrap_err().message().contains("nested deeper"));
+        let f = probe_file_frames(PROBE_FILE, "U").unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].mesh.point_data[0].components, 3);
+        let d = dictionary_locations("functions { p { type probes; probeLocations ((1 2 3)); } other { type forces; } }").unwrap();
+        assert_eq!(d, vec![("p".to_string(), vec![[1.0, 2.0, 3.0]])]);
     }
 
     #[test]
