@@ -35,6 +35,7 @@ scripts/setup-openfoam.sh
 tests/openfoam/run.sh
 tests/openfoam/wmake.sh   # the plugin built the OpenFOAM way (openfoam-plugin/Make)
 tests/cfd-meshes/run.sh   # one-cell-thick and graded meshes from blockMesh + foamToVTK (issue 17)
+tests/probes/run.sh       # full fields from OpenFOAM probes output: readers, reconstruct, bad probe files (issue 13)
 
 # --- cylinder-wake: OpenFOAM data, training, evaluation and warm start at CI size, and the shipped
 # bundle against its example (issue 10) ------------------------------------------------------------

@@ -84,6 +84,28 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Reconstruct the full field at each input time from that time's values alone, e.g. from a few
+    /// probes: an OpenFOAM case with probes output, or a CSV of points and values (see README).
+    #[command(
+        after_help = "Example:\n  echo-onnx reconstruct --bundle onnx/bundles/cylinder-wake --input mycase --param Re=118 \\\n      --query onnx/bundles/cylinder-wake/example/input_0120.vtu --out out/reconstruct"
+    )]
+    Reconstruct {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// Reconstruct at these input times (default: every input time that has the frames --from needs).
+        #[arg(long, value_name = "T,T,...", allow_hyphen_values = true)]
+        times: Option<String>,
+        /// Which probe frames rebuild the field at t: `after` (t + dt .. t + k dt, k the frames of the
+        /// bundle's last latent slot; t is generated before them, as by inverse: the most accurate in the
+        /// README's measurements, and --ensemble gives a spread), `before` (t - dt; t forecast from it),
+        /// `same` (t alone, kept fixed by the sampler: no spread).
+        #[arg(long, value_enum, default_value = "after")]
+        from: FromArg,
+    },
     /// Generate a whole segment, unconditionally or conditioned on --param NAME=VALUE.
     #[command(after_help = "Example:\n  echo-onnx generate --bundle onnx/bundles/ns2d-vorticity --param viscosity=1e-4 --grid 128x128 --out out/gen")]
     Generate {
@@ -204,6 +226,13 @@ fn ensemble_settings(args: &EnsembleArgs) -> Result<Ensemble> {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FromArg {
+    Same,
+    Before,
+    After,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum MethodArg {
     Euler,
     Midpoint,
@@ -212,7 +241,8 @@ pub enum MethodArg {
 
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input series (.pvd, .series) or single mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh).
+    /// Input series (.pvd, .series) or single mesh (.vtu, .vtp, .vti, .vtm, .vtk, .msh); or sparse
+    /// values (probes): an OpenFOAM case directory with probes output, or a .csv of x,y[,z],fields[,time].
     #[arg(long)]
     pub input: PathBuf,
     /// Read the bundle field BUNDLE_NAME from the input field FILE_NAME (repeatable).
@@ -462,8 +492,51 @@ pub fn run(cli: &Cli) -> Result<Summary> {
         Command::Interpolate { model, input, output } => {
             predict(cli, "interpolate", model, Some(input), output, start, |e, g, s, _| tasks::interpolate(e, &input_geometry(g)?.to_grid, s.expect("input")))
         }
+        Command::Reconstruct { model, input, output, times, from } => predict(cli, "reconstruct", model, Some(input), output, start, |e, g, s, bar| {
+            let series = s.expect("input");
+            let pose = match from {
+                FromArg::Same => tasks::Pose::Same,
+                FromArg::Before => tasks::Pose::Before,
+                FromArg::After => tasks::Pose::After,
+            };
+            let targets = reconstruct_targets(e.manifest(), series, times.as_deref(), pose, &input.input)?;
+            bar.set_length(tasks::progress_total(e, targets.len()));
+            tasks::reconstruct(e, &input_geometry(g)?.to_grid, series, &targets, pose)
+        }),
         Command::Generate { model, output, t0 } => predict(cli, "generate", model, None, output, start, |e, _, _, _| tasks::generate(e, *t0)),
     }
+}
+
+/// The times `reconstruct` rebuilds: `--times` (each an input frame's time, within 1e-6 of its
+/// magnitude), or every input time whose frames `pose` needs are all in the input.
+fn reconstruct_targets(m: &Manifest, series: &Series, times: Option<&str>, pose: tasks::Pose, path: &Path) -> Result<Vec<f64>> {
+    let has_all = |t: f64| pose.needs(m, t).iter().all(|&s| tasks::frame_at(series, s, m.time.dt).is_some());
+    let Some(list) = times else {
+        let targets: Vec<f64> = series.times.iter().copied().filter(|&t| has_all(t)).collect();
+        if targets.is_empty() {
+            let (lo, hi) = (series.times[0], series.times[series.times.len() - 1]);
+            return Err(err!(
+                Usage,
+                "'{}': no input time (from t = {lo} to {hi}) has the frames --from {} needs (the bundle's dt is {})",
+                path.display(),
+                pose.name(),
+                m.time.dt
+            )
+            .with_hint("--from after needs frames at t + dt .. t + k dt, --from before at t - dt: write probes at least every bundle dt, or use --from same"));
+        }
+        return Ok(targets);
+    };
+    let mut out = vec![];
+    for item in list.split(',') {
+        let t: f64 = item.trim().parse().map_err(|_| err!(Usage, "--times: '{item}' is not a number"))?;
+        let i = series.times.iter().position(|&s| (s - t).abs() <= 1e-6 * t.abs().max(s.abs()).max(1e-3)).ok_or_else(|| {
+            let (lo, hi) = (series.times[0], series.times[series.times.len() - 1]);
+            err!(Usage, "--times: '{}' has no frame at t = {t} ({} frames from t = {lo} to {hi})", path.display(), series.times.len())
+                .with_hint("give times the input has (an OpenFOAM probes file: its rows' times)")
+        })?;
+        out.push(series.times[i]);
+    }
+    Ok(out)
 }
 
 fn input_geometry(g: &Geometry) -> Result<&Input> {
@@ -515,7 +588,7 @@ fn predict(
     let sampler = sampler_settings(&m, args)?;
     let (series, input_mesh) = match input {
         Some(input) => {
-            let (s, mesh) = read_input(input, &m)?;
+            let (s, mesh) = read_input(input, &m, command != "reconstruct")?;
             (Some(s), Some(mesh))
         }
         None => (None, None),
@@ -524,6 +597,11 @@ fn predict(
     let truth = out.truth.as_deref().map(mesh::read::read_series).transpose()?;
     let grid = bundle.grid(series.as_ref().map(|s| bounding_box(&s.locations)))?;
     let target = output_target(out, &grid, input_mesh, series.as_ref())?;
+    if let (Some(input), Some(series)) = (input, series.as_ref()) {
+        if mesh::probes::is_sparse(&input.input) {
+            check_probes_inside(&input.input, &series.locations, &grid, &target, out.query.as_deref())?;
+        }
+    }
     let out_points = target.points(series.as_ref());
     phases.read_s = laps.lap();
     let info = runtime::init(args.runtime.ort_lib.as_deref(), device)?;
@@ -599,9 +677,13 @@ fn sampler_settings(m: &Manifest, args: &ModelArgs) -> Result<Sampler> {
 }
 
 /// Read the input series, pick the bundle's fields and check the frame spacing.
-fn read_input(input: &InputArgs, m: &Manifest) -> Result<(Series, Mesh)> {
+/// Reconstruction takes frames at any times (`spacing` false): probes are written every solver step.
+fn read_input(input: &InputArgs, m: &Manifest, spacing: bool) -> Result<(Series, Mesh)> {
     let frames = mesh::read::read_series(&input.input)?;
-    let mut sel = FieldSelection { association: input.association.map(association), ..Default::default() };
+    // Probes are values at points: point data, whatever the bundle's fields' association.
+    let sparse = mesh::probes::is_sparse(&input.input);
+    let assoc = input.association.map(association).or(sparse.then_some(Association::Point));
+    let mut sel = FieldSelection { association: assoc, ..Default::default() };
     for item in &input.fields {
         let (bundle_name, file_name) = item.split_once('=').ok_or_else(|| err!(Usage, "--field '{item}' is not BUNDLE_NAME=FILE_NAME"))?;
         if !m.fields.iter().any(|f| f.name == bundle_name) {
@@ -611,11 +693,49 @@ fn read_input(input: &InputArgs, m: &Manifest) -> Result<(Series, Mesh)> {
         sel.rename.insert(bundle_name.to_string(), file_name.to_string());
     }
     let series = fields::extract(&frames, m, &sel).map_err(|e| e.context(format!("'{}'", input.input.display())))?;
-    if !input.ignore_dt {
+    if spacing && !input.ignore_dt {
         check_spacing(&series.times, m.time.dt, &input.input)?;
     }
     let mesh = frames.into_iter().next().expect("extract checked frames").mesh;
     Ok((series, mesh))
+}
+
+/// Probes (sparse inputs) must lie in the latent grid's box and, with `--query`, in the query mesh's
+/// bounding box: a probe outside says nothing about the field there, and is most likely a typo or a
+/// unit mismatch (mm against m).
+fn check_probes_inside(path: &Path, locations: &[[f64; 3]], grid: &Grid, target: &Target, query: Option<&Path>) -> Result<()> {
+    let dim = grid.dim;
+    // Float32 files (a query .vtu) round coordinates: allow that, and a millionth of the box.
+    let slack = |lo: f64, hi: f64| 1e-6 * (hi - lo).abs() + 2.0 * f64::from(f32::EPSILON) * lo.abs().max(hi.abs());
+    let outside = |p: &[f64; 3], lo: &[f64; 3], hi: &[f64; 3]| (0..dim).any(|a| p[a] < lo[a] - slack(lo[a], hi[a]) || p[a] > hi[a] + slack(lo[a], hi[a]));
+    let show = |v: &[f64]| v[..dim].iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ");
+    if let Some(i) = locations.iter().position(|p| outside(p, &grid.lo, &grid.hi)) {
+        return Err(err!(
+            OutsideGrid,
+            "'{}': probe {i} at ({}) lies outside the bundle's latent grid box ({}) to ({})",
+            path.display(),
+            show(&locations[i]),
+            show(&grid.lo),
+            show(&grid.hi)
+        )
+        .with_hint("the model knows nothing outside its box: remove the probe, or check the units of the locations"));
+    }
+    if let (Target::Query(mesh), Some(q)) = (target, query) {
+        let (lo, hi) = bounding_box(&mesh.points);
+        if let Some(i) = locations.iter().position(|p| outside(p, &lo, &hi)) {
+            return Err(err!(
+                OutsideGrid,
+                "'{}': probe {i} at ({}) lies outside the query mesh '{}' (its bounding box is ({}) to ({}))",
+                path.display(),
+                show(&locations[i]),
+                q.display(),
+                show(&lo),
+                show(&hi)
+            )
+            .with_hint("probes and the mesh must be in the same coordinates (and units)"));
+        }
+    }
+    Ok(())
 }
 
 /// Consecutive input frames must be a multiple of the bundle's dt apart (1 for a plain series).

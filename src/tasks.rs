@@ -146,6 +146,91 @@ fn slot_of(t: f64, t0: f64, dt: f64, frames: usize) -> Result<usize> {
     Ok(slot as usize)
 }
 
+/// Which observed frames [`reconstruct`] uses for the field at a time t.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pose {
+    /// The frame at t itself, observed as frame 0 of a segment; the decoded frame 0 is the result.
+    /// The sampler keeps observed latent slots fixed, so this is the autoencoder's reconstruction of
+    /// the sparse values: every ensemble member's is the same (std 0).
+    Same,
+    /// The frame at t - dt as a forecast's context; t is the generated frame after it.
+    Before,
+    /// The frames at t + dt .. t + k dt (k: the frames of the last latent slot) observed at the end of
+    /// a segment, as `inverse` poses them; t is the generated frame before them.
+    After,
+}
+
+impl Pose {
+    /// The input times that reconstructing time `t` needs.
+    pub fn needs(self, m: &Manifest, t: f64) -> Vec<f64> {
+        let dt = m.time.dt;
+        match self {
+            Pose::Same => vec![t],
+            Pose::Before => vec![t - dt],
+            Pose::After => (1..=Self::after_frames(m)).map(|i| t + i as f64 * dt).collect(),
+        }
+    }
+
+    /// The name of the pose as `--from` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pose::Same => "same",
+            Pose::Before => "before",
+            Pose::After => "after",
+        }
+    }
+
+    fn after_frames(m: &Manifest) -> usize {
+        m.time.slots.last().map_or(0, Vec::len).min(m.time.frames - 1)
+    }
+}
+
+/// The index of the series frame at time `t` (within 1e-3 dt), if any.
+pub fn frame_at(series: &Series, t: f64, dt: f64) -> Option<usize> {
+    series.times.iter().position(|&s| (s - t).abs() <= 1e-3 * dt)
+}
+
+/// Reconstruct the full field at each of `targets` from sparse values (probes), one segment per
+/// target, observing the frames `pose` names (each must be in `series`, see [`Pose::needs`]).
+/// With [`Pose::Before`] and [`Pose::After`] the target frame is generated, so an ensemble's members
+/// differ and their spread is an error bar; with [`Pose::Same`] they are identical.
+pub fn reconstruct(e: &mut Engine, input: &ToGrid, series: &Series, targets: &[f64], pose: Pose) -> Result<GridFrames> {
+    e.atomically(|e| {
+        let m = e.manifest().clone();
+        let (frames, dt) = (m.time.frames, m.time.dt);
+        let mut out = GridFrames { times: vec![], members: vec![vec![]; e.members()], segments: 0 };
+        for &t in targets {
+            let needs = pose.needs(&m, t);
+            let first_slot = match pose {
+                Pose::Same => 0,
+                Pose::Before => 0,
+                Pose::After => frames - needs.len(),
+            };
+            let mut observed: Observed = vec![None; frames];
+            for (i, &s) in needs.iter().enumerate() {
+                let k = frame_at(series, s, dt).ok_or_else(|| {
+                    err!(Usage, "reconstructing t = {t} (--from {}) needs the input frame at t = {s}; the input has none", pose.name()).with_hint(
+                        "give frames every bundle dt around the times to reconstruct (probes written at least that often), or choose another --from (same needs only t)",
+                    )
+                })?;
+                observed[first_slot + i] = Some(e.lift(input, &series.values[k])?);
+            }
+            let decoded = e.segment(Some(input), &[observed])?;
+            out.segments += 1;
+            let slot = match pose {
+                Pose::Same => 0,
+                Pose::Before => 1,
+                Pose::After => first_slot - 1,
+            };
+            for (k, member) in out.members.iter_mut().enumerate() {
+                member.push(member_frame(&decoded, k, slot));
+            }
+            out.times.push(t);
+        }
+        Ok(out)
+    })
+}
+
 /// Generate a whole segment from nothing (or only parameters): frames at `t0 + k dt`.
 pub fn generate(e: &mut Engine, t0: f64) -> Result<GridFrames> {
     e.atomically(|e| {

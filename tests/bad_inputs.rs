@@ -101,6 +101,36 @@ fn resample_args(input: &Path) -> Vec<String> {
     ["resample", "--input", s(input), "--grid", "8x8"].map(String::from).to_vec()
 }
 
+fn reconstruct_args(input: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["reconstruct".to_string(), "--bundle".into(), s(&bundle("2d")).into(), "--input".into(), s(input).into(), "--grid".into(), "8x8".into()];
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+/// A CSV of probe values in `dir`.
+fn probes_csv(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("probes.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A case directory as OpenFOAM's probes function object leaves it: `dictionary` is the probeLocations
+/// list of system/controlDict, `file` the text of postProcessing/probes/0/vorticity.
+fn probes_case(dir: &Path, dictionary: &str, file: &str) -> PathBuf {
+    let case = dir.join("case");
+    std::fs::create_dir_all(case.join("system")).unwrap();
+    std::fs::create_dir_all(case.join("postProcessing/probes/0")).unwrap();
+    std::fs::write(
+        case.join("system/controlDict"),
+        format!("application icoFoam;\nfunctions\n{{\n    probes {{ type probes; libs (\"libsampling.so\"); fields (vorticity); probeLocations ({dictionary}); }}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(case.join("postProcessing/probes/0/vorticity"), file).unwrap();
+    case
+}
+
+const PROBE_FILE: &str = "# Probe 0 (0.25 0.25 0)\n# Probe 1 (0.75 0.5 0)\n#    Probe  0  1\n#     Time\n0.1  1.5  -2\n0.2  1.25  -1.5\n";
+
 const CASES: &[Case] = &[
     Case {
         name: "corrupt input file",
@@ -376,6 +406,83 @@ const CASES: &[Case] = &[
         exit: 2,
         message: "needs 5 input frames",
         setup: |_| args(&bundle("2d"), &example_input(), &["--context", "5"]),
+    },
+    Case {
+        name: "probe outside the latent grid box",
+        exit: 3,
+        message: "probe 1 at (1.5, 0.5) lies outside the bundle's latent grid box",
+        setup: |d| reconstruct_args(&probes_csv(d, "x,y,vorticity\n0.5,0.5,1\n1.5,0.5,2\n"), &[]),
+    },
+    Case {
+        name: "probe outside the query mesh",
+        exit: 3,
+        message: "probe 0 at (0.9, 0.9) lies outside the query mesh",
+        setup: |d| {
+            let small = Mesh { points: vec![[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.0, 0.5, 0.0]], ..Default::default() };
+            mesh::write::write_vtu(&d.join("small.vtu"), &small).unwrap();
+            let csv = probes_csv(d, "x,y,vorticity\n0.9,0.9,1\n0.1,0.1,2\n");
+            let mut a = reconstruct_args(&csv, &["--query", s(&d.join("small.vtu"))]);
+            a.retain(|x| x != "--grid" && x != "8x8");
+            a
+        },
+    },
+    Case {
+        name: "NaN in a probes CSV",
+        exit: 3,
+        message: "probes.csv', line 3, column 'vorticity': NaN",
+        setup: |d| reconstruct_args(&probes_csv(d, "x,y,vorticity\n0.5,0.5,1\n0.25,0.5,nan\n"), &[]),
+    },
+    Case {
+        name: "ragged probes CSV",
+        exit: 3,
+        message: "line 3: ragged row: 2 values, the header has 3 columns",
+        setup: |d| reconstruct_args(&probes_csv(d, "x,y,vorticity\n0.5,0.5,1\n0.25,0.5\n"), &[]),
+    },
+    Case {
+        name: "probes CSV without the bundle's field",
+        exit: 3,
+        message: "no point field 'vorticity'",
+        setup: |d| reconstruct_args(&probes_csv(d, "x,y,pressure,time\n0.5,0.5,1,0\n0.25,0.5,2,0\n"), &[]),
+    },
+    Case {
+        name: "probe file with fewer probes than its dictionary",
+        exit: 3,
+        message: "has 2 probes, the dictionary of function 'probes' lists 3",
+        setup: |d| reconstruct_args(&probes_case(d, "(0.25 0.25 0) (0.75 0.5 0) (0.5 0.9 0)", PROBE_FILE), &[]),
+    },
+    Case {
+        name: "probe file at other locations than its dictionary",
+        exit: 3,
+        message: "probe 1 is at (0.75 0.5 0), the dictionary of function 'probes' puts it at (0.7 0.5 0)",
+        setup: |d| reconstruct_args(&probes_case(d, "(0.25 0.25 0) (0.7 0.5 0)", PROBE_FILE), &[]),
+    },
+    Case {
+        name: "ragged row in a probe file",
+        exit: 3,
+        message: "ragged row at t = 0.2: 1 values, expected 2 probes x 1 components",
+        setup: |d| reconstruct_args(&probes_case(d, "(0.25 0.25 0) (0.75 0.5 0)", &PROBE_FILE.replace("1.25  -1.5", "1.25")), &[]),
+    },
+    Case {
+        name: "NaN in a probe file",
+        exit: 3,
+        message: "probe 1 at t = 0.2 (row 2) is NaN",
+        setup: |d| reconstruct_args(&probes_case(d, "(0.25 0.25 0) (0.75 0.5 0)", &PROBE_FILE.replace("-1.5", "nan")), &[]),
+    },
+    Case {
+        name: "probes case that has not run",
+        exit: 3,
+        message: "no output of probes function 'probes'",
+        setup: |d| {
+            let case = probes_case(d, "(0.25 0.25 0) (0.75 0.5 0)", PROBE_FILE);
+            std::fs::remove_dir_all(case.join("postProcessing")).unwrap();
+            reconstruct_args(&case, &[])
+        },
+    },
+    Case {
+        name: "directory that is not an OpenFOAM case",
+        exit: 3,
+        message: "is a directory but has no system/controlDict",
+        setup: |d| reconstruct_args(d, &[]),
     },
     Case { name: "bad output grid", exit: 2, message: "--grid '64'", setup: |_| args(&bundle("2d"), &example_input(), &["--grid", "64"]) },
 ];

@@ -208,7 +208,7 @@ fn doctor_reports_the_runtime_and_validates_bundles() {
 
 #[test]
 fn help_has_an_example_per_subcommand() {
-    for sub in ["forecast", "inverse", "interpolate", "generate", "resample", "doctor"] {
+    for sub in ["forecast", "inverse", "interpolate", "reconstruct", "generate", "resample", "doctor"] {
         let out = cli(&[sub, "--help"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&format!("echo-onnx {sub}")), "{sub} --help has no example:\n{text}");

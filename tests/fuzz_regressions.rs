@@ -26,6 +26,12 @@ fn run_target(target: &str, data: &[u8]) -> bool {
             let _ = expected_signatures(&m);
             true
         }
+        "probes" => {
+            let text = String::from_utf8_lossy(data);
+            let csv = echo_onnx::mesh::probes::csv_from_str(&text, "<memory>").is_ok();
+            let file = echo_onnx::mesh::probes::probe_file_frames(&text, "T").is_ok();
+            echo_onnx::mesh::probes::dictionary_locations(&text).is_ok_and(|d| !d.is_empty()) || csv || file
+        }
         other => panic!("fuzz/{other}: no such target; add it to run_target"),
     }
 }
@@ -127,4 +133,9 @@ fn found_by_fuzzing_are_errors_that_say_why() {
         let e = from_bytes(&std::fs::read(&path).unwrap(), format).unwrap_err();
         assert!(e.to_string().contains(phrase), "{name}: {e}");
     }
+}
+
+#[test]
+fn probes_inputs_do_not_panic() {
+    check("probes");
 }

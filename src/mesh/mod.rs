@@ -5,6 +5,7 @@
 
 pub mod font;
 pub mod png;
+pub mod probes;
 pub mod read;
 pub mod write;
 

@@ -96,7 +96,12 @@ fn checked(bytes: &[u8], format: Format, path: &Path) -> Result<Mesh> {
 
 /// Read a time series: the frames of a `.pvd` collection or a `.series` index sorted by time, the time
 /// steps of a `.msh` file's data (see [`gmsh`]), or any other mesh file as one frame at time 0.
+/// A sparse input (an OpenFOAM case directory with probes output, a `.csv` of points and values) is
+/// read by [`super::probes`].
 pub fn read_series(path: &Path) -> Result<Vec<Frame>> {
+    if super::probes::is_sparse(path) {
+        return super::probes::read(path);
+    }
     match format_of(path)? {
         Format::Series => {}
         Format::FileSeries => return multiblock::read_file_series(path),

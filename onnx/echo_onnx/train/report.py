@@ -249,6 +249,9 @@ def render(metrics: dict, readme: bool = False) -> str:
     if m.get("calibration"):
         L += calibration_section(m["calibration"], m.get("autoencoder", {}).get("100%"),
                                  m.get("forecast", {}).get("echo_100%", {}).get("all", {}).get("1"))
+    if m.get("probes"):
+        from ..probes_eval import probes_section  # torch-free
+        L += probes_section(m["probes"], "ns2d")
     L += [f"Evaluation wall time: {m['seconds']} s.", ""]
     return "\n".join(L)
 

@@ -306,6 +306,9 @@ def write_report(res: dict, warm: list, path):
                 lines.append(f"| {f} | {h * res['dt']:g} | {r['spread_skill'][i]:.2f} | {r['crps'][i]:.4f} | {r['mae_member'][i]:.4f} | "
                              f"{100 * r['outside']:.0f}% (all horizons) |")
         lines += [""]
+    if "probes" in res:
+        from ..probes_eval import probes_section  # torch-free
+        lines += probes_section(res["probes"], "cylinder")
     if "continuity" in res:
         c = res["continuity"]
         lines += ["## Continuity of the output", "",
