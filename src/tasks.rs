@@ -206,14 +206,14 @@ pub fn reconstruct(e: &mut Engine, input: &ToGrid, series: &Series, targets: &[f
                 Pose::Before => 0,
                 Pose::After => frames - needs.len(),
             };
-            let mut observed: Observed = vec![None; frames];
+            let mut observed = Observed::none(frames);
             for (i, &s) in needs.iter().enumerate() {
                 let k = frame_at(series, s, dt).ok_or_else(|| {
                     err!(Usage, "reconstructing t = {t} (--from {}) needs the input frame at t = {s}; the input has none", pose.name()).with_hint(
                         "give frames every bundle dt around the times to reconstruct (probes written at least that often), or choose another --from (same needs only t)",
                     )
                 })?;
-                observed[first_slot + i] = Some(e.lift(input, &series.values[k])?);
+                observed.set(first_slot + i, e.lift(input, &series.values[k])?);
             }
             let decoded = e.segment(Some(input), &[observed])?;
             out.segments += 1;
