@@ -281,3 +281,44 @@ def test_shipped_bundle_runs_in_the_cli_and_matches_the_reference(tmp_path):
     err = np.linalg.norm(rust[horizon - 1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
     persistence = np.linalg.norm(context[-1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
     assert err < persistence, (err, persistence)
+
+
+def test_requery_refits_a_continuous_head_the_cli_runs(smoke, tmp_path):
+    """`echo-onnx-train requery` on the smoke bundle (issue 15): the new bundle is valid for the Rust
+    CLI (manifest digest, stencil 4), its head is continuous where a point crosses a latent-cell
+    boundary (the values from both sides agree; the old softmax head's do not), and the CLI's forecast
+    with it equals the numpy/ONNX Runtime reference."""
+    from echo_onnx.grid import Stencil
+    from echo_onnx.reference import Forecaster, Runtime
+    from echo_onnx.reference import forecast as reference_forecast
+    from echo_onnx.train.requery import Windows, apply, head_from_onnx
+    out = tmp_path / "requeried"
+    assert cli.main(["requery", "--bundle", str(smoke["bundle"]), "--data", str(smoke["data"]), "--out", str(out),
+                     "--minutes", "0.02", "--stencil", "4"]) == 0
+    m = load_manifest(out)
+    assert m["query"]["stencil"] == 4 and m["provenance"]["model"]["query_window"] is True
+    r = subprocess.run([str(cli_path()), "doctor", "--bundle", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0 and "is valid" in r.stdout + r.stderr, r.stderr
+    # Both sides of the boundary x = 5 spacings of the latent grid, at several heights.
+    fc = Forecaster(Runtime(out), np.zeros((1, 2)), np.zeros((1, 2)))
+    win = Windows(fc, load(smoke["data"] / "test.npz")["w"], every=100)  # one window per trajectory
+    h = 1.0 / fc.grid.shape[0]
+    ys = np.linspace(0.1, 0.9, 7)
+    side = lambda eps: np.stack([np.full_like(ys, 5 * h + eps), ys], axis=1)  # noqa: E731
+    G, f = win.features.shape[1], win.features[0][:, 0]
+    jumps = {}
+    for name, b, s, window in (("old", smoke["bundle"], 2, None), ("new", out, 4, 2.0)):
+        head = head_from_onnx(Path(b) / "query.onnx", G, 2, 1, window)
+        left, right = (apply(head, f, Stencil(fc.grid, side(eps), s)) for eps in (-1e-7, 1e-7))
+        jumps[name] = float(np.abs(left - right).max() / np.abs(left).max())
+    assert jumps["new"] < 1e-4 < jumps["old"], jumps
+    test = load(smoke["data"] / "test.npz")
+    inp = tmp_path / "example"
+    write_input(inp, test["w"][0, :1], test["dt"])
+    r = subprocess.run([str(cli_path()), "forecast", "--bundle", str(out), "--input", str(inp / "input.pvd"), "--horizon", "3",
+                        "--seed", "2", "--param", "viscosity=0.001", "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    _, _, rust = read_series(tmp_path / "out" / "prediction.pvd", m["fields"])
+    _, ref = reference_forecast(out, inp / "input.pvd", 3, 2, params={"viscosity": 0.001})
+    assert np.linalg.norm(rust - ref) / np.linalg.norm(ref) < 1e-4
