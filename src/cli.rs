@@ -84,8 +84,8 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Reconstruct the full field at each input time from that time's values alone, e.g. from a few
-    /// probes: an OpenFOAM case with probes output, or a CSV of points and values (see README).
+    /// Reconstruct the full field at input times from sparse values, e.g. a few probes (an OpenFOAM case
+    /// with probes output, or a CSV of points and values; see README): --from says which frames it uses.
     #[command(
         after_help = "Example:\n  echo-onnx reconstruct --bundle onnx/bundles/cylinder-wake --input mycase --param Re=118 \\\n      --query onnx/bundles/cylinder-wake/example/input_0120.vtu --out out/reconstruct"
     )]
