@@ -29,6 +29,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from torch.export import Dim
 
 from ..grid import Stencil
 from ..manifest import dumps_manifest, sha256_file
@@ -209,6 +210,41 @@ def picture(old, new, data, out_png, nf=256, zoom=0.25):
     plt.close(fig)
 
 
+def fit(head: Query, fc: Forecaster, win: Windows, s: int, minutes, batch, points, lr, seed):
+    """Adam on the MSE at random points of the 4x lattice (batch frames x points each), a cosine
+    schedule over the time budget. Returns (steps, loss history every 100 steps)."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(head.parameters(), lr=lr)
+    nf = win.n * FINE
+    fine = lattice(nf)
+    deadline = time.perf_counter() + 60 * minutes
+    step, history = 0, []
+    while time.perf_counter() < deadline:
+        feats, offs, tgt = [], [], []
+        for _ in range(batch):
+            k, t = int(rng.integers(len(win.features))), int(rng.integers(win.frames.shape[1]))
+            flat = rng.choice(nf * nf, size=points, replace=False)
+            st = Stencil(fc.grid, fine[flat], s)
+            feats.append(win.features[k][:, t].T[st.idx])
+            offs.append(st.offsets)
+            tgt.append(targets(fc, win.frames[k, t], flat))
+        x = torch.from_numpy(np.concatenate(feats))
+        o = torch.from_numpy(np.concatenate(offs))
+        y = torch.from_numpy(np.concatenate(tgt))
+        for g in opt.param_groups:  # cosine over the time budget
+            g["lr"] = lr * 0.5 * (1 + np.cos(np.pi * min(1.0, 1 - (deadline - time.perf_counter()) / (60 * minutes))))
+        loss = torch.mean((head(x, o) - y) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            history.append({"step": step, "loss": round(loss.item(), 5)})
+            log(f"step {step}: loss {loss.item():.5f}")
+    return step, history
+
+
 def rescore(old, new, data, record: dict):
     """The bundle-dependent sections of the new bundle's metrics.json, computed again with its graphs
     (evaluate.evaluate_bundle; the FNO, persistence, POD and training records do not depend on the
@@ -257,35 +293,7 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
     before = {"old head": evaluate(fc, old, held, s_old), "windowed, before refitting": evaluate(fc, head, held, s)}
     log(f"before: {json.dumps(before)}")
 
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    opt = torch.optim.Adam(head.parameters(), lr=lr)
-    nf = n * FINE
-    fine = lattice(nf)
-    deadline = time.perf_counter() + 60 * minutes
-    step, history = 0, []
-    while time.perf_counter() < deadline:
-        feats, offs, tgt = [], [], []
-        for _ in range(batch):
-            k, t = int(rng.integers(len(win.features))), int(rng.integers(win.frames.shape[1]))
-            flat = rng.choice(nf * nf, size=points, replace=False)
-            st = Stencil(fc.grid, fine[flat], s)
-            feats.append(win.features[k][:, t].T[st.idx])
-            offs.append(st.offsets)
-            tgt.append(targets(fc, win.frames[k, t], flat))
-        x = torch.from_numpy(np.concatenate(feats))
-        o = torch.from_numpy(np.concatenate(offs))
-        y = torch.from_numpy(np.concatenate(tgt))
-        for g in opt.param_groups:  # cosine over the time budget
-            g["lr"] = lr * 0.5 * (1 + np.cos(np.pi * min(1.0, 1 - (deadline - time.perf_counter()) / (60 * minutes))))
-        loss = torch.mean((head(x, o) - y) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        if step % 100 == 0:
-            history.append({"step": step, "loss": round(loss.item(), 5)})
-            log(f"step {step}: loss {loss.item():.5f}")
+    step, history = fit(head, fc, win, s, minutes, batch, points, lr, seed)
     after = evaluate(fc, head, held, s)
     log(f"after {step} steps: {json.dumps(after)}")
 
@@ -295,7 +303,6 @@ def refit(bundle, data, out, minutes=10.0, batch=8, points=1024, lr=1e-3, seed=0
         shutil.rmtree(out)
     shutil.copytree(bundle, out)
     ex = {"features": torch.randn(64, s ** dim, G), "offsets": torch.rand(64, s ** dim, dim) - 0.5}
-    from torch.export import Dim
     Ksd = Dim("Ks", min=1, max=1024)
     export_graph(QueryGraph(head), ex, {"features": {0: Dim("M"), 1: Ksd}, "offsets": {0: Dim("M"), 1: Ksd}}, "values",
                  out / "query.onnx")
