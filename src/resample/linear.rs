@@ -168,8 +168,18 @@ pub fn gather_node_features(stencil: &Stencil, grid_values: &[f32], channels: us
     if channels == 0 {
         return Ok(out);
     }
+    // The grid is channel-major ([C][nodes]): a node-major copy ([nodes][C], small next to the
+    // output) makes each stencil node's features one contiguous copy instead of C strided reads
+    // (a 4 x 4 stencil gathers 16 nodes per point; this was the largest cost outside ONNX Runtime).
+    let mut by_node = vec![0.0f32; nodes * channels];
+    for (g, plane) in grid_values.chunks_exact(nodes).enumerate() {
+        for (node, &v) in plane.iter().enumerate() {
+            by_node[node * channels + g] = v;
+        }
+    }
     out.par_chunks_mut(channels).zip(stencil.nodes.par_iter()).for_each(|(o, &node)| {
-        o.iter_mut().enumerate().for_each(|(g, v)| *v = grid_values[g * nodes + node as usize]);
+        let node = node as usize;
+        o.copy_from_slice(&by_node[node * channels..(node + 1) * channels]);
     });
     Ok(out)
 }
