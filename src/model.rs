@@ -69,11 +69,6 @@ impl Graphs for Model {
     }
 }
 
-/// A scoped thread's result; its panic, if any, goes on in the caller.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
 /// One loaded graph.
 struct Graph {
     name: &'static str,
@@ -110,18 +105,9 @@ impl Model {
             Ok(Graph { name, path, session, batch_of_one })
         };
         let m = &bundle.manifest;
-        // The sessions are created concurrently: creation (parsing, graph optimisation) is mostly
-        // serial inside ONNX Runtime, and on the shipped example it was 12% of a forecast's time.
-        // Errors are reported in the order below, as a serial load would.
-        let (lift, query, encoder, velocity, decoder) = std::thread::scope(|s| {
-            let optional = |name, wanted: bool| s.spawn(move || wanted.then(|| load(name)).transpose());
-            let lift = optional("lift", m.lift.kind == LiftKind::Learned);
-            let query = optional("query", m.query.kind == QueryKind::Learned);
-            let [encoder, velocity, decoder] = ["encoder", "velocity", "decoder"].map(|name| s.spawn(move || load(name)));
-            (joined(lift), joined(query), joined(encoder), joined(velocity), joined(decoder))
-        });
-        let (lift, query) = (lift?, query?);
-        let (encoder, velocity, decoder) = (encoder?, velocity?, decoder?);
+        let lift = (m.lift.kind == LiftKind::Learned).then(|| load("lift")).transpose()?;
+        let query = (m.query.kind == QueryKind::Learned).then(|| load("query")).transpose()?;
+        let (encoder, velocity, decoder) = (load("encoder")?, load("velocity")?, load("decoder")?);
         Ok(Model { bundle, lift, encoder, velocity, decoder, query, onnx_time: Duration::ZERO, onnx_calls: 0 })
     }
 
