@@ -9,6 +9,14 @@ fn main() {
     // First, before any thread exists: an interrupted run must not leave its staging directory behind.
     echo_onnx::output::clean_up_on_signals();
     keep_freed_memory();
+    // A closed stdout (`echo-onnx --json ... | head`) ends the process as it ends any Unix filter,
+    // by SIGPIPE, instead of the panic Rust's ignored SIGPIPE turns the failed write into. Only the
+    // summary goes to stdout, after the output directory is committed.
+    // SAFETY: restores the default disposition of one signal before any other thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli::run(&cli) {
         Ok(summary) => {

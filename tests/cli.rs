@@ -207,6 +207,25 @@ fn doctor_reports_the_runtime_and_validates_bundles() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    // `echo-onnx --json ... | head -c 1`: the reader is gone before the summary is written. Like any
+    // Unix filter the CLI then ends by SIGPIPE; it used to panic ("failed printing to stdout").
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-onnx"))
+        .args(["--json", "doctor", "--bundle", s(&bundle("2d"))])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);
+}
+
+#[test]
 fn help_has_an_example_per_subcommand() {
     for sub in ["forecast", "inverse", "interpolate", "reconstruct", "generate", "resample", "doctor"] {
         let out = cli(&[sub, "--help"]);
