@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..manifest import load_manifest
 from ..vtkxml import Mesh, lattice_cells, read_pvd, read_vtu, write_pvd, write_vtu
 from .data import load
 from .superres import lattice
@@ -120,7 +121,8 @@ def run(data, bundle, cli, out=None, members=16, traj=8, horizon=32, threads=Non
     result = {
         "members": members, "horizon": horizon, "horizons": list(range(1, horizon + 1)),
         "trajectories_per_viscosity": {f"{nu:g}": len(a) for nu, a in per_nu.items()},
-        "test": test["info"], "bundle": str(bundle), "seconds_per_trajectory": float(np.mean(walls)),
+        "test": test["info"], "bundle": load_manifest(bundle)["name"],  # its name: the results travel with it, a path would not
+        "seconds_per_trajectory": float(np.mean(walls)),
         "by_viscosity": {f"{nu:g}": summarise(a, members) for nu, a in sorted(per_nu.items())},
     }
     result["by_viscosity"]["all"] = summarise([a for acc in per_nu.values() for a in acc], members)
