@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from echo_onnx import ns2d
 from echo_onnx.reference import Runtime
@@ -55,7 +56,7 @@ def test_super_res_step_updates_metrics_and_report_only(tmp_path):
     report = (b / "REPORT.md").read_text()
     for row in ("| 64^2 | 0.001 |", "| 64^2 | 0.0001 |", "| 96^2 | 0.001 | 0.500 |", "| 128^2 | 0.0001 |"):
         assert row in report, row
-    assert "echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024" in report
+    assert "echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512" in report
 
 
 def test_fine_reference_truncates_to_the_coarse_solver_run():
@@ -111,3 +112,48 @@ def test_shipped_bundle_is_continuous_across_latent_cells():
     profile = differences(fc, v)
     assert jump_ratio(profile) <= 1.3, profile
     assert profile.max() / profile.min() <= PROFILE_BOUND, profile
+
+
+def test_upsampling_baselines_are_exact_where_they_must_be():
+    from echo_onnx.train.sparse_superres import bilinear_up, regular_subset, spectral_up
+    n, s = 32, 4
+    x = np.arange(n) / n
+    X, Y = np.meshgrid(x, x)  # [j, i]: y rows, x columns, like the data
+    band_limited = np.sin(2 * np.pi * 2 * X) * np.cos(2 * np.pi * (X + 2 * Y))  # |k_x|, |k_y| <= 3 < n / (2 s)
+    assert np.abs(spectral_up(band_limited[::s, ::s], n) - band_limited).max() < 1e-12
+    plane = 0.3 + 2 * X - Y                # linear inside a periodic cell: exact away from the wrap
+    up = bilinear_up(plane[::s, ::s], s)
+    assert np.abs(up[: n - s, : n - s] - plane[: n - s, : n - s]).max() < 1e-12
+    assert np.array_equal(up[::s, ::s], plane[::s, ::s])  # the input points are kept
+    idx = regular_subset(n, s)
+    assert np.array_equal(band_limited.ravel()[idx], band_limited[::s, ::s].ravel())
+
+
+def test_sparse_super_res_writes_its_table_and_picture(tmp_path):
+    b = tiny_bundle(tmp_path)
+    data = tmp_path / "data"
+    assert cli.main(["generate-data", "--preset", "smoke", "--out", str(data)]) == 0
+    graphs = {p.name: digest(p) for p in b.iterdir() if p.suffix == ".onnx" or p.name == "manifest.json"}
+    assert cli.main(["super-res", "--bundle", str(b), "--sparse", "2", "4", "--data", str(data), "--traj", "1"]) == 0
+    assert {p.name: digest(p) for p in b.iterdir() if p.suffix == ".onnx" or p.name == "manifest.json"} == graphs
+    sp = json.loads((b / "metrics.json").read_text())["super_resolution_sparse"]
+    assert sp["n"] == 16 and sp["horizon"] == 8 and {"2", "4"} <= set(sp)
+    for s in ("2", "4"):
+        for nu, r in sp[s].items():
+            assert 0 < r["recon_echo"] < 2 and 0 < r["echo_dense"] < 2, (s, nu, r)
+            # the coarse forecast is the dense one at the input points: upsampling it back can only lose
+            # what the dense output holds beyond the input's band, and the input's points agree exactly
+            assert 0 <= r["band_share_truth"] < 1, (s, nu, r)
+    # a coarser input leaves more of the truth beyond its band
+    for nu in sp["2"]:
+        assert sp["4"][nu]["band_share_truth"] > sp["2"][nu]["band_share_truth"]
+        assert sp["4"][nu]["recon_spectral"] >= sp["2"][nu]["recon_spectral"]
+    assert (b / "superres_sparse.png").stat().st_size > 10_000
+    assert "## Super-resolution from sparse inputs" in (b / "REPORT.md").read_text()
+
+
+def test_sparse_super_res_refuses_a_stride_that_does_not_divide_the_lattice(tmp_path):
+    from echo_onnx.train.sparse_superres import evaluate
+    test = {"w": np.zeros((1, 9, 16, 16), dtype=np.float32), "nu": np.array([1e-3])}
+    with pytest.raises(ValueError, match="must be >= 2 and divide the data resolution 16"):
+        evaluate(Runtime(SHIPPED), test, [3], 1)

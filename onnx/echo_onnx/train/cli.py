@@ -6,6 +6,7 @@
     echo-onnx-train export --run-dir RUN --out BUNDLE
     echo-onnx-train evaluate --run-dir RUN --data DATA --bundle BUNDLE --out REPORT_DIR
     echo-onnx-train super-res --bundle BUNDLE --n 256 512 1024     (the bundle alone; no PyTorch)
+    echo-onnx-train super-res --bundle BUNDLE --sparse 2 4 --data DATA  (inputs on lattice subsets; no PyTorch)
     echo-onnx-train write-example --data DATA --out BUNDLE/example  (what evaluate writes; no PyTorch)
     echo-onnx-train calibration --data DATA --bundle BUNDLE --out DIR  (--ensemble spread vs error; no PyTorch)
 
@@ -142,14 +143,37 @@ def cmd_evaluate(a):
 
 
 def cmd_super_res(a):
-    from .superres import run
-    run(a.bundle, a.n, out=a.out, segments=a.segments, seed=a.seed, threads=a.threads, workers=a.workers,
-        chunk=a.chunk, cache=a.cache)
+    if not a.n and not a.sparse:
+        sys.exit("echo-onnx-train super-res: give --n (finer solver runs) or --sparse (subsets of the data), or both")
+    if a.sparse:
+        if not a.data:
+            sys.exit("echo-onnx-train super-res --sparse needs --data, the directory with the test split's test.npz")
+        from .sparse_superres import run as run_sparse
+        run_sparse(a.bundle, a.data, a.sparse, out=a.out, traj=a.traj, seed=a.seed, threads=a.threads)
+    if a.n:
+        from .superres import run
+        run(a.bundle, a.n, out=a.out, segments=a.segments, seed=a.seed, threads=a.threads, workers=a.workers,
+            chunk=a.chunk, cache=a.cache)
 
 
 def cmd_requery(a):
     from .requery import refit
     refit(a.bundle, a.data, a.out, minutes=a.minutes, seed=a.seed, threads=a.threads, stencil=a.stencil)
+
+
+def cmd_ablate(a):
+    from ..model import ModelConfig
+    from . import ablation
+    out = Path(a.out)
+    if a.table:
+        print(ablation.table(out))
+        return
+    cfg = ModelConfig(**PRESETS[a.preset]["model"])
+    n = PRESETS[a.preset]["data"]["n"]
+    if a.pod:
+        ablation.pod(a.data, ablation.compression(cfg, n), out)
+    for name in a.variant or []:
+        ablation.train_variant(name, cfg, a.data, out, a.steps, a.batch, a.lr, a.seed, a.augment, a.threads)
 
 
 def cmd_calibration(a):
@@ -272,9 +296,15 @@ def main(argv=None):
                        description="Solve the bundle's held-out trajectories (metrics.json `test`) again at each "
                                    "--n, forecast them with the bundle from the training-resolution frame 0, "
                                    "score at the fine lattice; writes metrics.json `super_resolution` and REPORT.md.",
-                       epilog="example: echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512 1024")
+                       epilog="examples: echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512\n"
+                              "          echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --sparse 2 4 --data .echo/data",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--bundle", required=True, help="bundle directory with metrics.json (its `test` key)")
-    r.add_argument("--n", type=int, nargs="+", required=True, help="fine grid sides (multiples of the data's n)")
+    r.add_argument("--n", type=int, nargs="+", help="fine grid sides (multiples of the data's n)")
+    r.add_argument("--sparse", type=int, nargs="+", help="strides s: inputs every s-th point of the held-out lattice, "
+                                                         "outputs at all of it (needs --data)")
+    r.add_argument("--data", help="with --sparse: directory with test.npz (generate-data)")
+    r.add_argument("--traj", type=int, default=4, help="with --sparse: held-out trajectories per viscosity (default 4)")
     r.add_argument("--out", help="directory with the metrics.json / REPORT.md to update (default: the bundle)")
     r.add_argument("--cache", help="directory keeping the solver's fine references (they do not depend on the "
                                    "bundle): solved once, read back by later runs")
@@ -284,6 +314,21 @@ def main(argv=None):
     r.add_argument("--workers", type=int, default=1, help="scipy.fft threads of the solver (default 1)")
     r.add_argument("--chunk", type=int, default=65536, help="output points per query-graph call")
     r.set_defaults(fn=cmd_super_res)
+    ab = sub.add_parser("ablate", help="the autoencoder's trunk with and without the learned lift and query, and POD (issue 14)",
+                        epilog="example: echo-onnx-train ablate --data .echo/data-v2 --preset ns2d-v2 --variant grid --out .echo/ablation")
+    ab.add_argument("--data", help="directory with train.npz and test.npz (generate-data)")
+    ab.add_argument("--preset", choices=PRESETS, default="ns2d-v2", help="the model configuration (trunk, compression)")
+    ab.add_argument("--variant", nargs="*", choices=["grid", "grid+query", "lift+grid", "lift+query"])
+    ab.add_argument("--pod", action="store_true", help="POD at the preset's compression ratio")
+    ab.add_argument("--table", action="store_true", help="print the table of the results in --out")
+    ab.add_argument("--steps", type=int, default=3000)
+    ab.add_argument("--batch", type=int, default=8)
+    ab.add_argument("--lr", type=float, default=1e-3)
+    ab.add_argument("--seed", type=int, default=0)
+    ab.add_argument("--augment", action="store_true", help="random symmetries of the forced equations")
+    ab.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ab.add_argument("--out", required=True, help="directory for <variant>.json, <variant>.pt, pod.json")
+    ab.set_defaults(fn=cmd_ablate)
     c = sub.add_parser("calibration", help="spread-skill, CRPS and rank histogram of --ensemble forecasts (the Rust CLI) on the test split",
                        epilog="example: echo-onnx-train calibration --data .echo/data --bundle onnx/bundles/ns2d-vorticity "
                               "--cli target/release/echo-onnx --out onnx/bundles/ns2d-vorticity")
