@@ -157,3 +157,20 @@ def test_sparse_super_res_refuses_a_stride_that_does_not_divide_the_lattice(tmp_
     test = {"w": np.zeros((1, 9, 16, 16), dtype=np.float32), "nu": np.array([1e-3])}
     with pytest.raises(ValueError, match="must be >= 2 and divide the data resolution 16"):
         evaluate(Runtime(SHIPPED), test, [3], 1)
+
+
+def test_sampler_study_converges_per_method_and_reports(tmp_path):
+    b = tiny_bundle(tmp_path)
+    data = tmp_path / "data"
+    assert cli.main(["generate-data", "--preset", "smoke", "--out", str(data)]) == 0
+    assert cli.main(["sampler-study", "--bundle", str(b), "--data", str(data), "--traj", "1"]) == 0
+    st = json.loads((b / "metrics.json").read_text())["sampler_study"]
+    rows = {(r["method"], r["steps"]): r for r in st["configs"]}
+    assert rows[("rk4", 10)]["vs_finest"] == 0.0 and rows[("midpoint", 5)]["nfe"] == 10 and rows[("rk4", 3)]["nfe"] == 12
+    # more steps of the same method come closer to the converged ODE
+    for method, coarse, fine in (("euler", 10, 20), ("midpoint", 5, 10), ("rk4", 3, 5)):
+        assert rows[(method, fine)]["vs_finest"] < rows[(method, coarse)]["vs_finest"], method
+    for r in st["configs"]:
+        for nu in ("0.001", "0.0001"):
+            assert all(0 < e < 2 for e in r[nu]["rel_l2"].values()), r
+    assert "## Sampler: does a higher order pay" in (b / "REPORT.md").read_text()

@@ -7,6 +7,8 @@
     echo-onnx-train evaluate --run-dir RUN --data DATA --bundle BUNDLE --out REPORT_DIR
     echo-onnx-train super-res --bundle BUNDLE --n 256 512 1024     (the bundle alone; no PyTorch)
     echo-onnx-train super-res --bundle BUNDLE --sparse 2 4 --data DATA  (inputs on lattice subsets; no PyTorch)
+    echo-onnx-train sampler-study --bundle BUNDLE --data DATA     (accuracy per NFE of each ODE method; no PyTorch)
+    echo-onnx-train ablate --data DATA --variant grid lift+query --out DIR  (the autoencoder's ends vs POD)
     echo-onnx-train write-example --data DATA --out BUNDLE/example  (what evaluate writes; no PyTorch)
     echo-onnx-train calibration --data DATA --bundle BUNDLE --out DIR  (--ensemble spread vs error; no PyTorch)
 
@@ -176,6 +178,11 @@ def cmd_ablate(a):
         ablation.train_variant(name, cfg, a.data, out, a.steps, a.batch, a.lr, a.seed, a.augment, a.threads)
 
 
+def cmd_sampler_study(a):
+    from .sampler_study import run
+    run(a.bundle, a.data, out=a.out, traj=a.traj, threads=a.threads)
+
+
 def cmd_calibration(a):
     from .calibration import run
     run(a.data, a.bundle, a.cli, out=a.out, members=a.members, traj=a.traj, horizon=a.horizon, threads=a.threads)
@@ -314,6 +321,14 @@ def main(argv=None):
     r.add_argument("--workers", type=int, default=1, help="scipy.fft threads of the solver (default 1)")
     r.add_argument("--chunk", type=int, default=65536, help="output points per query-graph call")
     r.set_defaults(fn=cmd_super_res)
+    ss = sub.add_parser("sampler-study", help="forecast accuracy per velocity evaluation of each ODE method (no torch)",
+                        epilog="example: echo-onnx-train sampler-study --bundle onnx/bundles/ns2d-vorticity --data .echo/data")
+    ss.add_argument("--bundle", required=True)
+    ss.add_argument("--data", required=True, help="directory with test.npz (generate-data)")
+    ss.add_argument("--out", help="directory with the metrics.json / REPORT.md to update (default: the bundle)")
+    ss.add_argument("--traj", type=int, default=4, help="held-out trajectories per viscosity (default 4)")
+    ss.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    ss.set_defaults(fn=cmd_sampler_study)
     ab = sub.add_parser("ablate", help="the autoencoder's trunk with and without the learned lift and query, and POD (issue 14)",
                         epilog="example: echo-onnx-train ablate --data .echo/data-v2 --preset ns2d-v2 --variant grid --out .echo/ablation")
     ab.add_argument("--data", help="directory with train.npz and test.npz (generate-data)")

@@ -17,6 +17,7 @@ REGENERATE = """```sh
     --out onnx/bundles/ns2d-vorticity --minutes 12                         # the continuous query head (issue 15)
 OMP_NUM_THREADS=1 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --n 256 512   # ~15 min
 .venv/bin/echo-onnx-train super-res --bundle onnx/bundles/ns2d-vorticity --sparse 2 4 --data .echo/data --traj 8  # ~1 min
+.venv/bin/echo-onnx-train sampler-study --bundle onnx/bundles/ns2d-vorticity --data .echo/data   # ~5 min
 cargo build --release && .venv/bin/echo-onnx-train calibration --data .echo/data --bundle onnx/bundles/ns2d-vorticity \\
     --cli target/release/echo-onnx                                             # ~2 min
 ```
@@ -121,6 +122,27 @@ def sparse_super_resolution_section(sp: dict) -> list:
           f"forecast beats spectral upsampling of its own coarse output in {dense} of {len(rows)}.",
           "", "![super-resolution from sparse input](superres_sparse.png)", ""]
     return L
+
+
+def sampler_study_section(st: dict) -> list:
+    """Accuracy per velocity evaluation of each ODE method (sampler_study.py)."""
+    nus = [k for k in st["configs"][0] if k.replace(".", "").replace("e-", "").isdigit()]
+    hs = [h for h in ("8", "32") if h in st["configs"][0][nus[0]]["rel_l2"]]
+    L = ["## Sampler: does a higher order pay", "",
+         f"The bundle's forecast from frame 0 of the first {st['traj_per_nu']} held-out trajectories per viscosity, "
+         f"{st['horizon']} frames, the same noise seed per trajectory, with each method and step count (NFE: velocity-graph "
+         "calls per segment). Rel L2 against the solver; E 5-10: the forecast's energy in shells k 5-10 over the "
+         "truth's; vs finest: rel L2 to the RK4 10 forecast (how far from the converged ODE); s: seconds per "
+         f"forecast (numpy reference, one ONNX Runtime thread). Shipped: {st['shipped']['method']} {st['shipped']['steps']}.", "",
+         "| method | steps | NFE | " + " | ".join(f"nu {nu} h{h}" for nu in nus for h in hs)
+         + " | " + " | ".join(f"nu {nu} E 5-10" for nu in nus) + " | vs finest | s |",
+         "|---|---|---|" + "---|" * (len(nus) * len(hs) + len(nus)) + "---|---|"]
+    for r in st["configs"]:
+        L.append(f"| {r['method']} | {r['steps']} | {r['nfe']} | "
+                 + " | ".join(f"{r[nu]['rel_l2'][h]:.4f}" for nu in nus for h in hs) + " | "
+                 + " | ".join(fmt(r[nu]["band_energy_over_truth"].get("5-10"), 2) for nu in nus)
+                 + f" | {r['vs_finest']:.4f} | {r['seconds_per_forecast']:.1f} |")
+    return L + [""]
 
 
 def calibration_section(c: dict, ae=None, first=None) -> list:
@@ -283,6 +305,8 @@ def render(metrics: dict, readme: bool = False) -> str:
         L += super_resolution_section(m["super_resolution"], m["test"]["n"])
     if m.get("super_resolution_sparse"):
         L += sparse_super_resolution_section(m["super_resolution_sparse"])
+    if m.get("sampler_study"):
+        L += sampler_study_section(m["sampler_study"])
     if m.get("continuous_query"):
         L += continuous_query_section(m["continuous_query"])
     if m.get("calibration"):
