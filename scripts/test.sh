@@ -8,7 +8,7 @@ scripts/setup.sh --train
 printf '\n== Formatting and lints (rustfmt, clippy with warnings as errors)\n'
 cargo fmt --check
 cargo fmt --check --manifest-path cxx-bridge/Cargo.toml
-cargo clippy --release --locked --all-targets -- -D warnings
+cargo clippy --release --locked --all-targets --features openfoam-tests -- -D warnings   # the feature adds the probes test on OpenFOAM output
 cargo clippy --release --locked --all-targets --manifest-path cxx-bridge/Cargo.toml --target-dir target -- -D warnings
 printf '\n== Rust tests\n'
 cargo test --release --locked
