@@ -53,7 +53,7 @@ use std::path::Path;
 
 use crate::bundle::{limits, Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
 use crate::distributed::SingleRank;
-use crate::engine::{Engine, GridFrame};
+use crate::engine::{Engine, GridFrame, GridFrames};
 use crate::err;
 use crate::error::Result;
 use crate::fields::{Normaliser, Series};
@@ -453,9 +453,7 @@ impl Surrogate {
         let input =
             self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
         let out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Master: generate one segment from nothing but the parameters, frames at `t0 + k dt`.
@@ -465,9 +463,15 @@ impl Surrogate {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
         let out = tasks::generate(&mut self.engine, t0)?;
+        Ok(self.keep(out))
+    }
+
+    /// Keep a task's result as the last prediction (what [`Surrogate::prediction`] and the
+    /// broadcast to other ranks read); returns its number of frames.
+    fn keep(&mut self, out: GridFrames) -> usize {
         self.times = out.times;
         self.frames = out.members;
-        Ok(self.times.len())
+        self.times.len()
     }
 
     /// Times of the frames of the last forecast or generated segment.
@@ -628,9 +632,7 @@ impl Surrogate {
     pub fn inverse_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
         let out = tasks::inverse(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Serial hosts: fill the frames missing between the snapshots (the CLI's `interpolate`): the
@@ -639,9 +641,7 @@ impl Surrogate {
     pub fn interpolate_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
         let out = tasks::interpolate(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Every predicted frame of the last task at other locations than the registered ones (a
