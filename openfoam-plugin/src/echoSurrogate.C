@@ -23,7 +23,6 @@ License
 
 #include <chrono>
 #include <cmath>
-#include <functional>
 #include <utility>
 #include <sstream>
 #include <vector>
@@ -363,12 +362,18 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         if (!message.empty()) return badEntry("parameters", message);
     }
 
+    // interval and maxSpread: absent means one segment (set in initialise()) and no threshold.
     const word cpu("cpu");
     const label zero(0);
     const label one(1);
+    const scalar never(-1);
     const fileName none(fileName::null);
     const word bundles(word::null);
     const scalar start = time_.startTime().value();
+    interval_ = -1;
+    maxSpread_ = -1;
+    const bool hasInterval = dict.found("interval");
+    const bool hasMaxSpread = dict.found("maxSpread");
     if
     (
         !lookup(dict, "device", device_, &cpu)
@@ -381,94 +386,40 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
      || !lookup(dict, "warmStartTime", warmStartTime_, &start)
      || !lookup(dict, "warmStartFrame", warmStartFrame_, &zero)
      || !lookup(dict, "ensemble", ensemble_, &one)
+     || (hasInterval && !lookup(dict, "interval", interval_, &never))
+     || (hasMaxSpread && !lookup(dict, "maxSpread", maxSpread_, &never))
     )
     {
         return false;
     }
     ortLib_.expand();
 
-    // Labels are signed: a negative value would wrap around on its way to the runtime's unsigned
-    // sizes (steps -3 became 18446744073709551613).
-    const std::pair<const char*, label> counts[] =
+    // The values' bounds and messages are echo-onnx's (the CLI's too), checked before the bundle
+    // is opened; the entries are echo::Settings' names.
+    echo::Settings settings;
+    settings.device = device_;
+    settings.method = method_;
+    settings.threads = threads_;
+    settings.horizon = horizon_;
+    settings.steps = steps_;
+    settings.seed = seed_;
+    settings.warm_start_frame = warmStartFrame_;
+    settings.ensemble = ensemble_;
+    settings.has_interval = hasInterval;
+    settings.interval = interval_;
+    settings.has_max_spread = hasMaxSpread;
+    settings.max_spread = maxSpread_;
+    settings.warm_start = mode_ == modeType::warmStart;
+    settings.warm_start_time = warmStartTime_;
+    settings.end_time = time_.endTime().value();
+    settings.time_step = time_.deltaTValue();
+    try
     {
-        {"threads", threads_}, {"horizon", horizon_}, {"steps", steps_},
-        {"seed", seed_}, {"warmStartFrame", warmStartFrame_},
-        {"ensemble", ensemble_}
-    };
-    for (const auto& c : counts)
-    {
-        if (c.second < 0)
-        {
-            return badEntry(c.first, Foam::name(c.second) + " is negative");
-        }
+        echo::check_settings(settings);
     }
-
-    // interval: absent means one segment (set in initialise()); given, it must be a time > 0.
-    interval_ = -1;
-    if (dict.found("interval"))
+    catch (const echo::SettingError& e)
     {
-        const scalar never(-1);
-        if (!lookup(dict, "interval", interval_, &never)) return false;
-        if (!(std::isfinite(interval_) && interval_ > 0))
-        {
-            return badEntry
-            (
-                "interval", Foam::name(interval_) + " must be a time > 0"
-            );
-        }
-    }
-
-    // maxSpread: absent means no threshold; given, the runtime checks it (> 0, with an ensemble).
-    maxSpread_ = -1;
-    const bool hasMaxSpread = dict.found("maxSpread");
-    if (hasMaxSpread)
-    {
-        const scalar never(-1);
-        if (!lookup(dict, "maxSpread", maxSpread_, &never)) return false;
-    }
-
-    // A warm start after the end time would never happen: the run would silently be a plain run.
-    const scalar endTime = time_.endTime().value();
-    if (!std::isfinite(warmStartTime_))
-    {
-        return badEntry("warmStartTime", "is not a finite time");
-    }
-    if
-    (
-        mode_ == modeType::warmStart
-     && warmStartTime_ > endTime + 0.5*time_.deltaTValue()
-    )
-    {
-        return badEntry
-        (
-            "warmStartTime",
-            Foam::name(warmStartTime_) + " is after endTime "
-          + Foam::name(endTime) + ": the warm start would never happen"
-        );
-    }
-
-    // The runtime's own bounds and names (the same as the echo-onnx CLI's), checked before the
-    // bundle is opened. 0 and "" mean the defaults.
-    const std::pair<const char*, std::function<void()>> checks[] =
-    {
-        {"device", [&] { echo::check_settings(device_); }},
-        {"method", [&] { echo::check_settings("cpu", method_); }},
-        {"steps", [&] { echo::check_settings("cpu", "", steps_); }},
-        {"horizon", [&] { echo::check_settings("cpu", "", 0, horizon_); }},
-        {"threads", [&] { echo::check_settings("cpu", "", 0, 0, threads_); }},
-        {"ensemble", [&] { echo::check_ensemble(ensemble_); }},
-        {"maxSpread", [&] { if (hasMaxSpread) echo::check_ensemble(ensemble_, maxSpread_); }},
-    };
-    for (const auto& c : checks)
-    {
-        try
-        {
-            c.second();
-        }
-        catch (const std::exception& e)
-        {
-            return badEntry(c.first, e.what());
-        }
+        return badEntry(e.setting(), e.what());
     }
     return true;
 }
@@ -553,38 +504,6 @@ void Foam::functionObjects::echoSurrogate::setOutputs(label k)
         setOutput(stdOutput, predictedStd_[k]);
     }
     echoValid_ = true;
-}
-
-
-Foam::scalarList Foam::functionObjects::echoSurrogate::relativeL2
-(
-    const scalarField& a,
-    const scalarField* b,
-    const scalarField& ref
-) const
-{
-    const label n = mesh_.nCells();
-    const label C = sum(components_);
-    scalarList out(fieldNames_.size(), Zero);
-    label c0 = 0;
-    forAll(fieldNames_, fi)
-    {
-        scalar num = 0, den = 0;
-        for (label i = 0; i < n; ++i)
-        {
-            for (label d = 0; d < components_[fi]; ++d)
-            {
-                const label j = i*C + c0 + d;
-                num += sqr(b ? a[j] - (*b)[j] : a[j]);
-                den += sqr(ref[j]);
-            }
-        }
-        reduce(num, sumOp<scalar>());
-        reduce(den, sumOp<scalar>());
-        out[fi] = Foam::sqrt(num)/max(Foam::sqrt(den), VSMALL);
-        c0 += components_[fi];
-    }
-    return out;
 }
 
 
@@ -987,14 +906,20 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
     }
     if (ensemble_ > 1)
     {
-        const scalarList spread = relativeL2
-        (
-            predictedStd_[warmStartFrame_], nullptr, predictedMean_[warmStartFrame_]
-        );
+        echo::Scores spread;
+        ok = guarded("cannot measure the ensemble spread", false, [&]
+        {
+            spread = surrogate_->score
+            (
+                comm, t, 0, nullptr, predictedMean_[warmStartFrame_].cdata(),
+                predictedStd_[warmStartFrame_].cdata()
+            );
+        });
+        if (!ok) return false;
         Info<< "; member 0 of an ensemble of " << ensemble_ << ", relative spread";
         forAll(fieldNames_, fi)
         {
-            Info<< " " << fieldNames_[fi] << " " << fmt(spread[fi]).c_str();
+            Info<< " " << fieldNames_[fi] << " " << fmt(spread.spreads[fi]).c_str();
         }
     }
     Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
@@ -1004,50 +929,33 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 
 void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
 {
+    // The error (with an ensemble, of its mean: predicted_) and the spread: echo-onnx's monitor
     const scalarField local = gatherLocal();
-    const scalarList errors = relativeL2(predicted_[k], &local, local);
-    // With an ensemble, predicted_ is its mean
-    const scalarList spreads =
-        ensemble_ > 1
-      ? relativeL2(predictedStd_[k], nullptr, predicted_[k])
-      : scalarList();
-
-    Info<< type() << " " << name() << ": t = " << fmt(t).c_str() << ", lead "
-        << fmt(t - origin_).c_str() << ": relative L2 error";
-    forAll(fieldNames_, fi)
+    PstreamCommunicator comm;
+    echo::Scores scores;
+    const bool ok = guarded("cannot compare with the solver", false, [&]
     {
-        Info<< " " << fieldNames_[fi] << " " << fmt(errors[fi]).c_str();
-    }
-    if (ensemble_ > 1)
-    {
-        Info<< ", ensemble spread";
-        forAll(fieldNames_, fi)
-        {
-            Info<< " " << fieldNames_[fi] << " " << fmt(spreads[fi]).c_str();
-        }
-    }
-    Info<< endl;
+        scores = surrogate_->score
+        (
+            comm, t, t - origin_, local.cdata(), predicted_[k].cdata(),
+            ensemble_ > 1 ? predictedStd_[k].cdata() : nullptr, maxSpread_
+        );
+    });
+    if (!ok) return;
+    Info<< type() << " " << name() << ": " << scores.summary.c_str() << endl;
 
     if (Pstream::master())
     {
         OFstream& os = file();
         os.precision(10);
         os << t << token::TAB << (t - origin_);
-        forAll(errors, fi) os << token::TAB << errors[fi];
-        forAll(spreads, fi) os << token::TAB << spreads[fi];
+        for (const scalar e : scores.errors) os << token::TAB << e;
+        for (const scalar s : scores.spreads) os << token::TAB << s;
         os << endl;
     }
 
     // maxSpread: a prediction the ensemble does not agree on is not shown, and no other follows.
-    label worst = -1;
-    forAll(spreads, fi)
-    {
-        if (maxSpread_ > 0 && spreads[fi] > maxSpread_ && (worst < 0 || spreads[fi] > spreads[worst]))
-        {
-            worst = fi;
-        }
-    }
-    if (worst >= 0)
+    if (!scores.stop.empty())
     {
         std::string fields;
         forAll(fieldNames_, fi)
@@ -1055,10 +963,7 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
             fields += " " + fieldNames_[fi] + "EchoMean " + fieldNames_[fi] + "EchoStd";
         }
         WarningInFunction
-            << type() << " " << name() << ": at t = " << fmt(t).c_str()
-            << " the ensemble spread of " << fieldNames_[worst] << " is "
-            << fmt(spreads[worst]).c_str() << " > maxSpread "
-            << fmt(maxSpread_).c_str() << ": the surrogate stops forecasting."
+            << type() << " " << name() << ": " << scores.stop.c_str()
             << nl << "    From now on: no forecasts, no further error.dat rows,"
             << " no" << fields.c_str() << " (those written before t = "
             << fmt(t).c_str() << " hold trusted predictions); the solver runs"
