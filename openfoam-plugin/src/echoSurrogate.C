@@ -156,6 +156,22 @@ void fromChannels
     f.correctBoundaryConditions();
 }
 
+//- The case's volScalarField or volVectorField `name`, or null when it has neither.
+Foam::regIOobject* findField(const Foam::fvMesh& mesh, const Foam::word& name)
+{
+    if (auto* s = mesh.getObjectPtr<Foam::volScalarField>(name)) return s;
+    return mesh.getObjectPtr<Foam::volVectorField>(name);
+}
+
+//- Calls f with `field` as what it is: a volScalarField or a volVectorField, the only kinds the
+//  function object handles (the case's fields and its outputs), so each has one code path.
+template<class F>
+void visit(Foam::regIOobject& field, F&& f)
+{
+    if (auto* s = dynamic_cast<Foam::volScalarField*>(&field)) f(*s);
+    else f(dynamic_cast<Foam::volVectorField&>(field));
+}
+
 //- The <field>Echo field of `f`: zero, with f's dimensions, zero-gradient at the boundaries.
 template<class Type>
 Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
@@ -448,15 +464,10 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        const word& fname = fieldNames_[fi];
-        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
+        visit(*findField(mesh_, fieldNames_[fi]), [&](const auto& f)
         {
-            toChannels(mesh_.lookupObject<volScalarField>(fname).primitiveField(), C, c0, 1, out);
-        }
-        else
-        {
-            toChannels(mesh_.lookupObject<volVectorField>(fname).primitiveField(), C, c0, components_[fi], out);
-        }
+            toChannels(f.primitiveField(), C, c0, components_[fi], out);
+        });
         c0 += components_[fi];
     }
     return out;
@@ -473,13 +484,12 @@ void Foam::functionObjects::echoSurrogate::setOutput
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        if (outScalars_[out].set(fi))
+        if (outputs_[out].set(fi))
         {
-            fromChannels(values, C, c0, 1, true, outScalars_[out][fi]);
-        }
-        else if (outVectors_[out].set(fi))
-        {
-            fromChannels(values, C, c0, components_[fi], true, outVectors_[out][fi]);
+            visit(outputs_[out][fi], [&](auto& f)
+            {
+                fromChannels(values, C, c0, components_[fi], true, f);
+            });
         }
         c0 += components_[fi];
     }
@@ -516,28 +526,19 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        const word& fname = fieldNames_[fi];
-        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
+        visit(*findField(mesh_, fieldNames_[fi]), [&](auto& f)
         {
-            fromChannels(values, C, c0, 1, false, mesh_.lookupObjectRef<volScalarField>(fname));
-        }
-        else
-        {
-            volVectorField& f = mesh_.lookupObjectRef<volVectorField>(fname);
             fromChannels(values, C, c0, components_[fi], false, f);
-
-            // Keep the volumetric flux consistent with a replaced velocity
-            if (fname == "U" && mesh_.foundObject<surfaceScalarField>("phi"))
-            {
-                surfaceScalarField& phi =
-                    mesh_.lookupObjectRef<surfaceScalarField>("phi");
-                if (phi.dimensions() == dimVolume/dimTime)
-                {
-                    phi = fvc::flux(f);
-                }
-            }
-        }
+        });
         c0 += components_[fi];
+    }
+
+    // Keep the volumetric flux consistent with a replaced velocity
+    const volVectorField* U = mesh_.getObjectPtr<volVectorField>("U");
+    surfaceScalarField* phi = mesh_.getObjectPtr<surfaceScalarField>("phi");
+    if (fieldNames_.found("U") && U && phi && phi->dimensions() == dimVolume/dimTime)
+    {
+        *phi = fvc::flux(*U);
     }
 }
 
@@ -557,45 +558,15 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     };
     for (label out = 0; out < nOutputs; ++out)
     {
-        outScalars_[out].clear();
-        outVectors_[out].clear();
-        outScalars_[out].setSize(fieldNames_.size());
-        outVectors_[out].setSize(fieldNames_.size());
+        outputs_[out].clear();
+        outputs_[out].setSize(fieldNames_.size());
     }
     std::vector<echo::Field> caseFields;
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
-        auto io = [&](label out)
-        {
-            return IOobject
-            (
-                fname + outputSuffix[out],
-                mesh_.time().timeName(),
-                mesh_,
-                IOobject::NO_READ,
-                IOobject::NO_WRITE
-            );
-        };
-        if (mesh_.foundObject<volScalarField>(fname))
-        {
-            const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
-            components_[fi] = 1;
-            for (label out = 0; out < nOutputs; ++out)
-            {
-                if (written[out]) outScalars_[out].set(fi, echoField(io(out), f));
-            }
-        }
-        else if (mesh_.foundObject<volVectorField>(fname))
-        {
-            const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
-            components_[fi] = dim;
-            for (label out = 0; out < nOutputs; ++out)
-            {
-                if (written[out]) outVectors_[out].set(fi, echoField(io(out), f));
-            }
-        }
-        else
+        regIOobject* field = findField(mesh_, fname);
+        if (!field)
         {
             fail
             (
@@ -604,6 +575,20 @@ bool Foam::functionObjects::echoSurrogate::initialise()
                 true
             );
             return false;
+        }
+        components_[fi] = isA<volScalarField>(*field) ? 1 : dim;
+        for (label out = 0; out < nOutputs; ++out)
+        {
+            if (!written[out]) continue;
+            const IOobject io
+            (
+                fname + outputSuffix[out],
+                mesh_.time().timeName(),
+                mesh_,
+                IOobject::NO_READ,
+                IOobject::NO_WRITE
+            );
+            visit(*field, [&](const auto& f) { outputs_[out].set(fi, echoField(io, f)); });
         }
         caseFields.push_back(echo::Field{fname, std::size_t(components_[fi])});
     }
@@ -1119,15 +1104,10 @@ bool Foam::functionObjects::echoSurrogate::write()
     {
         forAll(fieldNames_, fi)
         {
-            if (outScalars_[out].set(fi))
+            if (outputs_[out].set(fi))
             {
-                outScalars_[out][fi].write();
-                Info<< " " << outScalars_[out][fi].name();
-            }
-            else if (outVectors_[out].set(fi))
-            {
-                outVectors_[out][fi].write();
-                Info<< " " << outVectors_[out][fi].name();
+                outputs_[out][fi].write();
+                Info<< " " << outputs_[out][fi].name();
             }
         }
     }
