@@ -808,30 +808,15 @@ bool Foam::functionObjects::echoSurrogate::distribute()
         predictedMean_.setSize(ensemble && warm ? times.size() : 0);
         forAll(predicted_, k)
         {
+            // ensemble 1: the prediction. Ensemble: its mean and std; in warmStart mode the
+            // fields get member 0 (the seed's) and the mean and std are shown.
             predicted_[k].setSize(n*C);
-            if (!ensemble)
-            {
-                surrogate_->prediction(k, predicted_[k].data());
-                continue;
-            }
+            if (!ensemble || warm) surrogate_->prediction(k, predicted_[k].data());
+            if (!ensemble) continue;
             predictedStd_[k].setSize(n*C);
-            if (warm)
-            {
-                // The fields get member 0 (the seed's); the mean and std are shown
-                predictedMean_[k].setSize(n*C);
-                surrogate_->prediction(k, predicted_[k].data());
-                surrogate_->prediction_stats
-                (
-                    k, predictedMean_[k].data(), predictedStd_[k].data()
-                );
-            }
-            else
-            {
-                surrogate_->prediction_stats
-                (
-                    k, predicted_[k].data(), predictedStd_[k].data()
-                );
-            }
+            scalarField& mean = warm ? predictedMean_[k] : predicted_[k];
+            mean.setSize(n*C);
+            surrogate_->prediction_stats(k, mean.data(), predictedStd_[k].data());
         }
     });
 }
