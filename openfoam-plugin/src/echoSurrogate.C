@@ -156,6 +156,24 @@ void fromChannels
     f.correctBoundaryConditions();
 }
 
+//- The message of the IO error f raises (OpenFOAM's, for a missing or malformed entry), or empty.
+template<class F>
+Foam::string ioError(F&& f)
+{
+    const bool throwing = Foam::FatalIOError.throwExceptions();
+    Foam::string message;
+    try
+    {
+        f();
+    }
+    catch (const Foam::IOerror& e)
+    {
+        message = e.message();
+    }
+    Foam::FatalIOError.throwExceptions(throwing);
+    return message;
+}
+
 //- The case's volScalarField or volVectorField `name`, or null when it has neither.
 Foam::regIOobject* findField(const Foam::fvMesh& mesh, const Foam::word& name)
 {
@@ -292,23 +310,11 @@ bool Foam::functionObjects::echoSurrogate::lookup
 {
     // OpenFOAM's own message for a missing or malformed entry (it names the entry and its line),
     // reported through fail() so that failOnError no turns it into a warning too.
-    const bool throwing = FatalIOError.throwExceptions();
-    string message;
-    try
+    const string message = ioError([&]
     {
         value = deflt ? dict.lookupOrDefault<T>(key, *deflt) : dict.get<T>(key);
-    }
-    catch (const Foam::IOerror& e)
-    {
-        message = e.message();
-    }
-    FatalIOError.throwExceptions(throwing);
-    if (!message.empty())
-    {
-        fail("entry '" + key + "': " + message, true);
-        return false;
-    }
-    return true;
+    });
+    return message.empty() || badEntry(key, message);
 }
 
 
@@ -358,9 +364,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         {
             return badEntry("parameters", "must be a dictionary of name value pairs");
         }
-        const bool throwing = FatalIOError.throwExceptions();
-        string message;
-        try
+        const string message = ioError([&]
         {
             for (const entry& e : dict.subDict("parameters"))
             {
@@ -369,12 +373,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
                 s << e.keyword().c_str() << "=" << readScalar(e.stream());
                 parameters_.append(string(s.str()));
             }
-        }
-        catch (const Foam::IOerror& e)
-        {
-            message = e.message();
-        }
-        FatalIOError.throwExceptions(throwing);
+        });
         if (!message.empty()) return badEntry("parameters", message);
     }
 
