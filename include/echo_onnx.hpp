@@ -38,6 +38,11 @@
 //
 // The result equals a serial run on the whole mesh (global ids break ties between equidistant
 // locations, like location indices do in a serial run).
+//
+// A host that runs next to a solver checks its user's settings at once with
+// check_settings(const Settings&) (the first bad one throws SettingError, naming it), and scores
+// each prediction against the solver with score(comm, ...) (relative L2 error, ensemble spread,
+// the maxSpread stop), so every host reports the same numbers in the same words.
 
 #ifndef ECHO_ONNX_HPP
 #define ECHO_ONNX_HPP

@@ -541,8 +541,8 @@ impl Surrogate {
     }
 }
 
-/// Check a host's settings without a bundle (the OpenFOAM function object does so when it reads
-/// its dictionary, so that a bad entry stops the run before anything is computed). Each message
+/// Check a host's settings without a bundle (a host checks all of its settings at once with
+/// [`crate::settings::Settings::check`], which applies this one setting at a time). Each message
 /// starts with the setting's name, which is also the function object's entry. 0 (and "" for
 /// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
 pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
