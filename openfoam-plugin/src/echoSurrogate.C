@@ -463,7 +463,7 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        visit(*findField(mesh_, fieldNames_[fi]), [&](const auto& f)
+        visit(mesh_.lookupObjectRef<regIOobject>(fieldNames_[fi]), [&](const auto& f)
         {
             toChannels(f.primitiveField(), C, c0, components_[fi], out);
         });
@@ -525,7 +525,7 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        visit(*findField(mesh_, fieldNames_[fi]), [&](auto& f)
+        visit(mesh_.lookupObjectRef<regIOobject>(fieldNames_[fi]), [&](auto& f)
         {
             fromChannels(values, C, c0, components_[fi], false, f);
         });
