@@ -302,6 +302,10 @@ public:
     //  RMS(std)/RMS(mean), each summed over every rank's locations (n * channels() values each).
     //  Scores::summary is the log's account at time t with the given lead (with solver values);
     //  Scores::stop names the field whose spread exceeds max_spread (> 0) the most, if any.
+    //- A table of scores (one row per score() with solver values: time, lead, then the Scores'
+    //  errors and spreads): its title, and its columns after time and lead ("T", "spread(T)").
+    std::string score_title() const;
+    std::vector<std::string> score_columns() const;
     Scores score
     (
         Communicator& comm,

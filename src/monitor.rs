@@ -109,6 +109,25 @@ impl Scores {
     }
 }
 
+/// The title of a host's table of scores (the function object's `error.dat`): what its numbers are.
+pub fn table_title(members: usize) -> String {
+    if members == 1 {
+        "relative L2 error of the prediction".into()
+    } else {
+        format!("relative L2 error of the ensemble mean ({members} members) per field, then the relative ensemble spread spread(<field>) = RMS(std)/RMS(mean)")
+    }
+}
+
+/// The table's columns after the time and the lead, in the order of [`Scores`]: each field's error,
+/// then with an ensemble each field's spread, `spread(<field>)`.
+pub fn table_columns(fields: &[String], members: usize) -> Vec<String> {
+    let mut columns = fields.to_vec();
+    if members > 1 {
+        columns.extend(fields.iter().map(|f| format!("spread({f})")));
+    }
+    columns
+}
+
 impl Surrogate {
     /// Every rank (a collective call): score a predicted frame at this rank's locations against
     /// the solver's values there (`solver`, absent: spreads only), all `[N][C]` in physical units.
@@ -262,6 +281,18 @@ mod tests {
 
     fn scores(spreads: Vec<f64>) -> Scores {
         Scores { fields: vec!["U".into(), "T".into()], errors: vec![0.25, 0.0123456789], spreads }
+    }
+
+    #[test]
+    fn the_table_says_what_its_columns_are() {
+        let fields = ["U".to_string(), "T".to_string()];
+        assert_eq!(table_title(1), "relative L2 error of the prediction");
+        assert_eq!(
+            table_title(4),
+            "relative L2 error of the ensemble mean (4 members) per field, then the relative ensemble spread spread(<field>) = RMS(std)/RMS(mean)"
+        );
+        assert_eq!(table_columns(&fields, 1), ["U", "T"]);
+        assert_eq!(table_columns(&fields, 4), ["U", "T", "spread(U)", "spread(T)"]);
     }
 
     #[test]

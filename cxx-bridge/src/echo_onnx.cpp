@@ -371,6 +371,20 @@ void Surrogate::prediction_stats(std::size_t k, double* mean, double* std_dev)
     call([&] { impl_->s->prediction_stats(k, out(mean, n), out(std_dev, n)); return 0; });
 }
 
+std::string Surrogate::score_title() const
+{
+    return call([&] { return std::string(impl_->s->score_title()); });
+}
+
+std::vector<std::string> Surrogate::score_columns() const
+{
+    return call([&] {
+        std::vector<std::string> out;
+        for (const auto& c : impl_->s->score_columns()) out.emplace_back(std::string(c));
+        return out;
+    });
+}
+
 Scores Surrogate::score
 (
     Communicator& comm,

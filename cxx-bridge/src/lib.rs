@@ -17,6 +17,7 @@ use std::pin::Pin;
 
 use echo_onnx::distributed::Communicator;
 
+use echo_onnx::monitor;
 use echo_onnx::settings::Settings;
 use echo_onnx::{host, ErrorKind};
 
@@ -114,7 +115,9 @@ mod ffi {
         fn set_ensemble(&mut self, members: usize) -> Result<()>;
         fn ensemble(&self) -> usize;
         fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
-        // The accuracy monitor (every rank: collective)
+        // The accuracy monitor (score_on: every rank, collective)
+        fn score_title(&self) -> String;
+        fn score_columns(&self) -> Vec<String>;
         #[allow(clippy::too_many_arguments)]
         fn score_on(
             &self,
@@ -328,6 +331,13 @@ impl Surrogate {
             copy_into("ensemble mean", &m, mean)?;
             copy_into("ensemble std", &s, std)
         })
+    }
+    fn score_title(&self) -> String {
+        monitor::table_title(self.0.ensemble())
+    }
+    fn score_columns(&self) -> Vec<String> {
+        let fields: Vec<String> = self.0.manifest().fields.iter().map(|f| f.name.clone()).collect();
+        monitor::table_columns(&fields, self.0.ensemble())
     }
     #[allow(clippy::too_many_arguments)]
     fn score_on(

@@ -169,6 +169,8 @@ int main(int argc, char** argv)
     CHECK(sc.summary.find("t = 0.2, lead 0.1: relative L2 error vorticity 0, ensemble spread vorticity ") == 0);
     CHECK(sc.stop.find("at t = 0.2 the ensemble spread of vorticity is ") == 0);
     CHECK(s.score(solo, 0.2, 0.1, mean.data(), mean.data(), std_dev.data()).stop.empty());
+    CHECK(s.score_columns() == std::vector<std::string>({"vorticity", "spread(vorticity)"}));
+    CHECK(s.score_title().find("ensemble mean (4 members)") != std::string::npos);
     // A host's settings at once: the first bad one is named.
     echo::Settings settings;
     echo::check_settings(settings);

@@ -738,28 +738,12 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         resetFile("error");
         if (Pstream::master())
         {
-            if (ensemble_ == 1)
-            {
-                writeHeader(file(), "echoSurrogate: relative L2 error of the prediction");
-            }
-            else
-            {
-                writeHeader
-                (
-                    file(),
-                    "echoSurrogate: relative L2 error of the ensemble mean ("
-                  + Foam::name(ensemble_) + " members) per field, then the"
-                    " relative ensemble spread spread(<field>) = RMS(std)/RMS(mean)"
-                );
-            }
+            // The table's title and columns are echo-onnx's (those of its monitor's numbers)
+            writeHeader(file(), "echoSurrogate: " + surrogate_->score_title());
             writeHeader(file(), "bundle " + surrogate_->name());
             writeCommented(file(), "Time");
             writeTabbed(file(), "lead");
-            for (const word& f : fieldNames_) writeTabbed(file(), f);
-            if (ensemble_ > 1)
-            {
-                for (const word& f : fieldNames_) writeTabbed(file(), "spread(" + f + ")");
-            }
+            for (const std::string& c : surrogate_->score_columns()) writeTabbed(file(), c);
             file() << endl;
         }
         // The start time is the first snapshot
