@@ -4,10 +4,11 @@
 //! [`crate::bundle::limits`]'s (through [`check_settings`] and [`check_ensemble`], the CLI's), and
 //! the messages are worded here, so every host reports a bad value the same way.
 
+use crate::bundle::{limits, SamplerMethod};
 use crate::err;
-use crate::error::Error;
-use crate::host::{check_ensemble, check_settings};
+use crate::error::{Error, Result};
 use crate::monitor::g6;
+use crate::runtime::Device;
 
 /// A host's settings as read, before any bundle is open. 0 (and "" for `method`) means the
 /// default: the bundle's steps and method, one segment, ONNX Runtime's threads.
@@ -118,7 +119,7 @@ impl Settings {
     /// right setting. The signs are checked first, so the counts convert exactly.
     fn check_bounds(&self) -> Result<(), SettingError> {
         let size = |v: i64| v as usize;
-        let checks: [(&'static str, &dyn Fn() -> crate::Result<()>); 7] = [
+        let checks: [(&'static str, &dyn Fn() -> Result<()>); 7] = [
             ("device", &|| check_settings(&self.device, "", 0, 0, 0)),
             ("method", &|| check_settings("cpu", &self.method, 0, 0, 0)),
             ("steps", &|| check_settings("cpu", "", size(self.steps), 0, 0)),
@@ -134,6 +135,41 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// Check a host's settings without a bundle (a host checks all of its settings at once with
+/// [`Settings::check`], which applies this one setting at a time). Each message
+/// starts with the setting's name, which is also the function object's entry. 0 (and "" for
+/// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
+pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
+    Device::parse(device).map_err(|e| err!(Usage, "device: {}", e.message()).with_hint("use cpu, cuda or cuda:N"))?;
+    if !method.is_empty() && SamplerMethod::from_name(method).is_none() {
+        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", SamplerMethod::NAMES.join(", "))));
+    }
+    let usage = |e: String| err!(Usage, "{e}");
+    for (name, value, range) in [("steps", steps, &limits::STEPS), ("horizon", horizon, &limits::HORIZON), ("threads", threads, &limits::THREADS)] {
+        if value != 0 {
+            limits::check(name, value, range).map_err(usage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Check a host's ensemble settings without a bundle, as [`check_settings`]: `members` in
+/// 1 ..= 1024 (the CLI's `--ensemble`), and `max_spread` (a threshold on the ensemble's relative
+/// spread), when given, a number > 0 that needs an ensemble of 2 or more members. Each message
+/// starts with the setting's name (the OpenFOAM function object's entries `ensemble`, `maxSpread`).
+pub fn check_ensemble(members: usize, max_spread: Option<f64>) -> Result<()> {
+    limits::check("ensemble", members, &limits::ENSEMBLE).map_err(|e| err!(Usage, "{e}").with_hint("1 is a single prediction; 16 is a usual ensemble"))?;
+    if let Some(s) = max_spread {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(err!(Usage, "maxSpread = {s} must be a number > 0").with_hint("a relative spread: 0.2 stops at 20 % of the mean's RMS"));
+        }
+        if members < 2 {
+            return Err(err!(Usage, "maxSpread needs an ensemble (ensemble = {members})").with_hint("add ensemble N with N >= 2 (e.g. 8)"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
