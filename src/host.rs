@@ -402,25 +402,30 @@ impl Surrogate {
     /// Keeps the bundle's `context_frames` most recent snapshots.
     pub(crate) fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
         let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
-        let m = &self.bundle.manifest;
-        let c = m.channels();
-        check_len("cloud snapshot values", values.len(), cloud.order.len() * c)?;
-        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
-        let out = self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
-            let (f, k) = self.normaliser.field_of(channel);
-            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
-                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
-        })?;
+        check_len("cloud snapshot values", values.len(), cloud.order.len() * self.channels())?;
+        let out = self.normalise_by_id(cloud, time, values)?;
         if let Some((last, _)) = self.history.back() {
             if time <= *last {
                 return Err(err!(Usage, "snapshot at time {time} is not after the previous one ({last})"));
             }
         }
         self.history.push_back((time, out));
-        while self.history.len() > m.time.context_frames {
+        while self.history.len() > self.bundle.manifest.time.context_frames {
             self.history.pop_front();
         }
         Ok(())
+    }
+
+    /// One snapshot's values on the cloud (`[cloud][C]` in the cloud's order, physical units) in id
+    /// order, normalised: what the tasks take. NaN or Inf is an error that names field and time.
+    fn normalise_by_id(&self, cloud: &Cloud, time: f64, values: &[f64]) -> Result<Vec<f32>> {
+        let c = self.channels();
+        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
+        self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
+            let (f, k) = self.normaliser.field_of(channel);
+            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", self.manifest().fields[f].name)
+                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
+        })
     }
 
     /// Snapshots held (at most the bundle's context frames).
@@ -577,17 +582,10 @@ impl Surrogate {
         if cloud.order.len() != self.local()?.candidates.len() {
             return Err(err!(Usage, "inverse_from and interpolate_from serve serial hosts (set_mesh); this cloud holds other ranks' candidates too"));
         }
-        let m = &self.bundle.manifest;
-        let c = m.channels();
         let mut out = Vec::with_capacity(values.len());
         for (time, v) in times.iter().zip(values) {
-            let candidates = self.candidate_values(v)?;
-            let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &candidates[i * c..(i + 1) * c]).copied().collect();
-            out.push(self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
-                let (f, k) = self.normaliser.field_of(channel);
-                err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
-                    .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
-            })?);
+            // A serial host's cloud is its own candidates: the order indexes them.
+            out.push(self.normalise_by_id(cloud, *time, &self.candidate_values(v)?)?);
         }
         Ok(Series { locations: cloud.points.clone(), times: times.to_vec(), values: out, association: Association::Point })
     }
