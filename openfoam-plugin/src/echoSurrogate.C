@@ -181,15 +181,6 @@ Foam::regIOobject* findField(const Foam::fvMesh& mesh, const Foam::word& name)
     return mesh.getObjectPtr<Foam::volVectorField>(name);
 }
 
-//- Calls f with `field` as what it is: a volScalarField or a volVectorField, the only kinds the
-//  function object handles (the case's fields and its outputs), so each has one code path.
-template<class F>
-void visit(Foam::regIOobject& field, F&& f)
-{
-    if (auto* s = dynamic_cast<Foam::volScalarField*>(&field)) f(*s);
-    else f(dynamic_cast<Foam::volVectorField&>(field));
-}
-
 //- The <field>Echo field of `f`: zero, with f's dimensions, zero-gradient at the boundaries.
 template<class Type>
 Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
@@ -205,6 +196,53 @@ Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
         Foam::dimensioned<Type>(f.dimensions(), Foam::Zero),
         Foam::zeroGradientFvPatchField<Type>::typeName
     );
+}
+
+// The same for a field as it is registered (a case field, an output): a volScalarField or a
+// volVectorField, the only kinds the function object handles, so each has one code path.
+void toChannels
+(
+    const Foam::regIOobject& f,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    Foam::scalarField& out
+)
+{
+    if (auto* s = dynamic_cast<const Foam::volScalarField*>(&f))
+    {
+        toChannels(s->primitiveField(), C, c0, nc, out);
+    }
+    else
+    {
+        toChannels(dynamic_cast<const Foam::volVectorField&>(f).primitiveField(), C, c0, nc, out);
+    }
+}
+
+void fromChannels
+(
+    const Foam::scalarField& values,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    bool zeroRest,
+    Foam::regIOobject& f
+)
+{
+    if (auto* s = dynamic_cast<Foam::volScalarField*>(&f))
+    {
+        fromChannels(values, C, c0, nc, zeroRest, *s);
+    }
+    else
+    {
+        fromChannels(values, C, c0, nc, zeroRest, dynamic_cast<Foam::volVectorField&>(f));
+    }
+}
+
+Foam::regIOobject* echoField(const Foam::IOobject& io, const Foam::regIOobject& f)
+{
+    if (auto* s = dynamic_cast<const Foam::volScalarField*>(&f)) return echoField(io, *s);
+    return echoField(io, dynamic_cast<const Foam::volVectorField&>(f));
 }
 
 } // namespace
@@ -463,10 +501,7 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        visit(mesh_.lookupObjectRef<regIOobject>(fieldNames_[fi]), [&](const auto& f)
-        {
-            toChannels(f.primitiveField(), C, c0, components_[fi], out);
-        });
+        toChannels(mesh_.lookupObject<regIOobject>(fieldNames_[fi]), C, c0, components_[fi], out);
         c0 += components_[fi];
     }
     return out;
@@ -485,10 +520,7 @@ void Foam::functionObjects::echoSurrogate::setOutput
     {
         if (outputs_[out].set(fi))
         {
-            visit(outputs_[out][fi], [&](auto& f)
-            {
-                fromChannels(values, C, c0, components_[fi], true, f);
-            });
+            fromChannels(values, C, c0, components_[fi], true, outputs_[out][fi]);
         }
         c0 += components_[fi];
     }
@@ -525,10 +557,8 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        visit(mesh_.lookupObjectRef<regIOobject>(fieldNames_[fi]), [&](auto& f)
-        {
-            fromChannels(values, C, c0, components_[fi], false, f);
-        });
+        const word& fname = fieldNames_[fi];
+        fromChannels(values, C, c0, components_[fi], false, mesh_.lookupObjectRef<regIOobject>(fname));
         c0 += components_[fi];
     }
 
@@ -587,7 +617,7 @@ bool Foam::functionObjects::echoSurrogate::initialise()
                 IOobject::NO_READ,
                 IOobject::NO_WRITE
             );
-            visit(*field, [&](const auto& f) { outputs_[out].set(fi, echoField(io, f)); });
+            outputs_[out].set(fi, echoField(io, *field));
         }
         caseFields.push_back(echo::Field{fname, std::size_t(components_[fi])});
     }
