@@ -38,6 +38,11 @@
 //
 // The result equals a serial run on the whole mesh (global ids break ties between equidistant
 // locations, like location indices do in a serial run).
+//
+// A host that runs next to a solver checks its user's settings at once with
+// check_settings(const Settings&) (the first bad one throws SettingError, naming it), and scores
+// each prediction against the solver with score(comm, ...) (relative L2 error, ensemble spread,
+// the maxSpread stop), so every host reports the same numbers in the same words.
 
 #ifndef ECHO_ONNX_HPP
 #define ECHO_ONNX_HPP
@@ -128,12 +133,65 @@ void check_settings
     std::size_t threads = 0
 );
 
+//- A host's settings as it reads them from its user (the OpenFOAM function object's dictionary
+//  entries), for check_settings(const Settings&). Counts are signed, as a host reads them, so that
+//  a negative value is reported as such; 0 (and "" for method) means the default.
+struct Settings
+{
+    std::string device = "cpu";
+    std::string method;
+    std::int64_t threads = 0;
+    std::int64_t horizon = 0;
+    std::int64_t steps = 0;
+    std::int64_t seed = 0;
+    std::int64_t warm_start_frame = 0;
+    std::int64_t ensemble = 1;
+    //- Time between forecasts, if given (must be > 0).
+    bool has_interval = false;
+    double interval = 0;
+    //- Threshold on the ensemble's relative spread, if given (> 0, needs ensemble >= 2).
+    bool has_max_spread = false;
+    double max_spread = 0;
+    //- A warm start at warm_start_time (finite; not after end_time + time_step/2 with warm_start).
+    bool warm_start = false;
+    double warm_start_time = 0;
+    double end_time = 1e300;
+    double time_step = 0;
+};
+
+//- A bad setting: the error, and the setting's name (the OpenFOAM function object's entry).
+class SettingError : public Error
+{
+    std::string setting_;
+
+public:
+    SettingError(ErrorKind kind, const std::string& setting, const std::string& message)
+    : Error(kind, message), setting_(setting) {}
+    const std::string& setting() const { return setting_; }
+};
+
+//- Check every setting before opening a bundle, the same bounds and messages for every host: the
+//  first bad one throws SettingError (signs, interval, warm_start_time, then the runtime's bounds
+//  and names as check_settings and check_ensemble apply them).
+void check_settings(const Settings& settings);
+
 //- Check ensemble settings before opening a bundle, as check_settings: members in 1 ..= 1024 (the
 //  CLI's --ensemble), and max_spread (a threshold on the ensemble's relative spread, given) > 0,
 //  which needs members >= 2. Throws with a message that starts with the setting's name
 //  ("ensemble", "maxSpread").
 void check_ensemble(std::size_t members);
 void check_ensemble(std::size_t members, double max_spread);
+
+//- What the accuracy monitor found at one predicted time (Surrogate::score): per field, the
+//  relative L2 error and the relative ensemble spread (empty without solver values, without an
+//  ensemble), the log's summary, and the reason to stop (empty: none).
+struct Scores
+{
+    std::vector<double> errors;
+    std::vector<double> spreads;
+    std::string summary;
+    std::string stop;
+};
 
 //- One bundle, its ONNX Runtime sessions, and one host mesh. Movable, not copyable.
 class Surrogate
@@ -236,6 +294,28 @@ public:
     //  member is evaluated at the locations first, so the numbers are the CLI's --ensemble mean
     //  and _std at the same locations, and a distributed run's are a serial run's.
     void prediction_stats(std::size_t k, double* mean, double* std_dev);
+
+    // The accuracy monitor of a host that runs next to a solver
+    //- Every rank (a collective call): per field (the bundle's order), the relative L2 error of
+    //  `predicted` against the solver's values `solver` (null: none), and with `std_dev` (null
+    //  without an ensemble; `predicted` is then the ensemble's mean) the relative spread
+    //  RMS(std)/RMS(mean), each summed over every rank's locations (n * channels() values each).
+    //  Scores::summary is the log's account at time t with the given lead (with solver values);
+    //  Scores::stop names the field whose spread exceeds max_spread (> 0) the most, if any.
+    //- A table of scores (one row per score() with solver values: time, lead, then the Scores'
+    //  errors and spreads): its title, and its columns after time and lead ("T", "spread(T)").
+    std::string score_title() const;
+    std::vector<std::string> score_columns() const;
+    Scores score
+    (
+        Communicator& comm,
+        double t,
+        double lead,
+        const double* solver,
+        const double* predicted,
+        const double* std_dev,
+        double max_spread = 0
+    ) const;
 
     //- Number of locations registered (set_mesh).
     std::size_t size() const;

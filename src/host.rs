@@ -51,9 +51,9 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{limits, Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
+use crate::bundle::{Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
 use crate::distributed::SingleRank;
-use crate::engine::{Engine, GridFrame};
+use crate::engine::{Engine, GridFrame, GridFrames};
 use crate::err;
 use crate::error::Result;
 use crate::fields::{Normaliser, Series};
@@ -65,6 +65,8 @@ use crate::resample::{
 };
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
+// The checks of single settings live with the check of them all; `host::check_settings` stays.
+pub use crate::settings::{check_ensemble, check_settings};
 use crate::tasks;
 
 /// The local part of the mesh: the host's points, in the host's order.
@@ -400,25 +402,30 @@ impl Surrogate {
     /// Keeps the bundle's `context_frames` most recent snapshots.
     pub(crate) fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
         let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
-        let m = &self.bundle.manifest;
-        let c = m.channels();
-        check_len("cloud snapshot values", values.len(), cloud.order.len() * c)?;
-        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
-        let out = self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
-            let (f, k) = self.normaliser.field_of(channel);
-            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
-                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
-        })?;
+        check_len("cloud snapshot values", values.len(), cloud.order.len() * self.channels())?;
+        let out = self.normalise_by_id(cloud, time, values)?;
         if let Some((last, _)) = self.history.back() {
             if time <= *last {
                 return Err(err!(Usage, "snapshot at time {time} is not after the previous one ({last})"));
             }
         }
         self.history.push_back((time, out));
-        while self.history.len() > m.time.context_frames {
+        while self.history.len() > self.bundle.manifest.time.context_frames {
             self.history.pop_front();
         }
         Ok(())
+    }
+
+    /// One snapshot's values on the cloud (`[cloud][C]` in the cloud's order, physical units) in id
+    /// order, normalised: what the tasks take. NaN or Inf is an error that names field and time.
+    fn normalise_by_id(&self, cloud: &Cloud, time: f64, values: &[f64]) -> Result<Vec<f32>> {
+        let c = self.channels();
+        let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
+        self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
+            let (f, k) = self.normaliser.field_of(channel);
+            err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", self.manifest().fields[f].name)
+                .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
+        })
     }
 
     /// Snapshots held (at most the bundle's context frames).
@@ -453,9 +460,7 @@ impl Surrogate {
         let input =
             self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
         let out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Master: generate one segment from nothing but the parameters, frames at `t0 + k dt`.
@@ -465,9 +470,15 @@ impl Surrogate {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
         let out = tasks::generate(&mut self.engine, t0)?;
+        Ok(self.keep(out))
+    }
+
+    /// Keep a task's result as the last prediction (what [`Surrogate::prediction`] and the
+    /// broadcast to other ranks read); returns its number of frames.
+    fn keep(&mut self, out: GridFrames) -> usize {
         self.times = out.times;
         self.frames = out.members;
-        Ok(self.times.len())
+        self.times.len()
     }
 
     /// Times of the frames of the last forecast or generated segment.
@@ -537,41 +548,6 @@ impl Surrogate {
     }
 }
 
-/// Check a host's settings without a bundle (the OpenFOAM function object does so when it reads
-/// its dictionary, so that a bad entry stops the run before anything is computed). Each message
-/// starts with the setting's name, which is also the function object's entry. 0 (and "" for
-/// `method`) means the default: the bundle's steps and method, one segment, ONNX Runtime's threads.
-pub fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()> {
-    Device::parse(device).map_err(|e| err!(Usage, "device: {}", e.message()).with_hint("use cpu, cuda or cuda:N"))?;
-    if !method.is_empty() && SamplerMethod::from_name(method).is_none() {
-        return Err(err!(Usage, "method '{method}' is not a sampler method").with_hint(format!("use one of {}", SamplerMethod::NAMES.join(", "))));
-    }
-    let usage = |e: String| err!(Usage, "{e}");
-    for (name, value, range) in [("steps", steps, &limits::STEPS), ("horizon", horizon, &limits::HORIZON), ("threads", threads, &limits::THREADS)] {
-        if value != 0 {
-            limits::check(name, value, range).map_err(usage)?;
-        }
-    }
-    Ok(())
-}
-
-/// Check a host's ensemble settings without a bundle, as [`check_settings`]: `members` in
-/// 1 ..= 1024 (the CLI's `--ensemble`), and `max_spread` (a threshold on the ensemble's relative
-/// spread), when given, a number > 0 that needs an ensemble of 2 or more members. Each message
-/// starts with the setting's name (the OpenFOAM function object's entries `ensemble`, `maxSpread`).
-pub fn check_ensemble(members: usize, max_spread: Option<f64>) -> Result<()> {
-    limits::check("ensemble", members, &limits::ENSEMBLE).map_err(|e| err!(Usage, "{e}").with_hint("1 is a single prediction; 16 is a usual ensemble"))?;
-    if let Some(s) = max_spread {
-        if !(s.is_finite() && s > 0.0) {
-            return Err(err!(Usage, "maxSpread = {s} must be a number > 0").with_hint("a relative spread: 0.2 stops at 20 % of the mean's RMS"));
-        }
-        if members < 2 {
-            return Err(err!(Usage, "maxSpread needs an ensemble (ensemble = {members})").with_hint("add ensemble N with N >= 2 (e.g. 8)"));
-        }
-    }
-    Ok(())
-}
-
 fn output(geometry: &Option<Geometry>) -> Result<&ToPoints> {
     Ok(geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output())
 }
@@ -606,17 +582,10 @@ impl Surrogate {
         if cloud.order.len() != self.local()?.candidates.len() {
             return Err(err!(Usage, "inverse_from and interpolate_from serve serial hosts (set_mesh); this cloud holds other ranks' candidates too"));
         }
-        let m = &self.bundle.manifest;
-        let c = m.channels();
         let mut out = Vec::with_capacity(values.len());
         for (time, v) in times.iter().zip(values) {
-            let candidates = self.candidate_values(v)?;
-            let by_id: Vec<f64> = cloud.order.iter().flat_map(|&i| &candidates[i * c..(i + 1) * c]).copied().collect();
-            out.push(self.normaliser.normalise_points(&by_id).map_err(|(_, channel, v)| {
-                let (f, k) = self.normaliser.field_of(channel);
-                err!(NonFinite, "field '{}' is {v} at time {time} (component {k})", m.fields[f].name)
-                    .with_hint("the solution holds NaN or Inf; the surrogate cannot use it")
-            })?);
+            // A serial host's cloud is its own candidates: the order indexes them.
+            out.push(self.normalise_by_id(cloud, *time, &self.candidate_values(v)?)?);
         }
         Ok(Series { locations: cloud.points.clone(), times: times.to_vec(), values: out, association: Association::Point })
     }
@@ -628,9 +597,7 @@ impl Surrogate {
     pub fn inverse_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
         let out = tasks::inverse(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Serial hosts: fill the frames missing between the snapshots (the CLI's `interpolate`): the
@@ -639,9 +606,7 @@ impl Surrogate {
     pub fn interpolate_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
         let out = tasks::interpolate(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
-        self.times = out.times;
-        self.frames = out.members;
-        Ok(self.times.len())
+        Ok(self.keep(out))
     }
 
     /// Every predicted frame of the last task at other locations than the registered ones (a

@@ -15,7 +15,8 @@
 //! - [`resample`]: mesh <-> grid, and the cached [`resample::Geometry`] of a bundle on a mesh.
 //! - [`fields`]: the bundle's fields in input frames, and the one [`fields::Normaliser`].
 //! - [`host`]: the API of hosts with their own mesh and time loop (serial or MPI);
-//!   [`distributed`]: its protocol over ranks behind a [`distributed::Communicator`].
+//!   [`distributed`]: its protocol over ranks behind a [`distributed::Communicator`]; [`monitor`]:
+//!   a solver host's error, ensemble spread and `maxSpread` stop; [`settings`]: its settings, checked.
 //! - [`mesh`] (VTK and Gmsh I/O), [`output`] (atomic output directories), [`preview`], [`score`].
 //! - [`error`]: one [`Error`] with an [`ErrorKind`] per failure class (exit codes, C++ kinds).
 
@@ -28,6 +29,7 @@ pub mod grid;
 pub mod host;
 pub mod mesh;
 pub mod model;
+pub mod monitor;
 pub mod noise;
 pub mod output;
 pub mod preview;
@@ -35,6 +37,7 @@ pub mod resample;
 pub mod runtime;
 pub mod sampler;
 pub mod score;
+pub mod settings;
 pub mod tasks;
 
 pub use error::{Error, ErrorKind, Result};

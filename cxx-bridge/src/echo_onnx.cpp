@@ -118,6 +118,22 @@ void check_settings
 }
 
 
+void check_settings(const Settings& s)
+{
+    const ffi::SettingProblem p = call([&] {
+        return ffi::check_host_settings(ffi::HostSettings{
+            s.device, s.method, s.threads, s.horizon, s.steps, s.seed, s.warm_start_frame, s.ensemble,
+            s.has_interval, s.interval, s.has_max_spread, s.max_spread,
+            s.warm_start, s.warm_start_time, s.end_time, s.time_step});
+    });
+    if (!p.setting.empty())
+    {
+        const Error e = error(std::string(p.kind) + '\x1f' + std::string(p.message));
+        throw SettingError(e.kind(), std::string(p.setting), e.what());
+    }
+}
+
+
 struct Surrogate::Impl
 {
     rust::Box<ffi::Surrogate> s;
@@ -353,6 +369,49 @@ void Surrogate::prediction_stats(std::size_t k, double* mean, double* std_dev)
 {
     const std::size_t n = impl_->n*impl_->channels;
     call([&] { impl_->s->prediction_stats(k, out(mean, n), out(std_dev, n)); return 0; });
+}
+
+std::string Surrogate::score_title() const
+{
+    return call([&] { return std::string(impl_->s->score_title()); });
+}
+
+std::vector<std::string> Surrogate::score_columns() const
+{
+    return call([&] {
+        std::vector<std::string> out;
+        for (const auto& c : impl_->s->score_columns()) out.emplace_back(std::string(c));
+        return out;
+    });
+}
+
+Scores Surrogate::score
+(
+    Communicator& comm,
+    double t,
+    double lead,
+    const double* solver,
+    const double* predicted,
+    const double* std_dev,
+    double max_spread
+) const
+{
+    const std::size_t n = impl_->n*impl_->channels;
+    return call([&] {
+        ffi::Comm c(comm);
+        const ffi::HostScores s = impl_->s->score_on
+        (
+            c, t, lead, in(solver, solver ? n : 0), solver != nullptr, in(predicted, n),
+            in(std_dev, std_dev ? n : 0), std_dev != nullptr, max_spread
+        );
+        return Scores
+        {
+            std::vector<double>(s.errors.begin(), s.errors.end()),
+            std::vector<double>(s.spreads.begin(), s.spreads.end()),
+            std::string(s.summary),
+            std::string(s.stop)
+        };
+    });
 }
 
 std::size_t Surrogate::size() const

@@ -17,6 +17,8 @@ use std::pin::Pin;
 
 use echo_onnx::distributed::Communicator;
 
+use echo_onnx::monitor;
+use echo_onnx::settings::Settings;
 use echo_onnx::{host, ErrorKind};
 
 #[cxx::bridge(namespace = "echo::ffi")]
@@ -32,11 +34,49 @@ mod ffi {
         fn broadcast(self: Pin<&mut Comm>, data: &[f64]) -> Vec<f64>;
     }
 
+    /// A host's settings as read (`echo::Settings`; [`echo_onnx::settings::Settings`], an absent
+    /// option with its `has_` flag false).
+    struct HostSettings {
+        device: String,
+        method: String,
+        threads: i64,
+        horizon: i64,
+        steps: i64,
+        seed: i64,
+        warm_start_frame: i64,
+        ensemble: i64,
+        has_interval: bool,
+        interval: f64,
+        has_max_spread: bool,
+        max_spread: f64,
+        warm_start: bool,
+        warm_start_time: f64,
+        end_time: f64,
+        time_step: f64,
+    }
+
+    /// The first bad setting: its name (empty: none), the error kind's name and the message.
+    struct SettingProblem {
+        setting: String,
+        kind: String,
+        message: String,
+    }
+
+    /// The monitor's numbers at one predicted time ([`echo_onnx::monitor::Scores`]), the log's
+    /// summary and the reason to stop (empty: none).
+    struct HostScores {
+        errors: Vec<f64>,
+        spreads: Vec<f64>,
+        summary: String,
+        stop: String,
+    }
+
     extern "Rust" {
         type Surrogate;
 
         fn open(bundle: &str, device: &str, threads: usize, ort_lib: &str) -> Result<Box<Surrogate>>;
         fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, threads: usize) -> Result<()>;
+        fn check_host_settings(settings: &HostSettings) -> Result<SettingProblem>;
 
         fn name(&self) -> String;
         fn dim(&self) -> usize;
@@ -75,6 +115,22 @@ mod ffi {
         fn set_ensemble(&mut self, members: usize) -> Result<()>;
         fn ensemble(&self) -> usize;
         fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
+        // The accuracy monitor (score_on: every rank, collective)
+        fn score_title(&self) -> String;
+        fn score_columns(&self) -> Vec<String>;
+        #[allow(clippy::too_many_arguments)]
+        fn score_on(
+            &self,
+            comm: Pin<&mut Comm>,
+            t: f64,
+            lead: f64,
+            solver: &[f64],
+            has_solver: bool,
+            predicted: &[f64],
+            std: &[f64],
+            has_std: bool,
+            max_spread: f64,
+        ) -> Result<HostScores>;
         // The bundle's parameters in full, and the serial tasks of a visualisation filter.
         fn parameter_mins(&self) -> Vec<f64>;
         fn parameter_maxs(&self) -> Vec<f64>;
@@ -157,6 +213,31 @@ fn check_settings(device: &str, method: &str, steps: usize, horizon: usize, thre
 
 fn check_ensemble(members: usize, max_spread: f64, has_max_spread: bool) -> Result<(), String> {
     guard(|| host::check_ensemble(members, has_max_spread.then_some(max_spread)).map_err(msg))
+}
+
+fn check_host_settings(s: &ffi::HostSettings) -> Result<ffi::SettingProblem, String> {
+    let settings = Settings {
+        device: s.device.clone(),
+        method: s.method.clone(),
+        threads: s.threads,
+        horizon: s.horizon,
+        steps: s.steps,
+        seed: s.seed,
+        warm_start_frame: s.warm_start_frame,
+        ensemble: s.ensemble,
+        interval: s.has_interval.then_some(s.interval),
+        max_spread: s.has_max_spread.then_some(s.max_spread),
+        warm_start: s.warm_start,
+        warm_start_time: s.warm_start_time,
+        end_time: s.end_time,
+        time_step: s.time_step,
+    };
+    guard(|| {
+        Ok(match settings.check() {
+            Ok(()) => ffi::SettingProblem { setting: String::new(), kind: String::new(), message: String::new() },
+            Err(e) => ffi::SettingProblem { setting: e.setting.into(), kind: e.error.kind().name().into(), message: e.error.to_string() },
+        })
+    })
 }
 
 impl Surrogate {
@@ -249,6 +330,33 @@ impl Surrogate {
             let (m, s) = self.0.prediction_stats(frame).map_err(msg)?;
             copy_into("ensemble mean", &m, mean)?;
             copy_into("ensemble std", &s, std)
+        })
+    }
+    fn score_title(&self) -> String {
+        monitor::table_title(self.0.ensemble())
+    }
+    fn score_columns(&self) -> Vec<String> {
+        let fields: Vec<String> = self.0.manifest().fields.iter().map(|f| f.name.clone()).collect();
+        monitor::table_columns(&fields, self.0.ensemble())
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn score_on(
+        &self,
+        comm: Pin<&mut ffi::Comm>,
+        t: f64,
+        lead: f64,
+        solver: &[f64],
+        has_solver: bool,
+        predicted: &[f64],
+        std: &[f64],
+        has_std: bool,
+        max_spread: f64,
+    ) -> Result<ffi::HostScores, String> {
+        guard(|| {
+            let s = self.0.score_on(&mut HostComm(comm), has_solver.then_some(solver), predicted, has_std.then_some(std)).map_err(msg)?;
+            let summary = if has_solver { s.summary(t, lead) } else { String::new() };
+            let stop = s.stop_reason(t, max_spread).unwrap_or_default();
+            Ok(ffi::HostScores { errors: s.errors, spreads: s.spreads, summary, stop })
         })
     }
 }

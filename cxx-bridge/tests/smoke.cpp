@@ -162,6 +162,24 @@ int main(int argc, char** argv)
     catch (const echo::Error& e) { CHECK(std::string(e.what()).find("ensemble = 0 is out of range 1..=1024") == 0); }
     try { echo::check_ensemble(4, -1); CHECK(false); }
     catch (const echo::Error& e) { CHECK(std::string(e.what()).find("maxSpread = -1 must be a number > 0") == 0); }
+    // The accuracy monitor over a Communicator: the mean against itself has no error, the spread
+    // is the std's RMS over the mean's, a tiny maxSpread names the field.
+    const echo::Scores sc = s.score(solo, 0.2, 0.1, mean.data(), mean.data(), std_dev.data(), 1e-9);
+    CHECK(sc.errors.size() == 1 && sc.errors[0] == 0 && sc.spreads.size() == 1 && sc.spreads[0] > 0);
+    CHECK(sc.summary.find("t = 0.2, lead 0.1: relative L2 error vorticity 0, ensemble spread vorticity ") == 0);
+    CHECK(sc.stop.find("at t = 0.2 the ensemble spread of vorticity is ") == 0);
+    CHECK(s.score(solo, 0.2, 0.1, mean.data(), mean.data(), std_dev.data()).stop.empty());
+    CHECK(s.score_columns() == std::vector<std::string>({"vorticity", "spread(vorticity)"}));
+    CHECK(s.score_title().find("ensemble mean (4 members)") != std::string::npos);
+    // A host's settings at once: the first bad one is named.
+    echo::Settings settings;
+    echo::check_settings(settings);
+    settings.steps = -3;
+    try { echo::check_settings(settings); CHECK(false); }
+    catch (const echo::SettingError& e)
+    {
+        CHECK(e.setting() == "steps" && std::string(e.what()) == "-3 is negative" && e.kind() == echo::ErrorKind::Usage);
+    }
     std::printf("smoke: ok (%zu frames at %zu points; 1- and 2-rank protocol identical; ensemble of 4)\n", frames, n);
     return 0;
 }

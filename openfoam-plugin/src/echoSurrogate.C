@@ -23,7 +23,6 @@ License
 
 #include <chrono>
 #include <cmath>
-#include <functional>
 #include <utility>
 #include <sstream>
 #include <vector>
@@ -157,6 +156,31 @@ void fromChannels
     f.correctBoundaryConditions();
 }
 
+//- The message of the IO error f raises (OpenFOAM's, for a missing or malformed entry), or empty.
+template<class F>
+Foam::string ioError(F&& f)
+{
+    const bool throwing = Foam::FatalIOError.throwExceptions();
+    Foam::string message;
+    try
+    {
+        f();
+    }
+    catch (const Foam::IOerror& e)
+    {
+        message = e.message();
+    }
+    Foam::FatalIOError.throwExceptions(throwing);
+    return message;
+}
+
+//- The case's volScalarField or volVectorField `name`, or null when it has neither.
+Foam::regIOobject* findField(const Foam::fvMesh& mesh, const Foam::word& name)
+{
+    if (auto* s = mesh.getObjectPtr<Foam::volScalarField>(name)) return s;
+    return mesh.getObjectPtr<Foam::volVectorField>(name);
+}
+
 //- The <field>Echo field of `f`: zero, with f's dimensions, zero-gradient at the boundaries.
 template<class Type>
 Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
@@ -172,6 +196,53 @@ Foam::GeometricField<Type, Foam::fvPatchField, Foam::volMesh>* echoField
         Foam::dimensioned<Type>(f.dimensions(), Foam::Zero),
         Foam::zeroGradientFvPatchField<Type>::typeName
     );
+}
+
+// The same for a field as it is registered (a case field, an output): a volScalarField or a
+// volVectorField, the only kinds the function object handles, so each has one code path.
+void toChannels
+(
+    const Foam::regIOobject& f,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    Foam::scalarField& out
+)
+{
+    if (auto* s = dynamic_cast<const Foam::volScalarField*>(&f))
+    {
+        toChannels(s->primitiveField(), C, c0, nc, out);
+    }
+    else
+    {
+        toChannels(dynamic_cast<const Foam::volVectorField&>(f).primitiveField(), C, c0, nc, out);
+    }
+}
+
+void fromChannels
+(
+    const Foam::scalarField& values,
+    Foam::label C,
+    Foam::label c0,
+    Foam::label nc,
+    bool zeroRest,
+    Foam::regIOobject& f
+)
+{
+    if (auto* s = dynamic_cast<Foam::volScalarField*>(&f))
+    {
+        fromChannels(values, C, c0, nc, zeroRest, *s);
+    }
+    else
+    {
+        fromChannels(values, C, c0, nc, zeroRest, dynamic_cast<Foam::volVectorField&>(f));
+    }
+}
+
+Foam::regIOobject* echoField(const Foam::IOobject& io, const Foam::regIOobject& f)
+{
+    if (auto* s = dynamic_cast<const Foam::volScalarField*>(&f)) return echoField(io, *s);
+    return echoField(io, dynamic_cast<const Foam::volVectorField&>(f));
 }
 
 } // namespace
@@ -277,23 +348,11 @@ bool Foam::functionObjects::echoSurrogate::lookup
 {
     // OpenFOAM's own message for a missing or malformed entry (it names the entry and its line),
     // reported through fail() so that failOnError no turns it into a warning too.
-    const bool throwing = FatalIOError.throwExceptions();
-    string message;
-    try
+    const string message = ioError([&]
     {
         value = deflt ? dict.lookupOrDefault<T>(key, *deflt) : dict.get<T>(key);
-    }
-    catch (const Foam::IOerror& e)
-    {
-        message = e.message();
-    }
-    FatalIOError.throwExceptions(throwing);
-    if (!message.empty())
-    {
-        fail("entry '" + key + "': " + message, true);
-        return false;
-    }
-    return true;
+    });
+    return message.empty() || badEntry(key, message);
 }
 
 
@@ -343,9 +402,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         {
             return badEntry("parameters", "must be a dictionary of name value pairs");
         }
-        const bool throwing = FatalIOError.throwExceptions();
-        string message;
-        try
+        const string message = ioError([&]
         {
             for (const entry& e : dict.subDict("parameters"))
             {
@@ -354,21 +411,22 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
                 s << e.keyword().c_str() << "=" << readScalar(e.stream());
                 parameters_.append(string(s.str()));
             }
-        }
-        catch (const Foam::IOerror& e)
-        {
-            message = e.message();
-        }
-        FatalIOError.throwExceptions(throwing);
+        });
         if (!message.empty()) return badEntry("parameters", message);
     }
 
+    // interval and maxSpread: absent means one segment (set in initialise()) and no threshold.
     const word cpu("cpu");
     const label zero(0);
     const label one(1);
+    const scalar never(-1);
     const fileName none(fileName::null);
     const word bundles(word::null);
     const scalar start = time_.startTime().value();
+    interval_ = -1;
+    maxSpread_ = -1;
+    const bool hasInterval = dict.found("interval");
+    const bool hasMaxSpread = dict.found("maxSpread");
     if
     (
         !lookup(dict, "device", device_, &cpu)
@@ -381,94 +439,40 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
      || !lookup(dict, "warmStartTime", warmStartTime_, &start)
      || !lookup(dict, "warmStartFrame", warmStartFrame_, &zero)
      || !lookup(dict, "ensemble", ensemble_, &one)
+     || (hasInterval && !lookup(dict, "interval", interval_, &never))
+     || (hasMaxSpread && !lookup(dict, "maxSpread", maxSpread_, &never))
     )
     {
         return false;
     }
     ortLib_.expand();
 
-    // Labels are signed: a negative value would wrap around on its way to the runtime's unsigned
-    // sizes (steps -3 became 18446744073709551613).
-    const std::pair<const char*, label> counts[] =
+    // The values' bounds and messages are echo-onnx's (the CLI's too), checked before the bundle
+    // is opened; the entries are echo::Settings' names.
+    echo::Settings settings;
+    settings.device = device_;
+    settings.method = method_;
+    settings.threads = threads_;
+    settings.horizon = horizon_;
+    settings.steps = steps_;
+    settings.seed = seed_;
+    settings.warm_start_frame = warmStartFrame_;
+    settings.ensemble = ensemble_;
+    settings.has_interval = hasInterval;
+    settings.interval = interval_;
+    settings.has_max_spread = hasMaxSpread;
+    settings.max_spread = maxSpread_;
+    settings.warm_start = mode_ == modeType::warmStart;
+    settings.warm_start_time = warmStartTime_;
+    settings.end_time = time_.endTime().value();
+    settings.time_step = time_.deltaTValue();
+    try
     {
-        {"threads", threads_}, {"horizon", horizon_}, {"steps", steps_},
-        {"seed", seed_}, {"warmStartFrame", warmStartFrame_},
-        {"ensemble", ensemble_}
-    };
-    for (const auto& c : counts)
-    {
-        if (c.second < 0)
-        {
-            return badEntry(c.first, Foam::name(c.second) + " is negative");
-        }
+        echo::check_settings(settings);
     }
-
-    // interval: absent means one segment (set in initialise()); given, it must be a time > 0.
-    interval_ = -1;
-    if (dict.found("interval"))
+    catch (const echo::SettingError& e)
     {
-        const scalar never(-1);
-        if (!lookup(dict, "interval", interval_, &never)) return false;
-        if (!(std::isfinite(interval_) && interval_ > 0))
-        {
-            return badEntry
-            (
-                "interval", Foam::name(interval_) + " must be a time > 0"
-            );
-        }
-    }
-
-    // maxSpread: absent means no threshold; given, the runtime checks it (> 0, with an ensemble).
-    maxSpread_ = -1;
-    const bool hasMaxSpread = dict.found("maxSpread");
-    if (hasMaxSpread)
-    {
-        const scalar never(-1);
-        if (!lookup(dict, "maxSpread", maxSpread_, &never)) return false;
-    }
-
-    // A warm start after the end time would never happen: the run would silently be a plain run.
-    const scalar endTime = time_.endTime().value();
-    if (!std::isfinite(warmStartTime_))
-    {
-        return badEntry("warmStartTime", "is not a finite time");
-    }
-    if
-    (
-        mode_ == modeType::warmStart
-     && warmStartTime_ > endTime + 0.5*time_.deltaTValue()
-    )
-    {
-        return badEntry
-        (
-            "warmStartTime",
-            Foam::name(warmStartTime_) + " is after endTime "
-          + Foam::name(endTime) + ": the warm start would never happen"
-        );
-    }
-
-    // The runtime's own bounds and names (the same as the echo-onnx CLI's), checked before the
-    // bundle is opened. 0 and "" mean the defaults.
-    const std::pair<const char*, std::function<void()>> checks[] =
-    {
-        {"device", [&] { echo::check_settings(device_); }},
-        {"method", [&] { echo::check_settings("cpu", method_); }},
-        {"steps", [&] { echo::check_settings("cpu", "", steps_); }},
-        {"horizon", [&] { echo::check_settings("cpu", "", 0, horizon_); }},
-        {"threads", [&] { echo::check_settings("cpu", "", 0, 0, threads_); }},
-        {"ensemble", [&] { echo::check_ensemble(ensemble_); }},
-        {"maxSpread", [&] { if (hasMaxSpread) echo::check_ensemble(ensemble_, maxSpread_); }},
-    };
-    for (const auto& c : checks)
-    {
-        try
-        {
-            c.second();
-        }
-        catch (const std::exception& e)
-        {
-            return badEntry(c.first, e.what());
-        }
+        return badEntry(e.setting(), e.what());
     }
     return true;
 }
@@ -497,15 +501,7 @@ Foam::scalarField Foam::functionObjects::echoSurrogate::gatherLocal() const
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        const word& fname = fieldNames_[fi];
-        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
-        {
-            toChannels(mesh_.lookupObject<volScalarField>(fname).primitiveField(), C, c0, 1, out);
-        }
-        else
-        {
-            toChannels(mesh_.lookupObject<volVectorField>(fname).primitiveField(), C, c0, components_[fi], out);
-        }
+        toChannels(mesh_.lookupObject<regIOobject>(fieldNames_[fi]), C, c0, components_[fi], out);
         c0 += components_[fi];
     }
     return out;
@@ -522,13 +518,9 @@ void Foam::functionObjects::echoSurrogate::setOutput
     label c0 = 0;
     forAll(fieldNames_, fi)
     {
-        if (outScalars_[out].set(fi))
+        if (outputs_[out].set(fi))
         {
-            fromChannels(values, C, c0, 1, true, outScalars_[out][fi]);
-        }
-        else if (outVectors_[out].set(fi))
-        {
-            fromChannels(values, C, c0, components_[fi], true, outVectors_[out][fi]);
+            fromChannels(values, C, c0, components_[fi], true, outputs_[out][fi]);
         }
         c0 += components_[fi];
     }
@@ -556,38 +548,6 @@ void Foam::functionObjects::echoSurrogate::setOutputs(label k)
 }
 
 
-Foam::scalarList Foam::functionObjects::echoSurrogate::relativeL2
-(
-    const scalarField& a,
-    const scalarField* b,
-    const scalarField& ref
-) const
-{
-    const label n = mesh_.nCells();
-    const label C = sum(components_);
-    scalarList out(fieldNames_.size(), Zero);
-    label c0 = 0;
-    forAll(fieldNames_, fi)
-    {
-        scalar num = 0, den = 0;
-        for (label i = 0; i < n; ++i)
-        {
-            for (label d = 0; d < components_[fi]; ++d)
-            {
-                const label j = i*C + c0 + d;
-                num += sqr(b ? a[j] - (*b)[j] : a[j]);
-                den += sqr(ref[j]);
-            }
-        }
-        reduce(num, sumOp<scalar>());
-        reduce(den, sumOp<scalar>());
-        out[fi] = Foam::sqrt(num)/max(Foam::sqrt(den), VSMALL);
-        c0 += components_[fi];
-    }
-    return out;
-}
-
-
 void Foam::functionObjects::echoSurrogate::replaceFields
 (
     const scalarField& values
@@ -598,27 +558,16 @@ void Foam::functionObjects::echoSurrogate::replaceFields
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
-        if (components_[fi] == 1 && mesh_.foundObject<volScalarField>(fname))
-        {
-            fromChannels(values, C, c0, 1, false, mesh_.lookupObjectRef<volScalarField>(fname));
-        }
-        else
-        {
-            volVectorField& f = mesh_.lookupObjectRef<volVectorField>(fname);
-            fromChannels(values, C, c0, components_[fi], false, f);
-
-            // Keep the volumetric flux consistent with a replaced velocity
-            if (fname == "U" && mesh_.foundObject<surfaceScalarField>("phi"))
-            {
-                surfaceScalarField& phi =
-                    mesh_.lookupObjectRef<surfaceScalarField>("phi");
-                if (phi.dimensions() == dimVolume/dimTime)
-                {
-                    phi = fvc::flux(f);
-                }
-            }
-        }
+        fromChannels(values, C, c0, components_[fi], false, mesh_.lookupObjectRef<regIOobject>(fname));
         c0 += components_[fi];
+    }
+
+    // Keep the volumetric flux consistent with a replaced velocity
+    const volVectorField* U = mesh_.getObjectPtr<volVectorField>("U");
+    surfaceScalarField* phi = mesh_.getObjectPtr<surfaceScalarField>("phi");
+    if (fieldNames_.found("U") && U && phi && phi->dimensions() == dimVolume/dimTime)
+    {
+        *phi = fvc::flux(*U);
     }
 }
 
@@ -638,45 +587,15 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     };
     for (label out = 0; out < nOutputs; ++out)
     {
-        outScalars_[out].clear();
-        outVectors_[out].clear();
-        outScalars_[out].setSize(fieldNames_.size());
-        outVectors_[out].setSize(fieldNames_.size());
+        outputs_[out].clear();
+        outputs_[out].setSize(fieldNames_.size());
     }
     std::vector<echo::Field> caseFields;
     forAll(fieldNames_, fi)
     {
         const word& fname = fieldNames_[fi];
-        auto io = [&](label out)
-        {
-            return IOobject
-            (
-                fname + outputSuffix[out],
-                mesh_.time().timeName(),
-                mesh_,
-                IOobject::NO_READ,
-                IOobject::NO_WRITE
-            );
-        };
-        if (mesh_.foundObject<volScalarField>(fname))
-        {
-            const volScalarField& f = mesh_.lookupObject<volScalarField>(fname);
-            components_[fi] = 1;
-            for (label out = 0; out < nOutputs; ++out)
-            {
-                if (written[out]) outScalars_[out].set(fi, echoField(io(out), f));
-            }
-        }
-        else if (mesh_.foundObject<volVectorField>(fname))
-        {
-            const volVectorField& f = mesh_.lookupObject<volVectorField>(fname);
-            components_[fi] = dim;
-            for (label out = 0; out < nOutputs; ++out)
-            {
-                if (written[out]) outVectors_[out].set(fi, echoField(io(out), f));
-            }
-        }
-        else
+        regIOobject* field = findField(mesh_, fname);
+        if (!field)
         {
             fail
             (
@@ -685,6 +604,20 @@ bool Foam::functionObjects::echoSurrogate::initialise()
                 true
             );
             return false;
+        }
+        components_[fi] = isA<volScalarField>(*field) ? 1 : dim;
+        for (label out = 0; out < nOutputs; ++out)
+        {
+            if (!written[out]) continue;
+            const IOobject io
+            (
+                fname + outputSuffix[out],
+                mesh_.time().timeName(),
+                mesh_,
+                IOobject::NO_READ,
+                IOobject::NO_WRITE
+            );
+            outputs_[out].set(fi, echoField(io, *field));
         }
         caseFields.push_back(echo::Field{fname, std::size_t(components_[fi])});
     }
@@ -835,28 +768,12 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         resetFile("error");
         if (Pstream::master())
         {
-            if (ensemble_ == 1)
-            {
-                writeHeader(file(), "echoSurrogate: relative L2 error of the prediction");
-            }
-            else
-            {
-                writeHeader
-                (
-                    file(),
-                    "echoSurrogate: relative L2 error of the ensemble mean ("
-                  + Foam::name(ensemble_) + " members) per field, then the"
-                    " relative ensemble spread spread(<field>) = RMS(std)/RMS(mean)"
-                );
-            }
+            // The table's title and columns are echo-onnx's (those of its monitor's numbers)
+            writeHeader(file(), "echoSurrogate: " + surrogate_->score_title());
             writeHeader(file(), "bundle " + surrogate_->name());
             writeCommented(file(), "Time");
             writeTabbed(file(), "lead");
-            for (const word& f : fieldNames_) writeTabbed(file(), f);
-            if (ensemble_ > 1)
-            {
-                for (const word& f : fieldNames_) writeTabbed(file(), "spread(" + f + ")");
-            }
+            for (const std::string& c : surrogate_->score_columns()) writeTabbed(file(), c);
             file() << endl;
         }
         // The start time is the first snapshot
@@ -904,30 +821,15 @@ bool Foam::functionObjects::echoSurrogate::distribute()
         predictedMean_.setSize(ensemble && warm ? times.size() : 0);
         forAll(predicted_, k)
         {
+            // ensemble 1: the prediction. Ensemble: its mean and std; in warmStart mode the
+            // fields get member 0 (the seed's) and the mean and std are shown.
             predicted_[k].setSize(n*C);
-            if (!ensemble)
-            {
-                surrogate_->prediction(k, predicted_[k].data());
-                continue;
-            }
+            if (!ensemble || warm) surrogate_->prediction(k, predicted_[k].data());
+            if (!ensemble) continue;
             predictedStd_[k].setSize(n*C);
-            if (warm)
-            {
-                // The fields get member 0 (the seed's); the mean and std are shown
-                predictedMean_[k].setSize(n*C);
-                surrogate_->prediction(k, predicted_[k].data());
-                surrogate_->prediction_stats
-                (
-                    k, predictedMean_[k].data(), predictedStd_[k].data()
-                );
-            }
-            else
-            {
-                surrogate_->prediction_stats
-                (
-                    k, predicted_[k].data(), predictedStd_[k].data()
-                );
-            }
+            scalarField& mean = warm ? predictedMean_[k] : predicted_[k];
+            mean.setSize(n*C);
+            surrogate_->prediction_stats(k, mean.data(), predictedStd_[k].data());
         }
     });
 }
@@ -987,14 +889,20 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
     }
     if (ensemble_ > 1)
     {
-        const scalarList spread = relativeL2
-        (
-            predictedStd_[warmStartFrame_], nullptr, predictedMean_[warmStartFrame_]
-        );
+        echo::Scores spread;
+        ok = guarded("cannot measure the ensemble spread", false, [&]
+        {
+            spread = surrogate_->score
+            (
+                comm, t, 0, nullptr, predictedMean_[warmStartFrame_].cdata(),
+                predictedStd_[warmStartFrame_].cdata()
+            );
+        });
+        if (!ok) return false;
         Info<< "; member 0 of an ensemble of " << ensemble_ << ", relative spread";
         forAll(fieldNames_, fi)
         {
-            Info<< " " << fieldNames_[fi] << " " << fmt(spread[fi]).c_str();
+            Info<< " " << fieldNames_[fi] << " " << fmt(spread.spreads[fi]).c_str();
         }
     }
     Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
@@ -1004,50 +912,33 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 
 void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
 {
+    // The error (with an ensemble, of its mean: predicted_) and the spread: echo-onnx's monitor
     const scalarField local = gatherLocal();
-    const scalarList errors = relativeL2(predicted_[k], &local, local);
-    // With an ensemble, predicted_ is its mean
-    const scalarList spreads =
-        ensemble_ > 1
-      ? relativeL2(predictedStd_[k], nullptr, predicted_[k])
-      : scalarList();
-
-    Info<< type() << " " << name() << ": t = " << fmt(t).c_str() << ", lead "
-        << fmt(t - origin_).c_str() << ": relative L2 error";
-    forAll(fieldNames_, fi)
+    PstreamCommunicator comm;
+    echo::Scores scores;
+    const bool ok = guarded("cannot compare with the solver", false, [&]
     {
-        Info<< " " << fieldNames_[fi] << " " << fmt(errors[fi]).c_str();
-    }
-    if (ensemble_ > 1)
-    {
-        Info<< ", ensemble spread";
-        forAll(fieldNames_, fi)
-        {
-            Info<< " " << fieldNames_[fi] << " " << fmt(spreads[fi]).c_str();
-        }
-    }
-    Info<< endl;
+        scores = surrogate_->score
+        (
+            comm, t, t - origin_, local.cdata(), predicted_[k].cdata(),
+            ensemble_ > 1 ? predictedStd_[k].cdata() : nullptr, maxSpread_
+        );
+    });
+    if (!ok) return;
+    Info<< type() << " " << name() << ": " << scores.summary.c_str() << endl;
 
     if (Pstream::master())
     {
         OFstream& os = file();
         os.precision(10);
         os << t << token::TAB << (t - origin_);
-        forAll(errors, fi) os << token::TAB << errors[fi];
-        forAll(spreads, fi) os << token::TAB << spreads[fi];
+        for (const scalar e : scores.errors) os << token::TAB << e;
+        for (const scalar s : scores.spreads) os << token::TAB << s;
         os << endl;
     }
 
     // maxSpread: a prediction the ensemble does not agree on is not shown, and no other follows.
-    label worst = -1;
-    forAll(spreads, fi)
-    {
-        if (maxSpread_ > 0 && spreads[fi] > maxSpread_ && (worst < 0 || spreads[fi] > spreads[worst]))
-        {
-            worst = fi;
-        }
-    }
-    if (worst >= 0)
+    if (!scores.stop.empty())
     {
         std::string fields;
         forAll(fieldNames_, fi)
@@ -1055,10 +946,7 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
             fields += " " + fieldNames_[fi] + "EchoMean " + fieldNames_[fi] + "EchoStd";
         }
         WarningInFunction
-            << type() << " " << name() << ": at t = " << fmt(t).c_str()
-            << " the ensemble spread of " << fieldNames_[worst] << " is "
-            << fmt(spreads[worst]).c_str() << " > maxSpread "
-            << fmt(maxSpread_).c_str() << ": the surrogate stops forecasting."
+            << type() << " " << name() << ": " << scores.stop.c_str()
             << nl << "    From now on: no forecasts, no further error.dat rows,"
             << " no" << fields.c_str() << " (those written before t = "
             << fmt(t).c_str() << " hold trusted predictions); the solver runs"
@@ -1214,15 +1102,10 @@ bool Foam::functionObjects::echoSurrogate::write()
     {
         forAll(fieldNames_, fi)
         {
-            if (outScalars_[out].set(fi))
+            if (outputs_[out].set(fi))
             {
-                outScalars_[out][fi].write();
-                Info<< " " << outScalars_[out][fi].name();
-            }
-            else if (outVectors_[out].set(fi))
-            {
-                outVectors_[out][fi].write();
-                Info<< " " << outVectors_[out][fi].name();
+                outputs_[out][fi].write();
+                Info<< " " << outputs_[out][fi].name();
             }
         }
     }
