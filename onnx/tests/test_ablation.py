@@ -74,3 +74,11 @@ def test_ablate_command_writes_results_pod_and_table(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| grid | grid | grid |" in table and "| lift+query | lift | query |" in table and "| POD |" in table
     assert np.isfinite(pod["held_out"]["0.001"])
+
+
+def test_ablate_without_data_or_work_says_what_is_missing(tmp_path):
+    import pytest
+    with pytest.raises(SystemExit, match="need --data"):
+        cli.main(["ablate", "--variant", "grid", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="give --variant"):
+        cli.main(["ablate", "--out", str(tmp_path)])

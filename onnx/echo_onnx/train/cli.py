@@ -170,6 +170,10 @@ def cmd_ablate(a):
     if a.table:
         print(ablation.table(out))
         return
+    if not (a.pod or a.variant):
+        sys.exit("echo-onnx-train ablate: give --variant NAME..., --pod, or --table")
+    if not a.data:
+        sys.exit("echo-onnx-train ablate: --variant and --pod need --data, the directory with train.npz and test.npz")
     cfg = ModelConfig(**PRESETS[a.preset]["model"])
     n = PRESETS[a.preset]["data"]["n"]
     if a.pod:
