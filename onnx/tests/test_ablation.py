@@ -69,10 +69,16 @@ def test_ablate_command_writes_results_pod_and_table(tmp_path, capsys):
         r = json.loads((out / f"{name}.json").read_text())
         assert r["steps"] == 3 and r["held_out"]["windows"] > 0
         assert all(0 < v < 10 for k, v in r["held_out"].items() if k != "windows"), r
+    run = tmp_path / "run"
+    assert cli.main(["train", "--stage", "1", "--preset", "smoke", "--data", str(data), "--run-dir", str(run), "--steps", "2"]) == 0
+    assert cli.main(["ablate", "--data", str(data), "--preset", "smoke", "--stage1-run", str(run), "--out", str(out)]) == 0
+    r = json.loads((out / "stage1-recipe.json").read_text())
+    assert r["steps"] == 2 and r["held_out"]["windows"] == json.loads((out / "grid.json").read_text())["held_out"]["windows"]
     capsys.readouterr()
     assert cli.main(["ablate", "--table", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "| grid | grid | grid |" in table and "| lift+query | lift | query |" in table and "| POD |" in table
+    assert "| lift+query, stage-1 recipe | lift | query |" in table
     assert np.isfinite(pod["held_out"]["0.001"])
 
 

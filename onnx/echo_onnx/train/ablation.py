@@ -186,6 +186,34 @@ def held_out(model, cfg, data_dir, std):
     return {nu: float(np.mean(e)) for nu, e in errs.items()} | {"windows": len(windows(w, cfg.frames, cfg.frames))}
 
 
+@torch.no_grad()
+def stage1_row(run, data_dir, out):
+    """A stage-1 run's autoencoder (`train --stage 1`: inputs a random 50-100 % of a 4x upsampled lattice,
+    targets random points of it) scored like the variants: every non-overlapping test window, all
+    lattice points in and out."""
+    from .batches import WindowSampler
+    from .stages import load_checkpoint
+    model, ck = load_checkpoint(run, 1)
+    cfg, test = model.cfg, load(Path(data_dir) / "test.npz")
+    w, nus, n = test["w"], test["nu"], test["w"].shape[-1]
+    s = WindowSampler(w, nus, cfg, ck["std"], cfg.frames, n * n, targets=n * n, fine_factor=1, keep=(1.0, 1.0), seed=5)
+    errs = {}
+    for i, start in windows(w, cfg.frames, cfg.frames):
+        item = s.window(i, start, keep=1.0)
+        b = {k: torch.from_numpy(np.asarray(v)[None]) for k, v in item.items()}
+        pred, _ = model.ae(b)
+        errs.setdefault(f"{nus[i]:g}", []).append(float(rel(pred.numpy(), b["target"].numpy(), (0, 1, 2, 3))))
+    h = ck["history"]["stage1"]
+    result = {"variant": "lift+query, stage-1 recipe", "ends": ["lift", "query"], "steps": h["steps"], "batch": h["batch"],
+              "train_s": h["log"][-1]["s"] if h["log"] else 0.0, "run": str(run),
+              "parameters": sum(p.numel() for p in model.ae.parameters()),
+              "held_out": {nu: float(np.mean(e)) for nu, e in errs.items()} | {"windows": sum(map(len, errs.values()))}}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stage1-recipe.json").write_text(json.dumps(result, indent=1))
+    log(f"stage-1 run {run}: {result['held_out']}")
+    return result
+
+
 def pod(data_dir, ratio, out):
     """Per-frame POD with n^2 / ratio modes from the training frames' Gram matrix (all viscosities)."""
     train, test = load(Path(data_dir) / "train.npz"), load(Path(data_dir) / "test.npz")

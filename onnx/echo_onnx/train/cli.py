@@ -170,14 +170,16 @@ def cmd_ablate(a):
     if a.table:
         print(ablation.table(out))
         return
-    if not (a.pod or a.variant):
-        sys.exit("echo-onnx-train ablate: give --variant NAME..., --pod, or --table")
+    if not (a.pod or a.variant or a.stage1_run):
+        sys.exit("echo-onnx-train ablate: give --variant NAME..., --pod, --stage1-run RUN or --table")
     if not a.data:
-        sys.exit("echo-onnx-train ablate: --variant and --pod need --data, the directory with train.npz and test.npz")
+        sys.exit("echo-onnx-train ablate: --variant, --pod and --stage1-run need --data, the directory with train.npz and test.npz")
     cfg = ModelConfig(**PRESETS[a.preset]["model"])
     n = PRESETS[a.preset]["data"]["n"]
     if a.pod:
         ablation.pod(a.data, ablation.compression(cfg, n), out)
+    if a.stage1_run:
+        ablation.stage1_row(a.stage1_run, a.data, out)
     for name in a.variant or []:
         ablation.train_variant(name, cfg, a.data, out, a.steps, a.batch, a.lr, a.seed, a.augment, a.threads)
 
@@ -340,6 +342,7 @@ def main(argv=None):
     ab.add_argument("--variant", nargs="*", choices=["grid", "grid+query", "lift+grid", "lift+query"])
     ab.add_argument("--pod", action="store_true", help="POD at the preset's compression ratio")
     ab.add_argument("--table", action="store_true", help="print the table of the results in --out")
+    ab.add_argument("--stage1-run", help="also score this `train --stage 1` run's autoencoder like the variants")
     ab.add_argument("--steps", type=int, default=3000)
     ab.add_argument("--batch", type=int, default=8)
     ab.add_argument("--lr", type=float, default=1e-3)
