@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reference import Forecaster, Runtime
+from ..reference import Runtime
 from .data import load
 from .evaluate import radial_spectrum
-from .superres import lattice, rel
+from .superres import echo_forecast, rel
 
 # (method, steps): the shipped Euler 10, the same NFE with midpoint and RK4, then twice that NFE, and a
 # reference far beyond it (RK4 10 = 40 NFE).
@@ -31,12 +31,6 @@ CONFIGS = [("euler", 10), ("midpoint", 5), ("rk4", 3), ("euler", 20), ("midpoint
 NFE = {"euler": 1, "midpoint": 2, "rk4": 4}
 BANDS = [(1, 4), (5, 10), (11, 21)]
 HORIZONS = [1, 8, 16, 32]
-
-
-def forecast(rt, w0, nu, horizon, seed, method, steps):
-    pts = lattice(w0.shape[-1])
-    fc = Forecaster(rt, pts, pts, {"viscosity": float(nu)})
-    return fc.forecast(w0.reshape(1, -1, 1).astype(np.float32), horizon, seed, steps, method)[..., 0]
 
 
 def band_ratio(pred, true, lo, hi):
@@ -52,7 +46,8 @@ def study(rt, test, traj=4, horizon=32, log=print) -> dict:
     preds, out = {}, {"traj_per_nu": traj, "horizon": horizon, "configs": []}
     for method, steps in CONFIGS:
         t0 = time.perf_counter()
-        preds[(method, steps)] = {b: forecast(rt, w[b, 0], nus[b], horizon, b, method, steps) for b in cases}
+        preds[(method, steps)] = {b: echo_forecast(rt, w[b, 0], nus[b], horizon, seed=b, steps=steps, method=method)
+                                  for b in cases}
         seconds = (time.perf_counter() - t0) / len(cases)
         row = {"method": method, "steps": steps, "nfe": steps * NFE[method], "seconds_per_forecast": round(seconds, 2)}
         for nu in np.unique(nus):

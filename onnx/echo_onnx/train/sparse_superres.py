@@ -27,7 +27,7 @@ Torch-free (ONNX Runtime through the numpy reference). Results go to metrics.jso
 import numpy as np
 
 from ..reference import Forecaster
-from .superres import lattice, radial_spectrum_f64, rel
+from .superres import echo_forecast, lattice, radial_spectrum_f64, rel
 
 
 def spectral_up(c: np.ndarray, n: int) -> np.ndarray:
@@ -78,16 +78,6 @@ def reconstruct(rt, w0: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return fc.denormalise(fc.query(decoded.reshape(decoded.shape[0], fc.T, -1), [0], fc.stencil_out))[0, :, 0].reshape(n, n)
 
 
-def forecast(rt, w0, nu, idx, horizon, seed) -> np.ndarray:
-    """ECHO's forecast of `horizon` frames from w0 [n, n] seen at idx, at every lattice point."""
-    n = w0.shape[-1]
-    pts = lattice(n)
-    fc = Forecaster(rt, pts[idx], pts, {"viscosity": float(nu)})
-    m = rt.manifest
-    ctx = w0.reshape(1, -1, 1)[:, idx].astype(np.float32)
-    return fc.forecast(ctx, horizon, seed, m["sampler"]["steps"], m["sampler"]["method"])[..., 0].reshape(horizon, n, n)
-
-
 def evaluate(rt, test: dict, strides, traj: int, seed=0, log=print) -> dict:
     """The `super_resolution_sparse` entry: {str(stride): {str(nu): rows}} over the first `traj`
     held-out trajectories of each viscosity, from frame 0, one segment."""
@@ -110,7 +100,7 @@ def evaluate(rt, test: dict, strides, traj: int, seed=0, log=print) -> dict:
                 rows["recon_echo"].append(rel(reconstruct(rt, w[b, 0], idx), truth[0], (0, 1)))
                 rows["recon_spectral"].append(rel(spectral_up(coarse0, n), truth[0], (0, 1)))
                 rows["recon_bilinear"].append(rel(bilinear_up(coarse0, stride), truth[0], (0, 1)))
-                pred = forecast(rt, w[b, 0], nu, idx, horizon, seed + int(b))
+                pred = echo_forecast(rt, w[b, 0], nu, horizon, seed=seed + int(b), idx=idx).reshape(horizon, n, n)
                 coarse = pred[:, ::stride, ::stride]
                 future = truth[1:]
                 rows["echo_dense"].append(np.mean(rel(pred, future, (1, 2))))

@@ -58,15 +58,17 @@ def subset(n_points: int, keep: float, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_points, int(round(keep * n_points)), replace=False))
 
 
-def echo_forecast(rt, w0, nu, horizon, keep=1.0, seed=0, out_points=None):
-    """ECHO forecast of `horizon` frames from frame w0 [n, n] via the bundle: [horizon, N_out]."""
+def echo_forecast(rt, w0, nu, horizon, keep=1.0, seed=0, out_points=None, idx=None, steps=None, method=None):
+    """ECHO forecast of `horizon` frames from frame w0 [n, n] via the bundle: [horizon, N_out]. Inputs
+    at the lattice points `idx` (default: a random `keep` fraction), outputs at `out_points` (default:
+    the lattice); the sampler's steps and method default to the manifest's."""
     n = w0.shape[-1]
     pts = lattice(n)
-    idx = subset(len(pts), keep, seed + 17)
+    idx = subset(len(pts), keep, seed + 17) if idx is None else idx
     fc = Forecaster(rt, pts[idx], pts if out_points is None else out_points, {"viscosity": float(nu)})
     ctx = w0.reshape(1, -1, 1)[:, idx].astype(np.float32)
-    m = rt.manifest
-    return fc.forecast(ctx, horizon, seed, m["sampler"]["steps"], m["sampler"]["method"])[..., 0]
+    m = rt.manifest["sampler"]
+    return fc.forecast(ctx, horizon, seed, steps or m["steps"], method or m["method"])[..., 0]
 
 
 def echo_forecast_at(rt, w0, nu, horizon, n_out, seed=0, chunk=65536):
