@@ -323,3 +323,15 @@ def write_report(metrics_json, out_md):
     """REPORT.md from metrics.json; it points to a hand-written README.md when one sits beside it."""
     m = json.loads(Path(metrics_json).read_text())
     Path(out_md).write_text(render(m, readme=(Path(out_md).parent / "README.md").exists()))
+
+
+def store_section(out_dir, key, entry) -> dict:
+    """Set `key` of OUT/metrics.json to `entry` (the other keys kept) and re-render OUT/REPORT.md: how
+    the steps that add one section to an evaluated bundle (super-res, sampler-study) record it.
+    Returns the whole metrics."""
+    path = Path(out_dir) / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics[key] = entry
+    path.write_text(json.dumps(metrics, indent=1, default=float) + "\n")
+    write_report(path, Path(out_dir) / "REPORT.md")
+    return metrics

@@ -14,7 +14,6 @@ the wall time (ONNX Runtime through the numpy reference, one thread).
 Results go to metrics.json under `sampler_study`, and REPORT.md is re-rendered.
 """
 
-import json
 import time
 from pathlib import Path
 
@@ -69,18 +68,14 @@ def study(rt, test, traj=4, horizon=32, log=print) -> dict:
 
 
 def run(bundle, data_dir, out=None, traj=4, threads=1, log=print) -> dict:
-    from .report import write_report
+    from .report import store_section
     out = Path(bundle if out is None else out)
-    path = out / "metrics.json"
     rt = Runtime(bundle, threads=threads)
     test = load(Path(data_dir) / "test.npz")
     horizon = min(32, test["w"].shape[1] - 1)
     log(f"sampler study: {len(CONFIGS)} configurations, {traj} trajectories per viscosity, {horizon} frames ...")
     entry = study(rt, test, traj, horizon, log)
     entry["shipped"] = rt.manifest["sampler"]
-    metrics = json.loads(path.read_text())
-    metrics["sampler_study"] = entry
-    path.write_text(json.dumps(metrics, indent=1, default=float) + "\n")
-    write_report(path, out / "REPORT.md")
-    log(f"wrote {path} and {out / 'REPORT.md'}")
+    store_section(out, "sampler_study", entry)
+    log(f"wrote {out / 'metrics.json'} and {out / 'REPORT.md'}")
     return entry

@@ -153,23 +153,18 @@ def picture(rt, test: dict, stride: int, nu: float, out_png, traj=0, zoom=0.25):
 def run(bundle, data_dir, strides, out=None, traj=4, seed=0, threads=1, log=print) -> dict:
     """evaluate + picture (the largest stride, the smallest viscosity: the most to recover), stored into
     OUT/metrics.json's `super_resolution_sparse` and OUT/superres_sparse.png, REPORT.md re-rendered."""
-    import json
     from pathlib import Path
 
     from ..reference import Runtime
     from .data import load
-    from .report import write_report
+    from .report import store_section
 
     out = Path(bundle if out is None else out)
-    path = out / "metrics.json"
     rt = Runtime(bundle, threads=threads)
     test = load(Path(data_dir) / "test.npz")
     log(f"super-resolution from sparse inputs, strides {list(strides)} ...")
     entry = evaluate(rt, test, strides, traj, seed=seed, log=log)
     picture(rt, test, max(strides), float(np.min(test["nu"])), out / "superres_sparse.png")
-    metrics = json.loads(path.read_text())
-    metrics["super_resolution_sparse"] = entry
-    path.write_text(json.dumps(metrics, indent=1, default=float) + "\n")
-    write_report(path, out / "REPORT.md")
-    log(f"wrote {path}, {out / 'superres_sparse.png'} and {out / 'REPORT.md'}")
+    store_section(out, "super_resolution_sparse", entry)
+    log(f"wrote {out / 'metrics.json'}, {out / 'superres_sparse.png'} and {out / 'REPORT.md'}")
     return entry

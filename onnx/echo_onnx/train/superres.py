@@ -33,7 +33,7 @@ from ..grid import Stencil
 from ..noise import SplitMix64
 from ..reference import Forecaster, Runtime
 from .data import upsample
-from .report import write_report
+from .report import store_section
 
 REFERENCE = ("the n_fine^2 solver run from the test split's seeded initial GRF through the full burn-in and "
              "the evaluated frames at n_fine^2")
@@ -203,11 +203,8 @@ def run(bundle, ns, out=None, segments=1, seed=0, threads=1, workers=1, chunk=65
         log(f"super-resolution at {n_fine}^2 ...")
         entry = super_resolution(rt, metrics["test"], int(n_fine), horizon, seed=seed, workers=workers, chunk=chunk, log=log,
                                  cache=cache)
-        metrics = json.loads(path.read_text())
-        sr = normalised(metrics.get("super_resolution"))
+        sr = normalised(json.loads(path.read_text()).get("super_resolution"))
         sr[str(n_fine)] = entry
-        metrics["super_resolution"] = dict(sorted(sr.items(), key=lambda kv: int(kv[0])))
-        path.write_text(json.dumps(metrics, indent=1, default=float) + "\n")
-        write_report(path, out / "REPORT.md")
+        metrics = store_section(out, "super_resolution", dict(sorted(sr.items(), key=lambda kv: int(kv[0]))))
         log(f"wrote {path} and {out / 'REPORT.md'}")
     return metrics
