@@ -244,7 +244,13 @@ def test_evaluate_writes_every_metric(smoke, tmp_path):
     assert cli.main(["evaluate", "--run-dir", str(smoke["run"]), "--data", str(smoke["data"]), "--bundle", str(smoke["bundle"]),
                      "--out", str(tmp_path), "--quick", "--super-res", "32"]) == 0
     res = json.loads((tmp_path / "metrics.json").read_text())
-    assert "## Forecast vs horizon" in (tmp_path / "REPORT.md").read_text()
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "## Forecast vs horizon" in report
+    # the picture of solver, ECHO and FNO side by side: a PNG, a row per viscosity, linked from the report
+    assert res["forecast_picture"] == "forecast.png" and "](forecast.png)" in report
+    import matplotlib.image
+    img = matplotlib.image.imread(tmp_path / "forecast.png")
+    assert img.shape[1] > img.shape[0] > 200, img.shape
     assert (tmp_path / "example" / "input.pvd").exists() and (tmp_path / "example" / "truth.pvd").exists()
     for key in ("autoencoder", "pod_same_ratio", "forecast", "inverse_interpolation", "generation", "super_resolution"):
         assert key in res, key

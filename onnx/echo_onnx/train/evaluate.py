@@ -48,10 +48,48 @@ def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
             if fno is None:
                 continue
             rows["persistence"].append((nus[b], rel(np.broadcast_to(w[b, s].reshape(1, -1), true.shape), true, 1)))
-            p = torch.tensor([normalised_nu(np.array([nus[b]]), fno_ck["nus"])[0]], dtype=torch.float32)
-            roll = fno.rollout(torch.from_numpy(w[b, s][None] / fno_ck["std"]), p, horizon)[0].numpy() * fno_ck["std"]
-            rows["fno"].append((nus[b], rel(roll.reshape(horizon, -1), true, 1)))
+            rows["fno"].append((nus[b], rel(fno_rollout(fno, fno_ck, w[b, s], nus[b], horizon).reshape(horizon, -1), true, 1)))
     return summarise(rows, horizon)
+
+
+def fno_rollout(fno, fno_ck, w0, nu, horizon):
+    """The FNO's forecast of `horizon` frames from w0 [n, n]: [horizon, n, n]."""
+    p = torch.tensor([normalised_nu(np.array([nu]), fno_ck["nus"])[0]], dtype=torch.float32)
+    return fno.rollout(torch.from_numpy(w0[None] / fno_ck["std"]), p, horizon)[0].numpy() * fno_ck["std"]
+
+
+def forecast_picture(rt, fno, fno_ck, test, horizons, path):
+    """Truth, ECHO and the FNO side by side at each of `horizons` for the first held-out trajectory of
+    each viscosity (the forecasts of the table: same context frame, same seed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    w, nus, dt = test["w"], test["nu"], float(test["dt"])
+    firsts = [int(np.flatnonzero(nus == nu)[0]) for nu in sorted(set(nus.tolist()), reverse=True)]
+    H = max(horizons)
+    fig, axes = plt.subplots(len(firsts), 3 * len(horizons), figsize=(2.6 * 3 * len(horizons) + 1, 2.7 * len(firsts)),
+                             squeeze=False)
+    for row, b in zip(axes, firsts):
+        n = w.shape[-1]
+        echo = echo_forecast(rt, w[b, 0], nus[b], H, seed=b).reshape(H, n, n)
+        fno_pred = fno_rollout(fno, fno_ck, w[b, 0], nus[b], H)
+        vmax = float(np.abs(w[b, 1:H + 1]).max())
+        for j, h in enumerate(horizons):
+            true = w[b, h]
+            for ax, (name, field) in zip(row[3 * j:3 * j + 3], (("solver", true), ("ECHO", echo[h - 1]),
+                                                                 ("FNO", fno_pred[h - 1]))):
+                im = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                err = "" if name == "solver" else f", rel L2 {rel(field, true, (0, 1)):.3f}"
+                ax.set_title(f"{name}, t = {h * dt:g} ({h} frames){err}", fontsize=8)
+                ax.set_xticks([0, 1])
+                ax.set_yticks([0, 1])
+                ax.set_xlabel("x", fontsize=8, labelpad=-6)
+        row[0].set_ylabel(f"viscosity {nus[b]:g}\ny", fontsize=9)
+        fig.colorbar(im, ax=list(row), shrink=0.85, pad=0.01, label="vorticity")
+    fig.suptitle(f"Held-out NS2D trajectories: the solver, ECHO ({rt.manifest['name']}) and the FNO from one context "
+                 "frame (t = 0)", fontsize=11)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def summarise(rows, horizon):
@@ -243,13 +281,16 @@ def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
     horizon = min(4 * seg, test["w"].shape[1] - 1)
     n_traj = 1 if quick else 8
     ratio = cfg.compression_ratio(n * n)
-    res = {"compression_ratio": ratio, "segment_frames": seg, "dt": test["dt"], "test": test["info"],
+    res = {"bundle": rt.manifest["name"], "compression_ratio": ratio, "segment_frames": seg, "dt": test["dt"], "test": test["info"],
            "trajectories_per_viscosity": n_traj}
     log("autoencoder ...")
     res["autoencoder"] = autoencoder_errors(model, ck, test, [1.0, 0.5, 0.2], n_windows=4 if quick else 32)
     res["pod_same_ratio"] = pod_error(train["w"], test["w"], ratio)
     log("forecast ...")
     res["forecast"] = forecast_table(rt, fno, fno_ck, test, horizon, [1.0, 0.5, 0.2], n_traj)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    forecast_picture(rt, fno, fno_ck, test, sorted({min(8, horizon), horizon}), Path(out) / "forecast.png")
+    res["forecast_picture"] = "forecast.png"
     log("inverse / interpolation ...")
     res["inverse_interpolation"] = inverse_interp(rt, cfg, test, n_traj)
     log("generation ...")
