@@ -961,7 +961,8 @@ fn doctor(bundle: Option<&Path>, args: &RuntimeArgs) -> Result<Summary> {
 
 fn describe_bundle(m: &Manifest) -> String {
     let fields: Vec<String> = m.fields.iter().map(|f| format!("{} ({} comp.)", f.name, f.components)).collect();
-    let params: Vec<String> = m.parameters.iter().map(|p| format!("{} in [{}, {}]", p.name, p.min, p.max)).collect();
+    let params: Vec<String> =
+        m.parameters.iter().map(|p| format!("{} in [{}, {}]{}", p.name, p.min, p.max, if p.scale.is_linear() { "" } else { " (log scale)" })).collect();
     format!(
         "bundle '{}' is valid: fields {}; {}D latent grid {:?}, latent {}x{:?} over {} slots; {} frames per segment, dt {}; lift {:?}, query {:?}; parameters [{}]; sampler {:?} x {}",
         m.name, fields.join(", "), m.latent_grid.dim, m.latent_grid.shape, m.latent.channels, m.latent.shape, m.time.slots.len(),

@@ -267,7 +267,7 @@ pub fn resolve_params(m: &Manifest, given: &[String]) -> Result<Option<Vec<f32>>
         }
         values[i] = v;
     }
-    Ok(Some(m.parameters.iter().zip(values).map(|(p, v)| ((v - p.min) / (p.max - p.min)) as f32).collect()))
+    Ok(Some(m.parameters.iter().zip(values).map(|(p, v)| p.normalise(v) as f32).collect()))
 }
 
 #[cfg(test)]

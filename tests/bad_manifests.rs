@@ -79,6 +79,14 @@ const CASES: &[Case] = &[
     Case { edit: |m| m["parameters"][0]["default"] = json!(1.0), message: "parameters[0].default = 1 (parameter 'viscosity') is outside [min, max]" },
     Case { edit: |m| m["parameters"][0]["min"] = json!(0.01), message: "parameters[0] ('viscosity'): min = 0.01 must be < max = 0.001" },
     Case { edit: |m| m["parameters"][0]["max"] = json!(null), message: "parameters[0].max: invalid type: null" },
+    Case { edit: |m| m["parameters"][0]["scale"] = json!("cubic"), message: "parameters[0].scale: unknown variant `cubic`" },
+    Case {
+        edit: |m| {
+            m["parameters"][0]["scale"] = json!("log");
+            m["parameters"][0]["min"] = json!(0.0);
+        },
+        message: "parameters[0] ('viscosity'): scale \"log\" needs min > 0, got 0",
+    },
     Case { edit: |m| m["lift"]["neighbours"] = json!(100_000), message: "lift.neighbours = 100000 is out of range 1..=1024" },
     Case { edit: |m| m["lift"]["radius"] = json!(0.0), message: "lift.radius = 0 must be > 0" },
     Case { edit: |m| m["lift"]["radius"] = json!(1e9), message: "lift.radius = 1000000000 is out of range (0, 1000]" },

@@ -4,10 +4,20 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64",
            onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int32"}
+
+
+def normalise_parameter(value, spec: dict):
+    """A parameter's value (a number or an array) -> [0, 1] over the manifest entry's range, linearly
+    or, with `"scale": "log"`, in its logarithm (a range of decades, such as viscosities 1e-5 .. 1e-3,
+    where linearly 1e-5 and 1e-4 would be 0 and 0.09): what the runtime feeds the velocity graph."""
+    if spec.get("scale", "linear") == "log":
+        return (np.log(value) - np.log(spec["min"])) / (np.log(spec["max"]) - np.log(spec["min"]))
+    return (np.asarray(value, dtype=np.float64) - spec["min"]) / (spec["max"] - spec["min"])
 
 
 def sha256_file(path) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .grid import Grid, Neighbours, Stencil
-from .manifest import load_manifest
+from .manifest import load_manifest, normalise_parameter
 from .noise import SplitMix64
 from .sampler import integrate
 from .vtkxml import Mesh, read_pvd, read_vtu, write_pvd, write_vtu
@@ -99,7 +99,7 @@ class Forecaster:
             return {}
         if not given:
             return {"params": np.zeros((1, len(spec)), dtype=np.float32), "param_mask": np.zeros(1, dtype=np.float32)}
-        p = [(given.get(q["name"], q["default"]) - q["min"]) / (q["max"] - q["min"]) for q in spec]
+        p = [normalise_parameter(given.get(q["name"], q["default"]), q) for q in spec]
         return {"params": np.array([p], dtype=np.float32), "param_mask": np.ones(1, dtype=np.float32)}
 
     def normalise(self, values):

@@ -303,6 +303,7 @@ def test_requery_refits_a_continuous_head_the_cli_runs(smoke, tmp_path):
                      "--minutes", "0.02", "--stencil", "4"]) == 0
     m = load_manifest(out)
     assert m["query"]["stencil"] == 4 and m["provenance"]["model"]["query_window"] is True
+    assert m["parameters"][0]["scale"] == "log"  # the smoke preset's: the parity below covers the CLI's log path
     r = subprocess.run([str(cli_path()), "doctor", "--bundle", str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and "is valid" in r.stdout + r.stderr, r.stderr
     # Both sides of the boundary x = 5 spacings of the latent grid, at several heights.

@@ -124,6 +124,35 @@ pub struct ParameterSpec {
     pub default: f64,
     #[serde(default)]
     pub units: String,
+    /// How a value is mapped to the [0, 1] the velocity graph was trained on (absent: linear).
+    #[serde(default, skip_serializing_if = "ParameterScale::is_linear")]
+    pub scale: ParameterScale,
+}
+
+/// A parameter's normalisation: linear over [min, max], or linear in its logarithm, for a range of
+/// decades (viscosities 1e-5 .. 1e-3: linearly, 1e-5 and 1e-4 would be 0 and 0.09 apart from 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterScale {
+    #[default]
+    Linear,
+    Log,
+}
+
+impl ParameterScale {
+    pub fn is_linear(&self) -> bool {
+        *self == ParameterScale::Linear
+    }
+}
+
+impl ParameterSpec {
+    /// `value` (inside [min, max]) mapped to [0, 1] as in training.
+    pub fn normalise(&self, value: f64) -> f64 {
+        match self.scale {
+            ParameterScale::Linear => (value - self.min) / (self.max - self.min),
+            ParameterScale::Log => (value / self.min).ln() / (self.max / self.min).ln(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,5 +225,37 @@ impl std::fmt::Display for Dim {
             Dim::Fixed(n) => write!(f, "{n}"),
             Dim::Symbolic(s) => write!(f, "{s}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viscosity(min: f64, max: f64, scale: ParameterScale) -> ParameterSpec {
+        ParameterSpec { name: "viscosity".into(), min, max, default: max, units: String::new(), scale }
+    }
+
+    #[test]
+    fn parameters_map_their_range_to_the_unit_interval() {
+        let linear = viscosity(1e-4, 1e-3, ParameterScale::Linear);
+        assert_eq!((linear.normalise(1e-4), linear.normalise(1e-3)), (0.0, 1.0));
+        assert!((linear.normalise(5.5e-4) - 0.5).abs() < 1e-12);
+        // Three decades: each decade a third of the interval, so 1e-5 and 1e-4 are as far apart as
+        // 1e-4 and 1e-3 (linearly they would be 0.09 apart, 1e-4 and 1e-3 0.91).
+        let log = viscosity(1e-5, 1e-2, ParameterScale::Log);
+        for (v, want) in [(1e-5, 0.0), (1e-4, 1.0 / 3.0), (1e-3, 2.0 / 3.0), (1e-2, 1.0)] {
+            assert!((log.normalise(v) - want).abs() < 1e-12, "{v}: {}", log.normalise(v));
+        }
+    }
+
+    #[test]
+    fn the_scale_is_optional_and_written_only_when_logarithmic() {
+        let spec: ParameterSpec = serde_json::from_str(r#"{"name": "nu", "min": 1, "max": 2, "default": 1}"#).unwrap();
+        assert_eq!(spec.scale, ParameterScale::Linear);
+        assert!(!serde_json::to_string(&spec).unwrap().contains("scale"));
+        let log: ParameterSpec = serde_json::from_str(r#"{"name": "nu", "min": 1, "max": 2, "default": 1, "scale": "log"}"#).unwrap();
+        assert_eq!(log.scale, ParameterScale::Log);
+        assert!(serde_json::to_string(&log).unwrap().contains(r#""scale":"log""#));
     }
 }

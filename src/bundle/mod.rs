@@ -344,6 +344,9 @@ fn validate_parameters(m: &Manifest) -> Check {
         if !(p.min < p.max && (p.max - p.min).is_finite()) {
             return Err(format!("{key} ('{}'): min = {} must be < max = {}", p.name, p.min, p.max));
         }
+        if p.scale == ParameterScale::Log && p.min <= 0.0 {
+            return Err(format!("{key} ('{}'): scale \"log\" needs min > 0, got {}", p.name, p.min));
+        }
         if !(p.min <= p.default && p.default <= p.max) {
             return Err(format!("{key}.default = {} (parameter '{}') is outside [min, max] = [{}, {}]", p.default, p.name, p.min, p.max));
         }

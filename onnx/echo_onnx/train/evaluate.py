@@ -54,7 +54,7 @@ def forecast_table(rt, fno, fno_ck, test, horizon, keeps, n_traj, starts=(0,)):
 
 def fno_rollout(fno, fno_ck, w0, nu, horizon):
     """The FNO's forecast of `horizon` frames from w0 [n, n]: [horizon, n, n]."""
-    p = torch.tensor([normalised_nu(np.array([nu]), fno_ck["nus"])[0]], dtype=torch.float32)
+    p = torch.tensor([normalised_nu(np.array([nu]), fno_ck)[0]], dtype=torch.float32)
     return fno.rollout(torch.from_numpy(w0[None] / fno_ck["std"]), p, horizon)[0].numpy() * fno_ck["std"]
 
 

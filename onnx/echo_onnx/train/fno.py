@@ -15,7 +15,8 @@ import torch
 from neuralop.models import FNO
 
 from .data import load
-from .stages import log, run_loop
+from ..manifest import normalise_parameter
+from .stages import log, param_spec, run_loop
 
 
 def make_fno(small=False, channels=1, modes=None):
@@ -48,18 +49,24 @@ class Stepper(torch.nn.Module):
         return torch.stack(out, dim=1)
 
 
-def normalised_nu(nu, nus):
-    lo, hi = min(nus), max(nus)
-    return (nu - lo) / (hi - lo) if hi > lo else np.zeros_like(nu)
+def normalised_nu(nu, ck):
+    """The viscosity as the FNO checkpoint `ck` takes it: normalised like ECHO's parameter (its
+    manifest entry `ck["param"]`), 0 for single-viscosity data. (Checkpoints from before the entry:
+    linear over ck["nus"].)"""
+    spec = ck.get("param", {"min": min(ck["nus"]), "max": max(ck["nus"])} if len(ck["nus"]) > 1 else None)
+    return normalise_parameter(nu, spec) if spec else np.zeros_like(nu)
 
 
-def train_fno(data_dir, run, steps, batch, lr, minutes=None, seed=0, small=False, unroll=2):
+def train_fno(data_dir, run, steps, batch, lr, minutes=None, seed=0, small=False, unroll=2, scale="linear"):
+    """`scale`: the viscosity's normalisation, as ECHO's run of the same preset has it."""
     torch.manual_seed(seed)
     d = load(Path(data_dir) / "train.npz")
     std = float(d["w"].std())
     w = torch.from_numpy(d["w"] / std)
     nus = sorted(set(d["nu"].tolist()))
-    p = torch.from_numpy(normalised_nu(d["nu"], nus).astype(np.float32))
+    spec = param_spec(data_dir, scale)
+    param = spec[0] if spec else None
+    p = torch.from_numpy(normalised_nu(d["nu"], {"nus": nus, "param": param}).astype(np.float32))
     model = Stepper(small)
     rng = np.random.default_rng(seed)
     n_traj, n_frames = w.shape[:2]
@@ -75,7 +82,7 @@ def train_fno(data_dir, run, steps, batch, lr, minutes=None, seed=0, small=False
 
     hist = run_loop("fno", model, list(model.parameters()), step, steps, lr, minutes)
     Path(run).mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "std": std, "nus": nus, "small": small,
+    torch.save({"model": model.state_dict(), "std": std, "nus": nus, "param": param, "small": small,
                 "params": sum(q.numel() for q in model.parameters()),
                 "history": {"steps": hist[-1]["step"] if hist else 0, "batch": batch, "unroll": unroll, "log": hist}},
                Path(run) / "fno.pt")

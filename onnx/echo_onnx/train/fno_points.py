@@ -15,6 +15,7 @@ import torch
 from scipy.spatial import Delaunay, cKDTree
 
 from ..grid import Grid, Stencil
+from ..manifest import normalise_parameter
 from ..model import ModelConfig
 from .batches import latent_grid
 from .fno import Stepper
@@ -77,7 +78,7 @@ def train_fno_points(data_dir, run, steps, batch, lr, minutes=None, seed=0, smal
     frames = [torch.from_numpy(gm.grid_frames((v - mean) / std)) for v in ds.series]
     log(f"[fno] {len(frames)} trajectories on the {grid.tensor_shape} grid in {time.perf_counter() - t0:.0f}s")
     spec = ds.param_spec()[0]
-    p = torch.tensor((ds.param - spec["min"]) / (spec["max"] - spec["min"]), dtype=torch.float32)
+    p = torch.tensor(normalise_parameter(ds.param, spec), dtype=torch.float32)
     model = Stepper(small, channels=ds.channels, modes=modes)
     rng = np.random.default_rng(seed)
 
@@ -119,6 +120,6 @@ class FnoForecaster:
 
     def forecast(self, context, re, horizon):
         g = torch.from_numpy(self.map.grid_frames((context - self.mean) / self.std))
-        p = torch.tensor([(re - self.spec["min"]) / (self.spec["max"] - self.spec["min"])], dtype=torch.float32)
+        p = torch.tensor([normalise_parameter(re, self.spec)], dtype=torch.float32)
         roll = self.model.rollout(g, p, horizon)[0].numpy()
         return self.map.point_frames(roll) * self.std + self.mean

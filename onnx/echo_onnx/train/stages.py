@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from ..manifest import normalise_parameter
 from ..model import Echo, ModelConfig
 from .batches import WindowSampler
 from .data import load
@@ -164,15 +165,17 @@ def training_sampler(data_dir, cfg: ModelConfig, extra: dict, frames: int, seed:
                          starts_every=starts_every, augment=augment)
 
 
-def param_spec(data_dir) -> list:
-    """The manifest's parameter list of the training data (empty for a single value)."""
+def param_spec(data_dir, scale="linear") -> list:
+    """The manifest's parameter list of the training data (empty for a single value); `scale` "log"
+    normalises the NS2D viscosity by its logarithm (manifest.normalise_parameter)."""
     if is_point_data(data_dir):
         return load_split(data_dir, "train").param_spec()
     nus = sorted({float(x) for x in load(Path(data_dir) / "train.npz")["nu"]})
     lo, hi = min(nus), max(nus)
     if lo == hi:
         return []
-    return [{"name": "viscosity", "min": lo, "max": hi, "default": hi, "units": "nondimensional (unit box, unit time)"}]
+    spec = {"name": "viscosity", "min": lo, "max": hi, "default": hi, "units": "nondimensional (unit box, unit time)"}
+    return [spec | {"scale": "log"} if scale == "log" else spec]
 
 
 KEPT = ("std", "norm", "spec", "data", "history")
@@ -289,8 +292,7 @@ def encode_latents(model: Echo, sampler, batch: int):
 
 def normalise_params(nu: torch.Tensor, spec: list) -> torch.Tensor:
     """[B] parameter values -> [B, 1] in [0, 1] over the manifest range (as the runtime normalises)."""
-    q = spec[0]
-    return ((nu.double() - q["min"]) / (q["max"] - q["min"])).float()[:, None]
+    return torch.from_numpy(normalise_parameter(nu.double().numpy(), spec[0])).float()[:, None]
 
 
 def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param_spec=None, p_drop=0.1, starts_every=2,
