@@ -60,7 +60,8 @@ def fno_rollout(fno, fno_ck, w0, nu, horizon):
 
 def forecast_picture(rt, fno, fno_ck, test, horizons, path):
     """Truth, ECHO and the FNO side by side at each of `horizons` for the first held-out trajectory of
-    each viscosity (the forecasts of the table: same context frame, same seed)."""
+    each viscosity (the forecasts of the table: same context frame, same seed). Fields are [y, x]
+    (ns2d's layout), drawn with y up."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,7 +79,7 @@ def forecast_picture(rt, fno, fno_ck, test, horizons, path):
             true = w[b, h]
             for ax, (name, field) in zip(row[3 * j:3 * j + 3], (("solver", true), ("ECHO", echo[h - 1]),
                                                                  ("FNO", fno_pred[h - 1]))):
-                im = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                im = ax.imshow(field, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
                 err = "" if name == "solver" else f", rel L2 {rel(field, true, (0, 1)):.3f}"
                 ax.set_title(f"{name}, t = {h * dt:g} ({h} frames){err}", fontsize=8)
                 ax.set_xticks([0, 1])
