@@ -254,6 +254,10 @@ def test_evaluate_writes_every_metric(smoke, tmp_path):
     assert (tmp_path / "example" / "input.pvd").exists() and (tmp_path / "example" / "truth.pvd").exists()
     for key in ("autoencoder", "pod_same_ratio", "forecast", "inverse_interpolation", "generation", "super_resolution"):
         assert key in res, key
+    # the autoencoder beside POD per viscosity, both on held-out data, in the report's table
+    nus = {f"{nu:g}" for nu in load(smoke["data"] / "test.npz")["nu"]}
+    assert set(res["autoencoder_by_viscosity"]) == nus | {"windows"} and set(res["pod_same_ratio"]["by_viscosity"]) == nus
+    assert "| viscosity | ECHO AE | POD, same compression | ECHO / POD |" in report
     for method in ("echo_100%", "echo_50%", "echo_20%", "persistence", "fno"):
         errs = list(res["forecast"][method]["all"].values())
         assert errs and all(np.isfinite(errs)), method

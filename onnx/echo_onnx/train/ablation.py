@@ -187,15 +187,11 @@ def held_out(model, cfg, data_dir, std):
 
 
 @torch.no_grad()
-def stage1_row(run, data_dir, out):
-    """A stage-1 run's autoencoder (`train --stage 1`: inputs a random 50-100 % of a 4x upsampled lattice,
-    targets random points of it) scored like the variants: every non-overlapping test window, all
-    lattice points in and out."""
+def echo_held_out(model, ck, test):
+    """An ECHO checkpoint's autoencoder scored like the variants: every non-overlapping test window,
+    all lattice points in and out; mean rel L2 per viscosity."""
     from .batches import WindowSampler
-    from .stages import load_checkpoint
-    model, ck = load_checkpoint(run, 1)
-    cfg, test = model.cfg, load(Path(data_dir) / "test.npz")
-    w, nus, n = test["w"], test["nu"], test["w"].shape[-1]
+    cfg, w, nus, n = model.cfg, test["w"], test["nu"], test["w"].shape[-1]
     s = WindowSampler(w, nus, cfg, ck["std"], cfg.frames, n * n, targets=n * n, fine_factor=1, keep=(1.0, 1.0), seed=5)
     errs = {}
     for i, start in windows(w, cfg.frames, cfg.frames):
@@ -203,11 +199,19 @@ def stage1_row(run, data_dir, out):
         b = {k: torch.from_numpy(np.asarray(v)[None]) for k, v in item.items()}
         pred, _ = model.ae(b)
         errs.setdefault(f"{nus[i]:g}", []).append(float(rel(pred.numpy(), b["target"].numpy(), (0, 1, 2, 3))))
+    return {nu: float(np.mean(e)) for nu, e in errs.items()} | {"windows": sum(map(len, errs.values()))}
+
+
+def stage1_row(run, data_dir, out):
+    """A stage-1 run's autoencoder (`train --stage 1`: inputs a random 50-100 % of a 4x upsampled lattice,
+    targets random points of it) scored like the variants."""
+    from .stages import load_checkpoint
+    model, ck = load_checkpoint(run, 1)
     h = ck["history"]["stage1"]
     result = {"variant": "lift+query, stage-1 recipe", "ends": ["lift", "query"], "steps": h["steps"], "batch": h["batch"],
               "train_s": h["log"][-1]["s"] if h["log"] else 0.0, "run": str(run),
               "parameters": sum(p.numel() for p in model.ae.parameters()),
-              "held_out": {nu: float(np.mean(e)) for nu, e in errs.items()} | {"windows": sum(map(len, errs.values()))}}
+              "held_out": echo_held_out(model, ck, load(Path(data_dir) / "test.npz"))}
     out.mkdir(parents=True, exist_ok=True)
     (out / "stage1-recipe.json").write_text(json.dumps(result, indent=1))
     log(f"stage-1 run {run}: {result['held_out']}")
@@ -215,21 +219,12 @@ def stage1_row(run, data_dir, out):
 
 
 def pod(data_dir, ratio, out):
-    """Per-frame POD with n^2 / ratio modes from the training frames' Gram matrix (all viscosities)."""
+    """Per-frame POD with n^2 / ratio modes fitted on the training frames (all viscosities)."""
+    from .evaluate import pod_error
     train, test = load(Path(data_dir) / "train.npz"), load(Path(data_dir) / "test.npz")
-    x = train["w"].reshape(-1, train["w"].shape[-1] ** 2)
-    gram = np.zeros((x.shape[1], x.shape[1]))
-    for a in range(0, len(x), 4096):
-        c = x[a:a + 4096].astype(np.float64)
-        gram += c.T @ c
-    _, vecs = np.linalg.eigh(gram)
-    r = int(round(x.shape[1] / ratio))
-    basis = vecs[:, ::-1][:, :r].T
-    result = {"variant": "POD", "modes": r, "ratio": ratio, "held_out": {}}
-    for nu in np.unique(test["nu"]):
-        y = test["w"][test["nu"] == nu].reshape(-1, x.shape[1]).astype(np.float64)
-        proj = (y @ basis.T) @ basis
-        result["held_out"][f"{nu:g}"] = float(np.mean(rel(proj, y, 1)))
+    p = pod_error(train["w"], test["w"], ratio, test["nu"])
+    result = {"variant": "POD", "modes": p["modes"], "ratio": ratio, "held_out": p["by_viscosity"]}
+    r = p["modes"]
     out.mkdir(parents=True, exist_ok=True)
     (out / "pod.json").write_text(json.dumps(result, indent=1))
     log(f"POD {r} modes: {result['held_out']}")

@@ -285,6 +285,13 @@ def render(metrics: dict, readme: bool = False) -> str:
     pod = m["pod_same_ratio"]
     for k, v in m["autoencoder"].items():
         L.append(f"| {k} | {v:.4f} | {pod['rel_l2']:.4f} ({pod['modes']} modes) |" if k == "100%" else f"| {k} | {v:.4f} | |")
+    if m.get("autoencoder_by_viscosity"):
+        by = m["autoencoder_by_viscosity"]
+        nus = sorted((k for k in by if k != "windows"), key=float, reverse=True)
+        L += ["", f"Per viscosity, on every non-overlapping window of the test split ({by['windows']} windows, all points "
+              "in and out, PyTorch) and every test frame for POD:", "",
+              "| viscosity | ECHO AE | POD, same compression | ECHO / POD |", "|---|---|---|---|"]
+        L += [f"| {nu} | {by[nu]:.4f} | {pod['by_viscosity'][nu]:.4f} | {by[nu] / pod['by_viscosity'][nu]:.2f} |" for nu in nus]
     L += ["", "## Forecast vs horizon", "",
           "From frame 0 of each test trajectory (the one context frame), ECHO's exported bundle through the numpy "
           "reference of the runtime (ONNX Runtime, Euler, 10 steps, seed = trajectory index, conditioned on the "
