@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import RBFInterpolator, griddata
 
+from .pictures import shrink_png
 from .vtkxml import Mesh, read_pvd, read_vtu, write_vtu
 
 COUNTS = (16, 64, 256)
@@ -370,10 +371,7 @@ def picture(path, ns_pics, ns_pts, cyl_pics, cyl_pts, ns_rows, cyl_rows):
     fig.tight_layout()
     fig.savefig(path, dpi=64)
     plt.close(fig)
-    # 24 Gouraud-shaded panels make a 1 MB RGBA file; 256 colours keep every panel readable at a
-    # quarter of the size (the repository ships this picture)
-    from PIL import Image
-    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+    shrink_png(path)  # 24 Gouraud-shaded panels: 1 MB as RGBA
 
 
 def main(argv=None):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..grid import Grid
+from ..pictures import shrink_png
 from ..reference import Forecaster, Runtime
 from ..noise import SplitMix64
 from ..sampler import integrate
@@ -69,8 +70,8 @@ def forecast_picture(rt, fno, fno_ck, test, horizons, path):
     w, nus, dt = test["w"], test["nu"], float(test["dt"])
     firsts = [int(np.flatnonzero(nus == nu)[0]) for nu in sorted(set(nus.tolist()), reverse=True)]
     H = max(horizons)
-    fig, axes = plt.subplots(len(firsts), 3 * len(horizons), figsize=(2.6 * 3 * len(horizons) + 1, 2.7 * len(firsts)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(firsts), 3 * len(horizons), figsize=(2.2 * 3 * len(horizons) + 1.2, 2.5 * len(firsts) + 0.5),
+                             squeeze=False, layout="constrained")
     for row, b in zip(axes, firsts):
         n = w.shape[-1]
         echo = echo_forecast(rt, w[b, 0], nus[b], H, seed=b).reshape(H, n, n)
@@ -82,16 +83,17 @@ def forecast_picture(rt, fno, fno_ck, test, horizons, path):
                                                                  ("FNO", fno_pred[h - 1]))):
                 im = ax.imshow(field, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
                 err = "" if name == "solver" else f", rel L2 {rel(field, true, (0, 1)):.3f}"
-                ax.set_title(f"{name}, t = {h * dt:g} ({h} frames){err}", fontsize=8)
+                ax.set_title(f"{name}{err}\nt = {h * dt:g} ({h} frames)", fontsize=8)
                 ax.set_xticks([0, 1])
                 ax.set_yticks([0, 1])
                 ax.set_xlabel("x", fontsize=8, labelpad=-6)
         row[0].set_ylabel(f"viscosity {nus[b]:g}\ny", fontsize=9)
-        fig.colorbar(im, ax=list(row), shrink=0.85, pad=0.01, label="vorticity")
+        fig.colorbar(im, ax=list(row), shrink=0.9, pad=0.01, label="vorticity")
     fig.suptitle(f"Held-out NS2D trajectories: the solver, ECHO ({rt.manifest['name']}) and the FNO from one context "
                  "frame (t = 0)", fontsize=11)
     fig.savefig(path, dpi=90)
     plt.close(fig)
+    shrink_png(path)
 
 
 def summarise(rows, horizon):
