@@ -7,7 +7,7 @@
 #   scripts/ns2d-v2.sh [OUT]     bundle into OUT (default onnx/bundles/ns2d-v2), work in .echo/ns2d-v2
 #
 # The budgets are those of the shipped bundle, run on a 2-core CPU (~3 h: data ~65 min, training
-# ~1 h 45 min, evaluation ~10 min); with a GPU the stages take --steps instead of --minutes (README).
+# ~1 h 45 min, evaluation ~3 min); with a GPU the stages take --steps instead of --minutes (README).
 # Every step can be re-run alone (the commands it prints); generate-data resumes where it stopped and
 # the training stages write stageN.pt checkpoints (stage 1 continues with --resume).
 # Needs scripts/setup.sh --train.

@@ -4,13 +4,14 @@ its lattice, the generated analytic example as triangles, query.vtu as quads."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.spatial import ConvexHull
 
 from echo_onnx.example import make_example
 from echo_onnx.train.data import write_example
 from echo_onnx.vtkxml import VTK_QUAD, VTK_TRIANGLE, read_pvd, read_vtu
 
-SHIPPED = Path(__file__).resolve().parents[1] / "bundles" / "ns2d-vorticity" / "example"
+BUNDLES = Path(__file__).resolve().parents[1] / "bundles"
 
 
 def areas(mesh):
@@ -34,8 +35,10 @@ def check_lattice_quads(mesh, n):
     np.testing.assert_allclose(a, spacing ** 2, rtol=1e-5)
 
 
-def test_shipped_example_is_a_quad_lattice():
-    files = [f for _, f in read_pvd(SHIPPED / "input.pvd") + read_pvd(SHIPPED / "truth.pvd")]
+@pytest.mark.parametrize("name", ["ns2d-vorticity", "ns2d-v2"])
+def test_shipped_example_is_a_quad_lattice(name):
+    example = BUNDLES / name / "example"
+    files = [f for _, f in read_pvd(example / "input.pvd") + read_pvd(example / "truth.pvd")]
     assert len(files) == 9
     first = read_vtu(files[0])
     check_lattice_quads(first, 64)

@@ -266,28 +266,27 @@ def test_evaluate_writes_every_metric(smoke, tmp_path):
     assert pers["1"] < pers[max(pers, key=int)]
 
 
-SHIPPED = ROOT / "onnx" / "bundles" / "ns2d-vorticity"
-
-
-def test_shipped_bundle_runs_in_the_cli_and_matches_the_reference(tmp_path):
-    """The pretrained bundle: valid, runs on its held-out example input (two chained segments, conditioned
-    on the viscosity), the Rust output equals the numpy/ONNX Runtime reference for the same seed, and it
-    is closer to the solver than persistence after one segment (the example's truth.pvd)."""
+@pytest.mark.parametrize("name", ["ns2d-vorticity", "ns2d-v2"])
+def test_shipped_bundle_runs_in_the_cli_and_matches_the_reference(name, tmp_path):
+    """A pretrained NS2D bundle: valid, runs on its held-out example input (two chained segments,
+    conditioned on the viscosity), the Rust output equals the numpy/ONNX Runtime reference for the same
+    seed, and it is closer to the solver than persistence after one segment (the example's truth.pvd)."""
     from echo_onnx.reference import forecast as reference_forecast
-    r = subprocess.run([str(cli_path()), "doctor", "--bundle", str(SHIPPED)], capture_output=True, text=True)
+    bundle = ROOT / "onnx" / "bundles" / name
+    r = subprocess.run([str(cli_path()), "doctor", "--bundle", str(bundle)], capture_output=True, text=True)
     assert r.returncode == 0 and "is valid" in r.stdout + r.stderr, r.stderr
-    m = load_manifest(SHIPPED)
+    m = load_manifest(bundle)
     horizon = m["time"]["frames"] - 1
-    inp = SHIPPED / "example" / "input.pvd"
-    r = subprocess.run([str(cli_path()), "forecast", "--bundle", str(SHIPPED), "--input", str(inp), "--horizon", str(2 * horizon),
+    inp = bundle / "example" / "input.pvd"
+    r = subprocess.run([str(cli_path()), "forecast", "--bundle", str(bundle), "--input", str(inp), "--horizon", str(2 * horizon),
                         "--seed", "5", "--param", "viscosity=0.001", "--out", str(tmp_path / "out"), "--quiet"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     _, _, rust = read_series(tmp_path / "out" / "prediction.pvd", m["fields"])
-    _, ref = reference_forecast(SHIPPED, inp, 2 * horizon, 5, params={"viscosity": 0.001})
+    _, ref = reference_forecast(bundle, inp, 2 * horizon, 5, params={"viscosity": 0.001})
     assert np.linalg.norm(rust - ref) / np.linalg.norm(ref) < 1e-4
     _, _, context = read_series(inp, m["fields"])
-    _, _, truth = read_series(SHIPPED / "example" / "truth.pvd", m["fields"])
+    _, _, truth = read_series(bundle / "example" / "truth.pvd", m["fields"])
     err = np.linalg.norm(rust[horizon - 1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
     persistence = np.linalg.norm(context[-1] - truth[horizon - 1]) / np.linalg.norm(truth[horizon - 1])
     assert err < persistence, (err, persistence)
