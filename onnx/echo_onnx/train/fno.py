@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from neuralop.models import FNO
 
-from .data import load
 from ..manifest import normalise_parameter
+from .data import load
 from .stages import log, param_spec, run_loop
 
 
