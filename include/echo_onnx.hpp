@@ -157,6 +157,8 @@ struct Settings
     double warm_start_time = 0;
     double end_time = 1e300;
     double time_step = 0;
+    //- The bundle's frames per segment once it is open (0 before): warm_start_frame must be one.
+    std::size_t frames = 0;
 };
 
 //- A bad setting: the error, and the setting's name (the OpenFOAM function object's entry).
@@ -294,6 +296,29 @@ public:
     //  member is evaluated at the locations first, so the numbers are the CLI's --ensemble mean
     //  and _std at the same locations, and a distributed run's are a serial run's.
     void prediction_stats(std::size_t k, double* mean, double* std_dev);
+
+    // The time loop of a host that runs next to a solver (every rank, the same calls)
+    //- A run from `start` to `end_time` in steps of `time_step`: forecasts of `horizon` frames (0:
+    //  one segment) every `interval` (<= 0: every horizon). Snapshots lie on start + k dt(), the
+    //  solver's times within half a time step of them. Returns what the user should be warned of
+    //  (a time step that does not divide dt(), an interval off the lattice). From then on
+    //  push_snapshot(comm, ...) and forecast(comm, ...) record what succeeded.
+    std::vector<std::string> set_schedule
+    (
+        double start,
+        double end_time,
+        double time_step,
+        double interval,
+        std::size_t horizon
+    );
+    //- Whether the solver time t is a snapshot (false once stopped).
+    bool snapshot_due(double t, double time_step) const;
+    //- The predicted frames the solver time t is compared with (within half a time step).
+    std::vector<std::size_t> frames_at(double t, double time_step) const;
+    //- After the snapshot at t: whether a forecast from it is due.
+    bool forecast_due(double t, double time_step) const;
+    //- No more snapshots or forecasts (maxSpread).
+    void stop_schedule();
 
     // The accuracy monitor of a host that runs next to a solver
     //- Every rank (a collective call): per field (the bundle's order), the relative L2 error of

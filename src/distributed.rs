@@ -154,20 +154,30 @@ impl Surrogate {
     }
 
     /// Every rank: a snapshot at `time` (the same on every rank), values `[N][C]` at this rank's
-    /// locations, physical units. The master keeps the bundle's `context_frames` most recent.
+    /// locations, physical units. The master keeps the bundle's `context_frames` most recent; a
+    /// schedule ([`Surrogate::set_schedule`]) records the snapshot.
     pub fn push_snapshot_on(&mut self, comm: &mut dyn Communicator, time: f64, values: &[f64]) -> Result<()> {
         let local = self.candidate_values(values);
         let local = agree(comm, local)?;
         let all = comm.gather(&local);
         let pushed = if comm.rank() == 0 { self.push_cloud_snapshot(time, &all) } else { Ok(()) };
-        agree(comm, pushed)
+        agree(comm, pushed)?;
+        if let Some(s) = self.schedule.as_mut() {
+            s.snapshot_taken(time);
+        }
+        Ok(())
     }
 
     /// Every rank: forecast `horizon` frames (0: one segment) on the master and hand the decoded
-    /// frames to every rank. Returns the number of predicted frames.
+    /// frames to every rank. Returns the number of predicted frames; a schedule records the
+    /// forecast's origin (the last snapshot).
     pub fn forecast_on(&mut self, comm: &mut dyn Communicator, horizon: usize) -> Result<usize> {
         let done = if comm.rank() == 0 { self.forecast(horizon).map(drop) } else { Ok(()) };
-        self.share_decoded(comm, done)
+        let frames = self.share_decoded(comm, done)?;
+        if let Some(s) = self.schedule.as_mut() {
+            s.forecast_made();
+        }
+        Ok(frames)
     }
 
     /// Every rank: generate one segment on the master, frames at `t0 + k dt`, and hand the decoded

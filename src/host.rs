@@ -65,6 +65,7 @@ use crate::resample::{
 };
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
+use crate::schedule::{self, Schedule};
 // The checks of single settings live with the check of them all; `host::check_settings` stays.
 pub use crate::settings::{check_ensemble, check_settings};
 use crate::tasks;
@@ -110,6 +111,8 @@ pub struct Surrogate {
     /// member k's frame at `times[i]` (one member without an ensemble).
     times: Vec<f64>,
     frames: Vec<Vec<GridFrame>>,
+    /// A host next to a solver: its time loop (the protocol's steps record what succeeded).
+    pub(crate) schedule: Option<Schedule>,
 }
 
 impl Surrogate {
@@ -134,6 +137,7 @@ impl Surrogate {
             history: VecDeque::new(),
             times: vec![],
             frames: vec![],
+            schedule: None,
             bundle,
         })
     }
@@ -382,6 +386,32 @@ impl Surrogate {
         let cloud = self.cloud.as_ref()?;
         let neighbours = self.geometry.as_ref()?.input.as_ref()?.to_grid.resampler().neighbours()?;
         Some(neighbours.index.iter().map(|&p| if p == PAD { -1 } else { cloud.ids[p as usize] }).collect())
+    }
+
+    /// A host that runs next to a solver from `start` to `end_time`: its time loop, with forecasts
+    /// of `horizon` frames (0: one segment) every `interval` (`None`: every `horizon` frames).
+    /// From now on [`Surrogate::push_snapshot_on`] and [`Surrogate::forecast_on`] record in it
+    /// what succeeded. Every rank sets the same schedule.
+    pub fn set_schedule(&mut self, start: f64, end_time: f64, interval: Option<f64>, horizon: usize) -> &mut Schedule {
+        self.schedule.insert(Schedule::new(&self.bundle.manifest.time, start, end_time, interval, horizon))
+    }
+
+    /// The time loop set by [`Surrogate::set_schedule`], if any.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+
+    /// Stop the time loop: no more snapshots or forecasts (`maxSpread`).
+    pub fn stop_schedule(&mut self) {
+        if let Some(s) = self.schedule.as_mut() {
+            s.stop();
+        }
+    }
+
+    /// The frames of the last prediction that the solver time `t` is compared with (within half
+    /// its time step).
+    pub fn frames_at(&self, t: f64, time_step: f64) -> Vec<usize> {
+        schedule::frames_at(&self.times, t, time_step)
     }
 
     /// Ranks other than the master: only evaluate decoded frames at this rank's locations.

@@ -16,7 +16,8 @@
 //! - [`fields`]: the bundle's fields in input frames, and the one [`fields::Normaliser`].
 //! - [`host`]: the API of hosts with their own mesh and time loop (serial or MPI);
 //!   [`distributed`]: its protocol over ranks behind a [`distributed::Communicator`]; [`monitor`]:
-//!   a solver host's error, ensemble spread and `maxSpread` stop; [`settings`]: its settings, checked.
+//!   a solver host's error, ensemble spread and `maxSpread` stop; [`schedule`]: its time loop (snapshots,
+//!   forecasts, comparisons); [`settings`]: its settings, checked.
 //! - [`mesh`] (VTK and Gmsh I/O), [`output`] (atomic output directories), [`preview`], [`score`].
 //! - [`error`]: one [`Error`] with an [`ErrorKind`] per failure class (exit codes, C++ kinds).
 
@@ -36,6 +37,7 @@ pub mod preview;
 pub mod resample;
 pub mod runtime;
 pub mod sampler;
+pub mod schedule;
 pub mod score;
 pub mod settings;
 pub mod tasks;

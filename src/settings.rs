@@ -37,6 +37,8 @@ pub struct Settings {
     /// The host's run: its end time and time step (a warm start after the end would never happen).
     pub end_time: f64,
     pub time_step: f64,
+    /// Frames per segment, once the bundle is open (0 before): bounds `warm_start_frame`.
+    pub frames: usize,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
             warm_start_time: 0.0,
             end_time: f64::INFINITY,
             time_step: 0.0,
+            frames: 0,
         }
     }
 }
@@ -74,11 +77,21 @@ fn bad(setting: &'static str, error: Error) -> Result<(), SettingError> {
 
 impl Settings {
     /// The first bad setting, in the order the function object has always checked them: signs,
-    /// `interval`, `warmStartTime`, then the runtime's bounds and names.
+    /// `interval`, `warmStartTime`, then the runtime's bounds and names, then (once the bundle's
+    /// `frames` are known) the warm start's frame.
     pub fn check(&self) -> Result<(), SettingError> {
         self.check_signs()?;
         self.check_times()?;
-        self.check_bounds()
+        self.check_bounds()?;
+        self.check_frame()
+    }
+
+    fn check_frame(&self) -> Result<(), SettingError> {
+        let (frame, frames) = (self.warm_start_frame, self.frames as i64);
+        if self.warm_start && frames > 0 && frame >= frames {
+            return bad("warmStartFrame", err!(Usage, "{frame} is not a frame of the generated segment (0 .. {})", frames - 1));
+        }
+        Ok(())
     }
 
     fn check_signs(&self) -> Result<(), SettingError> {
@@ -245,5 +258,16 @@ mod tests {
             assert_eq!(got, setting, "{text}");
             assert!(text.starts_with(message), "{setting}: {text}");
         }
+    }
+
+    #[test]
+    fn the_warm_start_frame_lies_in_the_segment_once_it_is_known() {
+        let warm = Settings { warm_start: true, warm_start_frame: 9, ..Settings::default() };
+        warm.check().unwrap();
+        let known = Settings { frames: 9, ..warm.clone() };
+        assert_eq!(problem(known.clone()), ("warmStartFrame", "9 is not a frame of the generated segment (0 .. 8)".into()));
+        Settings { warm_start_frame: 8, ..known.clone() }.check().unwrap();
+        // Only a warm start reads the frame.
+        Settings { warm_start: false, ..known }.check().unwrap();
     }
 }

@@ -124,7 +124,7 @@ void check_settings(const Settings& s)
         return ffi::check_host_settings(ffi::HostSettings{
             s.device, s.method, s.threads, s.horizon, s.steps, s.seed, s.warm_start_frame, s.ensemble,
             s.has_interval, s.interval, s.has_max_spread, s.max_spread,
-            s.warm_start, s.warm_start_time, s.end_time, s.time_step});
+            s.warm_start, s.warm_start_time, s.end_time, s.time_step, s.frames});
     });
     if (!p.setting.empty())
     {
@@ -369,6 +369,51 @@ void Surrogate::prediction_stats(std::size_t k, double* mean, double* std_dev)
 {
     const std::size_t n = impl_->n*impl_->channels;
     call([&] { impl_->s->prediction_stats(k, out(mean, n), out(std_dev, n)); return 0; });
+}
+
+std::vector<std::string> Surrogate::set_schedule
+(
+    double start,
+    double end_time,
+    double time_step,
+    double interval,
+    std::size_t horizon
+)
+{
+    return call([&] {
+        std::vector<std::string> out;
+        for (const auto& w : impl_->s->set_schedule(start, end_time, time_step, interval, interval > 0, horizon))
+        {
+            out.emplace_back(std::string(w));
+        }
+        return out;
+    });
+}
+
+bool Surrogate::snapshot_due(double t, double time_step) const
+{
+    return call([&] { return impl_->s->snapshot_due(t, time_step); });
+}
+
+std::vector<std::size_t> Surrogate::frames_at(double t, double time_step) const
+{
+    return call([&] {
+        const rust::Vec<std::size_t> k = impl_->s->frames_at(t, time_step);
+        return std::vector<std::size_t>(k.begin(), k.end());
+    });
+}
+
+bool Surrogate::forecast_due(double t, double time_step) const
+{
+    return call([&] { return impl_->s->forecast_due(t, time_step); });
+}
+
+void Surrogate::stop_schedule()
+{
+    call([&] {
+        impl_->s->stop_schedule();
+        return 0;
+    });
 }
 
 std::string Surrogate::score_title() const

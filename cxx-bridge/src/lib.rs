@@ -53,6 +53,7 @@ mod ffi {
         warm_start_time: f64,
         end_time: f64,
         time_step: f64,
+        frames: usize,
     }
 
     /// The first bad setting: its name (empty: none), the error kind's name and the message.
@@ -116,6 +117,12 @@ mod ffi {
         fn ensemble(&self) -> usize;
         fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
         // The accuracy monitor (score_on: every rank, collective)
+        // The time loop of a host next to a solver
+        fn set_schedule(&mut self, start: f64, end_time: f64, time_step: f64, interval: f64, has_interval: bool, horizon: usize) -> Vec<String>;
+        fn snapshot_due(&self, t: f64, time_step: f64) -> bool;
+        fn frames_at(&self, t: f64, time_step: f64) -> Vec<usize>;
+        fn forecast_due(&self, t: f64, time_step: f64) -> bool;
+        fn stop_schedule(&mut self);
         fn score_title(&self) -> String;
         fn score_columns(&self) -> Vec<String>;
         #[allow(clippy::too_many_arguments)]
@@ -231,6 +238,7 @@ fn check_host_settings(s: &ffi::HostSettings) -> Result<ffi::SettingProblem, Str
         warm_start_time: s.warm_start_time,
         end_time: s.end_time,
         time_step: s.time_step,
+        frames: s.frames,
     };
     guard(|| {
         Ok(match settings.check() {
@@ -331,6 +339,21 @@ impl Surrogate {
             copy_into("ensemble mean", &m, mean)?;
             copy_into("ensemble std", &s, std)
         })
+    }
+    fn set_schedule(&mut self, start: f64, end_time: f64, time_step: f64, interval: f64, has_interval: bool, horizon: usize) -> Vec<String> {
+        self.0.set_schedule(start, end_time, has_interval.then_some(interval), horizon).warnings(time_step)
+    }
+    fn snapshot_due(&self, t: f64, time_step: f64) -> bool {
+        self.0.schedule().is_some_and(|s| s.snapshot_due(t, time_step))
+    }
+    fn frames_at(&self, t: f64, time_step: f64) -> Vec<usize> {
+        self.0.frames_at(t, time_step)
+    }
+    fn forecast_due(&self, t: f64, time_step: f64) -> bool {
+        self.0.schedule().is_some_and(|s| s.forecast_due(t, time_step))
+    }
+    fn stop_schedule(&mut self) {
+        self.0.stop_schedule()
     }
     fn score_title(&self) -> String {
         monitor::table_title(self.0.ensemble())

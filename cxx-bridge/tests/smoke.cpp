@@ -180,6 +180,32 @@ int main(int argc, char** argv)
     {
         CHECK(e.setting() == "steps" && std::string(e.what()) == "-3 is negative" && e.kind() == echo::ErrorKind::Usage);
     }
+    settings.steps = 0;
+    settings.warm_start = true;
+    settings.warm_start_frame = long(s.frames());
+    settings.frames = s.frames();
+    try { echo::check_settings(settings); CHECK(false); }
+    catch (const echo::SettingError& e) { CHECK(e.setting() == "warmStartFrame"); }
+    // A solver's time loop: the time step 1/4 of dt, an interval of one dt past the context.
+    const double dt = s.dt(), step = dt/4;
+    s.clear_snapshots();
+    s.set_ensemble(1);
+    CHECK(s.set_schedule(0, 100*dt, step, 1.5*dt, 1).size() == 1);  // interval off the lattice
+    std::size_t snapshots = 0, forecasts = 0;
+    for (int i = 0; i <= 40; ++i)
+    {
+        const double t = i*step;
+        if (!s.snapshot_due(t, step)) continue;
+        for (const std::size_t k : s.frames_at(t, step)) CHECK(std::fabs(s.predicted_times()[k] - t) < step);
+        s.push_snapshot(solo, t, values.data());
+        ++snapshots;
+        if (s.forecast_due(t, step)) { CHECK(s.forecast(solo, 1) == 1); ++forecasts; }
+    }
+    // Snapshots at 0, dt, .., 10 dt; forecasts every 2 dt once the context is held.
+    const std::size_t context = s.context_frames();
+    CHECK(snapshots == 11 && forecasts == (11 - context)/2 + 1);
+    s.stop_schedule();
+    CHECK(!s.snapshot_due(11*dt, step));
     std::printf("smoke: ok (%zu frames at %zu points; 1- and 2-rank protocol identical; ensemble of 4)\n", frames, n);
     return 0;
 }

@@ -415,7 +415,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         if (!message.empty()) return badEntry("parameters", message);
     }
 
-    // interval and maxSpread: absent means one segment (set in initialise()) and no threshold.
+    // interval and maxSpread: absent (-1) means a forecast per segment and no threshold.
     const word cpu("cpu");
     const label zero(0);
     const label one(1);
@@ -447,8 +447,19 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
     }
     ortLib_.expand();
 
+    return checkSettings(hasInterval, hasMaxSpread);
+}
+
+
+bool Foam::functionObjects::echoSurrogate::checkSettings
+(
+    bool hasInterval,
+    bool hasMaxSpread
+)
+{
     // The values' bounds and messages are echo-onnx's (the CLI's too), checked before the bundle
-    // is opened; the entries are echo::Settings' names.
+    // is opened, and again once it is (its frames bound warmStartFrame); the entries are
+    // echo::Settings' names.
     echo::Settings settings;
     settings.device = device_;
     settings.method = method_;
@@ -466,6 +477,7 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
     settings.warm_start_time = warmStartTime_;
     settings.end_time = time_.endTime().value();
     settings.time_step = time_.deltaTValue();
+    settings.frames = surrogate_ ? surrogate_->frames() : 0;
     try
     {
         echo::check_settings(settings);
@@ -475,22 +487,6 @@ bool Foam::functionObjects::echoSurrogate::readSettings(const dictionary& dict)
         return badEntry(e.setting(), e.what());
     }
     return true;
-}
-
-
-Foam::label Foam::functionObjects::echoSurrogate::latticeIndex
-(
-    scalar t
-) const
-{
-    const scalar x = (t - t0_)/dt_;
-    const label k = label(std::floor(x + 0.5));
-    const scalar tol = 0.5*mesh_.time().deltaTValue();
-    if (k < 0 || mag(t - (t0_ + k*dt_)) > tol)
-    {
-        return -1;
-    }
-    return k;
 }
 
 
@@ -574,7 +570,8 @@ void Foam::functionObjects::echoSurrogate::replaceFields
 
 bool Foam::functionObjects::echoSurrogate::initialise()
 {
-    t0_ = mesh_.time().value();
+    const scalar t0 = mesh_.time().value();
+    const scalar deltaT = mesh_.time().deltaTValue();
 
     // The case's fields and the mesh's dimension
     const label dim = mesh_.nSolutionD();
@@ -649,50 +646,8 @@ bool Foam::functionObjects::echoSurrogate::initialise()
     });
     if (!ok) return false;
 
-    dt_ = surrogate_->dt();
-    frames_ = surrogate_->frames();
-    context_ = surrogate_->context_frames();
-    const scalar stepsPerFrame = dt_/mesh_.time().deltaTValue();
-    if
-    (
-        mode_ == modeType::surrogate
-     && mag(stepsPerFrame - std::round(stepsPerFrame)) > 1e-6*stepsPerFrame
-    )
-    {
-        WarningInFunction
-            << type() << " " << name() << ": the time step "
-            << mesh_.time().deltaTValue() << " does not divide the bundle's dt "
-            << dt_ << "; snapshots are taken at the time steps nearest to"
-            << " start + k dt" << endl;
-    }
-    if (mode_ == modeType::warmStart && warmStartFrame_ >= frames_)
-    {
-        fail
-        (
-            "entry 'warmStartFrame': " + Foam::name(warmStartFrame_)
-          + " is not a frame of the generated segment (0 .. "
-          + Foam::name(frames_ - 1) + ")",
-            true
-        );
-        return false;
-    }
-    if (horizon_ <= 0) horizon_ = frames_ - context_;
-    if (interval_ <= 0) interval_ = horizon_*dt_;
-    const scalar perSnapshot = interval_/dt_;
-    if
-    (
-        mode_ == modeType::surrogate
-     && mag(perSnapshot - std::round(perSnapshot)) > 1e-6*max(perSnapshot, scalar(1))
-    )
-    {
-        // A warning, not an error: forecasts start at snapshots, so the run is still meaningful,
-        // only with forecasts a little further apart than asked for.
-        WarningInFunction
-            << type() << " " << name() << ": interval " << interval_
-            << " is not a multiple of the bundle's dt " << dt_
-            << "; forecasts start at snapshots, every "
-            << std::ceil(perSnapshot - 1e-6)*dt_ << endl;
-    }
+    // The bundle's frames bound warmStartFrame (interval and maxSpread, if given, passed as > 0)
+    if (!checkSettings(interval_ > 0, maxSpread_ > 0)) return false;
 
     // The cells: centres and global ids
     const vectorField& C = mesh_.C().primitiveField();
@@ -756,8 +711,8 @@ bool Foam::functionObjects::echoSurrogate::initialise()
         if (maxSpread_ > 0) Info<< " (maxSpread " << maxSpread_ << ")";
     }
     Info<< ", fields " << fieldNames_
-        << ", " << surrogate_->dim() << "D, dt " << fmt(dt_).c_str() << ", "
-        << frames_ << " frames per segment; " << total << " cells on "
+        << ", " << surrogate_->dim() << "D, dt " << fmt(surrogate_->dt()).c_str() << ", "
+        << surrogate_->frames() << " frames per segment; " << total << " cells on "
         << Pstream::nProcs() << " rank(s), " << cloudSize
         << " gathered for the latent grid, " << covered
         << " latent grid nodes covered; ready in "
@@ -765,6 +720,15 @@ bool Foam::functionObjects::echoSurrogate::initialise()
 
     if (mode_ == modeType::surrogate)
     {
+        // The time loop is echo-onnx's: snapshots on start + k dt, forecasts every interval
+        for
+        (
+            const std::string& w
+          : surrogate_->set_schedule(t0, time_.endTime().value(), deltaT, interval_, horizon_)
+        )
+        {
+            WarningInFunction << type() << " " << name() << ": " << w.c_str() << endl;
+        }
         resetFile("error");
         if (Pstream::master())
         {
@@ -777,17 +741,11 @@ bool Foam::functionObjects::echoSurrogate::initialise()
             file() << endl;
         }
         // The start time is the first snapshot
-        if (!pushSnapshot(t0_)) return false;
-        lastSnapshot_ = 0;
-        if (snapshots_ >= context_)
-        {
-            if (!forecast(t0_)) return false;
-            lastForecast_ = 0;
-        }
+        if (pushSnapshot(t0) && surrogate_->forecast_due(t0, deltaT)) forecast(t0);
     }
-    else if (warmStartTime_ <= t0_ + 0.5*mesh_.time().deltaTValue())
+    else if (warmStartTime_ <= t0 + 0.5*deltaT)
     {
-        warmStart(t0_);
+        warmStart(t0);
     }
     return true;
 }
@@ -797,12 +755,10 @@ bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 {
     const scalarField local = gatherLocal();
     PstreamCommunicator comm;
-    const bool ok = guarded("cannot take a snapshot", false, [&]
+    return guarded("cannot take a snapshot", false, [&]
     {
         surrogate_->push_snapshot(comm, t, local.cdata());
     });
-    if (ok) ++snapshots_;
-    return ok;
 }
 
 
@@ -813,7 +769,6 @@ bool Foam::functionObjects::echoSurrogate::distribute()
     return guarded("cannot evaluate the prediction", false, [&]
     {
         const std::vector<double> times = surrogate_->predicted_times();
-        predictedTimes_ = scalarList(times.begin(), times.end());
         const bool ensemble = ensemble_ > 1;
         const bool warm = mode_ == modeType::warmStart;
         predicted_.setSize(times.size());
@@ -845,10 +800,10 @@ bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
     });
     if (!ok || !distribute()) return false;
     origin_ = t;
-    Info<< type() << " " << name() << ": forecast " << predictedTimes_.size()
+    const std::vector<double> times = surrogate_->predicted_times();
+    Info<< type() << " " << name() << ": forecast " << times.size()
         << " frames from t = " << fmt(t).c_str() << " ("
-        << fmt(predictedTimes_.first()).c_str() << " .. "
-        << fmt(predictedTimes_.last()).c_str() << ")";
+        << fmt(times.front()).c_str() << " .. " << fmt(times.back()).c_str() << ")";
     if (ensemble_ > 1) Info<< ", ensemble of " << ensemble_ << ",";
     Info<< " in " << fmt(seconds(start)).c_str() << " s" << endl;
     return true;
@@ -864,17 +819,6 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
         surrogate_->generate(comm, t);
     });
     if (!ok || !distribute()) return false;
-    if (warmStartFrame_ < 0 || warmStartFrame_ >= predicted_.size())
-    {
-        fail
-        (
-            "warmStartFrame " + Foam::name(warmStartFrame_) + " is not a frame"
-            " of the generated segment (0 .. "
-          + Foam::name(predicted_.size() - 1) + ")",
-            false
-        );
-        return false;
-    }
     replaceFields(predicted_[warmStartFrame_]);
     setOutputs(warmStartFrame_);
     warmStarted_ = true;
@@ -951,9 +895,8 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
             << " no" << fields.c_str() << " (those written before t = "
             << fmt(t).c_str() << " hold trusted predictions); the solver runs"
             << " on." << endl;
-        stopped_ = true;
+        surrogate_->stop_schedule();
         echoValid_ = false;
-        predictedTimes_.clear();
         predicted_.clear();
         predictedStd_.clear();
         return;
@@ -987,17 +930,9 @@ Foam::functionObjects::echoSurrogate::echoSurrogate
     failOnError_(true),
     readDict_(nullptr),
     disabled_(false),
-    dt_(1),
-    frames_(0),
-    context_(0),
-    t0_(runTime.value()),
-    lastSnapshot_(-1),
-    snapshots_(0),
-    lastForecast_(-1),
     warmStarted_(false),
     origin_(0),
-    echoValid_(false),
-    stopped_(false)
+    echoValid_(false)
 {
     read(dict);
 }
@@ -1046,46 +981,29 @@ bool Foam::functionObjects::echoSurrogate::execute()
         return true;
     }
     const scalar t = mesh_.time().value();
-    const scalar halfStep = 0.5*mesh_.time().deltaTValue();
+    const scalar deltaT = mesh_.time().deltaTValue();
 
     if (mode_ == modeType::warmStart)
     {
-        if (!warmStarted_ && t >= warmStartTime_ - halfStep)
+        if (!warmStarted_ && t >= warmStartTime_ - 0.5*deltaT)
         {
             warmStart(t);
         }
         return true;
     }
 
-    if (stopped_)
+    // The time loop is echo-onnx's (a failed snapshot or forecast is tried at the next snapshot)
+    if (!surrogate_->snapshot_due(t, deltaT))
     {
         return true;
     }
-    const label k = latticeIndex(t);
-    if (k < 0 || k <= lastSnapshot_)
+    for (const std::size_t k : surrogate_->frames_at(t, deltaT))
     {
-        return true;
+        compare(k, t);
     }
-    forAll(predictedTimes_, i)
+    if (pushSnapshot(t) && surrogate_->forecast_due(t, deltaT))
     {
-        if (mag(predictedTimes_[i] - t) < halfStep)
-        {
-            compare(i, t);
-        }
-    }
-    if (!pushSnapshot(t)) return true;
-    lastSnapshot_ = k;
-    if
-    (
-        snapshots_ >= context_
-     && t < mesh_.time().endTime().value() - halfStep
-     && (lastForecast_ < 0 || (k - lastForecast_)*dt_ >= interval_ - halfStep)
-    )
-    {
-        if (forecast(t))
-        {
-            lastForecast_ = k;
-        }
+        forecast(t);
     }
     return true;
 }

@@ -131,6 +131,22 @@ def surrogate():
     check(worst <= TOL, f"surrogate: parallel errors = serial errors to {worst:.2e} relative")
 
 
+def interval():
+    """interval 0.25 with the bundle's dt 0.1: forecasts start at snapshots, so every 0.3 (the
+    warning says so); each prediction is compared until the next forecast replaces it."""
+    case = "serial-interval"
+    text = log(case)
+    check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran to the end")
+    check("interval 0.25 is not a multiple of the bundle's dt 0.1; forecasts start at snapshots, every 0.3" in text
+          and "FOAM Warning" in text, f"{case}: a warning says the interval is rounded up to 0.3")
+    origins = [float(t) for t in re.findall(r"forecast 8 frames from t = (\S+) ", text)]
+    check(origins == [0.0, 0.3, 0.6, 0.9, 1.2, 1.5], f"{case}: forecasts at t = 0, 0.3, .., 1.5 (got {origins})")
+    rows = errors(case)
+    check([round(r[0], 6) for r in rows] == [round(0.1 * k, 6) for k in range(1, 17)], f"{case}: error.dat has the 16 solver times")
+    check([round(r[1], 6) for r in rows] == [round(0.1 * (k % 3 or 3), 6) for k in range(1, 17)],
+          f"{case}: lead times 0.1, 0.2, 0.3, then the next forecast")
+
+
 def warmstart():
     for case, ranks in [("serial-warmstart", 1), ("parallel-warmstart", 2)]:
         ran_cleanly(case, ranks)
@@ -364,6 +380,7 @@ def bad_entries():
 
 
 surrogate()
+interval()
 warmstart()
 vector()
 ensemble()

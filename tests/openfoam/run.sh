@@ -92,6 +92,8 @@ run_case parallel-warmstart 2 "$work/bundle" warmStart
 run_case serial-vector 1 "$work/bundle-ut" surrogate fields "(U T)"
 run_case parallel-vector 2 "$work/bundle-ut" surrogate fields "(U T)"
 run_case serial-vector-warmstart 1 "$work/bundle-ut" warmStart fields "(U T)" warmStartTime 1.5
+# interval off the bundle's lattice (dt 0.1): a warning, forecasts every 0.3 (echo-onnx's schedule).
+run_case serial-interval 1 "$work/bundle" surrogate interval 0.25
 # Ensembles: 4 members serially and on 2 ranks; ensemble 1 given explicitly (must be the run
 # without the entry); maxSpread tiny (stops at the first predicted time) and in mid-run (check.py
 # finds where from serial-ensemble's spreads); a warm start.
