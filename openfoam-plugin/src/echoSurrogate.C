@@ -523,22 +523,35 @@ void Foam::functionObjects::echoSurrogate::setOutput
 }
 
 
-void Foam::functionObjects::echoSurrogate::setOutputs(label k)
+bool Foam::functionObjects::echoSurrogate::evaluate(label k, Predicted& values)
 {
-    // ensemble 1: <field>Echo. Ensemble, surrogate mode: the mean (predicted_) and std.
-    // Ensemble, warmStart: member 0 (predicted_, the state put into the fields), mean and std.
-    if (ensemble_ == 1 || mode_ == modeType::warmStart)
+    // The outputs written (initialise() chose them) are the values needed: ensemble 1: the
+    // prediction (<field>Echo). Ensemble: the mean and std; in warmStart mode also member 0 (the
+    // seed's), the state put into the fields.
+    const label size = mesh_.nCells()*sum(components_);
+    return guarded("cannot evaluate the prediction", false, [&]
     {
-        setOutput(echoOutput, predicted_[k]);
-    }
-    if (ensemble_ > 1)
+        for (label out = 0; out < nOutputs; ++out)
+        {
+            values[out].setSize(outputs_[out].set(0) ? size : 0);
+        }
+        if (values[echoOutput].size())
+        {
+            surrogate_->prediction(k, values[echoOutput].data());
+        }
+        if (values[meanOutput].size())
+        {
+            surrogate_->prediction_stats(k, values[meanOutput].data(), values[stdOutput].data());
+        }
+    });
+}
+
+
+void Foam::functionObjects::echoSurrogate::setOutputs(const Predicted& values)
+{
+    for (label out = 0; out < nOutputs; ++out)
     {
-        setOutput
-        (
-            meanOutput,
-            mode_ == modeType::warmStart ? predictedMean_[k] : predicted_[k]
-        );
-        setOutput(stdOutput, predictedStd_[k]);
+        if (values[out].size()) setOutput(outputType(out), values[out]);
     }
     echoValid_ = true;
 }
@@ -762,43 +775,15 @@ bool Foam::functionObjects::echoSurrogate::pushSnapshot(scalar t)
 }
 
 
-bool Foam::functionObjects::echoSurrogate::distribute()
-{
-    const label n = mesh_.nCells();
-    const label C = sum(components_);
-    return guarded("cannot evaluate the prediction", false, [&]
-    {
-        const std::vector<double> times = surrogate_->predicted_times();
-        const bool ensemble = ensemble_ > 1;
-        const bool warm = mode_ == modeType::warmStart;
-        predicted_.setSize(times.size());
-        predictedStd_.setSize(ensemble ? times.size() : 0);
-        predictedMean_.setSize(ensemble && warm ? times.size() : 0);
-        forAll(predicted_, k)
-        {
-            // ensemble 1: the prediction. Ensemble: its mean and std; in warmStart mode the
-            // fields get member 0 (the seed's) and the mean and std are shown.
-            predicted_[k].setSize(n*C);
-            if (!ensemble || warm) surrogate_->prediction(k, predicted_[k].data());
-            if (!ensemble) continue;
-            predictedStd_[k].setSize(n*C);
-            scalarField& mean = warm ? predictedMean_[k] : predicted_[k];
-            mean.setSize(n*C);
-            surrogate_->prediction_stats(k, mean.data(), predictedStd_[k].data());
-        }
-    });
-}
-
-
 bool Foam::functionObjects::echoSurrogate::forecast(scalar t)
 {
     const auto start = std::chrono::steady_clock::now();
     PstreamCommunicator comm;
-    bool ok = guarded("forecast failed", false, [&]
+    const bool ok = guarded("forecast failed", false, [&]
     {
         surrogate_->forecast(comm, horizon_);
     });
-    if (!ok || !distribute()) return false;
+    if (!ok) return false;
     origin_ = t;
     const std::vector<double> times = surrogate_->predicted_times();
     Info<< type() << " " << name() << ": forecast " << times.size()
@@ -818,9 +803,10 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
     {
         surrogate_->generate(comm, t);
     });
-    if (!ok || !distribute()) return false;
-    replaceFields(predicted_[warmStartFrame_]);
-    setOutputs(warmStartFrame_);
+    Predicted values;
+    if (!ok || !evaluate(warmStartFrame_, values)) return false;
+    replaceFields(values[echoOutput]);
+    setOutputs(values);
     warmStarted_ = true;
     Info<< type() << " " << name() << ": warm start at t = " << fmt(t).c_str()
         << ": replaced " << fieldNames_ << " with frame " << warmStartFrame_
@@ -838,8 +824,7 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
         {
             spread = surrogate_->score
             (
-                comm, t, 0, nullptr, predictedMean_[warmStartFrame_].cdata(),
-                predictedStd_[warmStartFrame_].cdata()
+                comm, t, 0, nullptr, values[meanOutput].cdata(), values[stdOutput].cdata()
             );
         });
         if (!ok) return false;
@@ -856,7 +841,10 @@ bool Foam::functionObjects::echoSurrogate::warmStart(scalar t)
 
 void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
 {
-    // The error (with an ensemble, of its mean: predicted_) and the spread: echo-onnx's monitor
+    // The error (with an ensemble, of its mean) and the spread: echo-onnx's monitor
+    Predicted values;
+    if (!evaluate(k, values)) return;
+    const bool ensemble = ensemble_ > 1;
     const scalarField local = gatherLocal();
     PstreamCommunicator comm;
     echo::Scores scores;
@@ -864,8 +852,9 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
     {
         scores = surrogate_->score
         (
-            comm, t, t - origin_, local.cdata(), predicted_[k].cdata(),
-            ensemble_ > 1 ? predictedStd_[k].cdata() : nullptr, maxSpread_
+            comm, t, t - origin_, local.cdata(),
+            values[ensemble ? meanOutput : echoOutput].cdata(),
+            ensemble ? values[stdOutput].cdata() : nullptr, maxSpread_
         );
     });
     if (!ok) return;
@@ -897,12 +886,10 @@ void Foam::functionObjects::echoSurrogate::compare(label k, scalar t)
             << " on." << endl;
         surrogate_->stop_schedule();
         echoValid_ = false;
-        predicted_.clear();
-        predictedStd_.clear();
         return;
     }
 
-    setOutputs(k);
+    setOutputs(values);
 }
 
 
