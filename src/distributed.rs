@@ -13,7 +13,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::grid::bounding_box;
-use crate::host::Surrogate;
+use crate::host::{needs_spacings, Surrogate};
 use crate::resample::Probe;
 
 /// The collective moves of the protocol. Every rank calls them in the same order; values are
@@ -106,13 +106,15 @@ impl Surrogate {
         };
         let whole = comm.broadcast(&whole);
         let (lo, hi) = ([whole[0], whole[1], whole[2]], [whole[3], whole[4], whole[5]]);
-        let local = self.set_local_mesh(points, ids, lo, hi);
+        self.clear_snapshots();
+        let adaptive = needs_spacings(self.manifest());
+        let local = self.mesh.set_local(&self.bundle.manifest, points, ids, lo, hi);
         agree(comm, local)?;
-        if self.needs_spacings() {
+        if adaptive {
             // lift.footprint adaptive keeps every node's K nearest at any distance. A rank far from
             // a node searches no farther than the least K-th distance within the lift radius that
             // any rank has (a bound on the node's K-th nearest over the mesh).
-            let mine = self.candidate_bounds()?;
+            let mine = self.mesh.candidate_bounds()?;
             let nodes = mine.len();
             let all = comm.gather(&mine);
             let least = if comm.rank() == 0 {
@@ -121,24 +123,24 @@ impl Surrogate {
                 vec![]
             };
             let bounds = comm.broadcast(&least);
-            let bounded = self.bound_candidates(&bounds);
+            let bounded = self.mesh.bound_candidates(&bounds);
             agree(comm, bounded)?;
         }
 
-        let (cloud, cloud_ids) = self.candidates()?;
-        let counts = comm.gather(&[points.len() as f64, self.inside_count()? as f64]);
+        let (cloud, cloud_ids) = self.mesh.candidates()?;
+        let counts = comm.gather(&[points.len() as f64, self.mesh.inside_count()? as f64]);
         let cloud = comm.gather(&cloud.concat());
         let cloud_ids = comm.gather(&cloud_ids.iter().map(|&i| i as f64).collect::<Vec<_>>());
         let built = if comm.rank() == 0 {
             let cloud: Vec<[f64; 3]> = cloud.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
             let ids: Vec<i64> = cloud_ids.iter().map(|&i| i as i64).collect();
             let (total, inside) = counts.chunks(2).fold((0, 0), |(n, i), c| (n + c[0] as usize, i + c[1] as usize));
-            self.set_cloud(&cloud, &ids, total, inside)
+            self.mesh.set_cloud(&self.bundle.manifest, &cloud, &ids, total, inside)
         } else {
-            self.set_evaluation_only().map(|()| vec![])
+            self.mesh.set_evaluation_only(&self.bundle.manifest).map(|()| vec![])
         };
         let probes = agree(comm, built)?;
-        if !self.needs_spacings() {
+        if !adaptive {
             return Ok(());
         }
         // lift.footprint adaptive: whether a node is covered depends on the local spacing at its
@@ -146,10 +148,10 @@ impl Surrogate {
         // (the probes) but not their neighbourhoods: every rank measures the distances from each
         // probe to its own nearest points, and the master merges them into the exact spacings.
         let probes = Probe::unflatten(&comm.broadcast(&Probe::flatten(&probes)));
-        let local = self.local_spacings(&probes);
+        let local = self.mesh.local_spacings(&probes);
         let local = agree(comm, local)?;
         let parts = comm.gather(&local);
-        let built = if comm.rank() == 0 { self.set_spacings(&parts) } else { Ok(()) };
+        let built = if comm.rank() == 0 { self.mesh.set_spacings(&self.bundle.manifest, &parts) } else { Ok(()) };
         agree(comm, built)
     }
 
@@ -157,7 +159,7 @@ impl Surrogate {
     /// locations, physical units. The master keeps the bundle's `context_frames` most recent; a
     /// schedule ([`Surrogate::set_schedule`]) records the snapshot.
     pub fn push_snapshot_on(&mut self, comm: &mut dyn Communicator, time: f64, values: &[f64]) -> Result<()> {
-        let local = self.candidate_values(values);
+        let local = self.mesh.candidate_values(values, self.channels());
         let local = agree(comm, local)?;
         let all = comm.gather(&local);
         let pushed = if comm.rank() == 0 { self.push_cloud_snapshot(time, &all) } else { Ok(()) };

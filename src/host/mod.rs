@@ -11,24 +11,15 @@
 //! (gather to the master, broadcast from it) and calls on every rank [`Surrogate::set_mesh_on`],
 //! [`Surrogate::push_snapshot_on`], [`Surrogate::forecast_on`] or [`Surrogate::generate_on`], and
 //! [`Surrogate::prediction`] at its own locations ([`crate::distributed`] runs the protocol; the
-//! OpenFOAM function object does so over MPI). Its steps, which a serial host runs with one rank,
-//! are crate-internal:
+//! OpenFOAM function object does so over MPI). A serial [`Surrogate::set_mesh`] takes the same path
+//! with one rank ([`crate::distributed::SingleRank`]), so serial and distributed runs compute the
+//! same numbers: the protocol's per-rank steps and why they are exact are in `host/mesh.rs`. After a
+//! forecast or a generation on the master, its decoded frames go to the others (`set_decoded`).
 //!
-//! 1. every rank: `set_local_mesh` with its own points and their global ids. It keeps the
-//!    *candidates*: the local points among the `lift.neighbours` nearest of some latent grid node
-//!    (within the lift radius; at any distance with `lift.footprint` adaptive, searched no farther
-//!    than the least K-th distance within the radius that any rank has: `candidate_bounds`,
-//!    `bound_candidates`).
-//! 2. the candidates (points, ids) of every rank go to one rank, the *master*, which builds the
-//!    neighbour lists from them (`set_cloud`); the others only evaluate (`set_evaluation_only`).
-//!    With `lift.footprint` adaptive a node is covered by the local spacing `s(p)` at its nearest
-//!    point `p` over the whole mesh: the master sends those points (the *probes*) to every rank,
-//!    each measures the distances from them to its own nearest points (`local_spacings`), and the
-//!    master merges these into the exact `s(p)` (`set_spacings`). Per snapshot, the ranks' values
-//!    at their candidates go to the master (`push_cloud_snapshot`). After a forecast or a
-//!    generation on the master, its decoded frames go to the others (`set_decoded`).
-//! 3. every rank: [`Surrogate::prediction`] evaluates a predicted frame at its own points
-//!    ([`Surrogate::prediction_stats`]: an ensemble's mean and standard deviation there).
+//! # A host next to a solver
+//! [`Surrogate::set_schedule`] gives it the solver's time loop ([`crate::schedule`]): which solver
+//! times are snapshots, when a forecast is due, which predicted frames a time is compared with
+//! ([`crate::monitor`] scores them).
 //!
 //! # Ensembles
 //! [`Surrogate::set_ensemble`] (on every rank) makes forecasts and generations sample N members as
@@ -39,72 +30,39 @@
 //! be smaller, but the query is not linear (a learned query, and a std is never linear), so the
 //! numbers would differ from the CLI's; with the members, a rank's values at a point are those of
 //! a serial run and of the CLI on the same locations.
-//!
-//! This is exact: each node's K nearest points over the whole mesh (ties broken by global id) are
-//! among the union of every rank's K nearest, the `s(p)`-th nearest distance over the mesh is the
-//! same rank's over the union of every rank's nearest distances, so the master's neighbour lists,
-//! coverage and lifted frames are those of a serial run on the whole mesh, and evaluating the
-//! decoded grid at a point does not depend on the other points. A serial [`Surrogate::set_mesh`]
-//! takes the same path with one rank ([`crate::distributed::SingleRank`]), so serial and
-//! distributed runs compute the same numbers.
 
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::bundle::{Bundle, LiftFootprint, LiftKind, Manifest, SamplerMethod};
+mod mesh;
+
+use crate::bundle::{Bundle, Manifest, SamplerMethod};
 use crate::distributed::SingleRank;
 use crate::engine::{Engine, GridFrame, GridFrames};
 use crate::err;
 use crate::error::Result;
 use crate::fields::{Normaliser, Series};
-use crate::grid::Grid;
 use crate::mesh::Association;
 use crate::model::Model;
-use crate::resample::{
-    lift_candidates, merge_spacings, nearest_distances2, spacing_probes, spacing_rank, Geometry, LiftCandidates, PointIndex, Probe, ToPoints, PAD,
-};
+use crate::resample::Geometry;
 use crate::runtime::{self, Device};
 use crate::sampler::Sampler;
 use crate::schedule::{self, Schedule};
 // The checks of single settings live with the check of them all; `host::check_settings` stays.
 pub use crate::settings::{check_ensemble, check_settings};
 use crate::tasks;
-
-/// The local part of the mesh: the host's points, in the host's order.
-struct Local {
-    points: Vec<[f64; 3]>,
-    ids: Vec<i64>,
-    /// Local indices of the candidates, ordered by global id.
-    candidates: Vec<usize>,
-    inside: usize,
-    /// `lift.footprint` adaptive: the candidates until the ranks agree on bounds.
-    pending: Option<LiftCandidates>,
-}
-
-/// What the master keeps about the reduced cloud.
-struct Cloud {
-    /// `order[i]`: position in the caller's cloud arrays of the i-th point by global id.
-    order: Vec<usize>,
-    points: Vec<[f64; 3]>,
-    /// The cloud's global ids, ascending.
-    ids: Vec<i64>,
-    /// `lift.footprint` adaptive, until the spacings arrive: the cloud points (indices in id
-    /// order) that are some node's nearest, whose local spacing the ranks measure.
-    probes: Vec<u32>,
-}
+pub(crate) use mesh::needs_spacings;
+use mesh::{check_len, Cloud, HostMesh};
 
 /// One bundle bound to one host mesh.
 pub struct Surrogate {
-    bundle: Bundle,
+    pub(crate) bundle: Bundle,
     device: Device,
     threads: Option<usize>,
     engine: Engine,
     normaliser: Normaliser,
-    grid: Option<Grid>,
-    local: Option<Local>,
-    cloud: Option<Cloud>,
-    /// Rebuilt with the mesh; the engine stays.
-    geometry: Option<Geometry>,
+    /// The registered mesh and its cached geometry, rebuilt with the mesh; the engine stays.
+    pub(crate) mesh: HostMesh,
     /// Recent snapshots on the cloud (normalised, in id order), oldest first.
     history: VecDeque<(f64, Vec<f32>)>,
     /// The last forecast or generated segment: times and decoded grid frames, `frames[k][i]`
@@ -130,10 +88,7 @@ impl Surrogate {
             threads,
             engine: Engine::builder(model).build()?,
             normaliser,
-            grid: None,
-            local: None,
-            cloud: None,
-            geometry: None,
+            mesh: HostMesh::default(),
             history: VecDeque::new(),
             times: vec![],
             frames: vec![],
@@ -227,165 +182,22 @@ impl Surrogate {
         self.set_mesh_on(&mut SingleRank, points, &ids)
     }
 
-    /// Every rank: register this rank's locations with their global ids (unique over the ranks;
-    /// they break ties between equidistant points, like point indices in a serial run). `lo`/`hi`
-    /// is the bounding box of the whole mesh, used only when the bundle's grid box is fitted.
-    pub(crate) fn set_local_mesh(&mut self, points: &[[f64; 3]], ids: &[i64], lo: [f64; 3], hi: [f64; 3]) -> Result<()> {
-        if ids.len() != points.len() {
-            return Err(err!(Usage, "{} global ids for {} points", ids.len(), points.len()));
-        }
-        let grid = self.bundle.grid(Some((lo, hi)))?;
-        let m = &self.bundle.manifest;
-        let inside = grid.inside_count(points);
-        let (candidates, pending) =
-            if self.needs_spacings() { (vec![], Some(LiftCandidates::new(m, &grid, points, ids)?)) } else { (lift_candidates(m, &grid, points, ids)?, None) };
-        self.grid = Some(grid);
-        self.local = Some(Local { points: points.to_vec(), ids: ids.to_vec(), candidates, inside, pending });
-        self.geometry = None;
-        self.cloud = None;
-        self.history.clear();
-        Ok(())
-    }
-
-    fn local(&self) -> Result<&Local> {
-        self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh or set_local_mesh first"))
-    }
-
-    /// `lift.footprint` adaptive, every rank: per latent node, the squared distance of its K-th
-    /// nearest local point within the lift radius (+inf if none); the least over the ranks bounds
-    /// the node's K-th nearest over the mesh ([`Surrogate::bound_candidates`]).
-    pub(crate) fn candidate_bounds(&self) -> Result<Vec<f64>> {
-        let local = self.local()?;
-        let pending = local.pending.as_ref().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
-        Ok(pending.kth2.clone())
-    }
-
-    /// `lift.footprint` adaptive, every rank: the least of every rank's
-    /// [`Surrogate::candidate_bounds`] per node; selects this rank's candidates.
-    pub(crate) fn bound_candidates(&mut self, bounds: &[f64]) -> Result<()> {
-        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before bound_candidates"))?;
-        check_len("candidate bounds", bounds.len(), grid.len())?;
-        let local = self.local.as_mut().ok_or_else(|| err!(Usage, "no mesh registered"))?;
-        let pending = local.pending.take().ok_or_else(|| err!(Usage, "no candidates wait for bounds (lift.footprint adaptive, after set_local_mesh)"))?;
-        local.candidates = pending.finish(grid, Some(bounds));
-        Ok(())
-    }
-
-    /// Number of local locations inside the latent grid's box (to reduce over ranks).
-    pub(crate) fn inside_count(&self) -> Result<usize> {
-        Ok(self.local()?.inside)
-    }
-
-    /// Local candidates: their locations and global ids, ordered by global id.
-    pub(crate) fn candidates(&self) -> Result<(Vec<[f64; 3]>, Vec<i64>)> {
-        let local = self.local()?;
-        Ok((local.candidates.iter().map(|&i| local.points[i]).collect(), local.candidates.iter().map(|&i| local.ids[i]).collect()))
-    }
-
-    /// Number of local candidates.
+    /// Number of this rank's candidates (the locations some latent grid node may need).
     pub fn candidate_count(&self) -> Result<usize> {
-        Ok(self.local()?.candidates.len())
-    }
-
-    /// One snapshot's values at the local candidates (`[candidates][C]`), from the values at all
-    /// local locations (`[N][C]`, physical units).
-    pub(crate) fn candidate_values(&self, values: &[f64]) -> Result<Vec<f64>> {
-        let local = self.local()?;
-        let c = self.channels();
-        check_len("snapshot values", values.len(), local.points.len() * c)?;
-        Ok(local.candidates.iter().flat_map(|&i| values[i * c..(i + 1) * c].iter().copied()).collect())
-    }
-
-    /// Master: the candidates of every rank (any order; `ids` unique), the total number of
-    /// locations and how many of them lie inside the grid's box, over all ranks. Builds the
-    /// neighbour lists of the latent grid (once) and the evaluation at this rank's locations.
-    ///
-    /// With `lift.footprint` adaptive the neighbour lists wait for the local spacings of the
-    /// returned *probes* (the cloud points that are some node's nearest, with a bound on their
-    /// spacing's distance from the cloud), which
-    /// every rank measures on its own points ([`Surrogate::local_spacings`]) and
-    /// [`Surrogate::set_spacings`] merges; radius returns no probes.
-    pub(crate) fn set_cloud(&mut self, points: &[[f64; 3]], ids: &[i64], total_points: usize, total_inside: usize) -> Result<Vec<Probe>> {
-        check_len("cloud ids", ids.len(), points.len())?;
-        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_cloud"))?;
-        if total_points == 0 {
-            return Err(err!(OutsideGrid, "the mesh has no locations to resample onto the latent grid"));
-        }
-        grid.check_covered(total_inside, total_points, "mesh locations")?;
-        let mut order: Vec<usize> = (0..points.len()).collect();
-        order.sort_by_key(|&i| ids[i]);
-        if order.windows(2).any(|w| ids[w[0]] == ids[w[1]]) {
-            return Err(err!(Usage, "the cloud's global ids are not unique"));
-        }
-        let cloud: Vec<[f64; 3]> = order.iter().map(|&i| points[i]).collect();
-        let sorted_ids = order.iter().map(|&i| ids[i]).collect();
-        let m = &self.bundle.manifest;
-        self.history.clear();
-        self.geometry = None;
-        if self.needs_spacings() && !cloud.is_empty() {
-            let index = PointIndex::new(&cloud, &grid)?;
-            let (points, probes) = spacing_probes(&index, &grid)?;
-            self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: points });
-            return Ok(probes);
-        }
-        let geometry = Geometry::new(m, &grid, Some(&cloud), &self.local()?.points)?;
-        self.geometry = Some(geometry);
-        self.cloud = Some(Cloud { order, points: cloud, ids: sorted_ids, probes: vec![] });
-        Ok(vec![])
-    }
-
-    /// Whether the neighbour lists need the local spacings of [`Surrogate::set_cloud`]'s probes
-    /// (the same on every rank: it is the bundle's `lift`).
-    pub(crate) fn needs_spacings(&self) -> bool {
-        let lift = &self.bundle.manifest.lift;
-        lift.footprint == LiftFootprint::Adaptive && lift.kind == LiftKind::Learned
-    }
-
-    /// Every rank: the squared distances from each probe of [`Surrogate::set_cloud`] to its
-    /// nearest points among this rank's locations within its bound (`rank` per probe, ascending,
-    /// padded with +inf;
-    /// `rank` = [`spacing_rank`]), this rank's part of the probes' local spacings.
-    pub(crate) fn local_spacings(&self, probes: &[Probe]) -> Result<Vec<f64>> {
-        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "call set_local_mesh before local_spacings"))?;
-        let points = &self.local()?.points;
-        let index = if points.is_empty() { None } else { Some(PointIndex::new(points, grid)?) };
-        Ok(nearest_distances2(index.as_ref(), probes, spacing_rank(grid.dim)))
-    }
-
-    /// Master: every rank's [`Surrogate::local_spacings`], concatenated. Merges them into the
-    /// probes' spacings over the whole mesh and builds the neighbour lists with them.
-    pub(crate) fn set_spacings(&mut self, parts: &[f64]) -> Result<()> {
-        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_spacings"))?;
-        let cloud = self.cloud.as_mut().ok_or_else(|| err!(Usage, "this rank holds no cloud: set spacings on the master (set_cloud)"))?;
-        let rank = spacing_rank(grid.dim);
-        let probes = std::mem::take(&mut cloud.probes);
-        if probes.is_empty() || parts.len() % (probes.len() * rank) != 0 {
-            return Err(err!(Usage, "{} local spacings for {} probes", parts.len(), probes.len()));
-        }
-        // Points that are no node's nearest are never read.
-        let mut spacing = vec![f64::NAN; cloud.points.len()];
-        for (&p, s) in probes.iter().zip(merge_spacings(parts, probes.len(), rank)) {
-            spacing[p as usize] = s;
-        }
-        let output = &self.local.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.points;
-        let geometry = Geometry::with_spacing(&self.bundle.manifest, &grid, Some(&cloud.points), Some(&spacing), output)?;
-        self.geometry = Some(geometry);
-        Ok(())
+        self.mesh.candidate_count()
     }
 
     /// Master: `[nodes]` 1 where a latent grid node is covered by the mesh (the encoder's coverage
     /// channel), in the grid's flat node order; `None` on other ranks or before the mesh is set.
     pub fn coverage(&self) -> Option<&[f32]> {
-        self.geometry.as_ref()?.input.as_ref().map(|input| input.to_grid.coverage())
+        self.mesh.coverage()
     }
 
     /// Master, learned lift: the global ids of every node's lift neighbours (`[nodes][K]`, nearest
     /// first, -1 for padding), to compare a distributed run's lift with a serial one.
     #[doc(hidden)]
     pub fn lift_neighbour_ids(&self) -> Option<Vec<i64>> {
-        let cloud = self.cloud.as_ref()?;
-        let neighbours = self.geometry.as_ref()?.input.as_ref()?.to_grid.resampler().neighbours()?;
-        Some(neighbours.index.iter().map(|&p| if p == PAD { -1 } else { cloud.ids[p as usize] }).collect())
+        self.mesh.lift_neighbour_ids()
     }
 
     /// A host that runs next to a solver from `start` to `end_time`: its time loop, with forecasts
@@ -414,14 +226,6 @@ impl Surrogate {
         schedule::frames_at(&self.times, t, time_step)
     }
 
-    /// Ranks other than the master: only evaluate decoded frames at this rank's locations.
-    pub(crate) fn set_evaluation_only(&mut self) -> Result<()> {
-        let grid = self.grid.clone().ok_or_else(|| err!(Usage, "call set_local_mesh before set_evaluation_only"))?;
-        self.geometry = Some(Geometry::output_only(&self.bundle.manifest, &grid, &self.local()?.points)?);
-        self.cloud = None;
-        Ok(())
-    }
-
     /// Serial hosts: a snapshot at `time`, values `[N][C]` at the registered locations
     /// ([`Surrogate::push_snapshot_on`] with [`SingleRank`]).
     pub fn push_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
@@ -431,7 +235,7 @@ impl Surrogate {
     /// Master: a snapshot at `time`, values `[cloud][C]` in the order given to `set_cloud`.
     /// Keeps the bundle's `context_frames` most recent snapshots.
     pub(crate) fn push_cloud_snapshot(&mut self, time: f64, values: &[f64]) -> Result<()> {
-        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
+        let cloud = self.mesh.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: push snapshots on the master (set_cloud)"))?;
         check_len("cloud snapshot values", values.len(), cloud.order.len() * self.channels())?;
         let out = self.normalise_by_id(cloud, time, values)?;
         if let Some((last, _)) = self.history.back() {
@@ -480,23 +284,21 @@ impl Surrogate {
         if self.history.len() < context {
             return Err(err!(Usage, "forecasting needs {context} snapshots (the bundle's context frames); {} were pushed", self.history.len()));
         }
-        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
+        let cloud = self.mesh.cloud.as_ref().ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
         let series = Series {
             locations: cloud.points.clone(),
             times: self.history.iter().map(|(t, _)| *t).collect(),
             values: self.history.iter().map(|(_, v)| v.clone()).collect(),
             association: Association::Point,
         };
-        let input =
-            self.geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "this rank holds no cloud: forecast on the master (set_cloud)"))?;
-        let out = tasks::forecast(&mut self.engine, input, &series, horizon, context)?;
+        let out = tasks::forecast(&mut self.engine, self.mesh.input()?, &series, horizon, context)?;
         Ok(self.keep(out))
     }
 
     /// Master: generate one segment from nothing but the parameters, frames at `t0 + k dt`.
     /// Returns the number of frames.
     pub fn generate(&mut self, t0: f64) -> Result<usize> {
-        if self.cloud.is_none() {
+        if self.mesh.cloud.is_none() {
             return Err(err!(Usage, "this rank holds no cloud: generate on the master (set_cloud)"));
         }
         let out = tasks::generate(&mut self.engine, t0)?;
@@ -525,7 +327,7 @@ impl Surrogate {
     /// Ranks other than the master: the master's [`Surrogate::predicted_times`] and
     /// [`Surrogate::decoded`] (of as many members as [`Surrogate::set_ensemble`] set here).
     pub(crate) fn set_decoded(&mut self, times: &[f64], data: &[f32]) -> Result<()> {
-        let nodes = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered"))?.len();
+        let nodes = self.mesh.grid()?.len();
         let per = nodes * self.bundle.manifest.decoder_channels();
         let members = self.ensemble();
         check_len(&format!("decoded frames ({members} member(s))"), data.len(), members * times.len() * per)?;
@@ -550,7 +352,7 @@ impl Surrogate {
     /// to the round-off of the batch).
     pub fn prediction(&mut self, frame: usize) -> Result<Vec<f64>> {
         self.check_frame(frame)?;
-        let at = output(&self.geometry)?;
+        let at = self.mesh.output()?;
         let values = self.engine.evaluate(at, &self.frames[0][frame].0)?;
         Ok(self.normaliser.denormalise_points(&values))
     }
@@ -562,7 +364,7 @@ impl Surrogate {
     /// `_std` at the same locations. One member: its values and zeros.
     pub fn prediction_stats(&mut self, frame: usize) -> Result<(Vec<f64>, Vec<f64>)> {
         self.check_frame(frame)?;
-        let at = output(&self.geometry)?;
+        let at = self.mesh.output()?;
         let grids: Vec<&[f32]> = self.frames.iter().map(|m| m[frame].0.as_slice()).collect();
         let members: Vec<Vec<f64>> = self.engine.evaluate_many(at, &grids)?.iter().map(|v| self.normaliser.denormalise_points(v)).collect();
         let len = members[0].len();
@@ -576,17 +378,6 @@ impl Surrogate {
         }
         Ok((mean, std))
     }
-}
-
-fn output(geometry: &Option<Geometry>) -> Result<&ToPoints> {
-    Ok(geometry.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh (serial) or set_cloud / set_evaluation_only"))?.output())
-}
-
-fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
-    if got != expected {
-        return Err(err!(FieldShape, "{what}: expected {expected} values, got {got}"));
-    }
-    Ok(())
 }
 
 /// Serial hosts (a visualisation filter): the tasks that observe more than the context frames, and
@@ -608,14 +399,14 @@ impl Surrogate {
         if let Some(w) = times.windows(2).find(|w| w[1] <= w[0]) {
             return Err(err!(Usage, "snapshot at time {} is not after the previous one ({})", w[1], w[0]));
         }
-        let cloud = self.cloud.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?;
-        if cloud.order.len() != self.local()?.candidates.len() {
+        let cloud = self.mesh.cloud.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?;
+        if !self.mesh.is_serial()? {
             return Err(err!(Usage, "inverse_from and interpolate_from serve serial hosts (set_mesh); this cloud holds other ranks' candidates too"));
         }
         let mut out = Vec::with_capacity(values.len());
         for (time, v) in times.iter().zip(values) {
             // A serial host's cloud is its own candidates: the order indexes them.
-            out.push(self.normalise_by_id(cloud, *time, &self.candidate_values(v)?)?);
+            out.push(self.normalise_by_id(cloud, *time, &self.mesh.candidate_values(v, self.channels())?)?);
         }
         Ok(Series { locations: cloud.points.clone(), times: times.to_vec(), values: out, association: Association::Point })
     }
@@ -626,7 +417,7 @@ impl Surrogate {
     /// observed snapshot.
     pub fn inverse_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
-        let out = tasks::inverse(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
+        let out = tasks::inverse(&mut self.engine, &self.mesh.input()?.to_grid, &series)?;
         Ok(self.keep(out))
     }
 
@@ -635,7 +426,7 @@ impl Surrogate {
     /// Returns the number of frames (the missing ones, in time order).
     pub fn interpolate_from(&mut self, times: &[f64], values: &[Vec<f64>]) -> Result<usize> {
         let series = self.cloud_series(times, values)?;
-        let out = tasks::interpolate(&mut self.engine, input_to_grid(&self.geometry)?, &series)?;
+        let out = tasks::interpolate(&mut self.engine, &self.mesh.input()?.to_grid, &series)?;
         Ok(self.keep(out))
     }
 
@@ -643,7 +434,7 @@ impl Surrogate {
     /// denser mesh: super-resolution), as the CLI's `--query MESH`: `[frames][N][C]`, physical
     /// units. The decoded grid frames are evaluated there; the registered mesh only fixed the grid.
     pub fn predictions_at(&mut self, points: &[[f64; 3]]) -> Result<Vec<f64>> {
-        let grid = self.grid.as_ref().ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first"))?;
+        let grid = self.mesh.grid()?;
         if points.is_empty() {
             return Err(err!(MeshFormat, "the query mesh has no points"));
         }
@@ -656,9 +447,4 @@ impl Surrogate {
         }
         Ok(out)
     }
-}
-
-/// The lift of a serial host's registered mesh (its cloud).
-fn input_to_grid(geometry: &Option<Geometry>) -> Result<&crate::resample::ToGrid> {
-    Ok(&geometry.as_ref().and_then(|g| g.input.as_ref()).ok_or_else(|| err!(Usage, "no mesh registered: call set_mesh first (a serial host)"))?.to_grid)
 }
