@@ -315,7 +315,6 @@ def evaluate(run, data_dir, bundle, out, quick=False, super_res=0):
     res["training"] = {k: {kk: vv for kk, vv in v.items() if kk != "log"} | {"final": v["log"][-1] if v["log"] else None}
                        for k, v in ck["history"].items()}
     res["seconds"] = round(time.perf_counter() - t0, 1)
-    Path(out).mkdir(parents=True, exist_ok=True)
     write_example(test, Path(out) / "example")
     (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     write_report(Path(out) / "metrics.json", Path(out) / "REPORT.md")
