@@ -11,13 +11,10 @@ use crate::err;
 use crate::error::Result;
 use crate::host::Surrogate;
 
-/// Below this norm a reference counts as zero (OpenFOAM's `VSMALL` for doubles, which the
-/// function object used before this moved here: the same numbers, to the last bit).
-const TINY: f64 = 1e-300;
-
 /// Per field (`components[f]` consecutive channels of the location-major `a`, `b`, `reference`),
 /// `sqrt(sum (a - b)^2) / sqrt(sum reference^2)` over the locations of every rank (`b` absent:
-/// `a` alone). Every rank calls it; the sums travel as one gather and one broadcast.
+/// `a` alone). A reference that is zero at every location makes the ratio undefined: NaN (0 when
+/// the numerator is zero too). Every rank calls it; the sums travel as one gather and one broadcast.
 pub fn relative_l2(comm: &mut dyn Communicator, components: &[usize], a: &[f64], b: Option<&[f64]>, reference: &[f64]) -> Vec<f64> {
     let sums = comm.gather(&local_sums(components, a, b, reference));
     // The master adds the ranks' sums in rank order (from 0.0, which adds exactly).
@@ -28,7 +25,17 @@ pub fn relative_l2(comm: &mut dyn Communicator, components: &[usize], a: &[f64],
         }
     }
     let total = comm.broadcast(&total);
-    total.chunks(2).map(|nd| nd[0].sqrt() / nd[1].sqrt().max(TINY)).collect()
+    total.chunks(2).map(|nd| relative(nd[0], nd[1])).collect()
+}
+
+/// `sqrt(num) / sqrt(den)` for sums of squares. A zero reference (`den` 0) has no scale to be
+/// relative to: NaN rather than a huge number (the function object once divided by 1e-300 and
+/// wrote 3e+301 when the solver's field was zero), and 0 when there is no difference either.
+fn relative(num: f64, den: f64) -> f64 {
+    if den == 0.0 {
+        return if num == 0.0 { 0.0 } else { f64::NAN };
+    }
+    num.sqrt() / den.sqrt()
 }
 
 /// This rank's `[numerator, denominator]` sums of squares per field (see [`relative_l2`]).
@@ -66,11 +73,18 @@ pub struct Scores {
 }
 
 impl Scores {
-    /// The log's account: `t = 0.1, lead 0.1: relative L2 error T 0.012, ensemble spread T 0.03`.
+    /// The log's account: `t = 0.1, lead 0.1: relative L2 error T 0.012, ensemble spread T 0.03`,
+    /// and why a number is `nan` when one is.
     pub fn summary(&self, t: f64, lead: f64) -> String {
         let mut s = format!("t = {}, lead {}: relative L2 error{}", g6(t), g6(lead), self.list(&self.errors));
         if !self.spreads.is_empty() {
             s += &format!(", ensemble spread{}", self.list(&self.spreads));
+        }
+        if self.errors.iter().any(|e| e.is_nan()) {
+            s += " (error nan: the solver's field is zero, so no relative error is defined)";
+        }
+        if self.spreads.iter().any(|e| e.is_nan()) {
+            s += " (spread nan: the ensemble mean is zero)";
         }
         s
     }
@@ -81,7 +95,8 @@ impl Scores {
     }
 
     /// The field whose spread exceeds `max_spread` the most (the first of equals), if any: the
-    /// ensemble does not agree on this prediction, so it is not shown and no other follows.
+    /// ensemble does not agree on this prediction, so it is not shown and no other follows. An
+    /// undefined (NaN) spread exceeds nothing.
     pub fn worst_spread(&self, max_spread: f64) -> Option<usize> {
         let mut worst: Option<usize> = None;
         for (f, &s) in self.spreads.iter().enumerate() {
@@ -255,9 +270,15 @@ mod tests {
         let reference = [2.0, 0.0, 5.0, 0.0, 0.0, 0.0];
         let r = relative_l2(&mut SingleRank, &comps, &a, Some(&b), &reference);
         assert_eq!(r, vec![0.5, 1.0]);
-        // Without b: a's own norm; a zero reference does not divide by zero.
+        // Without b: a's own norm. A zero reference has no scale: undefined, unless a is zero too.
         let r = relative_l2(&mut SingleRank, &comps, &a, None, &[0.0; 6]);
-        assert_eq!(r, vec![1.0 / TINY, 5.0 / TINY]);
+        assert!(r[0].is_nan() && r[1].is_nan(), "{r:?}");
+        assert_eq!(relative_l2(&mut SingleRank, &comps, &[0.0; 6], None, &[0.0; 6]), vec![0.0, 0.0]);
+        // A zero reference on this rank only is not zero over the ranks.
+        let mut two = TwoRanks { other: vec![1.0, 4.0, 0.0, 0.0] };
+        let r = relative_l2(&mut two, &comps, &a, Some(&b), &[0.0; 6]);
+        assert_eq!(r[0], 2f64.sqrt() / 2.0);
+        assert!(r[1].is_nan());
         // Another rank's sums add in: num 1 + 3, den 4 + 12 for the scalar.
         let mut two = TwoRanks { other: vec![3.0, 12.0, 0.0, 0.0] };
         let r = relative_l2(&mut two, &comps, &a, Some(&b), &reference);
@@ -299,6 +320,12 @@ mod tests {
     fn summary_names_each_field() {
         assert_eq!(scores(vec![]).summary(0.1, 0.1), "t = 0.1, lead 0.1: relative L2 error U 0.25 T 0.0123457");
         assert_eq!(scores(vec![0.5, 0.04]).summary(1.2, 0.3), "t = 1.2, lead 0.3: relative L2 error U 0.25 T 0.0123457, ensemble spread U 0.5 T 0.04");
+        let zero = Scores { errors: vec![f64::NAN, 0.1], ..scores(vec![f64::NAN, 0.2]) };
+        assert_eq!(
+            zero.summary(0.1, 0.1),
+            "t = 0.1, lead 0.1: relative L2 error U nan T 0.1, ensemble spread U nan T 0.2 (error nan: the solver's field is zero, so no relative error is defined) (spread nan: the ensemble mean is zero)"
+        );
+        assert_eq!(zero.worst_spread(0.1), Some(1), "nan exceeds nothing");
     }
 
     #[test]

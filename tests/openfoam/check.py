@@ -147,6 +147,18 @@ def interval():
           f"{case}: lead times 0.1, 0.2, 0.3, then the next forecast")
 
 
+def zero_field():
+    """The solver's T is zero in every cell: error.dat says nan (no relative error is defined), not a
+    number divided by a tiny one, and the log says why."""
+    case = "serial-zero-field"
+    text = log(case)
+    check(rc(case) == 0 and re.search(r"^End\s*$", text, re.M) is not None, f"{case}: ran to the end")
+    rows = errors(case)
+    check(len(rows) == 16 and all(math.isnan(r[2]) for r in rows), f"{case}: error.dat has 16 rows, each error nan")
+    check("relative L2 error T nan (error nan: the solver's field is zero, so no relative error is defined)" in text,
+          f"{case}: the log says why the error is nan")
+
+
 def warmstart():
     for case, ranks in [("serial-warmstart", 1), ("parallel-warmstart", 2)]:
         ran_cleanly(case, ranks)
@@ -381,6 +393,7 @@ def bad_entries():
 
 surrogate()
 interval()
+zero_field()
 warmstart()
 vector()
 ensemble()
