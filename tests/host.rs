@@ -39,16 +39,33 @@ fn open_at(bundle: &Path) -> Surrogate {
     s
 }
 
-/// Serial host: forecast `horizon` from the last snapshot; every predicted frame at the points.
-fn serial(variant: &str, horizon: usize) -> Vec<Vec<f64>> {
-    let (points, times, values) = example();
-    let mut s = open(variant);
-    s.set_mesh(&points).unwrap();
-    for (t, v) in times.iter().zip(&values) {
+/// Serial host: register the points, push every snapshot, forecast `horizon` frames; their count.
+fn forecast_serially(s: &mut Surrogate, (points, times, values): &Data, horizon: usize) -> usize {
+    s.set_mesh(points).unwrap();
+    for (t, v) in times.iter().zip(values) {
         s.push_snapshot(*t, v).unwrap();
     }
-    let n = s.forecast(horizon).unwrap();
+    s.forecast(horizon).unwrap()
+}
+
+/// Serial host: forecast `horizon` from the last snapshot; every predicted frame at the points.
+fn serial(variant: &str, horizon: usize) -> Vec<Vec<f64>> {
+    let mut s = open(variant);
+    let n = forecast_serially(&mut s, &example(), horizon);
     (0..n).map(|f| s.prediction(f).unwrap()).collect()
+}
+
+/// The CLI path's inputs for `variant`: the bundle's manifest, the example as a series, the model
+/// and the latent grid.
+fn cli_inputs(variant: &str) -> (echo_onnx::bundle::Manifest, fields::Series, Model, echo_onnx::grid::Grid) {
+    let bundle = Bundle::open(&common::bundle(variant)).unwrap();
+    let m = bundle.manifest.clone();
+    let frames = read_series(&common::example().join("input.pvd")).unwrap();
+    let series = fields::extract(&frames, &m, &FieldSelection::default()).unwrap();
+    runtime::init(None, Device::Cpu).unwrap();
+    let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
+    let grid = bundle.grid(None).unwrap();
+    (m, series, model, grid)
 }
 
 #[test]
@@ -56,13 +73,7 @@ fn serial_host_matches_the_cli_path() {
     for variant in ["2d", "2d-kernel-linear"] {
         let got = serial(variant, 12);
         // The CLI's path: all points as input and output, the same seed and settings.
-        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
-        let m = bundle.manifest.clone();
-        let frames = read_series(&common::example().join("input.pvd")).unwrap();
-        let series = fields::extract(&frames, &m, &FieldSelection::default()).unwrap();
-        runtime::init(None, Device::Cpu).unwrap();
-        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
-        let grid = bundle.grid(None).unwrap();
+        let (m, series, model, grid) = cli_inputs(variant);
         let want = cli_path(model, &grid, &series, 12, m.time.context_frames);
         assert_eq!(want.members[0].len(), got.len());
         for (w, g) in want.members[0].iter().zip(&got) {
@@ -140,11 +151,7 @@ fn fine_mesh_gathers_a_subset_and_still_equals_serial() {
     let values: Vec<Vec<f64>> = times.iter().map(|&t| points.iter().map(|p| f(p, t)).collect()).collect();
     for variant in ["2d", "2d-kernel-linear"] {
         let mut s = open(variant);
-        s.set_mesh(&points).unwrap();
-        for (t, v) in times.iter().zip(&values) {
-            s.push_snapshot(*t, v).unwrap();
-        }
-        let frames = s.forecast(10).unwrap();
+        let frames = forecast_serially(&mut s, &(points.clone(), times.clone(), values.clone()), 10);
         let want: Vec<Vec<f64>> = (0..frames).map(|k| s.prediction(k).unwrap()).collect();
         assert!(s.candidate_count().unwrap() < points.len(), "every point is a candidate: the test proves nothing");
         // The CLI's path on every point gives the same: dropping non-candidates changes nothing.
@@ -367,11 +374,7 @@ fn adaptive_footprint_serial_host_equals_the_cli() {
     let b = adaptive_bundle(dir.path());
     let (points, times, values) = graded_cloud();
     let mut s = open_at(&b);
-    s.set_mesh(&points).unwrap();
-    for (t, v) in times.iter().zip(&values) {
-        s.push_snapshot(*t, v).unwrap();
-    }
-    let frames = s.forecast(10).unwrap();
+    let frames = forecast_serially(&mut s, &(points.clone(), times.clone(), values.clone()), 10);
     let got: Vec<Vec<f64>> = (0..frames).map(|k| s.prediction(k).unwrap()).collect();
 
     let bundle = Bundle::open(&b).unwrap();
@@ -431,14 +434,9 @@ fn adaptive_footprint_distributed_equals_serial_bit_for_bit() {
 
 /// Serial host with an ensemble of `members`: every frame's (mean, std) at the example's points.
 fn serial_ensemble(variant: &str, members: usize, horizon: usize) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let (points, times, values) = example();
     let mut s = open(variant);
     s.set_ensemble(members).unwrap();
-    s.set_mesh(&points).unwrap();
-    for (t, v) in times.iter().zip(&values) {
-        s.push_snapshot(*t, v).unwrap();
-    }
-    let n = s.forecast(horizon).unwrap();
+    let n = forecast_serially(&mut s, &example(), horizon);
     (0..n).map(|f| s.prediction_stats(f).unwrap()).collect()
 }
 
@@ -448,13 +446,7 @@ fn serial_ensemble(variant: &str, members: usize, horizon: usize) -> Vec<(Vec<f6
 fn serial_host_ensemble_matches_the_cli_ensemble() {
     for variant in ["2d", "2d-kernel-linear"] {
         let got = serial_ensemble(variant, 4, 12);
-        let bundle = Bundle::open(&common::bundle(variant)).unwrap();
-        let m = bundle.manifest.clone();
-        let frames = read_series(&common::example().join("input.pvd")).unwrap();
-        let series = fields::extract(&frames, &m, &FieldSelection::default()).unwrap();
-        runtime::init(None, Device::Cpu).unwrap();
-        let model = Model::load(bundle.clone(), Device::Cpu, Some(1)).unwrap();
-        let grid = bundle.grid(None).unwrap();
+        let (m, series, model, grid) = cli_inputs(variant);
         let geometry = Geometry::new(&m, &grid, Some(&series.locations), &series.locations).unwrap();
         let mut e = Engine::builder(model).with_sampler(Sampler { method: m.sampler.method, steps: 4 }).with_seed(7).with_members(4).build().unwrap();
         let predicted = tasks::forecast(&mut e, geometry.input.as_ref().unwrap(), &series, 12, m.time.context_frames).unwrap();
@@ -484,15 +476,10 @@ fn ensemble_of_one_is_the_plain_prediction() {
         assert_eq!(w, mean);
         assert!(std.iter().all(|&s| s == 0.0));
     }
-    let (points, times, values) = example();
     let mut s = open("2d");
     s.set_ensemble(4).unwrap();
     assert_eq!(s.ensemble(), 4);
-    s.set_mesh(&points).unwrap();
-    for (t, v) in times.iter().zip(&values) {
-        s.push_snapshot(*t, v).unwrap();
-    }
-    assert_eq!(s.forecast(12).unwrap(), want.len());
+    assert_eq!(forecast_serially(&mut s, &example(), 12), want.len());
     for (f, want) in want.iter().enumerate() {
         let member0 = s.prediction(f).unwrap();
         let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
