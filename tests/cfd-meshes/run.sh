@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+. "$root/tests/openfoam/solve.sh"
 work=${1:-$root/target/cfd-meshes-tests}
 rm -rf "$work"
 mkdir -p "$work"
@@ -98,16 +99,7 @@ fo_case() {
     cd "$case"
     setFields >log.setFields 2>&1
     postProcess -func writeCellCentres -time 0 >log.writeCellCentres 2>&1
-    local rc=0
-    if [ "$ranks" = 1 ]; then
-      scalarTransportFoam >log.solver 2>&1 || rc=$?
-    else
-      decomposePar -force >log.decomposePar 2>&1
-      mpirun -np "$ranks" --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x WM_PROJECT_DIR \
-        scalarTransportFoam -parallel >log.solver 2>&1 || rc=$?
-      if [ "$rc" = 0 ]; then reconstructPar >log.reconstructPar 2>&1; fi
-    fi
-    echo "$rc" >rc
+    solve "$ranks"
   )
 }
 fo_case fo-adaptive adaptive 1

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+. "$root/tests/openfoam/solve.sh"
 work=${1:-$root/target/openfoam-tests}
 rm -rf "$work"
 mkdir -p "$work"
@@ -69,18 +70,10 @@ run_case() {
     rm -rf 0 && cp -r 0.orig 0
     blockMesh >log.blockMesh 2>&1
     [ -n "${NO_BLOB:-}" ] || setFields >log.setFields 2>&1
-    local t0 rc=0
+    local t0
     t0=$(date +%s%N)
-    if [ "$ranks" = 1 ]; then
-      scalarTransportFoam >log.solver 2>&1 || rc=$?
-    else
-      decomposePar -force >log.decomposePar 2>&1
-      mpirun -np "$ranks" --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x WM_PROJECT_DIR \
-        scalarTransportFoam -parallel >log.solver 2>&1 || rc=$?
-      if [ "$rc" = 0 ]; then reconstructPar >log.reconstructPar 2>&1; fi
-    fi
-    echo "$rc" >rc
-    printf '%s: exit %s, %s ms\n' "$name" "$rc" $((($(date +%s%N) - t0) / 1000000))
+    solve "$ranks"
+    printf '%s: exit %s, %s ms\n' "$name" "$(cat rc)" $((($(date +%s%N) - t0) / 1000000))
   )
 }
 
