@@ -16,6 +16,7 @@ Usage: pvpython check_plugin.py PLUGIN BUNDLE INPUT.pvd CLI_DIR FRAMES SEED PARA
          DENSE.vtu CLI_QUERY_DIR CLI_INVERSE_DIR GAPS.pvd CLI_INTERPOLATE_DIR NAME MIN MAX DEFAULT
 SPDX-License-Identifier: MIT OR Apache-2.0
 """
+import os
 import subprocess
 import sys
 import time
@@ -26,19 +27,13 @@ from paraview.vtk.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkOutputWindow, vtkStringOutputWindow
 from vtkmodules.vtkIOImage import vtkPNGReader
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pvcheck import check, failures, finish, worst_difference  # noqa: E402
 
 plugin, bundle, input_pvd, cli_dir, frames, seed, param, bad_bundle, png, cli_exe = sys.argv[1:11]
 dense_vtu, cli_query, cli_inverse, gaps_pvd, cli_interpolate, pname = sys.argv[11:17]
 pmin, pmax, pdefault = (float(v) for v in sys.argv[17:20])
 frames, seed = int(frames), int(seed)
-failures = []
-
-
-def check(ok, what):
-    print(("ok: " if ok else "FAIL: ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 LoadPlugin(plugin, remote=False, ns=globals())
@@ -61,22 +56,7 @@ first = time.perf_counter() - start
 times = list(f.TimestepValues)
 check(len(times) == frames, f"{len(times)} output time steps, expected {frames}: {times}")
 
-cli = PVDReader(FileName=f"{cli_dir}/prediction.pvd")
-cli_times = list(cli.TimestepValues)
-check(np.allclose(times, cli_times), f"output times equal the CLI's ({cli_times})")
-worst = 0.0
-for t in cli_times:
-    f.UpdatePipeline(t)
-    cli.UpdatePipeline(t)
-    got = sm.Fetch(f).GetPointData().GetArray("vorticity")
-    want = sm.Fetch(cli).GetPointData().GetArray("vorticity")
-    if got is None or want is None:
-        check(False, f"vorticity at time {t} in both outputs")
-        continue
-    g, w = vtk_to_numpy(got).astype(np.float32), vtk_to_numpy(want)
-    check(g.shape == w.shape, f"time {t}: {g.shape} values, the CLI {w.shape}")
-    if g.shape == w.shape:
-        worst = max(worst, float(np.max(np.abs(g - w))))
+worst = worst_difference(f, cli_dir, ["vorticity"], "Forecast")
 check(worst == 0.0, f"every frame equals the CLI's at Float32 (max difference {worst})")
 
 # A second Apply with only a parameter changed: sessions and mesh are reused.
@@ -145,19 +125,7 @@ g = ECHOGenerate(Input=reader)
 g.BundlePath = bundle
 g.Parameters = [param]
 g.Seed = 5
-g.UpdatePipelineInformation()
-gref = PVDReader(FileName=f"{gen_cli}/prediction.pvd")
-gtimes, greftimes = list(g.TimestepValues), list(gref.TimestepValues)
-check(len(gtimes) > 0 and np.allclose(gtimes, greftimes), f"generated times {gtimes} equal the CLI's {greftimes}")
-worst = 0.0
-for t in greftimes:
-    g.UpdatePipeline(t)
-    gref.UpdatePipeline(t)
-    a, b = sm.Fetch(g).GetPointData().GetArray("vorticity"), sm.Fetch(gref).GetPointData().GetArray("vorticity")
-    if a is None or b is None or a.GetNumberOfTuples() != b.GetNumberOfTuples():
-        check(False, f"generated vorticity at time {t} in both outputs, same size")
-        continue
-    worst = max(worst, float(np.max(np.abs(vtk_to_numpy(a).astype(np.float32) - vtk_to_numpy(b)))))
+worst = worst_difference(g, gen_cli, ["vorticity"], "Generate")
 check(worst == 0.0, f"every generated frame equals the CLI's at Float32 (max difference {worst})")
 
 
@@ -171,29 +139,6 @@ def errors_of(action):
     finally:
         vtkOutputWindow.SetInstance(previous)
     return window.GetOutput()
-
-
-def worst_difference(proxy, ref_dir, name, what):
-    """Largest |proxy - CLI| over every time step (proxy at Float32), point array `name`; None when
-    the time steps or an array differ."""
-    proxy.UpdatePipelineInformation()
-    ref = PVDReader(FileName=f"{ref_dir}/prediction.pvd")
-    got_times, ref_times = list(proxy.TimestepValues), list(ref.TimestepValues)
-    check(len(got_times) == len(ref_times) > 0 and np.allclose(got_times, ref_times),
-          f"{what}: output times {got_times} equal the CLI's {ref_times}")
-    if len(got_times) != len(ref_times) or not ref_times:
-        return None
-    worst = 0.0
-    for t in ref_times:
-        proxy.UpdatePipeline(t)
-        ref.UpdatePipeline(t)
-        a, b = sm.Fetch(proxy).GetPointData().GetArray(name), sm.Fetch(ref).GetPointData().GetArray(name)
-        if a is None or b is None or a.GetNumberOfTuples() != b.GetNumberOfTuples():
-            check(False, f"{what}: {name} at time {t} in both outputs, same size")
-            return None
-        worst = max(worst, float(np.max(np.abs(vtk_to_numpy(a).astype(np.float32) - vtk_to_numpy(b)))))
-    Delete(ref)
-    return worst
 
 
 # The bundle's parameters, read from its manifest and shown read-only (Bundle Parameters).
@@ -219,7 +164,7 @@ dense = XMLUnstructuredGridReader(FileName=[dense_vtu])
 q = ECHOForecast(Input=reader, TargetMesh=dense)
 q.BundlePath, q.Horizon, q.Seed, q.Parameters = bundle, frames, seed, [param]
 start = time.perf_counter()
-diff = worst_difference(q, cli_query, "vorticity", "target mesh")
+diff = worst_difference(q, cli_query, ["vorticity"], "target mesh")
 q_first = time.perf_counter() - start
 dense.UpdatePipeline()
 n_dense = dense.GetDataInformation().GetNumberOfPoints()
@@ -236,12 +181,12 @@ print(f"target mesh: first Apply (every time step) {q_first:.3f} s, second Apply
 # The Task property: Inverse on the example, Interpolate on three frames with gaps.
 inv = ECHOForecast(Input=reader, Task="Inverse")
 inv.BundlePath, inv.Seed, inv.Parameters = bundle, seed, [param]
-diff = worst_difference(inv, cli_inverse, "vorticity", "Inverse")
+diff = worst_difference(inv, cli_inverse, ["vorticity"], "Inverse")
 check(diff == 0.0, f"every Inverse frame equals the CLI's inverse at Float32 (max difference {diff})")
 gaps = PVDReader(FileName=gaps_pvd)
 interp = ECHOForecast(Input=gaps, Task="Interpolate")
 interp.BundlePath, interp.Seed, interp.Parameters = bundle, seed, [param]
-diff = worst_difference(interp, cli_interpolate, "vorticity", "Interpolate")
+diff = worst_difference(interp, cli_interpolate, ["vorticity"], "Interpolate")
 check(diff == 0.0, f"every Interpolate frame equals the CLI's interpolate at Float32 (max difference {diff})")
 # Interpolation with nothing to fill (one input frame): the core's reason, pvpython lives on.
 none = ECHOForecast(Input=reader, Task="Interpolate")
@@ -265,7 +210,7 @@ subprocess.run([cli_exe, "forecast", "--bundle", bundle, "--input", input_pvd, "
                 "--force", "--quiet"], check=True)
 mid = ECHOForecast(Input=reader, SamplerMethod="midpoint", SamplerSteps=3, Horizon=4)
 mid.BundlePath, mid.Seed, mid.Parameters = bundle, seed, [param]
-diff = worst_difference(mid, f"{cli_dir}/../cli-midpoint", "vorticity", "SamplerMethod midpoint, 3 steps")
+diff = worst_difference(mid, f"{cli_dir}/../cli-midpoint", ["vorticity"], "SamplerMethod midpoint, 3 steps")
 check(diff == 0.0, f"SamplerMethod midpoint with 3 steps equals the CLI's --method midpoint --steps 3 (max difference {diff})")
 # A device that does not exist: the core's message (it names the setting), pvpython lives on.
 dev = ECHOForecast(Input=reader, Device="tpu")
@@ -279,5 +224,4 @@ def apply_on_tpu():
 text = errors_of(apply_on_tpu)
 check("device" in text and "tpu" in text, f"an unknown device is reported with the core's text: {text.strip()[-160:]!r}")
 
-print("FAILED: " + "; ".join(failures) if failures else "all ParaView plugin checks passed", flush=True)
-sys.exit(1 if failures else 0)
+finish("all ParaView plugin checks passed")
