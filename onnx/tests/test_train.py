@@ -21,7 +21,7 @@ import torch
 from echo_onnx.manifest import load_manifest
 from echo_onnx.model import Echo, ModelConfig
 from echo_onnx.reference import read_series
-from echo_onnx.train import cli
+from echo_onnx.train import cli, stages
 from echo_onnx.train.data import load
 from echo_onnx.train.export import example_inputs, export_bundle
 from echo_onnx.train.stages import load_checkpoint
@@ -238,6 +238,51 @@ def test_ddp_two_gloo_processes_keep_identical_parameters(smoke, tmp_path):
         sums = ck["rank_checksums"]
         assert len(sums) == 2 and sums[0] == sums[1], sums
         assert ck["history"][f"stage{stage}"]["world"] == 2
+
+
+def test_stage3_resumes_from_its_checkpoint_with_the_cached_latents(smoke, tmp_path, capsys):
+    """train --stage 3 --resume: the DiT of stage3.pt goes on (the record counts both runs), and the
+    latents the first run encoded come from the run's cache, equal to encoding them again."""
+    run = tmp_path / "run"
+    shutil.copytree(smoke["run"], run)
+    (run / "stage3-latents.pt").unlink(missing_ok=True)  # the fixture's stage 3 left one
+    common = ["--preset", "smoke", "--data", str(smoke["data"]), "--run-dir", str(run)]
+    assert cli.main(["train", "--stage", "3", *common, "--steps", "3"]) == 0
+    first = torch.load(run / "stage3.pt", map_location="cpu", weights_only=False)
+    assert "encoded" in capsys.readouterr().out and (run / "stage3-latents.pt").exists()
+    assert cli.main(["train", "--stage", "3", *common, "--steps", "2", "--resume"]) == 0
+    assert "loaded the cached latents" in capsys.readouterr().out
+    second = torch.load(run / "stage3.pt", map_location="cpu", weights_only=False)
+    record = second["history"]["stage3"]
+    assert record["steps"] == 5 and record["restarts"] == 1 and record["log"][-1]["step"] == 5
+    velocity = [k for k in first["model"] if k.startswith("velocity.")]
+    assert any(not torch.equal(first["model"][k], second["model"][k]) for k in velocity), "the DiT did not train on"
+    assert all(torch.equal(first["model"][k], second["model"][k]) for k in first["model"] if k.startswith("ae.")), \
+        "the autoencoder is frozen in stage 3"
+    # The cache holds what encoding gives now.
+    model, ck = load_checkpoint(run, 3)
+    cfg = model.cfg
+    sampler = stages.training_sampler(smoke["data"], cfg, ck, cfg.frames, 7, starts_every=cli.PRESETS["smoke"]["stages"][3].get("starts_every", 2))
+    clean, observed, _ = stages.encode_latents(model.eval(), sampler, batch=16)
+    cached = torch.load(run / "stage3-latents.pt", map_location="cpu", weights_only=False)
+    assert torch.allclose(cached["clean"], clean, atol=1e-6)
+    assert all(torch.allclose(cached["observed"][p], observed[p], atol=1e-6) for p in observed)
+
+
+def test_latent_cache_is_used_only_for_its_key(tmp_path):
+    calls = []
+
+    def encode():
+        calls.append(1)
+        return torch.ones(2, 3), {"forecast": torch.zeros(2, 3)}, torch.tensor([1e-3, 1e-4])
+
+    key = {"autoencoder": "abc", "windows": 2}
+    assert stages.cached_latents(tmp_path, key, encode)[3] is False
+    clean, observed, nus, cached = stages.cached_latents(tmp_path, key, encode)
+    assert cached and len(calls) == 1 and torch.equal(clean, torch.ones(2, 3)) and torch.equal(nus, torch.tensor([1e-3, 1e-4]))
+    # Another autoencoder (or data, or windows): encoded again, and the cache follows.
+    assert stages.cached_latents(tmp_path, {**key, "autoencoder": "def"}, encode)[3] is False and len(calls) == 2
+    assert stages.cached_latents(tmp_path, {**key, "autoencoder": "def"}, encode)[3] is True and len(calls) == 2
 
 
 def test_evaluate_writes_every_metric(smoke, tmp_path):

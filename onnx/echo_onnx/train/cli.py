@@ -115,7 +115,7 @@ def cmd_train(a):
         raise SystemExit("--augment applies to stages 1 and 2 (stage 3 learns from the encoded windows as they are)")
     else:
         stages.train_generator(a.data, a.run, steps, batch, lr, a.minutes, a.seed, param_spec=spec, patch=a.patch,
-                               starts_every=st.get("starts_every", 2))
+                               starts_every=st.get("starts_every", 2), resume=a.resume)
     if torch.distributed.is_initialized():
         # The DDP wrapper (in a reference cycle) must be collected while its process group lives: freed
         # by the garbage collector after destroy_process_group, its reducer aborts the process
@@ -275,7 +275,7 @@ def main(argv=None):
         t = sub.add_parser(name, help="one ECHO training stage" if name == "train" else "the FNO baseline")
         if name == "train":
             t.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
-            t.add_argument("--resume", action="store_true", help="stage 1: continue from stage1.pt (warm restart)")
+            t.add_argument("--resume", action="store_true", help="stages 1 and 3: continue from stage1.pt or stage3.pt (a warm restart)")
             t.add_argument("--patch", type=int, help="stage 3: the DiT's patch size, replacing the configuration's")
             t.add_argument("--augment", action="store_true",
                            help="stages 1-2, NS2D: map each window by a random symmetry of the forced equations "
