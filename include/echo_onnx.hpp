@@ -40,9 +40,15 @@
 // locations, like location indices do in a serial run).
 //
 // A host that runs next to a solver checks its user's settings at once with
-// check_settings(const Settings&) (the first bad one throws SettingError, naming it), and scores
-// each prediction against the solver with score(comm, ...) (relative L2 error, ensemble spread,
-// the maxSpread stop), so every host reports the same numbers in the same words.
+// check_settings(const Settings&) (the first bad one throws SettingError, naming it), lets the core
+// keep its time loop, and scores each prediction against the solver with score(comm, ...) (relative
+// L2 error, ensemble spread, the maxSpread stop), so every host reports the same numbers in the
+// same words:
+//     for (auto& w : s.set_schedule(t0, end, dT, interval, horizon)) warn(w);   // once
+//     each time step t:  if (!s.snapshot_due(t, dT)) continue;
+//                        for (std::size_t k : s.frames_at(t, dT)) compare(k, t);   // score()
+//                        s.push_snapshot(comm, t, values);
+//                        if (s.forecast_due(t, dT)) s.forecast(comm, horizon);
 
 #ifndef ECHO_ONNX_HPP
 #define ECHO_ONNX_HPP
