@@ -32,7 +32,7 @@ use crate::resample::{
 };
 
 /// The local part of the mesh: the host's points, in the host's order.
-pub(crate) struct Local {
+struct Local {
     points: Vec<[f64; 3]>,
     ids: Vec<i64>,
     /// Local indices of the candidates, ordered by global id.
