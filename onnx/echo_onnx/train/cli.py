@@ -45,7 +45,8 @@ PRESETS = {
         # training undid stage 1 here, 2616 steps took the held-out autoencoder error from 0.009 / 0.038 /
         # 0.075 to 0.119 / 0.105 / 0.125 (4 test trajectories per viscosity). Stage 3 encodes its windows
         # once, three encoder passes each (clean, inverse, interpolate): a window start every 4 frames
-        # (8640 windows) keeps that to ~10 min on one core.
+        # (8640 windows) keeps that to ~10 min on one core, and the run keeps them (stage3-latents.pt) for
+        # a --resume. The shipped bundle: 20 min of stage 3, then a warm restart of 50 at lr 2e-4.
         "stages": {1: {"steps": 20000, "batch": 8, "lr": 1e-3}, 2: {"steps": 0, "batch": 8, "lr": 3e-4},
                    3: {"steps": 40000, "batch": 32, "lr": 3e-4, "starts_every": 4}},
     },
