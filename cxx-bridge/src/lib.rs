@@ -116,13 +116,13 @@ mod ffi {
         fn set_ensemble(&mut self, members: usize) -> Result<()>;
         fn ensemble(&self) -> usize;
         fn prediction_stats(&mut self, frame: usize, mean: &mut [f64], std: &mut [f64]) -> Result<()>;
-        // The accuracy monitor (score_on: every rank, collective)
         // The time loop of a host next to a solver
         fn set_schedule(&mut self, start: f64, end_time: f64, time_step: f64, interval: f64, has_interval: bool, horizon: usize) -> Vec<String>;
         fn snapshot_due(&self, t: f64, time_step: f64) -> bool;
         fn frames_at(&self, t: f64, time_step: f64) -> Vec<usize>;
         fn forecast_due(&self, t: f64, time_step: f64) -> bool;
         fn stop_schedule(&mut self);
+        // The accuracy monitor (score_on: every rank, collective)
         fn score_title(&self) -> String;
         fn score_columns(&self) -> Vec<String>;
         #[allow(clippy::too_many_arguments)]

@@ -204,7 +204,7 @@ impl Surrogate {
     /// of `horizon` frames (0: one segment) every `interval` (`None`: every `horizon` frames).
     /// From now on [`Surrogate::push_snapshot_on`] and [`Surrogate::forecast_on`] record in it
     /// what succeeded. Every rank sets the same schedule.
-    pub fn set_schedule(&mut self, start: f64, end_time: f64, interval: Option<f64>, horizon: usize) -> &mut Schedule {
+    pub fn set_schedule(&mut self, start: f64, end_time: f64, interval: Option<f64>, horizon: usize) -> &Schedule {
         self.schedule.insert(Schedule::new(&self.bundle.manifest.time, start, end_time, interval, horizon))
     }
 

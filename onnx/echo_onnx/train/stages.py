@@ -85,6 +85,14 @@ def latest_stage(run):
     return 0
 
 
+def with_restart(first: dict, hist: list) -> dict:
+    """A stage's training record with a warm restart's loss history `hist` appended: the steps add up,
+    the restart's log continues the first run's step count, and the restarts are counted."""
+    done = hist[-1]["step"] if hist else 0
+    return {**first, "steps": first["steps"] + done, "restarts": first.get("restarts", 0) + 1,
+            "log": first["log"] + [{**h, "step": h["step"] + first["steps"]} for h in hist]}
+
+
 # ---------------------------------------------------------------- shared loop
 def run_loop(name, module, params, step_fn, steps, lr, minutes=None, log_every=20):
     """Adam with a cosine decay over `steps`; stops early after `minutes` of wall time (the same step
@@ -210,10 +218,8 @@ def train_autoencoder(stage, data_dir, run, cfg: ModelConfig, steps, batch, lr, 
     hist = run_loop(f"stage {stage}", model.ae, list(model.ae.parameters()), step, steps, lr, minutes)
     history = dict(extra.get("history", {}))
     done = hist[-1]["step"] if hist else 0
-    if stage == 1 and resume:  # append the restart to the first run's record
-        first = history["stage1"]
-        history["stage1"] = {**first, "steps": first["steps"] + done, "restarts": first.get("restarts", 0) + 1,
-                             "log": first["log"] + [{**h, "step": h["step"] + first["steps"]} for h in hist]}
+    if stage == 1 and resume:
+        history["stage1"] = with_restart(history["stage1"], hist)
     else:
         history[f"stage{stage}"] = {"steps": done, "batch": batch, "world": world, "log": hist}
     if stage == 2:
@@ -305,7 +311,7 @@ def latents_key(model: Echo, data_dir, sampler, seed: int, starts_every: int) ->
 def cached_latents(run, key: dict, encode):
     """`encode()` (encode_latents' result), kept in `run/stage3-latents.pt` with its `key`: a restart of
     stage 3 on the same autoencoder, data and windows loads them instead of encoding every window
-    again (7-14 minutes on two CPU cores for ns2d-v2). Any change of the key encodes anew."""
+    again (7 minutes on two CPU cores for ns2d-v2's 8640 windows). Any change of the key encodes anew."""
     path = Path(run) / "stage3-latents.pt"
     if path.exists():
         cached = torch.load(path, map_location="cpu", weights_only=False)
@@ -379,13 +385,10 @@ def train_generator(data_dir, run, steps, batch, lr, minutes=None, seed=0, param
 
     hist = run_loop("stage 3", model.velocity, list(model.velocity.parameters()), step, steps, lr, minutes)
     history = dict(ck["history"])
-    done = hist[-1]["step"] if hist else 0
-    if resume:  # append the restart to the first run's record, as stage 1 does
-        first = history["stage3"]
-        history["stage3"] = {**first, "steps": first["steps"] + done, "restarts": first.get("restarts", 0) + 1,
-                             "log": first["log"] + [{**h, "step": h["step"] + first["steps"]} for h in hist]}
+    if resume:
+        history["stage3"] = with_restart(history["stage3"], hist)
     else:
-        history["stage3"] = {"steps": done, "batch": batch, "world": world, "log": hist, "windows": len(clean),
+        history["stage3"] = {"steps": hist[-1]["step"] if hist else 0, "batch": batch, "world": world, "log": hist, "windows": len(clean),
                              "patterns": dict(PATTERNS), "param_dropout": p_drop}
     save(run, 3, model, {**{k: ck[k] for k in KEPT if k in ck}, "history": history, "parameters": param_spec})
     return model
